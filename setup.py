@@ -1,0 +1,37 @@
+"""pip installation of the ROS-free parts (wildhands_core, training) and of the node's Python modules.
+
+`pip install -e .` gives `wildhands_core` and `training` with no ROS install; the ROS 2 node
+(`wildhands_ros`) additionally needs rclpy and the generated messages (scripts/setup.sh here, or
+`colcon build` on a real ROS 2 install, which uses CMakeLists.txt/package.xml instead of this file).
+"""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="wildhands",
+    version="0.1.0",
+    description="Real-time 3D hand pose from egocentric images (WildHands, ECCV 2024) for ROS 2",
+    python_requires=">=3.10",
+    packages=find_packages(include=["wildhands_core*", "wildhands_ros*", "training*"]),
+    install_requires=[
+        "numpy>=1.24",
+        "scipy>=1.10",
+        "torch>=2.1",
+        "torchvision>=0.16",
+        "smplx>=0.1.28",
+        "pyyaml>=6",
+        "opencv-python-headless>=4.8",
+        "tqdm>=4.60",
+    ],
+    extras_require={
+        "onnx": ["onnx>=1.15", "onnxruntime>=1.17"],
+        "bags": ["rosbags>=0.10", "mcap>=1.1", "mcap-ros2-support>=0.5", "pyarrow>=14"],
+        "train": ["tensorboard>=2.14", "matplotlib>=3.7"],
+        "mediapipe": ["mediapipe==0.10.21"],
+    },
+    entry_points={
+        "console_scripts": [
+            "wildhands-inspect=wildhands_core.cli.inspect:main",
+        ],
+    },
+)

@@ -1,0 +1,241 @@
+"""ARCTIC (Fan et al., CVPR 2023), egocentric view (camera 0): MANO parameters, 3D joints, 2D keypoints, K.
+
+Expected layout (a subset of the public release, paths under ``arctic_data/data``)::
+
+    <root>/meta/misc.json                     {"s01": {"ioi_offset": int, ...}, ...}
+    <root>/raw_seqs/<subject>/<seq>.mano.npy  pickled dict {"right"|"left": {
+                                                  "rot": (T, 3) global orientation, axis-angle (world),
+                                                  "pose": (T, 45) finger articulations, axis-angle,
+                                                  "trans": (T, 3) metres (world),
+                                                  "shape": (10,) or (T, 10) betas,
+                                                  "fitting_err": (T,)}}
+    <root>/raw_seqs/<subject>/<seq>.egocam.dist.npy
+                                              pickled dict {"R_k_cam_np": (T, 3, 3), "T_k_cam_np": (T, 3, 1)
+                                                  world → egocentric camera, metres; "intrinsics": (3, 3)
+                                                  pixels; "dist8": (8,) OpenCV rational distortion}
+    <root>/images/<subject>/<seq>/0/<frame:05d>.jpg   egocentric frames, frame = MANO index + ioi_offset
+    <root>/splits_json/protocol_<p>.json      {"train": ["s01/box_grab_01", ...], "val": [...], "test": [...]}
+
+ARCTIC's MANO pose follows smplx ``flat_hand_mean=False``, as ``HandSample`` does. Joints are not stored in
+this layout, so the caller injects ``mano_fn(pose_aa (B, 48), betas (B, 10), is_right) -> (B, 21, 3)``:
+MANO21 joints in metres, MANO's own frame, zero translation (e.g. smplx MANO + 5 fingertip vertices).
+World joints = ``mano_fn(...) + trans``; camera joints = ``R_k_cam · world + T_k_cam``. The MANO parameters
+are re-expressed in the camera frame: global orientation ``R_k_cam · R_rot`` and translation
+``R_k_cam (J0 + trans) + T_k_cam − J0`` (J0 = the wrist of the unposed hand, about which smplx rotates),
+so running MANO with them gives the camera joints. 2D keypoints are projected with ``dist8`` (the
+egocentric images are distorted); ``K_px`` is the undistorted ``intrinsics`` and ``extra["dist8"]`` holds the
+coefficients. ``image_scale`` scales K and keypoints when the images on disk are resized copies. The
+processed ``splits/p1_train.npy`` files are not used; splits come from ``splits_json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from training.datasets.base import (
+    DatasetFileError,
+    DatasetFormatError,
+    HandDataset,
+    box_from_keypoints,
+    in_image,
+    load_rgb,
+    read_json,
+    read_npy_dict,
+    require_keys,
+)
+from training.sample import HandSample
+from wildhands_core.constants import NUM_BETAS, NUM_JOINTS
+
+#: ``mano_fn(pose_aa (B, 48), betas (B, 10), is_right) -> joints (B, 21, 3)``, metres, MANO frame, MANO21.
+ManoFn = Callable[[np.ndarray, np.ndarray, bool], np.ndarray]
+
+ARCTIC_EGO_VIEW = 0
+MANO_KEYS = ("rot", "pose", "trans", "shape")
+EGOCAM_KEYS = ("R_k_cam_np", "T_k_cam_np", "intrinsics", "dist8")
+
+
+@dataclass
+class _ArcticSeqHand:
+    joints_cam_m: np.ndarray  # (T, 21, 3)
+    pose_cam_aa: np.ndarray  # (T, 48)
+    betas: np.ndarray  # (T, 10)
+    transl_cam_m: np.ndarray  # (T, 3)
+    keypoints_px: np.ndarray  # (T, 21, 2), NaN behind the camera
+    fitting_err: np.ndarray | None  # (T,)
+
+
+@dataclass
+class _ArcticRecord:
+    subject: str
+    seq: str
+    frame: int  # MANO index
+    side: str
+
+
+def arctic_sequences(root: Path, protocol: str, split: str) -> list[str]:
+    """Sequence names ``"<subject>/<seq>"`` of ``split`` in ``splits_json/protocol_<protocol>.json``."""
+    path = root / "splits_json" / f"protocol_{protocol}.json"
+    splits = read_json(path)
+    if split not in splits:
+        raise DatasetFormatError(f"{path}: no split '{split}' (has {sorted(splits)})")
+    return list(splits[split])
+
+
+def mano_params_to_camera(
+    rot_aa: np.ndarray, trans: np.ndarray, root_rest: np.ndarray, R_wc: np.ndarray, t_wc: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Re-express MANO global orientation (B, 3) and translation (B, 3) from world to camera frame.
+
+    ``root_rest`` (B, 3) is the wrist of the shaped, unposed hand (smplx rotates about it); ``R_wc`` (B, 3, 3)
+    and ``t_wc`` (B, 3) map world to camera. Returns (rot_cam_aa (B, 3), transl_cam (B, 3)).
+    """
+    rot_cam = Rotation.from_matrix(R_wc) * Rotation.from_rotvec(rot_aa)
+    transl_cam = np.einsum("bij,bj->bi", R_wc, root_rest + trans) + t_wc - root_rest
+    return rot_cam.as_rotvec(), transl_cam
+
+
+class ArcticEgoDataset(HandDataset):
+    """ARCTIC egocentric frames; one ``HandSample`` per hand per frame with MANO, joints, keypoints, K."""
+
+    name = "arctic"
+
+    def __init__(
+        self, root: str | Path, mano_fn: ManoFn, split: str | None = None, protocol: str = "p1",
+        sequences: list[str] | None = None, frame_stride: int = 1, image_scale: float = 1.0,
+        box_pad: float = 0.1, apply_distortion: bool = True,
+    ) -> None:
+        super().__init__(root)
+        self.mano_fn = mano_fn
+        self.image_scale = float(image_scale)
+        self.box_pad = box_pad
+        self.apply_distortion = apply_distortion
+        misc = read_json(self.root / "meta" / "misc.json")
+        if sequences is None:
+            if split is not None:
+                sequences = arctic_sequences(self.root, protocol, split)
+            else:
+                sequences = sorted(
+                    f"{p.parent.name}/{p.name[: -len('.mano.npy')]}"
+                    for p in (self.root / "raw_seqs").glob("*/*.mano.npy")
+                )
+        if not sequences:
+            raise DatasetFileError(f"ARCTIC: no sequence found under {self.root / 'raw_seqs'}")
+        self.ioi_offset: dict[str, int] = {}
+        self.K_px: dict[str, np.ndarray] = {}
+        self.dist8: dict[str, np.ndarray] = {}
+        self._hands: dict[tuple[str, str], _ArcticSeqHand] = {}
+        for name in sequences:
+            subject, seq = name.split("/")
+            if subject not in misc or "ioi_offset" not in misc[subject]:
+                raise DatasetFormatError(f"{self.root / 'meta' / 'misc.json'}: no '{subject}' → 'ioi_offset'")
+            self.ioi_offset[subject] = int(misc[subject]["ioi_offset"])
+            n = self._load_sequence(subject, seq)
+            for t in range(0, n, frame_stride):
+                for side in ("left", "right"):
+                    self._records.append(_ArcticRecord(subject, seq, t, side))
+
+    def _load_sequence(self, subject: str, seq: str) -> int:
+        seq_dir = self.root / "raw_seqs" / subject
+        mano_path, cam_path = seq_dir / f"{seq}.mano.npy", seq_dir / f"{seq}.egocam.dist.npy"
+        mano = read_npy_dict(mano_path)
+        cam = read_npy_dict(cam_path)
+        require_keys(cam, EGOCAM_KEYS, cam_path)
+        R_wc = np.asarray(cam["R_k_cam_np"], dtype=np.float64).reshape(-1, 3, 3)
+        t_wc = np.asarray(cam["T_k_cam_np"], dtype=np.float64).reshape(-1, 3)
+        K = np.asarray(cam["intrinsics"], dtype=np.float64).reshape(3, 3).copy()
+        K[:2] *= self.image_scale
+        dist = np.asarray(cam["dist8"], dtype=np.float64).reshape(-1)
+        key = f"{subject}/{seq}"
+        self.K_px[key], self.dist8[key] = K, dist
+        n_frames = None
+        for side in ("left", "right"):
+            if side not in mano:
+                raise DatasetFormatError(f"{mano_path}: missing key '{side}'")
+            require_keys(mano[side], MANO_KEYS, f"{mano_path}['{side}']")
+            m = {k: np.asarray(v, dtype=np.float64) for k, v in mano[side].items() if k in MANO_KEYS}
+            T = m["rot"].shape[0]
+            if R_wc.shape[0] < T:
+                raise DatasetFormatError(f"{cam_path}: {R_wc.shape[0]} camera poses for {T} MANO frames")
+            betas = np.broadcast_to(m["shape"].reshape(-1, NUM_BETAS), (T, NUM_BETAS)).copy()
+            pose = np.concatenate([m["rot"].reshape(T, 3), m["pose"].reshape(T, 45)], axis=1)
+            joints_mano = np.asarray(self.mano_fn(pose, betas, side == "right"), dtype=np.float64)
+            if joints_mano.shape != (T, NUM_JOINTS, 3):
+                raise ValueError(f"mano_fn returned shape {joints_mano.shape}, expected {(T, NUM_JOINTS, 3)}")
+            world = joints_mano + m["trans"][:, None, :]
+            joints_cam = np.einsum("tij,tkj->tki", R_wc[:T], world) + t_wc[:T, None, :]
+            rot_cam, transl_cam = mano_params_to_camera(m["rot"], m["trans"], joints_mano[:, 0], R_wc[:T], t_wc[:T])
+            pose_cam = pose.copy()
+            pose_cam[:, :3] = rot_cam
+            kp = self._project(joints_cam.reshape(-1, 3), K, dist).reshape(T, NUM_JOINTS, 2)
+            err = mano[side].get("fitting_err")
+            self._hands[(key, side)] = _ArcticSeqHand(
+                joints_cam, pose_cam, betas, transl_cam, kp, None if err is None else np.asarray(err)
+            )
+            n_frames = T if n_frames is None else min(n_frames, T)
+        return int(n_frames)
+
+    def _project(self, pts: np.ndarray, K: np.ndarray, dist: np.ndarray) -> np.ndarray:
+        """(N, 3) camera points → (N, 2) pixels (with ``dist8`` if ``apply_distortion``); NaN for z ≤ 0."""
+        d = dist if self.apply_distortion else np.zeros(8)
+        uv, _ = cv2.projectPoints(pts.reshape(-1, 1, 3), np.zeros(3), np.zeros(3), K, d)
+        uv = uv.reshape(-1, 2)
+        uv[pts[:, 2] <= 0] = np.nan
+        return uv
+
+    def image_path(self, subject: str, seq: str, frame: int) -> Path:
+        """Path of the egocentric image of MANO frame ``frame``."""
+        idx = frame + self.ioi_offset[subject]
+        return self.root / "images" / subject / seq / str(ARCTIC_EGO_VIEW) / f"{idx:05d}.jpg"
+
+    def _load(self, r: _ArcticRecord) -> HandSample:
+        key = f"{r.subject}/{r.seq}"
+        hand = self._hands[(key, r.side)]
+        image = load_rgb(self.image_path(r.subject, r.seq, r.frame))
+        h, w = image.shape[:2]
+        uv = hand.keypoints_px[r.frame]
+        valid = in_image(uv, w, h)
+        box = box_from_keypoints(uv, valid, self.box_pad, (w, h))
+        if box is None:
+            box = np.array([0.0, 0.0, w - 1.0, h - 1.0])
+        extra: dict = {"joints3d_valid": np.ones(NUM_JOINTS, dtype=bool), "dist8": self.dist8[key].copy()}
+        if hand.fitting_err is not None:
+            extra["fitting_err"] = float(hand.fitting_err[r.frame])
+        return HandSample(
+            image=image, K_px=self.K_px[key].copy(), box_xyxy_px=box, is_right=r.side == "right",
+            dataset=self.name, frame_id=f"{key}/{r.frame:05d}/{r.side}",
+            joints_cam_m=hand.joints_cam_m[r.frame].copy(), keypoints_px=np.nan_to_num(uv), keypoints_valid=valid,
+            mano_pose_aa=hand.pose_cam_aa[r.frame].copy(), mano_betas=hand.betas[r.frame].copy(),
+            mano_transl_m=hand.transl_cam_m[r.frame].copy(), extra=extra,
+        )
+
+
+def make_smplx_mano_fn(model_dir: str | Path) -> ManoFn:
+    """A ``mano_fn`` built on smplx MANO (``use_pca=False``, ``flat_hand_mean=False``) + the 5 fingertip
+    vertices; ``model_dir`` holds ``MANO_RIGHT.pkl`` and ``MANO_LEFT.pkl`` (not shipped: MANO licence)."""
+    import smplx
+    import torch
+
+    from wildhands_core.constants import FINGERTIP_NAMES, FINGERTIP_VERTEX_IDS
+
+    tips = [FINGERTIP_VERTEX_IDS[n.removesuffix("_tip")] for n in FINGERTIP_NAMES]
+    layers = {
+        is_right: smplx.create(str(model_dir), model_type="mano", is_rhand=is_right, use_pca=False,
+                               flat_hand_mean=False)
+        for is_right in (True, False)
+    }
+
+    def mano_fn(pose_aa: np.ndarray, betas: np.ndarray, is_right: bool) -> np.ndarray:
+        p = torch.as_tensor(pose_aa, dtype=torch.float32)
+        b = torch.as_tensor(betas, dtype=torch.float32)
+        with torch.no_grad():
+            out = layers[is_right](global_orient=p[:, :3], hand_pose=p[:, 3:], betas=b)
+        joints = torch.cat([out.joints[:, :16], out.vertices[:, tips]], dim=1)
+        return joints.numpy().astype(np.float64)
+
+    return mano_fn

@@ -1,0 +1,202 @@
+"""Shared pieces of the dataset adapters: the base class, image/JSON readers, joint-order maps, boxes, masks.
+
+Conventions every adapter follows (units and frames as in ``training.sample``):
+
+- Images are read lazily in ``__getitem__`` with ``cv2.imread`` and converted BGR → RGB (uint8).
+- A missing or unreadable file raises ``DatasetFileError`` naming the file; a file with an unexpected
+  structure raises ``DatasetFormatError`` naming the file and what was expected.
+- 3D joints a dataset marks as unannotated are filled with 0 and flagged ``False`` in
+  ``sample.extra["joints3d_valid"]`` ((21,) bool); ``keypoints_valid`` flags the 2D keypoints (annotated, in
+  front of the camera and inside the image).
+- Datasets without intrinsics use ``default_intrinsics`` (pinhole, principal point at the image centre,
+  focal given as a multiple of the image width); each adapter states its assumed ratio in its config.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from torch.utils.data import Dataset
+
+from training.sample import HandSample
+from wildhands_core.constants import MANO21_TO_OPENPOSE, NUM_JOINTS
+
+#: ``joints_mano21 = joints_openpose[OPENPOSE_TO_MANO21]`` (inverse of ``MANO21_TO_OPENPOSE``).
+OPENPOSE_TO_MANO21: tuple[int, ...] = tuple(int(i) for i in np.argsort(np.asarray(MANO21_TO_OPENPOSE)))
+
+#: InterHand2.6M / AssemblyHands per-hand order: thumb tip→base (0-3), index tip→base (4-7), middle (8-11),
+#: ring (12-15), pinky (16-19), wrist (20). ``joints_openpose = joints_interhand[INTERHAND_TO_OPENPOSE]``.
+INTERHAND_TO_OPENPOSE: tuple[int, ...] = (20, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12, 19, 18, 17, 16)
+
+#: ``joints_mano21 = joints_interhand[INTERHAND_TO_MANO21]``.
+INTERHAND_TO_MANO21: tuple[int, ...] = tuple(INTERHAND_TO_OPENPOSE[i] for i in OPENPOSE_TO_MANO21)
+
+
+class DatasetFileError(FileNotFoundError):
+    """A file the adapter needs is missing or unreadable (the message names it)."""
+
+
+class DatasetFormatError(ValueError):
+    """A file does not have the structure the adapter documents (the message names it)."""
+
+
+def openpose_to_mano21(x: np.ndarray) -> np.ndarray:
+    """Re-order (..., 21, D) from OpenPose order (wrist, thumb, index, middle, ring, pinky) to MANO21."""
+    return np.asarray(x)[..., OPENPOSE_TO_MANO21, :] if np.ndim(x) > 1 else np.asarray(x)[list(OPENPOSE_TO_MANO21)]
+
+
+def interhand_to_mano21(x: np.ndarray) -> np.ndarray:
+    """Re-order (..., 21, D) or (21,) from the InterHand2.6M / AssemblyHands order to MANO21."""
+    return np.asarray(x)[..., INTERHAND_TO_MANO21, :] if np.ndim(x) > 1 else np.asarray(x)[list(INTERHAND_TO_MANO21)]
+
+
+def load_rgb(path: str | Path) -> np.ndarray:
+    """Read an image file as (H, W, 3) uint8 RGB; ``DatasetFileError`` naming the file if it cannot be read."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetFileError(f"image not found: {path}")
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise DatasetFileError(f"image could not be decoded: {path}")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def read_json(path: str | Path) -> Any:
+    """Parse a JSON file; errors name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetFileError(f"annotation file not found: {path}")
+    try:
+        with path.open() as f:
+            return json.load(f)
+    except json.JSONDecodeError as e:
+        raise DatasetFormatError(f"invalid JSON in {path}: {e}") from e
+
+
+def read_npy_dict(path: str | Path) -> dict:
+    """Load a ``.npy`` file holding a pickled dict (``np.save(path, dict)``); errors name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetFileError(f"file not found: {path}")
+    obj = np.load(path, allow_pickle=True)
+    if isinstance(obj, np.ndarray) and obj.dtype == object and obj.shape == ():
+        obj = obj.item()
+    if not isinstance(obj, dict):
+        raise DatasetFormatError(f"{path}: expected a pickled dict, got {type(obj).__name__}")
+    return obj
+
+
+def require_keys(obj: dict, keys: tuple[str, ...] | list[str], where: str | Path) -> None:
+    """Raise ``DatasetFormatError`` naming ``where`` if ``obj`` lacks any of ``keys``."""
+    missing = [k for k in keys if k not in obj]
+    if missing:
+        raise DatasetFormatError(f"{where}: missing key(s) {missing}")
+
+
+def default_intrinsics(width: int, height: int, focal_over_width: float) -> np.ndarray:
+    """Pinhole K (3, 3) in pixels: fx = fy = focal_over_width · width, principal point ((W−1)/2, (H−1)/2)."""
+    f = float(focal_over_width) * float(width)
+    return np.array([[f, 0.0, (width - 1) / 2.0], [0.0, f, (height - 1) / 2.0], [0.0, 0.0, 1.0]])
+
+
+def project_points(points_cam: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Pinhole projection of (N, 3) camera-frame points (any unit) to (N, 2) pixels; z ≤ 0 gives NaN."""
+    p = np.asarray(points_cam, dtype=np.float64)
+    z = p[:, 2:3]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        uv = (p @ np.asarray(K, dtype=np.float64).T)[:, :2] / z
+    uv[(z[:, 0] <= 0)] = np.nan
+    return uv
+
+
+def in_image(uv: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(N,) bool: finite pixel coordinates within [0, W−1] × [0, H−1] (pixel-centre convention)."""
+    uv = np.asarray(uv, dtype=np.float64)
+    ok = np.all(np.isfinite(uv), axis=1)
+    with np.errstate(invalid="ignore"):
+        ok &= (uv[:, 0] >= 0) & (uv[:, 0] <= width - 1) & (uv[:, 1] >= 0) & (uv[:, 1] <= height - 1)
+    return ok
+
+
+def box_from_keypoints(
+    uv: np.ndarray, valid: np.ndarray | None = None, pad: float = 0.0,
+    image_wh: tuple[int, int] | None = None,
+) -> np.ndarray | None:
+    """Tight box (x0, y0, x1, y1) in pixels around the valid keypoints, each side grown by ``pad`` × its
+    length on both ends, clipped to the image when ``image_wh`` is given; ``None`` with no valid point."""
+    uv = np.asarray(uv, dtype=np.float64)
+    ok = np.all(np.isfinite(uv), axis=1)
+    if valid is not None:
+        ok &= np.asarray(valid, dtype=bool)
+    if not ok.any():
+        return None
+    x0, y0 = uv[ok].min(axis=0)
+    x1, y1 = uv[ok].max(axis=0)
+    dx, dy = (x1 - x0) * pad, (y1 - y0) * pad
+    box = np.array([x0 - dx, y0 - dy, x1 + dx, y1 + dy])
+    if image_wh is not None:
+        w, h = image_wh
+        box[[0, 2]] = np.clip(box[[0, 2]], 0, w - 1)
+        box[[1, 3]] = np.clip(box[[1, 3]], 0, h - 1)
+    return box
+
+
+def box_from_mask(mask: np.ndarray) -> np.ndarray | None:
+    """Box (x0, y0, x1, y1) in pixels spanning the centres of the mask's extreme pixels; ``None`` if empty."""
+    ys, xs = np.nonzero(mask)
+    if xs.size == 0:
+        return None
+    return np.array([xs.min(), ys.min(), xs.max(), ys.max()], dtype=np.float64)
+
+
+def polygons_to_mask(polygons: list, height: int, width: int, scale_xy: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
+    """Rasterise polygons (each a list of [x, y] pairs or a flat [x0, y0, x1, y1, ...] list, in pixels of a
+    frame that ``scale_xy`` maps to this image) into an (H, W) uint8 {0, 1} mask (union of the polygons)."""
+    mask = np.zeros((height, width), dtype=np.uint8)
+    pts = []
+    for poly in polygons:
+        p = np.asarray(poly, dtype=np.float64).reshape(-1, 2) * np.asarray(scale_xy, dtype=np.float64)
+        if len(p) >= 3:
+            pts.append(np.round(p).astype(np.int32))
+    if pts:
+        cv2.fillPoly(mask, pts, 1)
+    return mask
+
+
+def valid_or_all(valid: np.ndarray | None) -> np.ndarray:
+    """(21,) bool validity, all True when ``valid`` is None."""
+    return np.ones(NUM_JOINTS, dtype=bool) if valid is None else np.asarray(valid, dtype=bool)
+
+
+class HandDataset(Dataset, ABC):
+    """Base of the adapters: a list of lightweight records built at construction, a ``HandSample`` per item.
+
+    Subclasses fill ``self._records`` in ``__init__`` (no image is read there) and implement ``_load``.
+    """
+
+    name: str = ""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise DatasetFileError(f"{type(self).__name__}: dataset root not found: {self.root}")
+        self._records: list[Any] = []
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __getitem__(self, index: int) -> HandSample:
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"{type(self).__name__}: index {index} out of range for {len(self)} samples")
+        return self._load(self._records[index])
+
+    @abstractmethod
+    def _load(self, record: Any) -> HandSample:
+        """Build the sample of one record (reads the image)."""

@@ -1,0 +1,172 @@
+"""Typed configuration: the network's :class:`ModelConfig` and generic dataclass <-> YAML helpers.
+
+Other parts of the project define their own config dataclasses in their own files and use
+:func:`dataclass_from_dict`, :func:`load_yaml_config` and :func:`save_yaml_config` from here.
+Defaults of :class:`ModelConfig` reproduce the released WildHands network exactly (69,182,816 learnable
+parameters without the grasp head).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+__all__ = [
+    "BACKBONES",
+    "KPE_FORMS",
+    "VARIANTS",
+    "ModelConfig",
+    "dataclass_from_dict",
+    "dataclass_to_dict",
+    "load_yaml_config",
+    "save_yaml_config",
+]
+
+#: Network variants of the paper's ablations (Sec. 4, Tab. 3-4).
+VARIANTS = ("wildhands", "handnet", "kpe_input", "arcticnet_sf")
+#: KPE forms (Sec. 3.2 and the KPE ablation).
+KPE_FORMS = ("sparse", "dense", "none_intrinsics")
+#: Image trunks (backbone ablation).
+BACKBONES = ("resnet50", "resnet34", "resnet18", "vit_b_16")
+
+T = TypeVar("T")
+
+
+@dataclass
+class ModelConfig:
+    """Architecture of :class:`wildhands_core.model.WildHandsNet`; defaults = the released model.
+
+    Variants:
+    - ``wildhands``: crop trunk + whole-image trunk (summed) + KPE at the feature map (released).
+    - ``handnet``: the same without KPE (paper's HandNet baseline; whole image per ``use_whole_image``).
+    - ``kpe_input``: KPE at the INPUT: the KPE map (sparse: 80 channels broadcast, dense: 4L channels) at
+      224x224 is concatenated to the RGB crop and a 1x1 conv adapter (3 + C -> 3, initialised to pass RGB
+      through and ignore the KPE) feeds the unchanged trunk; no KPE at the feature map.
+    - ``arcticnet_sf``: whole image only (ArcticNet-SF, ARCTIC CVPR 2023): no crop trunk, no KPE; each hand
+      uses its frame's features and its side's head.
+    """
+
+    # Variant and inputs (paper Sec. 3, ablations Sec. 4.3).
+    variant: str = "wildhands"
+    kpe: str = "sparse"  # Sec. 3.2: sparse KPE of the crop centre and corners (release)
+    kpe_num_freqs: int = 4  # Sec. 3.2 / release: L = 4 frequencies
+    dense_kpe_grid: int = 28  # dense KPE: sample points per side before pooling to the feature map
+    use_whole_image: bool = True  # Sec. 3.1: whole-image features summed with the crop features
+    # Trunks (Sec. 3.1: two ResNet-50, ImageNet-initialised in the paper).
+    backbone: str = "resnet50"
+    backbone_weights: str | None = None  # torchvision weights name, e.g. "IMAGENET1K_V1"; None = random
+    # Feature fusion (release: 1x1 then two 3x3 convs, then a linear layer).
+    conv_dims: tuple[int, int, int] = (1024, 512, 256)
+    fc_dim: int = 2048
+    # HMR-style iterative head (Sec. 3.1, as in ARCTIC/HMR).
+    head_hidden: int = 1024
+    cam_init_hidden: int = 512
+    iterations: int = 3  # release: 3 refinement iterations
+    dropout: float = 0.5  # not stated in the reference; 0.5 = torch's default Dropout, HMR's value
+    # Grasp classifier (Sec. 3.3, trained with the grasp loss on EPIC/Ego4D; not in the inference state dict).
+    grasp_head: bool = False
+    grasp_hidden: tuple[int, ...] = (1024, 512, 128)  # release; the paper's text says 1024-1024-512-128
+
+    def __post_init__(self) -> None:
+        self.conv_dims = tuple(int(c) for c in self.conv_dims)  # type: ignore[assignment]
+        self.grasp_hidden = tuple(int(c) for c in self.grasp_hidden)
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        if self.kpe not in KPE_FORMS:
+            raise ValueError(f"kpe must be one of {KPE_FORMS}, got {self.kpe!r}")
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
+        if len(self.conv_dims) != 3:
+            raise ValueError(f"conv_dims must have 3 entries, got {self.conv_dims}")
+        if self.iterations < 1:
+            raise ValueError("iterations must be >= 1")
+        if self.variant == "arcticnet_sf" and not self.use_whole_image:
+            raise ValueError("arcticnet_sf uses the whole image only; use_whole_image must be True")
+
+    @property
+    def uses_crops(self) -> bool:
+        return self.variant != "arcticnet_sf"
+
+    @property
+    def kpe_at_features(self) -> bool:
+        return self.variant == "wildhands"
+
+    @property
+    def kpe_at_input(self) -> bool:
+        return self.variant == "kpe_input"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclass_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        return dataclass_from_dict(cls, data)
+
+
+def dataclass_to_dict(obj: Any) -> dict[str, Any]:
+    """A dataclass instance -> plain dict of YAML-friendly values (tuples become lists)."""
+
+    def plain(v: Any) -> Any:
+        if dataclasses.is_dataclass(v) and not isinstance(v, type):
+            return {f.name: plain(getattr(v, f.name)) for f in dataclasses.fields(v)}
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        return v
+
+    return plain(obj)
+
+
+def _convert(tp: Any, value: Any) -> Any:
+    """Convert a YAML value to the annotated field type (nested dataclasses, tuples)."""
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp) and isinstance(value, dict):
+        return dataclass_from_dict(tp, value)
+    if origin is tuple and isinstance(value, (list, tuple)):
+        return tuple(value)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            if dataclasses.is_dataclass(arg) and isinstance(value, dict):
+                return dataclass_from_dict(arg, value)
+            if typing.get_origin(arg) is tuple and isinstance(value, (list, tuple)):
+                return tuple(value)
+    return value
+
+
+def dataclass_from_dict(cls: type[T], data: dict[str, Any] | None) -> T:
+    """Build dataclass ``cls`` from a dict; unknown keys raise ``ValueError`` naming them; missing = default."""
+    data = dict(data or {})
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} keys: {unknown}; known: {sorted(names)}")
+    return cls(**{k: _convert(hints[k], v) for k, v in data.items()})
+
+
+def load_yaml_config(path: str | Path, cls: type[T], section: str | None = None) -> T:
+    """Read ``path`` (YAML) and build ``cls`` from the whole document or from its ``section`` key."""
+    with open(path, encoding="utf-8") as f:
+        doc = yaml.safe_load(f) or {}
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path}: expected a YAML mapping at the top level")
+    if section is not None:
+        doc = doc.get(section) or {}
+    return dataclass_from_dict(cls, doc)
+
+
+def save_yaml_config(path: str | Path, obj: Any, section: str | None = None) -> None:
+    """Write dataclass ``obj`` to ``path`` as YAML (under ``section`` if given)."""
+    data = dataclass_to_dict(obj)
+    if section is not None:
+        data = {section: data}
+    with open(path, "w", encoding="utf-8") as f:
+        yaml.safe_dump(data, f, sort_keys=False)
+

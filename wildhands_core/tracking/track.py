@@ -1,0 +1,92 @@
+"""State of one tracked hand, and the box the tracker hands out for estimation.
+
+Boxes: (4,) float xyxy in full-image pixels; velocities: (2,) box-centre velocity in px/s (from stamps);
+stamps: int ns of the image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from wildhands_core.detection.base import HandDetection, box_from_keypoints
+from wildhands_core.smoothing.hand_smoother import HandSmoother
+from wildhands_core.smoothing.one_euro import NS_PER_S
+from wildhands_core.tracking.handedness import HandednessVote
+
+
+@dataclass
+class TrackedBox:
+    """A crop to estimate this frame. ``from_detection``: box is this frame's detection (else predicted
+    from the previous keypoints); ``confirmed``: the track passed its birth hysteresis (publish only those).
+    """
+
+    track_id: int
+    box_xyxy_px: np.ndarray
+    is_right: bool
+    confirmed: bool = True
+    from_detection: bool = False
+
+
+@dataclass
+class Track:
+    """One hand over time. Created from a detection; ``HandSmoother`` is new for every track (a hand that
+    is lost and found again is a new track with a new id and a fresh smoother)."""
+
+    track_id: int
+    box_xyxy_px: np.ndarray
+    box_stamp_ns: int
+    handedness: HandednessVote
+    smoother: HandSmoother
+    velocity_px_per_s: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    hits: int = 1
+    missed: int = 0
+    confirmed: bool = False
+    score: float = 1.0
+    #: detection matched on the latest detection frame (None when unmatched or no detector ran).
+    detection: HandDetection | None = None
+    keypoints_px: np.ndarray | None = None
+    keypoints_stamp_ns: int | None = None
+    confidence: float | None = None
+    last_estimate: dict | None = None
+    _centres: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def is_right(self) -> bool:
+        return self.handedness.is_right
+
+    def measure_centre(self, source: str, centre_px: np.ndarray, stamp_ns: int, gain: float) -> None:
+        """Update the velocity from two successive centres of the same ``source`` ("det" or "kp")."""
+        prev = self._centres.get(source)
+        self._centres[source] = (np.asarray(centre_px, dtype=np.float64), int(stamp_ns))
+        if prev is None:
+            return
+        dt_s = (int(stamp_ns) - prev[1]) / NS_PER_S
+        if dt_s <= 0.0:
+            return
+        v = (self._centres[source][0] - prev[0]) / dt_s
+        self.velocity_px_per_s = self.velocity_px_per_s + gain * (v - self.velocity_px_per_s)
+
+    def predicted_box(
+        self, stamp_ns: int, margin: float, max_prediction_s: float, max_follow_gap_s: float,
+        image_size: tuple[int, int] | None = None,
+    ) -> np.ndarray:
+        """Box expected at ``stamp_ns``: from the latest keypoints when they are newer than the last box
+        and at most ``max_follow_gap_s`` old, else the last box; shifted by velocity * dt (dt capped)."""
+        use_kp = (
+            self.keypoints_px is not None
+            and self.keypoints_stamp_ns is not None
+            and self.keypoints_stamp_ns >= self.box_stamp_ns
+            and (stamp_ns - self.keypoints_stamp_ns) / NS_PER_S <= max_follow_gap_s
+        )
+        ref_stamp = self.keypoints_stamp_ns if use_kp else self.box_stamp_ns
+        dt_s = min(max((stamp_ns - ref_stamp) / NS_PER_S, 0.0), max_prediction_s)
+        if use_kp:
+            return box_from_keypoints(self.keypoints_px, margin, self.velocity_px_per_s, dt_s, image_size)
+        shift = self.velocity_px_per_s * dt_s
+        box = self.box_xyxy_px + np.concatenate([shift, shift])
+        if image_size is not None:
+            w, h = image_size
+            box = np.clip(box, 0.0, np.array([w - 1, h - 1, w - 1, h - 1], dtype=np.float64))
+        return box

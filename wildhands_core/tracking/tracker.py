@@ -1,0 +1,238 @@
+"""Hand tracker: stable ids, handedness by vote, box prediction, re-detection schedule, smoothing.
+
+Per image (stamp ``stamp_ns``, int ns of the image header; size ``(W, H)`` px), the node and the bag tools
+do::
+
+    dets = detector.detect(image_rgb, stamp_ns) if tracker.needs_detection(stamp_ns) else None
+    for tb in tracker.step(stamp_ns, dets, image_size=(W, H)):          # list[TrackedBox]
+        est = estimator(image_rgb, tb.box_xyxy_px, tb.is_right)           # one hand
+        smoothed = tracker.observe(tb.track_id, stamp_ns, est["keypoints_px"], est["confidence"], est)
+        if tb.confirmed:
+            publish(tb.track_id, tb.is_right, smoothed)
+
+- ``step`` = ``update`` (assign detections to tracks, births, deaths) + ``boxes_for_estimation``.
+  With detections, matched tracks get their detection box; without (``None``: the detector did not run),
+  each track's box is predicted from its previous keypoints (``box_from_keypoints``: their bounding box
+  plus a margin, shifted by the box velocity times the time since). A confirmed track not matched on a
+  detection frame is "coasting": it is not estimated, its box is predicted with its velocity (so it is
+  matched again without a jump when the hand reappears), and it dies after more than ``max_missed``
+  detection frames without a match. ``[]`` as detections means "the detector ran and found nothing".
+- ``observe`` stores the keypoints (full-image px, (21, 2)) and confidence for the next prediction and
+  returns the estimate dict smoothed by the track's ``HandSmoother`` (see ``smoothing.hand_smoother``).
+- Ids are ints, increasing, never reused. A stamp earlier than the previous one (e.g. a bag restarted)
+  resets the tracker.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+import numpy as np
+
+from wildhands_core.detection.base import HandDetection, box_iou_xyxy
+from wildhands_core.smoothing.config import SmoothingConfig
+from wildhands_core.smoothing.hand_smoother import HandSmoother
+from wildhands_core.smoothing.one_euro import NS_PER_S
+from wildhands_core.tracking.assignment import assign, association_cost
+from wildhands_core.tracking.config import TrackerConfig
+from wildhands_core.tracking.handedness import HandednessVote
+from wildhands_core.tracking.track import Track, TrackedBox
+
+
+class HandTracker:
+    """Tracks up to ``config.max_hands`` hands; see the module docstring for the per-frame flow."""
+
+    def __init__(self, config: TrackerConfig | None = None, smoothing: SmoothingConfig | None = None) -> None:
+        self.config = copy.deepcopy(config) if config is not None else TrackerConfig()
+        self.smoothing = copy.deepcopy(smoothing) if smoothing is not None else SmoothingConfig()
+        self._next_id = 0
+        self.reset()
+
+    # ------------------------------------------------------------------ state
+    def reset(self) -> None:
+        """Drop all tracks (ids keep increasing)."""
+        self._tracks: dict[int, Track] = {}
+        self._last_stamp_ns: int | None = None
+        self._frames_since_detection: int | None = None  # None: the detector never ran
+        self._detected_this_frame = False
+
+    @property
+    def tracks(self) -> list[Track]:
+        """Live tracks (tentative and confirmed), by id."""
+        return [self._tracks[k] for k in sorted(self._tracks)]
+
+    def track(self, track_id: int) -> Track:
+        return self._tracks[track_id]
+
+    def update_smoothing(self, smoothing: SmoothingConfig) -> None:
+        """Change the smoothing parameters of all current and future tracks (filter state kept)."""
+        self.smoothing = copy.deepcopy(smoothing)
+        for t in self._tracks.values():
+            t.smoother.update_config(self.smoothing)
+
+    @property
+    def _capacity(self) -> int:
+        return min(self.config.max_hands, 2) if self.config.one_per_side else self.config.max_hands
+
+    # -------------------------------------------------------------- schedule
+    def needs_detection(self, stamp_ns: int) -> bool:
+        """Should the detector run on the image stamped ``stamp_ns`` (int ns)?
+
+        Yes when: it never ran; ``redetect_every_n`` frames have passed; fewer confirmed tracks than
+        ``max_hands`` and ``search_every_n`` frames have passed; a track is tentative or coasting, has no
+        keypoints yet, keypoints older than ``max_follow_gap_s``, or confidence below ``min_confidence``;
+        or time went backwards.
+        """
+        c = self.config
+        if self._frames_since_detection is None:
+            return True
+        if self._last_stamp_ns is not None and stamp_ns < self._last_stamp_ns:
+            return True
+        n = self._frames_since_detection + 1  # frames since the last detection, counting this one
+        if n >= c.redetect_every_n:
+            return True
+        confirmed = sum(t.confirmed for t in self._tracks.values())
+        if confirmed < c.max_hands and n >= c.search_every_n:
+            return True
+        for t in self._tracks.values():
+            if not t.confirmed or t.missed > 0 or t.keypoints_px is None or t.keypoints_stamp_ns is None:
+                return True
+            if (stamp_ns - t.keypoints_stamp_ns) / NS_PER_S > c.max_follow_gap_s:
+                return True
+            if t.confidence is not None and t.confidence < c.min_confidence:
+                return True
+        return False
+
+    # ---------------------------------------------------------------- update
+    def update(
+        self, stamp_ns: int, detections: Sequence[HandDetection] | None,
+        image_size: tuple[int, int] | None = None,
+    ) -> list[Track]:
+        """Assign this frame's detections (None: detector not run) to tracks; births and deaths."""
+        c = self.config
+        stamp_ns = int(stamp_ns)
+        if self._last_stamp_ns is not None and stamp_ns < self._last_stamp_ns:
+            self.reset()
+        self._last_stamp_ns = stamp_ns
+        for t in self._tracks.values():
+            t.detection = None
+        self._detected_this_frame = detections is not None
+        if detections is None:
+            if self._frames_since_detection is not None:
+                self._frames_since_detection += 1
+            return self.tracks
+        self._frames_since_detection = 0
+        dets = [d for d in detections if d.score >= c.min_detection_score]
+        tracks = self.tracks
+        predicted = np.array([self._predict(t, stamp_ns, image_size) for t in tracks]).reshape(-1, 4)
+        cost = association_cost(
+            predicted, [t.is_right for t in tracks], dets,
+            c.iou_gate, c.centre_gate, c.centre_weight, c.handedness_weight,
+        )
+        matches, lost, new = assign(cost)
+        for ti, di in matches:
+            self._on_match(tracks[ti], dets[di], stamp_ns)
+        for ti in lost:
+            t = tracks[ti]
+            t.missed += 1
+            if not t.confirmed or t.missed > c.max_missed:
+                del self._tracks[t.track_id]
+        for di in sorted(new, key=lambda i: -dets[i].score):
+            self._maybe_birth(dets[di], stamp_ns, image_size)
+        if c.one_per_side:
+            self._resolve_sides()
+        return self.tracks
+
+    def boxes_for_estimation(
+        self, stamp_ns: int, image_size: tuple[int, int] | None = None
+    ) -> list[TrackedBox]:
+        """Crops to estimate at ``stamp_ns`` after ``update``: detection boxes of matched tracks, or, on
+        frames without detection, boxes predicted from each track's previous keypoints. Coasting tracks
+        and boxes smaller than ``min_box_size_px`` (e.g. the hand left the image) are left out."""
+        out: list[TrackedBox] = []
+        for t in self.tracks:
+            if t.detection is not None:
+                box, from_det = t.detection.box_xyxy_px.copy(), True
+            elif not self._detected_this_frame:
+                box, from_det = self._predict(t, int(stamp_ns), image_size), False
+            else:
+                continue  # detector ran and missed this track: coasting
+            if np.min(box[2:] - box[:2]) < self.config.min_box_size_px:
+                continue
+            out.append(TrackedBox(t.track_id, box, t.is_right, t.confirmed, from_det))
+        return out
+
+    def step(
+        self, stamp_ns: int, detections: Sequence[HandDetection] | None,
+        image_size: tuple[int, int] | None = None,
+    ) -> list[TrackedBox]:
+        """``update`` then ``boxes_for_estimation``: the crops to estimate on this image."""
+        self.update(stamp_ns, detections, image_size)
+        return self.boxes_for_estimation(stamp_ns, image_size)
+
+    def observe(
+        self, track_id: int, stamp_ns: int, keypoints_px: np.ndarray | None, confidence: float | None,
+        estimate: dict,
+    ) -> dict:
+        """Record the estimate of ``track_id`` at ``stamp_ns``: keypoints (21, 2) full-image px (used to
+        predict the next box), confidence in [0, 1]; returns ``estimate`` smoothed by the track's smoother."""
+        t = self._tracks[track_id]
+        stamp_ns = int(stamp_ns)
+        if keypoints_px is not None:
+            kp = np.asarray(keypoints_px, dtype=np.float64).reshape(-1, 2)
+            t.measure_centre("kp", np.nanmean(kp, axis=0), stamp_ns, self.config.velocity_gain)
+            t.keypoints_px = kp
+            t.keypoints_stamp_ns = stamp_ns
+        t.confidence = None if confidence is None else float(confidence)
+        t.last_estimate = t.smoother.smooth(stamp_ns, estimate)
+        return t.last_estimate
+
+    # -------------------------------------------------------------- internals
+    def _predict(self, t: Track, stamp_ns: int, image_size: tuple[int, int] | None) -> np.ndarray:
+        c = self.config
+        return t.predicted_box(
+            stamp_ns, c.keypoint_box_margin, c.max_prediction_s, c.max_follow_gap_s, image_size
+        )
+
+    def _on_match(self, t: Track, d: HandDetection, stamp_ns: int) -> None:
+        c = self.config
+        t.measure_centre("det", 0.5 * (d.box_xyxy_px[:2] + d.box_xyxy_px[2:]), stamp_ns, c.velocity_gain)
+        t.box_xyxy_px = d.box_xyxy_px.copy()
+        t.box_stamp_ns = stamp_ns
+        t.detection = d
+        t.score = d.score
+        t.hits += 1
+        t.missed = 0
+        t.confirmed = t.confirmed or t.hits >= c.min_hits
+        t.handedness.add(d.is_right, d.score)
+
+    def _maybe_birth(self, d: HandDetection, stamp_ns: int, image_size: tuple[int, int] | None) -> None:
+        c = self.config
+        if len(self._tracks) >= self._capacity:
+            return
+        if self._tracks:
+            boxes = np.array([self._predict(t, stamp_ns, image_size) for t in self._tracks.values()])
+            if np.max(box_iou_xyxy(boxes, d.box_xyxy_px)) > c.birth_iou_suppress:
+                return
+        t = Track(
+            track_id=self._next_id,
+            box_xyxy_px=d.box_xyxy_px.copy(),
+            box_stamp_ns=stamp_ns,
+            handedness=HandednessVote(d.is_right, d.score, c.handedness_vote_cap),
+            smoother=HandSmoother(self.smoothing),
+            score=d.score,
+            detection=d,
+        )
+        t.confirmed = c.min_hits <= 1
+        t.measure_centre("det", 0.5 * (d.box_xyxy_px[:2] + d.box_xyxy_px[2:]), stamp_ns, c.velocity_gain)
+        self._tracks[t.track_id] = t
+        self._next_id += 1
+
+    def _resolve_sides(self) -> None:
+        """With ``one_per_side``: if two tracks claim the same side, the weaker vote (tentative tracks are
+        weaker than confirmed ones) takes the other side."""
+        ts = list(self._tracks.values())
+        if len(ts) == 2 and ts[0].is_right == ts[1].is_right:
+            weaker = min(ts, key=lambda t: (t.confirmed, t.handedness.margin, -t.track_id))
+            weaker.handedness.force(not weaker.is_right)
