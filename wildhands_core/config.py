@@ -141,7 +141,7 @@ def _convert(tp: Any, value: Any) -> Any:
 
 
 def dataclass_from_dict(cls: type[T], data: dict[str, Any] | None) -> T:
-    """Build dataclass ``cls`` from a dict; unknown keys raise ``ValueError`` naming them; missing = default."""
+    """Build dataclass ``cls`` from a dict; unknown keys raise ``ValueError``; missing keys = defaults."""
     data = dict(data or {})
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]

@@ -55,7 +55,7 @@ def rot6d_to_rotmat(rot_6d: torch.Tensor) -> torch.Tensor:
 
 def rotmat_to_rot6d(rotmat: torch.Tensor) -> torch.Tensor:
     """(..., 3, 3) -> (..., 6): the first two rows of the matrix, row-major."""
-    return rotmat[..., :2, :].reshape(rotmat.shape[:-2] + (6,))
+    return rotmat[..., :2, :].reshape((*rotmat.shape[:-2], 6))
 
 
 def quaternion_to_rotmat(quat_xyzw: torch.Tensor) -> torch.Tensor:
@@ -67,7 +67,7 @@ def quaternion_to_rotmat(quat_xyzw: torch.Tensor) -> torch.Tensor:
         2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w),
         2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y),
     )
-    return torch.stack(rows, dim=-1).reshape(q.shape[:-1] + (3, 3))
+    return torch.stack(rows, dim=-1).reshape((*q.shape[:-1], 3, 3))
 
 
 def rotmat_to_quaternion(rotmat: torch.Tensor) -> torch.Tensor:
@@ -93,7 +93,7 @@ def rotmat_to_quaternion(rotmat: torch.Tensor) -> torch.Tensor:
     cand_w = torch.stack(((m21 - m12) / dw, (m02 - m20) / dw, (m10 - m01) / dw, dw / 4), dim=-1)
     cands = torch.stack((cand_x, cand_y, cand_z, cand_w), dim=-2)  # (..., 4 candidates, 4 components)
     best = torch.argmax(t, dim=-1, keepdim=True)  # (..., 1)
-    index = best.unsqueeze(-1).expand(best.shape[:-1] + (1, 4))
+    index = best.unsqueeze(-1).expand((*best.shape[:-1], 1, 4))
     q = torch.gather(cands, -2, index).squeeze(-2)
     q = _normalize(q)
     sign = torch.where(q[..., 3:4] < 0, -torch.ones_like(q[..., 3:4]), torch.ones_like(q[..., 3:4]))

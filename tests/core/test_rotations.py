@@ -9,7 +9,7 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from wildhands_core import rotations as R
+from wildhands_core import rotations as R  # noqa: N812
 
 
 def _random_rotations(n: int, seed: int = 0) -> Rotation:

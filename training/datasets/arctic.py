@@ -24,7 +24,7 @@ are re-expressed in the camera frame: global orientation ``R_k_cam · R_rot`` an
 ``R_k_cam (J0 + trans) + T_k_cam − J0`` (J0 = the wrist of the unposed hand, about which smplx rotates),
 so running MANO with them gives the camera joints. 2D keypoints are projected with ``dist8`` (the
 egocentric images are distorted); ``K_px`` is the undistorted ``intrinsics`` and ``extra["dist8"]`` holds the
-coefficients. ``image_scale`` scales K and keypoints when the images on disk are resized copies. The
+coefficients. ``image_scale`` maps K (and so the keypoints) to images on disk resized by that factor. The
 processed ``splits/p1_train.npy`` files are not used; splits come from ``splits_json``.
 """
 
@@ -78,6 +78,15 @@ class _ArcticRecord:
     side: str
 
 
+def scale_intrinsics(K: np.ndarray, s: float) -> np.ndarray:
+    """K of an image resized by ``s`` (pixel centres at integer coordinates): f' = s f, c' = s (c + ½) − ½."""
+    out = K.astype(np.float64).copy()
+    out[0, 0] *= s
+    out[1, 1] *= s
+    out[:2, 2] = s * (out[:2, 2] + 0.5) - 0.5
+    return out
+
+
 def arctic_sequences(root: Path, protocol: str, split: str) -> list[str]:
     """Sequence names ``"<subject>/<seq>"`` of ``split`` in ``splits_json/protocol_<protocol>.json``."""
     path = root / "splits_json" / f"protocol_{protocol}.json"
@@ -106,9 +115,16 @@ class ArcticEgoDataset(HandDataset):
     name = "arctic"
 
     def __init__(
-        self, root: str | Path, mano_fn: ManoFn, split: str | None = None, protocol: str = "p1",
-        sequences: list[str] | None = None, frame_stride: int = 1, image_scale: float = 1.0,
-        box_pad: float = 0.1, apply_distortion: bool = True,
+        self,
+        root: str | Path,
+        mano_fn: ManoFn,
+        split: str | None = None,
+        protocol: str = "p1",
+        sequences: list[str] | None = None,
+        frame_stride: int = 1,
+        image_scale: float = 1.0,
+        box_pad: float = 0.1,
+        apply_distortion: bool = True,
     ) -> None:
         super().__init__(root)
         self.mano_fn = mano_fn
@@ -148,8 +164,7 @@ class ArcticEgoDataset(HandDataset):
         require_keys(cam, EGOCAM_KEYS, cam_path)
         R_wc = np.asarray(cam["R_k_cam_np"], dtype=np.float64).reshape(-1, 3, 3)
         t_wc = np.asarray(cam["T_k_cam_np"], dtype=np.float64).reshape(-1, 3)
-        K = np.asarray(cam["intrinsics"], dtype=np.float64).reshape(3, 3).copy()
-        K[:2] *= self.image_scale
+        K = scale_intrinsics(np.asarray(cam["intrinsics"], dtype=np.float64).reshape(3, 3), self.image_scale)
         dist = np.asarray(cam["dist8"], dtype=np.float64).reshape(-1)
         key = f"{subject}/{seq}"
         self.K_px[key], self.dist8[key] = K, dist
@@ -169,7 +184,9 @@ class ArcticEgoDataset(HandDataset):
                 raise ValueError(f"mano_fn returned shape {joints_mano.shape}, expected {(T, NUM_JOINTS, 3)}")
             world = joints_mano + m["trans"][:, None, :]
             joints_cam = np.einsum("tij,tkj->tki", R_wc[:T], world) + t_wc[:T, None, :]
-            rot_cam, transl_cam = mano_params_to_camera(m["rot"], m["trans"], joints_mano[:, 0], R_wc[:T], t_wc[:T])
+            rot_cam, transl_cam = mano_params_to_camera(
+                m["rot"], m["trans"], joints_mano[:, 0], R_wc[:T], t_wc[:T]
+            )
             pose_cam = pose.copy()
             pose_cam[:, :3] = rot_cam
             kp = self._project(joints_cam.reshape(-1, 3), K, dist).reshape(T, NUM_JOINTS, 2)
@@ -207,11 +224,19 @@ class ArcticEgoDataset(HandDataset):
         if hand.fitting_err is not None:
             extra["fitting_err"] = float(hand.fitting_err[r.frame])
         return HandSample(
-            image=image, K_px=self.K_px[key].copy(), box_xyxy_px=box, is_right=r.side == "right",
-            dataset=self.name, frame_id=f"{key}/{r.frame:05d}/{r.side}",
-            joints_cam_m=hand.joints_cam_m[r.frame].copy(), keypoints_px=np.nan_to_num(uv), keypoints_valid=valid,
-            mano_pose_aa=hand.pose_cam_aa[r.frame].copy(), mano_betas=hand.betas[r.frame].copy(),
-            mano_transl_m=hand.transl_cam_m[r.frame].copy(), extra=extra,
+            image=image,
+            K_px=self.K_px[key].copy(),
+            box_xyxy_px=box,
+            is_right=r.side == "right",
+            dataset=self.name,
+            frame_id=f"{key}/{r.frame:05d}/{r.side}",
+            joints_cam_m=hand.joints_cam_m[r.frame].copy(),
+            keypoints_px=np.nan_to_num(uv),
+            keypoints_valid=valid,
+            mano_pose_aa=hand.pose_cam_aa[r.frame].copy(),
+            mano_betas=hand.betas[r.frame].copy(),
+            mano_transl_m=hand.transl_cam_m[r.frame].copy(),
+            extra=extra,
         )
 
 
@@ -225,8 +250,9 @@ def make_smplx_mano_fn(model_dir: str | Path) -> ManoFn:
 
     tips = [FINGERTIP_VERTEX_IDS[n.removesuffix("_tip")] for n in FINGERTIP_NAMES]
     layers = {
-        is_right: smplx.create(str(model_dir), model_type="mano", is_rhand=is_right, use_pca=False,
-                               flat_hand_mean=False)
+        is_right: smplx.create(
+            str(model_dir), model_type="mano", is_rhand=is_right, use_pca=False, flat_hand_mean=False
+        )
         for is_right in (True, False)
     }
 

@@ -60,8 +60,14 @@ class AssemblyHandsDataset(HandDataset):
 
     name = "assemblyhands"
 
-    def __init__(self, root: str | Path, split: str = "train", min_valid_joints: int = 3, box_pad: float = 0.1,
-                 frame_stride: int = 1) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        split: str = "train",
+        min_valid_joints: int = 3,
+        box_pad: float = 0.1,
+        frame_stride: int = 1,
+    ) -> None:
         super().__init__(root)
         self.split = split
         self.box_pad = box_pad
@@ -76,11 +82,14 @@ class AssemblyHandsDataset(HandDataset):
         images = {img["id"]: img for img in data["images"]}
         img_dir = self.root / "images" / "ego_images_rectified" / split
         for ann in data["annotations"][::frame_stride]:
-            require_keys(ann, ("image_id", "keypoints", "joint_valid"), f"{data_path} annotation {ann.get('id')}")
+            require_keys(
+                ann, ("image_id", "keypoints", "joint_valid"), f"{data_path} annotation {ann.get('id')}"
+            )
             img = images.get(ann["image_id"])
             if img is None:
-                raise DatasetFormatError(f"{data_path}: annotation {ann.get('id')} names unknown image "
-                                         f"{ann['image_id']}")
+                raise DatasetFormatError(
+                    f"{data_path}: annotation {ann.get('id')} names unknown image {ann['image_id']}"
+                )
             seq, cam, fidx = img["seq_name"], img["camera"], img["frame_idx"]
             try:
                 K = np.asarray(calib[seq]["intrinsics"][cam], dtype=np.float64).reshape(3, 3)
@@ -97,7 +106,9 @@ class AssemblyHandsDataset(HandDataset):
                 joints = interhand_to_mano21(cam_m[sl]) * valid[:, None]
                 side = "right" if is_right else "left"
                 self._records.append(
-                    _AHRecord(img_dir / img["file_name"], f"{img['file_name']}/{side}", is_right, joints, valid, K)
+                    _AHRecord(
+                        img_dir / img["file_name"], f"{img['file_name']}/{side}", is_right, joints, valid, K
+                    )
                 )
 
     def _load(self, r: _AHRecord) -> HandSample:
@@ -109,7 +120,14 @@ class AssemblyHandsDataset(HandDataset):
         if box is None:
             box = np.array([0.0, 0.0, w - 1.0, h - 1.0])
         return HandSample(
-            image=image, K_px=r.K_px.copy(), box_xyxy_px=box, is_right=r.is_right, dataset=self.name,
-            frame_id=r.frame_id, joints_cam_m=r.joints_cam_m.copy(), keypoints_px=np.nan_to_num(uv),
-            keypoints_valid=valid, extra={"joints3d_valid": r.joints_valid.copy()},
+            image=image,
+            K_px=r.K_px.copy(),
+            box_xyxy_px=box,
+            is_right=r.is_right,
+            dataset=self.name,
+            frame_id=r.frame_id,
+            joints_cam_m=r.joints_cam_m.copy(),
+            keypoints_px=np.nan_to_num(uv),
+            keypoints_valid=valid,
+            extra={"joints3d_valid": r.joints_valid.copy()},
         )

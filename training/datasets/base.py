@@ -31,10 +31,39 @@ OPENPOSE_TO_MANO21: tuple[int, ...] = tuple(int(i) for i in np.argsort(np.asarra
 
 #: InterHand2.6M / AssemblyHands per-hand order: thumb tip→base (0-3), index tip→base (4-7), middle (8-11),
 #: ring (12-15), pinky (16-19), wrist (20). ``joints_openpose = joints_interhand[INTERHAND_TO_OPENPOSE]``.
-INTERHAND_TO_OPENPOSE: tuple[int, ...] = (20, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12, 19, 18, 17, 16)
+INTERHAND_TO_OPENPOSE: tuple[int, ...] = (
+    20,
+    3,
+    2,
+    1,
+    0,
+    7,
+    6,
+    5,
+    4,
+    11,
+    10,
+    9,
+    8,
+    15,
+    14,
+    13,
+    12,
+    19,
+    18,
+    17,
+    16,
+)
 
 #: ``joints_mano21 = joints_interhand[INTERHAND_TO_MANO21]``.
 INTERHAND_TO_MANO21: tuple[int, ...] = tuple(INTERHAND_TO_OPENPOSE[i] for i in OPENPOSE_TO_MANO21)
+
+
+#: Focal length, as a multiple of the image width, assumed for egocentric datasets released without
+#: intrinsics (EPIC-Kitchens VISOR, Ego4D, Epic-HandKps). An assumption of this project (a 53.1° horizontal
+#: field of view, pinhole), not a published calibration; override it per adapter (``focal_over_width``).
+#: Samples built with it carry ``extra["K_assumed"] = True``.
+DEFAULT_FOCAL_OVER_WIDTH = 1.0
 
 
 class DatasetFileError(FileNotFoundError):
@@ -47,16 +76,24 @@ class DatasetFormatError(ValueError):
 
 def openpose_to_mano21(x: np.ndarray) -> np.ndarray:
     """Re-order (..., 21, D) from OpenPose order (wrist, thumb, index, middle, ring, pinky) to MANO21."""
-    return np.asarray(x)[..., OPENPOSE_TO_MANO21, :] if np.ndim(x) > 1 else np.asarray(x)[list(OPENPOSE_TO_MANO21)]
+    return (
+        np.asarray(x)[..., OPENPOSE_TO_MANO21, :]
+        if np.ndim(x) > 1
+        else np.asarray(x)[list(OPENPOSE_TO_MANO21)]
+    )
 
 
 def interhand_to_mano21(x: np.ndarray) -> np.ndarray:
     """Re-order (..., 21, D) or (21,) from the InterHand2.6M / AssemblyHands order to MANO21."""
-    return np.asarray(x)[..., INTERHAND_TO_MANO21, :] if np.ndim(x) > 1 else np.asarray(x)[list(INTERHAND_TO_MANO21)]
+    return (
+        np.asarray(x)[..., INTERHAND_TO_MANO21, :]
+        if np.ndim(x) > 1
+        else np.asarray(x)[list(INTERHAND_TO_MANO21)]
+    )
 
 
 def load_rgb(path: str | Path) -> np.ndarray:
-    """Read an image file as (H, W, 3) uint8 RGB; ``DatasetFileError`` naming the file if it cannot be read."""
+    """Read an image as (H, W, 3) uint8 RGB; ``DatasetFileError`` naming the file if it cannot be read."""
     path = Path(path)
     if not path.is_file():
         raise DatasetFileError(f"image not found: {path}")
@@ -124,7 +161,9 @@ def in_image(uv: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def box_from_keypoints(
-    uv: np.ndarray, valid: np.ndarray | None = None, pad: float = 0.0,
+    uv: np.ndarray,
+    valid: np.ndarray | None = None,
+    pad: float = 0.0,
     image_wh: tuple[int, int] | None = None,
 ) -> np.ndarray | None:
     """Tight box (x0, y0, x1, y1) in pixels around the valid keypoints, each side grown by ``pad`` × its
@@ -154,7 +193,9 @@ def box_from_mask(mask: np.ndarray) -> np.ndarray | None:
     return np.array([xs.min(), ys.min(), xs.max(), ys.max()], dtype=np.float64)
 
 
-def polygons_to_mask(polygons: list, height: int, width: int, scale_xy: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
+def polygons_to_mask(
+    polygons: list, height: int, width: int, scale_xy: tuple[float, float] = (1.0, 1.0)
+) -> np.ndarray:
     """Rasterise polygons (each a list of [x, y] pairs or a flat [x0, y0, x1, y1, ...] list, in pixels of a
     frame that ``scale_xy`` maps to this image) into an (H, W) uint8 {0, 1} mask (union of the polygons)."""
     mask = np.zeros((height, width), dtype=np.uint8)
@@ -166,6 +207,14 @@ def polygons_to_mask(polygons: list, height: int, width: int, scale_xy: tuple[fl
     if pts:
         cv2.fillPoly(mask, pts, 1)
     return mask
+
+
+def coco_images(data: dict, path: str | Path) -> dict:
+    """Check a COCO-like dict has "images" and "annotations"; return {image id: image entry}."""
+    require_keys(data, ("images", "annotations"), path)
+    for img in data["images"]:
+        require_keys(img, ("id", "file_name"), f"{path} image entry")
+    return {img["id"]: img for img in data["images"]}
 
 
 def valid_or_all(valid: np.ndarray | None) -> np.ndarray:

@@ -77,8 +77,12 @@ class H2ODataset(HandDataset):
     name = "h2o"
 
     def __init__(
-        self, root: str | Path, subjects: list[str] | None = None, camera: str = "cam4",
-        frame_stride: int = 1, box_pad: float = 0.1,
+        self,
+        root: str | Path,
+        subjects: list[str] | None = None,
+        camera: str = "cam4",
+        frame_stride: int = 1,
+        box_pad: float = 0.1,
     ) -> None:
         super().__init__(root)
         self.box_pad = box_pad
@@ -109,8 +113,14 @@ class H2ODataset(HandDataset):
         if box is None:  # every joint behind the camera
             box = np.array([0.0, 0.0, w - 1.0, h - 1.0])
         return HandSample(
-            image=image, K_px=r.K_px.copy(), box_xyxy_px=box, is_right=r.is_right, dataset=self.name,
-            frame_id=f"{r.cam_dir.relative_to(self.root)}/{r.stem}", joints_cam_m=r.joints_cam_m.copy(),
-            keypoints_px=np.nan_to_num(uv), keypoints_valid=valid,
+            image=image,
+            K_px=r.K_px.copy(),
+            box_xyxy_px=box,
+            is_right=r.is_right,
+            dataset=self.name,
+            frame_id=f"{r.cam_dir.relative_to(self.root)}/{r.stem}",
+            joints_cam_m=r.joints_cam_m.copy(),
+            keypoints_px=np.nan_to_num(uv),
+            keypoints_valid=valid,
             extra={"joints3d_valid": np.ones(NUM_JOINTS, dtype=bool)},
         )

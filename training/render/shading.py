@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import torch
 
-from training.render.hard_rasterizer import Fragments
 
 
 def vertex_normals(verts: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
@@ -21,12 +20,15 @@ def vertex_normals(verts: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
     return normals / normals.norm(dim=1, keepdim=True).clamp(min=1e-12)
 
 
-def interpolate_vertex_attributes(attrs: torch.Tensor, faces: torch.Tensor, fragments: Fragments) -> torch.Tensor:
-    """(V, C) per-vertex attributes -> (H, W, C) barycentric interpolation; 0 where no face is visible."""
-    fid = fragments.face_id.clamp(min=0)
-    corner = attrs[faces.long()[fid]]  # (H, W, 3, C)
-    out = (fragments.bary.unsqueeze(-1).to(attrs.dtype) * corner).sum(dim=-2)
-    return out * fragments.covered.unsqueeze(-1).to(attrs.dtype)
+def interpolate_vertex_attributes(
+    attrs: torch.Tensor, faces: torch.Tensor, face_id: torch.Tensor, bary: torch.Tensor
+) -> torch.Tensor:
+    """(V, C) per-vertex attributes at fragments -> (..., C): ``face_id`` (...) long (-1 = none) and
+    ``bary`` (..., 3) as in ``Fragments`` (whole images, or only the covered pixels); 0 where no face."""
+    fid = face_id.clamp(min=0)
+    corner = attrs[faces.long()[fid]]  # (..., 3, C)
+    out = (bary.unsqueeze(-1).to(attrs.dtype) * corner).sum(dim=-2)
+    return out * (face_id >= 0).unsqueeze(-1).to(attrs.dtype)
 
 
 def lambert_shading(

@@ -1,0 +1,94 @@
+"""Letterbox geometry, intrinsics mapping, weak perspective and projection."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from wildhands_core.camera import (
+    Letterbox,
+    default_K_224,
+    focal_mean,
+    project,
+    weak_perspective_to_translation,
+)
+
+
+def test_landscape_image_is_centred_vertically_in_the_letterbox() -> None:
+    lb = Letterbox(640, 480)
+    assert lb.scale == pytest.approx(0.35)
+    assert (lb.pad_x, lb.pad_y) == (0, 80)
+    assert lb.offset_x == pytest.approx(-0.325)
+    assert lb.offset_y == pytest.approx(27.675)
+    # The centre of the original image lands on the centre of the 224 frame (pixel-centre convention).
+    centre = lb.points_to_224(torch.tensor([319.5, 239.5], dtype=torch.float64))
+    torch.testing.assert_close(centre, torch.tensor([111.5, 111.5], dtype=torch.float64))
+
+
+def test_portrait_image_is_centred_horizontally_in_the_letterbox() -> None:
+    lb = Letterbox(480, 640)
+    assert (lb.pad_x, lb.pad_y) == (80, 0)
+    top_left = lb.points_to_224(torch.tensor([-0.5, -0.5], dtype=torch.float64))  # pixel (0, 0) outer corner
+    torch.testing.assert_close(top_left, torch.tensor([80 * 0.35 - 0.5, -0.5], dtype=torch.float64))
+
+
+def test_affine_matrix_matches_where_cv2_puts_the_image_content() -> None:
+    lb = Letterbox(640, 480)
+    img = np.zeros((480, 640), np.float32)
+    img[200:240, 300:340] = 1.0  # centroid (319.5, 219.5)
+    warped = cv2.warpAffine(img, lb.affine_2x3(), (224, 224), flags=cv2.INTER_LINEAR)
+    ys, xs = np.mgrid[0:224, 0:224]
+    centroid = np.array([(warped * xs).sum(), (warped * ys).sum()]) / warped.sum()
+    expected = lb.points_to_224(torch.tensor([319.5, 219.5], dtype=torch.float64)).numpy()
+    np.testing.assert_allclose(centroid, expected, atol=0.05)
+
+
+def test_points_boxes_and_K_round_trip_through_the_224_frame() -> None:
+    lb = Letterbox(1280, 720)
+    pts = torch.tensor([[0.0, 0.0], [1279.0, 719.0], [640.5, 33.25]], dtype=torch.float64)
+    torch.testing.assert_close(lb.points_to_original(lb.points_to_224(pts)), pts)
+    boxes = torch.tensor([[10.0, 20.0, 300.0, 400.0]], dtype=torch.float64)
+    torch.testing.assert_close(lb.boxes_to_original(lb.boxes_to_224(boxes)), boxes)
+    K = torch.tensor([[900.0, 0.0, 640.0], [0.0, 910.0, 360.0], [0.0, 0.0, 1.0]], dtype=torch.float64)
+    K224 = lb.K_to_224(K)
+    assert K224[0, 0].item() == pytest.approx(900.0 * 224 / 1280)
+    assert K224[0, 2].item() == pytest.approx(640.0 * lb.scale + lb.offset_x)
+    torch.testing.assert_close(lb.K_to_original(K224), K)
+
+
+def test_the_224_frame_sees_the_same_3d_camera_frame() -> None:
+    lb = Letterbox(1920, 1080)
+    K = torch.tensor([[[1400.0, 0.0, 955.0], [0.0, 1395.0, 545.0], [0.0, 0.0, 1.0]]], dtype=torch.float64)
+    pts = torch.tensor([[[0.1, -0.05, 0.6], [-0.2, 0.1, 1.5], [0.0, 0.0, 0.3]]], dtype=torch.float64)
+    uv_orig = project(pts, K)
+    uv_224 = project(pts, lb.K_to_224(K))
+    torch.testing.assert_close(lb.points_to_original(uv_224), uv_orig, atol=1e-9, rtol=0)
+
+
+def test_project_divides_by_depth_and_applies_K() -> None:
+    K = torch.tensor([[[100.0, 0.0, 50.0], [0.0, 200.0, 60.0], [0.0, 0.0, 1.0]]])
+    uv = project(torch.tensor([[[0.5, -0.25, 2.0]]]), K)
+    torch.testing.assert_close(uv, torch.tensor([[[75.0, 35.0]]]))
+
+
+def test_weak_perspective_depth_is_two_f_over_224_s_with_s_clamped() -> None:
+    K = torch.tensor([[224.0, 0.0, 112.0], [0.0, 224.0, 112.0], [0.0, 0.0, 1.0]]).expand(3, 3, 3)
+    cam = torch.tensor([[0.5, 0.1, -0.2], [0.01, 0.0, 0.0], [-1.0, 0.0, 0.0]])
+    t = weak_perspective_to_translation(cam, K)
+    torch.testing.assert_close(t[0], torch.tensor([0.1, -0.2, 4.0]))  # 2 * 224 / (224 * 0.5)
+    assert t[1, 2].item() == pytest.approx(20.0)  # s clamped to 0.1
+    assert t[2, 2].item() == pytest.approx(20.0)
+
+
+def test_focal_mean_averages_fx_and_fy() -> None:
+    K = torch.tensor([[100.0, 0.0, 1.0], [0.0, 300.0, 2.0], [0.0, 0.0, 1.0]])
+    assert focal_mean(K).item() == pytest.approx(200.0)
+
+
+def test_default_K_224_scales_the_demo_focal_and_centres_at_112() -> None:
+    K = default_K_224(1920, 1080)
+    assert K[0, 0].item() == pytest.approx(1000.0 * 224 / 1920)
+    assert K[1, 1].item() == pytest.approx(1000.0 * 224 / 1920)
+    assert (K[0, 2].item(), K[1, 2].item()) == (112.0, 112.0)

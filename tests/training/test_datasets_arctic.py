@@ -1,0 +1,101 @@
+"""Tests of the ARCTIC egocentric adapter on a fixture in the released raw_seqs layout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fixtures_arctic import ARCTIC_K, N_FRAMES, toy_mano_fn, write_arctic
+from scipy.spatial.transform import Rotation
+
+from training.datasets.arctic import ArcticEgoDataset, scale_intrinsics
+from training.datasets.base import DatasetFileError, DatasetFormatError
+
+
+def _by_id(ds: ArcticEgoDataset) -> dict:
+    return {s.frame_id: s for s in (ds[i] for i in range(len(ds)))}
+
+
+def test_arctic_yields_both_hands_of_every_frame(tmp_path):
+    write_arctic(tmp_path)
+    ds = ArcticEgoDataset(tmp_path, toy_mano_fn)
+    assert len(ds) == 2 * N_FRAMES
+    assert sorted(_by_id(ds)) == sorted(
+        f"s01/box_grab_01/{t:05d}/{s}" for t in range(3) for s in ("left", "right")
+    )
+    assert len(ArcticEgoDataset(tmp_path, toy_mano_fn, frame_stride=2)) == 4
+
+
+def test_arctic_joints_are_mano_plus_trans_moved_into_the_ego_camera(tmp_path):
+    gt = write_arctic(tmp_path)
+    samples = _by_id(ArcticEgoDataset(tmp_path, toy_mano_fn))
+    for t in range(N_FRAMES):
+        for side in ("left", "right"):
+            m = gt["mano"][side]
+            pose = np.concatenate([m["rot"][t], m["pose"][t]])[None]
+            world = toy_mano_fn(pose, m["shape"][None], side == "right")[0] + m["trans"][t]
+            expected = world @ gt["R"][t].T + gt["T"][t]
+            s = samples[f"s01/box_grab_01/{t:05d}/{side}"]
+            np.testing.assert_allclose(s.joints_cam_m, expected, atol=1e-12)
+            assert s.is_right == (side == "right")
+    # frame 0 has the identity camera at 0.5 m: the wrist is J0 + trans + (0, 0, 0.5) by hand
+    s0 = samples["s01/box_grab_01/00000/right"]
+    np.testing.assert_allclose(s0.joints_cam_m[0], [0.01 * 1.05 + 0.02, 0.02 * 1.05, 0.03 * 1.05 + 0.5])
+
+
+def test_arctic_camera_frame_mano_parameters_reproduce_the_camera_joints(tmp_path):
+    gt = write_arctic(tmp_path)
+    for s in _by_id(ArcticEgoDataset(tmp_path, toy_mano_fn)).values():
+        regenerated = toy_mano_fn(s.mano_pose_aa[None], s.mano_betas[None], s.is_right)[0] + s.mano_transl_m
+        np.testing.assert_allclose(regenerated, s.joints_cam_m, atol=1e-12)
+        t = int(s.frame_id.split("/")[2])
+        side = "right" if s.is_right else "left"
+        np.testing.assert_allclose(s.mano_pose_aa[3:], gt["mano"][side]["pose"][t])  # articulations unchanged
+        expected_rot = Rotation.from_matrix(gt["R"][t]) * Rotation.from_rotvec(gt["mano"][side]["rot"][t])
+        assert (Rotation.from_rotvec(s.mano_pose_aa[:3]).inv() * expected_rot).magnitude() < 1e-9
+        assert s.extra["fitting_err"] == pytest.approx(0.001 * (t + 1))
+
+
+def test_arctic_keypoints_are_the_pinhole_projection_and_box_their_extent(tmp_path):
+    write_arctic(tmp_path)
+    s = _by_id(ArcticEgoDataset(tmp_path, toy_mano_fn))["s01/box_grab_01/00001/left"]
+    np.testing.assert_allclose(s.K_px, ARCTIC_K)
+    j = s.joints_cam_m
+    np.testing.assert_allclose(s.keypoints_px, 40 * j[:, :2] / j[:, 2:] + [32, 24], atol=1e-6)
+    assert s.keypoints_valid.all()
+    lo, hi = s.keypoints_px.min(0), s.keypoints_px.max(0)
+    np.testing.assert_allclose(s.box_xyxy_px, [*(lo - 0.1 * (hi - lo)), *(hi + 0.1 * (hi - lo))], atol=1e-9)
+
+
+def test_arctic_applies_the_egocam_distortion_to_keypoints(tmp_path):
+    write_arctic(tmp_path, dist8=[0.1, 0, 0, 0, 0, 0, 0, 0])
+    s = ArcticEgoDataset(tmp_path, toy_mano_fn)[0]
+    x, y = s.joints_cam_m[:, 0] / s.joints_cam_m[:, 2], s.joints_cam_m[:, 1] / s.joints_cam_m[:, 2]
+    radial = 1 + 0.1 * (x**2 + y**2)  # OpenCV model with k1 = 0.1 only
+    np.testing.assert_allclose(
+        s.keypoints_px, np.stack([40 * x * radial + 32, 40 * y * radial + 24], 1), atol=1e-6
+    )
+    np.testing.assert_allclose(s.extra["dist8"], [0.1, 0, 0, 0, 0, 0, 0, 0])
+
+
+def test_arctic_image_of_a_mano_frame_is_offset_by_ioi_offset(tmp_path):
+    write_arctic(tmp_path)
+    samples = _by_id(ArcticEgoDataset(tmp_path, toy_mano_fn))
+    for t in range(N_FRAMES):
+        img = samples[f"s01/box_grab_01/{t:05d}/right"].image
+        assert img.shape == (48, 64, 3)
+        np.testing.assert_allclose(img[24, 32], [40 * (t + 2), 100, 50], atol=3)  # JPEG, RGB order
+
+
+def test_arctic_image_scale_maps_intrinsics_to_resized_images():
+    K = scale_intrinsics(ARCTIC_K, 0.5)
+    # pixel centres at integers: the centre of pixel 32 of the full image, x = 32, lands at (32.5) / 2 − 0.5
+    np.testing.assert_allclose(K, [[20.0, 0, 15.75], [0, 20.0, 11.75], [0, 0, 1]])
+
+
+def test_arctic_split_comes_from_splits_json_and_bad_names_are_reported(tmp_path):
+    write_arctic(tmp_path)
+    assert len(ArcticEgoDataset(tmp_path, toy_mano_fn, split="train")) == 6
+    with pytest.raises(DatasetFormatError, match=r"protocol_p1\.json"):
+        ArcticEgoDataset(tmp_path, toy_mano_fn, split="nope")
+    with pytest.raises(DatasetFileError, match=r"box_grab_02\.mano\.npy"):
+        ArcticEgoDataset(tmp_path, toy_mano_fn, sequences=["s01/box_grab_02"])

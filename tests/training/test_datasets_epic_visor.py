@@ -1,0 +1,48 @@
+"""Tests of the EPIC-Kitchens VISOR adapter on a fixture in the sparse-annotation layout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fixtures_epic_visor import write_epic_visor
+
+from training.datasets.base import DatasetFileError
+from training.datasets.epic_visor import EpicVisorDataset
+
+
+def test_visor_keeps_only_left_and_right_hand_entities(tmp_path):
+    write_epic_visor(tmp_path)
+    ds = EpicVisorDataset(tmp_path)
+    assert len(ds) == 3
+    assert [ds[i].is_right for i in range(3)] == [False, True, True]
+    assert ds[0].frame_id == "P01_01/P01_01_frame_0000000140.jpg/left hand"
+
+
+def test_visor_masks_are_the_polygons_scaled_to_the_image(tmp_path):
+    write_epic_visor(tmp_path)
+    left, right = EpicVisorDataset(tmp_path)[0], EpicVisorDataset(tmp_path)[1]
+    assert left.mask.shape == (36, 64) and left.mask.dtype == np.uint8
+    expected = np.zeros((36, 64), dtype=np.uint8)
+    expected[10:26, 10:31] = 1  # rectangle x 10..30, y 10..25, edges included
+    np.testing.assert_array_equal(left.mask, expected)
+    np.testing.assert_allclose(left.box_xyxy_px, [10, 10, 30, 25])
+    assert int(right.mask.sum()) == 11 * 11 + 4 * 4  # union of both polygons
+    np.testing.assert_allclose(right.box_xyxy_px, [40, 5, 55, 23])
+
+
+def test_visor_uses_the_assumed_intrinsics_and_keeps_contact_info(tmp_path):
+    write_epic_visor(tmp_path)
+    s = EpicVisorDataset(tmp_path, focal_over_width=0.5)[0]
+    np.testing.assert_allclose(s.K_px, [[32, 0, 31.5], [0, 32, 17.5], [0, 0, 1]])
+    assert s.extra["K_assumed"] is True
+    assert s.extra["in_contact_object"] == "b"
+    assert not s.has_joints3d and not s.has_grasp and s.has_mask
+    np.testing.assert_allclose(s.image[5, 5], [0, 255, 0], atol=3)
+
+
+def test_visor_missing_frame_is_named_when_read(tmp_path):
+    write_epic_visor(tmp_path)
+    ds = EpicVisorDataset(tmp_path)
+    (tmp_path / "rgb_frames" / "train" / "P01" / "P01_01" / "P01_01_frame_0000000250.jpg").unlink()
+    with pytest.raises(DatasetFileError, match="P01_01_frame_0000000250"):
+        ds[2]

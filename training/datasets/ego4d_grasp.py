@@ -1,0 +1,134 @@
+"""Ego4D hand masks with grasp labels (Cheng et al., "Towards a richer 2D understanding of hands at scale",
+NeurIPS 2023): mask + grasp class per hand, no 3D.
+
+The exact file format of the public release was not available when this adapter was written: the layout
+below is MODELLED ON THE PUBLIC DESCRIPTION of the release (per-hand side, box, segmentation and grasp type
+on Ego4D frames) in COCO style, and every field marked * is an assumption. Convert the release into it
+once (a short script) if it differs::
+
+    <root>/annotations/<split>.json
+        {"images": [{"id", "file_name", "width", "height"}],
+         "annotations": [{"id", "image_id",
+                          "hand_side"*: "left" | "right",
+                          "segmentation"*: [[x0, y0, x1, y1, ...], ...]   COCO polygons, image pixels,
+                          "bbox"*: [x, y, w, h]                           optional, COCO xywh pixels,
+                          "grasp_type"*: one of GRASP_CLASS_NAMES[:8], "no-grasp"/"none", or null}]}
+    <root>/images/<file_name>
+
+Grasp names are matched case- and punctuation-insensitively ("Pow-Pris" = "pow_pris"; "Later" = "Lateral";
+"none" / "no grasp" → 8). A null or absent ``grasp_type`` means unlabelled (``grasp_label`` None). The box is
+``bbox`` when given, else the mask's extent. No intrinsics: K assumes focal ``focal_over_width`` × width.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from training.datasets.base import (
+    DEFAULT_FOCAL_OVER_WIDTH,
+    DatasetFormatError,
+    HandDataset,
+    box_from_mask,
+    coco_images,
+    default_intrinsics,
+    load_rgb,
+    polygons_to_mask,
+    read_json,
+    require_keys,
+)
+from training.sample import HandSample
+from wildhands_core.constants import GRASP_CLASS_NAMES
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z]", "", name.lower())
+
+
+_GRASP_INDEX = {_norm(n): i for i, n in enumerate(GRASP_CLASS_NAMES)}
+_GRASP_INDEX.update({"later": 6, "none": 8, "nograsp": 8, "nocontact": 8})
+
+
+def grasp_index(name: str | None) -> int | None:
+    """Grasp class index in ``GRASP_CLASS_NAMES`` of a grasp name, None for None; ``KeyError`` if unknown."""
+    if name is None:
+        return None
+    return _GRASP_INDEX[_norm(str(name))]
+
+
+@dataclass
+class _GraspRecord:
+    image_path: Path
+    frame_id: str
+    is_right: bool
+    polygons: list
+    bbox_xywh: list | None
+    grasp: int | None
+
+
+class Ego4DGraspDataset(HandDataset):
+    """Ego4D hands of Cheng et al.: one ``HandSample`` per hand with mask, box, grasp label, assumed K."""
+
+    name = "ego4d_grasp"
+
+    def __init__(
+        self, root: str | Path, split: str = "train", focal_over_width: float = DEFAULT_FOCAL_OVER_WIDTH
+    ) -> None:
+        super().__init__(root)
+        self.focal_over_width = focal_over_width
+        path = self.root / "annotations" / f"{split}.json"
+        data = read_json(path)
+        images = coco_images(data, path)
+        for ann in data["annotations"]:
+            where = f"{path} annotation {ann.get('id')}"
+            require_keys(ann, ("image_id", "hand_side", "segmentation"), where)
+            side = str(ann["hand_side"]).lower()
+            if side not in ("left", "right"):
+                raise DatasetFormatError(
+                    f"{where}: hand_side must be 'left' or 'right', got {ann['hand_side']!r}"
+                )
+            if not isinstance(ann["segmentation"], list):
+                raise DatasetFormatError(f"{where}: only polygon segmentations are supported (got RLE)")
+            try:
+                grasp = grasp_index(ann.get("grasp_type"))
+            except KeyError as e:
+                raise DatasetFormatError(f"{where}: unknown grasp_type {ann.get('grasp_type')!r}") from e
+            img = images.get(ann["image_id"])
+            if img is None:
+                raise DatasetFormatError(f"{where}: unknown image_id {ann['image_id']}")
+            self._records.append(
+                _GraspRecord(
+                    self.root / "images" / img["file_name"],
+                    f"{img['file_name']}/{ann.get('id')}",
+                    side == "right",
+                    ann["segmentation"],
+                    ann.get("bbox"),
+                    grasp,
+                )
+            )
+
+    def _load(self, r: _GraspRecord) -> HandSample:
+        image = load_rgb(r.image_path)
+        h, w = image.shape[:2]
+        mask = polygons_to_mask(r.polygons, h, w)
+        if r.bbox_xywh is not None:
+            x, y, bw, bh = (float(v) for v in r.bbox_xywh)
+            box = np.array([x, y, x + bw, y + bh])
+        else:
+            box = box_from_mask(mask)
+            if box is None:
+                raise DatasetFormatError(f"{r.frame_id}: empty mask and no bbox")
+        return HandSample(
+            image=image,
+            K_px=default_intrinsics(w, h, self.focal_over_width),
+            box_xyxy_px=box,
+            is_right=r.is_right,
+            dataset=self.name,
+            frame_id=r.frame_id,
+            mask=mask,
+            grasp_label=r.grasp,
+            extra={"K_assumed": True},
+        )

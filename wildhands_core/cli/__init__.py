@@ -1,0 +1,1 @@
+"""Console commands of wildhands_core (no ROS)."""

@@ -1,0 +1,245 @@
+"""One estimator API for the node, the bag tools and evaluation: image + K + hand boxes -> 3D hands.
+
+    est = HandPoseEstimator(EstimatorConfig(checkpoint="demo.pt", backend="onnxruntime"))
+    hands = est.estimate(image_rgb, K_px, [HandBox(np.array([x0, y0, x1, y1]), is_right=True)])
+
+Inputs: ``image_rgb`` (H, W, 3) uint8 RGB; ``K_px`` (3, 3) intrinsics of that image in pixels (pixel
+centres at integer coordinates), or None for the release demo's assumption (focal 1000 px at the original
+resolution, principal point at the image centre); boxes in full-image pixels.
+Outputs: :class:`wildhands_core.estimate.HandEstimate` per box, in input order: 3D in metres in the camera
+optical frame of the image, 2D in full-image pixels (the projection of the 3D joints with ``K_px``).
+
+Pre-processing follows the release (``wildhands_core.preprocess``): the whole image letterboxed to
+224x224 once per frame, square crops of ``crop_scale`` x the box around each box, K mapped into the 224
+frame, KPE from each crop's true place in that frame. All hands of a frame (and all frames of a
+:meth:`HandPoseEstimator.estimate_batch` call) go through the network in one batch.
+
+Confidence: the detector's score times the fraction of the 21 projected keypoints that fall inside the
+crop the network saw (a hand estimate that leaves its own crop is implausible).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from wildhands_core.camera import DEMO_FOCAL_PX, Letterbox
+from wildhands_core.estimate import HandBox, HandEstimate
+from wildhands_core.inference.graph import GRAPH_VERSION, InferenceGraph
+from wildhands_core.preprocess import CROP_SOURCES, cut_crops, letterbox_image, normalize, square_crop_boxes
+
+BACKENDS = ("torch", "onnxruntime", "tensorrt")
+
+
+@dataclass
+class EstimatorConfig:
+    """Estimator settings. ``checkpoint``: a project or released checkpoint file (required unless
+    ``allow_random_weights``, which only tests and benchmarks use)."""
+
+    checkpoint: str | None = None
+    mano_dir: str | None = None  # licensed MANO pickles; None = WILDHANDS_MANO_DIR or the procedural hand
+    backend: str = "torch"
+    device: str = "cpu"
+    fp16: bool | None = None  # None = FP16 on CUDA, FP32 on CPU
+    crop_scale: float = 1.75  # release demo (the paper's training uses 1.5, Sec. 4.1)
+    crop_source: str = "whole224"  # release: crops cut from the 224 letterboxed image
+    max_hands: int = 4  # per frame; TensorRT profile maximum
+    return_vertices: bool = False
+    onnx_path: str | None = None  # onnxruntime/tensorrt: exported into cache_dir when not given
+    cache_dir: str = "~/.cache/wildhands"
+    threads: int = 0  # ONNX Runtime intra-op threads (0 = its default)
+    allow_random_weights: bool = False
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        if self.crop_source not in CROP_SOURCES:
+            raise ValueError(f"crop_source must be one of {CROP_SOURCES}, got {self.crop_source!r}")
+        if not 1.0 <= self.crop_scale <= 4.0:
+            raise ValueError(f"crop_scale must be in [1, 4], got {self.crop_scale}")
+        if self.max_hands < 1:
+            raise ValueError(f"max_hands must be >= 1, got {self.max_hands}")
+        if self.checkpoint is None and not self.allow_random_weights:
+            raise ValueError("EstimatorConfig.checkpoint is required (a project or released checkpoint file)")
+
+
+@dataclass
+class _Prepared:
+    inputs: dict[str, np.ndarray]
+    frame_of_hand: list[int]
+    crop_boxes_px: np.ndarray  # (N, 4) crop boxes in full-image pixels
+
+
+def load_model(cfg: EstimatorConfig) -> torch.nn.Module:
+    """The full :class:`WildHands` model (network + MANO) of ``cfg``, in eval mode."""
+    from wildhands_core.checkpoint import load_any_checkpoint
+    from wildhands_core.model.wildhands import WildHands
+    from wildhands_core.model.wildhands_net import WildHandsNet
+
+    if cfg.checkpoint is None:
+        net = WildHandsNet()
+    else:
+        net, _, _ = load_any_checkpoint(Path(cfg.checkpoint).expanduser())
+    return WildHands(net, mano_dir=cfg.mano_dir).eval()
+
+
+class HandPoseEstimator:
+    """See the module docstring. Thread-compatible: one ``estimate`` at a time per instance."""
+
+    def __init__(self, cfg: EstimatorConfig, model: torch.nn.Module | None = None) -> None:
+        self.cfg = cfg
+        self.model = model if model is not None else load_model(cfg)
+        self.model.eval()
+        self.mano_source = str(getattr(self.model.mano_r, "source", "unknown"))
+        graph = InferenceGraph(self.model)
+        if cfg.backend == "torch":
+            from wildhands_core.inference.torch_backend import TorchBackend
+
+            self.backend = TorchBackend(graph, cfg.device, cfg.fp16)
+        else:
+            onnx_path = Path(cfg.onnx_path).expanduser() if cfg.onnx_path else self._export_cached(graph)
+            if cfg.backend == "onnxruntime":
+                from wildhands_core.inference.onnx_backend import OnnxRuntimeBackend
+
+                providers = ["CPUExecutionProvider"] if cfg.device == "cpu" else None
+                self.backend = OnnxRuntimeBackend(onnx_path, providers, cfg.threads)
+            else:
+                from wildhands_core.inference.tensorrt_backend import TensorRTBackend
+
+                self.backend = TensorRTBackend(onnx_path, Path(cfg.cache_dir).expanduser() / "engines",
+                                               fp16=cfg.fp16 is not False, max_hands=cfg.max_hands)
+        self.backend_name = self.backend.name
+
+    def _export_cached(self, graph: InferenceGraph) -> Path:
+        """Export the graph to ONNX once per (graph version, torch version, weights incl. MANO buffers)
+        and reuse the file."""
+        from wildhands_core.inference.export import export_onnx
+
+        h = hashlib.sha256(f"graph-v{GRAPH_VERSION}-torch-{torch.__version__}".encode())
+        for k, v in sorted(graph.state_dict().items()):
+            h.update(k.encode())
+            h.update(v.detach().cpu().contiguous().numpy().tobytes())
+        path = Path(self.cfg.cache_dir).expanduser() / "onnx" / f"wildhands-{h.hexdigest()[:20]}.onnx"
+        if not path.exists():
+            tmp = path.with_suffix(".partial.onnx")
+            export_onnx(graph, tmp)
+            tmp.replace(path)
+        return path
+
+    # ------------------------------------------------------------------------------------------------
+    def prepare(self, frames: list[tuple[np.ndarray, np.ndarray | None, list[HandBox]]]) -> _Prepared:
+        """Network inputs for a batch of frames (image, K or None, boxes)."""
+        images, crops, frame_idx, is_right, boxes_224, K_224, crop_px, frame_of_hand = [], [], [], [], [], [], [], []
+        for fi, (image, K_px, boxes) in enumerate(frames):
+            image = _check_image(image)
+            h, w = image.shape[:2]
+            lb = Letterbox(w, h)
+            K = _check_K(K_px, w, h)
+            whole = letterbox_image(image, lb)
+            images.append(whole)
+            if not boxes:
+                continue
+            b_px = np.stack([_check_box(b.box_xyxy_px) for b in boxes])
+            b224 = b_px * lb.scale + np.array([lb.offset_x, lb.offset_y] * 2)
+            cb224 = square_crop_boxes(b224, self.cfg.crop_scale, clip=self.cfg.crop_source == "whole224")
+            crops.append(cut_crops(image, whole, lb, cb224, self.cfg.crop_source))
+            K224 = lb.K_to_224(torch.from_numpy(K)).numpy()
+            for b, cb in zip(boxes, cb224, strict=True):
+                frame_idx.append(fi)
+                is_right.append(bool(b.is_right))
+                boxes_224.append(cb)
+                K_224.append(K224)
+                frame_of_hand.append(fi)
+            crop_px.append((cb224 - np.array([lb.offset_x, lb.offset_y] * 2)) / lb.scale)
+        n = len(frame_idx)
+        inputs = {
+            "images": normalize(np.stack(images)) if images else np.zeros((0, 3, 224, 224), np.float32),
+            "crops": normalize(np.concatenate(crops)) if n else np.zeros((0, 3, 224, 224), np.float32),
+            "frame_idx": np.asarray(frame_idx, dtype=np.int64),
+            "is_right": np.asarray(is_right, dtype=bool),
+            "boxes_224": np.asarray(boxes_224, dtype=np.float32).reshape(n, 4),
+            "K_224": np.asarray(K_224, dtype=np.float32).reshape(n, 3, 3),
+        }
+        return _Prepared(inputs, frame_of_hand, np.concatenate(crop_px) if n else np.zeros((0, 4)))
+
+    def estimate(self, image_rgb: np.ndarray, K_px: np.ndarray | None, boxes: list[HandBox]) -> list[HandEstimate]:
+        """Estimate every hand of one image; [] (without running the network) when there is no box."""
+        if not boxes:
+            _check_image(image_rgb)
+            return []
+        return self.estimate_batch([(image_rgb, K_px, boxes)])[0]
+
+    def estimate_batch(
+        self, frames: list[tuple[np.ndarray, np.ndarray | None, list[HandBox]]]
+    ) -> list[list[HandEstimate]]:
+        """Estimate the hands of several frames in one network batch (offline bag processing)."""
+        for _, _, boxes in frames:
+            if len(boxes) > self.cfg.max_hands:
+                raise ValueError(f"{len(boxes)} boxes in one frame; max_hands is {self.cfg.max_hands}")
+        results: list[list[HandEstimate]] = [[] for _ in frames]
+        if not any(boxes for _, _, boxes in frames):
+            return results
+        prep = self.prepare(frames)
+        out = self.backend.run(prep.inputs)
+        return self.postprocess(frames, prep, out)
+
+    def postprocess(self, frames, prep: _Prepared, out: dict[str, np.ndarray]) -> list[list[HandEstimate]]:
+        results: list[list[HandEstimate]] = [[] for _ in frames]
+        box_list = [b for _, _, boxes in frames for b in boxes]
+        for i, fi in enumerate(prep.frame_of_hand):
+            image, K_px, _ = frames[fi]
+            h, w = image.shape[:2]
+            K = _check_K(K_px, w, h)
+            joints = out["joints_cam_m"][i].astype(np.float64)
+            z = np.clip(joints[:, 2:3], 1e-6, None)
+            kp = (joints[:, :2] / z) @ K[:2, :2].T + K[:2, 2]
+            crop = prep.crop_boxes_px[i]
+            inside = np.mean((kp[:, 0] >= crop[0]) & (kp[:, 0] <= crop[2]) & (kp[:, 1] >= crop[1]) & (kp[:, 1] <= crop[3]))
+            box = box_list[i]
+            results[fi].append(
+                HandEstimate(
+                    is_right=bool(box.is_right),
+                    global_orient_aa=out["global_orient_aa"][i].astype(np.float64),
+                    hand_pose_aa=out["hand_pose_aa"][i].astype(np.float64),
+                    betas=out["betas"][i].astype(np.float64),
+                    transl_m=out["transl_cam_m"][i].astype(np.float64),
+                    joints_m=joints,
+                    keypoints_px=kp,
+                    box_xyxy_px=np.asarray(box.box_xyxy_px, dtype=np.float64),
+                    crop_xyxy_px=crop.astype(np.float64),
+                    confidence=float(np.clip(box.score, 0.0, 1.0) * inside),
+                    grasp_prob=out["grasp_prob"][i].astype(np.float64),
+                    vertices_m=out["vertices_cam_m"][i].astype(np.float64) if self.cfg.return_vertices else None,
+                    track_id=box.track_id,
+                )
+            )
+        return results
+
+
+def _check_image(image: np.ndarray) -> np.ndarray:
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image must be an (H, W, 3) uint8 RGB array, got {getattr(image, 'shape', type(image))} "
+                         f"{getattr(image, 'dtype', '')}")
+    if image.shape[0] < 2 or image.shape[1] < 2:
+        raise ValueError(f"image too small: {image.shape[1]}x{image.shape[0]}")
+    return image
+
+
+def _check_K(K_px: np.ndarray | None, width: int, height: int) -> np.ndarray:
+    if K_px is None:
+        return np.array([[DEMO_FOCAL_PX, 0, (width - 1) / 2], [0, DEMO_FOCAL_PX, (height - 1) / 2], [0, 0, 1]])
+    K = np.asarray(K_px, dtype=np.float64)
+    if K.shape != (3, 3) or not np.all(np.isfinite(K)) or K[0, 0] <= 0 or K[1, 1] <= 0:
+        raise ValueError(f"K must be a finite 3x3 matrix with positive focal lengths, got {K.tolist()}")
+    return K
+
+
+def _check_box(box: np.ndarray) -> np.ndarray:
+    b = np.asarray(box, dtype=np.float64).reshape(-1)
+    if b.shape != (4,) or not np.all(np.isfinite(b)) or b[2] <= b[0] or b[3] <= b[1]:
+        raise ValueError(f"hand box must be finite (x0, y0, x1, y1) with x1 > x0, y1 > y0, got {b.tolist()}")
+    return b

@@ -1,0 +1,36 @@
+"""ONNX Runtime backend: CPU here; the CUDA / TensorRT execution providers are used when installed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from wildhands_core.inference.graph import OUTPUT_NAMES
+
+PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
+
+
+class OnnxRuntimeBackend:
+    """Runs an ONNX file exported by :func:`wildhands_core.inference.export.export_onnx`."""
+
+    def __init__(self, onnx_path: str | Path, providers: list[str] | None = None, threads: int = 0) -> None:
+        import onnxruntime as ort
+
+        available = ort.get_available_providers()
+        chosen = [p for p in (providers or PREFERRED_PROVIDERS) if p in available]
+        if not chosen:
+            raise RuntimeError(f"none of the ONNX Runtime providers {providers} is available ({available})")
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            opts.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(onnx_path), sess_options=opts, providers=chosen)
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.providers = self.session.get_providers()
+        self.name = "onnxruntime-" + self.providers[0].replace("ExecutionProvider", "").lower()
+
+    def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        feed = {k: inputs[k] for k in self.input_names}
+        outs = self.session.run(list(OUTPUT_NAMES), feed)
+        return dict(zip(OUTPUT_NAMES, outs, strict=True))

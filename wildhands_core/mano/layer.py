@@ -1,0 +1,137 @@
+"""MANO as a torch layer: a thin wrapper around ``smplx.MANO`` (smplx does all blend shapes and skinning).
+
+Model files are looked up in this order:
+
+1. the ``mano_dir`` argument,
+2. the environment variable ``WILDHANDS_MANO_DIR``,
+3. the procedural stand-in (:mod:`wildhands_core.mano.procedural`), generated once into
+   ``$XDG_CACHE_HOME/wildhands/mano_procedural_v<N>/`` (``~/.cache/...`` when XDG_CACHE_HOME is unset).
+
+A directory must hold ``MANO_RIGHT.pkl`` and ``MANO_LEFT.pkl``: the licensed files as downloaded (they are
+read without chumpy, see :mod:`wildhands_core.mano.convert`) or converted ones, or procedural ones.
+
+Units and frames: metres, MANO's own frame, no translation. Poses follow smplx with ``use_pca=False`` and
+``flat_hand_mean=False``: the 15 finger rotations are relative to the model's ``hands_mean``, which smplx
+adds, as in the released WildHands model.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import smplx
+import torch
+from smplx.utils import Struct
+
+from wildhands_core.constants import (
+    FINGERTIP_NAMES,
+    FINGERTIP_VERTEX_IDS,
+    NUM_BETAS,
+    NUM_JOINTS,
+    NUM_MANO_VERTICES,
+)
+from wildhands_core.mano.convert import load_mano_pickle, to_plain
+from wildhands_core.mano.procedural import (
+    PROCEDURAL_MANO_VERSION,
+    PROCEDURAL_MARKER_KEY,
+    write_procedural_mano,
+)
+from wildhands_core.rotations import rotmat_to_axis_angle
+
+__all__ = ["MANO_DIR_ENV", "ManoLayer", "load_mano_pair", "procedural_cache_dir", "resolve_mano_dir"]
+
+MANO_DIR_ENV = "WILDHANDS_MANO_DIR"
+_SIDES = {"right": "MANO_RIGHT.pkl", "left": "MANO_LEFT.pkl"}
+#: Fingertip vertex ids in the order appended after the 16 joints (thumb, index, middle, ring, pinky).
+TIP_VERTEX_IDS: tuple[int, ...] = tuple(FINGERTIP_VERTEX_IDS[n.removesuffix("_tip")] for n in FINGERTIP_NAMES)
+
+
+def procedural_cache_dir() -> Path:
+    """Where the procedural model is generated: ``$XDG_CACHE_HOME/wildhands/mano_procedural_v<N>``."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "wildhands" / f"mano_procedural_v{PROCEDURAL_MANO_VERSION}"
+
+
+def resolve_mano_dir(mano_dir: str | Path | None = None) -> Path:
+    """The directory to read MANO files from (argument, then ``WILDHANDS_MANO_DIR``, then procedural,
+    generated on first use)."""
+    if mano_dir is not None:
+        return Path(mano_dir).expanduser()
+    env = os.environ.get(MANO_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    out = procedural_cache_dir()
+    if not all((out / name).is_file() for name in _SIDES.values()):
+        write_procedural_mano(out)
+    return out
+
+
+class ManoLayer(torch.nn.Module):
+    """One hand side of MANO through ``smplx.MANO(use_pca=False, flat_hand_mean=False)``.
+
+    Attributes: ``side`` ('right' / 'left'), ``source`` (which model files were loaded), ``faces``
+    (1538, 3) long buffer, ``tip_vertex_ids`` (5,) long buffer (thumb, index, middle, ring, pinky).
+    """
+
+    def __init__(self, side: str, mano_dir: str | Path | None = None) -> None:
+        super().__init__()
+        if side not in _SIDES:
+            raise ValueError(f"side must be 'right' or 'left', got {side!r}")
+        self.side = side
+        directory = resolve_mano_dir(mano_dir)
+        path = directory / _SIDES[side]
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found: {MANO_DIR_ENV} / mano_dir must hold "
+                                    "MANO_RIGHT.pkl and MANO_LEFT.pkl")
+        raw = load_mano_pickle(path)
+        data = {k: to_plain(v, k) for k, v in raw.items()}
+        if data.get(PROCEDURAL_MARKER_KEY):
+            self.source = f"procedural MANO-format hand (not the licensed MANO model) at {directory}"
+        else:
+            self.source = f"licensed MANO files at {directory}"
+        self.mano = smplx.MANO(
+            model_path=str(directory), is_rhand=side == "right", data_struct=Struct(**data), use_pca=False,
+            flat_hand_mean=False, num_betas=NUM_BETAS, create_global_orient=False, create_hand_pose=False,
+            create_betas=False, create_transl=False, create_body_pose=False,
+        )
+        if self.mano.v_template.shape[0] != NUM_MANO_VERTICES:
+            n_vertices = self.mano.v_template.shape[0]
+            raise ValueError(f"{path}: {n_vertices} vertices, expected {NUM_MANO_VERTICES}")
+        faces = torch.as_tensor(np.asarray(data["f"], dtype=np.int64))
+        self.register_buffer("faces", faces, persistent=False)
+        tips = torch.tensor(TIP_VERTEX_IDS, dtype=torch.long)
+        self.register_buffer("tip_vertex_ids", tips, persistent=False)
+
+    @property
+    def is_right(self) -> bool:
+        return self.side == "right"
+
+    def forward(self, rotmat: torch.Tensor, betas: torch.Tensor) -> dict[str, torch.Tensor]:
+        """rotmat (B, 16, 3, 3) local rotations (global orientation, then 15 finger joints relative to the
+        mean pose), betas (B, 10) -> {'vertices': (B, 778, 3), 'joints': (B, 21, 3)} in metres, MANO frame,
+        joints in MANO21 order (16 MANO joints, then tips thumb, index, middle, ring, pinky)."""
+        pose_aa = rotmat_to_axis_angle(rotmat).reshape(rotmat.shape[0], 3 * rotmat.shape[1])
+        return self.forward_aa(pose_aa, betas)
+
+    def forward_aa(self, pose_aa: torch.Tensor, betas: torch.Tensor) -> dict[str, torch.Tensor]:
+        """pose_aa (B, 48) axis-angle (rad; global orientation then 15 joints relative to the mean pose),
+        betas (B, 10) -> same dict as :meth:`forward`."""
+        dtype = self.mano.shapedirs.dtype
+        batch = pose_aa.shape[0]
+        if batch == 0:
+            empty = pose_aa.new_zeros
+            return {"vertices": empty((0, NUM_MANO_VERTICES, 3), dtype=dtype),
+                    "joints": empty((0, NUM_JOINTS, 3), dtype=dtype)}
+        pose_aa = pose_aa.to(dtype)
+        out = self.mano(betas=betas.to(dtype), global_orient=pose_aa[:, :3], hand_pose=pose_aa[:, 3:])
+        vertices = out.vertices
+        joints = torch.cat([out.joints[:, :16], vertices[:, self.tip_vertex_ids]], dim=1)
+        return {"vertices": vertices, "joints": joints}
+
+
+def load_mano_pair(mano_dir: str | Path | None = None) -> tuple[ManoLayer, ManoLayer]:
+    """(right, left) layers from the same directory (same lookup order as :class:`ManoLayer`)."""
+    directory = resolve_mano_dir(mano_dir)
+    return ManoLayer("right", directory), ManoLayer("left", directory)

@@ -1,0 +1,66 @@
+"""Image trunks: 224x224 RGB (ImageNet-normalised) -> a (B, C, 7, 7) feature map.
+
+ResNets are torchvision's models with ``avgpool`` and ``fc`` removed, kept as a ``Sequential`` of the
+original named children so that parameter names are torchvision's (``conv1.weight``, ``layer4.2.bn3.bias``,
+...), which is the released checkpoint's layout. ``vit_b_16`` is torchvision's ViT-B/16 without its
+classification head: the 14x14 patch tokens (class token dropped) form a (B, 768, 14, 14) map, average-
+pooled to 7x7 (backbone ablation).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+import torchvision
+from torch import nn
+from torch.nn import functional
+
+__all__ = ["FEATURE_SIZE", "ResNetTrunk", "ViTTrunk", "build_backbone"]
+
+#: Side of every trunk's output feature map for a 224x224 input.
+FEATURE_SIZE = 7
+
+_RESNET_CHANNELS = {"resnet18": 512, "resnet34": 512, "resnet50": 2048}
+
+
+class ResNetTrunk(nn.Sequential):
+    """torchvision ResNet without avgpool/fc: (B, 3, 224, 224) -> (B, out_channels, 7, 7)."""
+
+    def __init__(self, name: str = "resnet50", weights: str | None = None) -> None:
+        resnet = getattr(torchvision.models, name)(weights=weights)
+        kept = ((n, m) for n, m in resnet.named_children() if n not in ("avgpool", "fc"))
+        super().__init__(OrderedDict(kept))
+        self.out_channels = _RESNET_CHANNELS[name]
+
+
+class ViTTrunk(nn.Module):
+    """torchvision ViT-B/16 tokens as a feature map: (B, 3, 224, 224) -> (B, 768, 7, 7)."""
+
+    def __init__(self, weights: str | None = None) -> None:
+        super().__init__()
+        vit = torchvision.models.vit_b_16(weights=weights)
+        self.conv_proj = vit.conv_proj
+        self.class_token = vit.class_token
+        self.encoder = vit.encoder
+        self.patch_size = vit.patch_size
+        self.out_channels = vit.hidden_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b = x.shape[0]
+        tokens = self.conv_proj(x)  # (B, D, 14, 14)
+        side = tokens.shape[-1]
+        tokens = tokens.flatten(2).transpose(1, 2)  # (B, 196, D)
+        tokens = torch.cat((self.class_token.expand(b, -1, -1), tokens), dim=1)
+        tokens = self.encoder(tokens)[:, 1:]  # drop the class token
+        fmap = tokens.transpose(1, 2).reshape(b, self.out_channels, side, side)
+        return functional.adaptive_avg_pool2d(fmap, FEATURE_SIZE)
+
+
+def build_backbone(name: str, weights: str | None = None) -> nn.Module:
+    """A trunk by name ("resnet50", "resnet34", "resnet18", "vit_b_16"); ``.out_channels`` gives C."""
+    if name in _RESNET_CHANNELS:
+        return ResNetTrunk(name, weights)
+    if name == "vit_b_16":
+        return ViTTrunk(weights)
+    raise ValueError(f"unknown backbone {name!r}")

@@ -1,0 +1,282 @@
+"""One frame through detector + tracker + estimator + smoother (ROS-free; used by the node, bag tools, demo).
+
+Per image (RGB (H, W, 3) uint8, intrinsics ``K_px`` (3, 3) in pixels of that image, stamp int ns)::
+
+    dets  = detector.detect(image, stamp)  if tracker.needs_detection(stamp) else None
+    boxes = tracker.step(stamp, dets, (W, H))                 # TrackedBox: id, box, side, confirmed
+    ests  = estimator.estimate(image, K_px, [HandBox ...])    # one HandEstimate per box, same order
+    each  = tracker.observe(id, stamp, keypoints, confidence, estimate as dict) -> smoothed
+    -> the smoothed estimates of CONFIRMED tracks, with ``track_id`` set, sorted by track id.
+
+Smoothed values: joints (metres, camera frame), MANO translation, β and the 16 MANO rotations (SO(3) One
+Euro); ``keypoints_px`` are re-projected from the smoothed joints with ``K_px``; ``vertices_m`` (when the
+estimator returns them) are the raw ones shifted by the smoothed-minus-raw wrist offset. With tracking
+off, every detection is estimated each frame, ``track_id`` is -1 and nothing is smoothed.
+
+Detector sources (``PipelineConfig.detector_sources``, combined by NMS per handedness):
+``"external"`` (boxes given by the caller with :meth:`HandPipeline.set_external_boxes`, e.g. from a
+topic), ``"mediapipe"`` (when the mediapipe detector module imports), ``"learned"`` (when a checkpoint is
+configured and the learned detector module imports). Unavailable sources are skipped and listed in
+``HandPipeline.skipped_sources`` with the reason.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from wildhands_core.detection.base import CombinedDetector, ExternalBoxes, HandDetection, HandDetector
+from wildhands_core.estimate import HandBox, HandEstimate
+from wildhands_core.smoothing.config import SmoothingConfig
+from wildhands_core.tracking.config import TrackerConfig
+from wildhands_core.tracking.tracker import HandTracker
+
+#: Detector sources the pipeline knows.
+DETECTOR_SOURCES = ("external", "mediapipe", "learned")
+
+# Where the optional detectors are expected (module, class); constructor takes keyword arguments.
+_OPTIONAL_DETECTORS = {
+    "mediapipe": ("wildhands_core.detection.mediapipe_detector", "MediaPipeHandDetector"),
+    "learned": ("wildhands_core.detection.learned", "LearnedHandDetector"),
+}
+
+
+class Estimator(Protocol):
+    """What the pipeline needs from ``wildhands_core.estimator.HandPoseEstimator``."""
+
+    backend_name: str
+
+    def estimate(self, image_rgb: np.ndarray, K_px: np.ndarray, boxes: list[HandBox]) -> list[HandEstimate]:
+        ...
+
+
+@dataclass
+class PipelineConfig:
+    """Detection, tracking and smoothing settings of :class:`HandPipeline` (not paper hyper-parameters:
+    WildHands estimates single frames from given boxes)."""
+
+    detector_sources: tuple[str, ...] = ("external",)
+    #: checkpoint of the learned detector ("learned" source); None/"" = that source is skipped.
+    learned_detector_checkpoint: str | None = None
+    #: device of the learned detector ("cpu" | "cuda").
+    detector_device: str = "cpu"
+    #: NMS IoU between sources, per handedness; detections below ``detector_min_score`` are dropped.
+    detector_iou_threshold: float = 0.5
+    detector_min_score: float = 0.3
+    #: external boxes match an image when their stamps differ by at most this (ns).
+    external_tolerance_ns: int = 0
+    #: follow hands with the tracker (ids, keypoint-based boxes between detections, smoothing).
+    tracking: bool = True
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
+
+    def __post_init__(self) -> None:
+        self.detector_sources = tuple(self.detector_sources)
+        bad = [s for s in self.detector_sources if s not in DETECTOR_SOURCES]
+        if bad:
+            raise ValueError(f"unknown detector sources {bad}; known: {DETECTOR_SOURCES}")
+
+
+@dataclass
+class FrameTiming:
+    """Seconds spent in each stage of the last :meth:`HandPipeline.process` call."""
+
+    detect_s: float = 0.0
+    estimate_s: float = 0.0
+    track_s: float = 0.0
+    total_s: float = 0.0
+    detector_ran: bool = False
+
+
+class _LockedExternalBoxes(ExternalBoxes):
+    """ExternalBoxes safe to feed from one thread (a subscription) and read from another (the worker)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._lock = threading.Lock()
+
+    def set_boxes(self, stamp_ns: int, detections: Sequence[HandDetection]) -> None:
+        with self._lock:
+            super().set_boxes(stamp_ns, detections)
+
+    def detect(self, image_rgb: np.ndarray | None = None, stamp_ns: int | None = None) -> list[HandDetection]:
+        with self._lock:
+            return super().detect(image_rgb, stamp_ns)
+
+
+def build_detector(config: PipelineConfig) -> tuple[HandDetector | None, ExternalBoxes | None, dict[str, str]]:
+    """The combined detector of the configured sources, the external box store (or None), and the skipped
+    sources with reasons."""
+    detectors: list[HandDetector] = []
+    external: ExternalBoxes | None = None
+    skipped: dict[str, str] = {}
+    for source in config.detector_sources:
+        if source == "external":
+            external = _LockedExternalBoxes(tolerance_ns=config.external_tolerance_ns)
+            detectors.append(external)
+            continue
+        if source == "learned" and not config.learned_detector_checkpoint:
+            skipped[source] = "no learned detector checkpoint configured"
+            continue
+        module_name, cls_name = _OPTIONAL_DETECTORS[source]
+        try:
+            cls = getattr(importlib.import_module(module_name), cls_name)
+        except (ImportError, AttributeError) as exc:
+            skipped[source] = f"{module_name}.{cls_name} unavailable ({exc})"
+            continue
+        kwargs = {}
+        if source == "learned":
+            kwargs = {"checkpoint": config.learned_detector_checkpoint, "device": config.detector_device}
+        try:
+            detectors.append(cls(**kwargs))
+        except Exception as exc:  # a detector that cannot start is reported, the others still run
+            skipped[source] = f"{cls_name} failed to start: {exc}"
+    if not detectors:
+        return None, None, skipped
+    combined = CombinedDetector(detectors, config.detector_iou_threshold, config.detector_min_score)
+    return combined, external, skipped
+
+
+def estimate_to_smoothing_dict(est: HandEstimate) -> dict:
+    """HandEstimate -> the dict keys ``HandSmoother`` filters (see ``smoothing.hand_smoother``)."""
+    return {
+        "joints_cam_m": np.asarray(est.joints_m, np.float64),
+        "mano_transl_m": np.asarray(est.transl_m, np.float64),
+        "mano_betas": np.asarray(est.betas, np.float64),
+        "mano_pose_aa": np.concatenate([np.ravel(est.global_orient_aa), np.ravel(est.hand_pose_aa)]),
+    }
+
+
+def _project(joints_m: np.ndarray, K_px: np.ndarray) -> np.ndarray:
+    uvw = joints_m @ np.asarray(K_px, np.float64).T
+    z = np.where(np.abs(uvw[:, 2:3]) > 1e-9, uvw[:, 2:3], np.nan)
+    return uvw[:, :2] / z
+
+
+class HandPipeline:
+    """Detector + tracker + estimator + smoother for one frame at a time; see the module docstring.
+
+    ``estimator``: an object with ``estimate(image_rgb, K_px, boxes) -> list[HandEstimate]`` (the project's
+    ``HandPoseEstimator``). ``detector``: overrides the one built from ``config.detector_sources``.
+    """
+
+    def __init__(self, estimator: Estimator, config: PipelineConfig | None = None,
+                 detector: HandDetector | None = None) -> None:
+        self.config = config if config is not None else PipelineConfig()
+        self.estimator = estimator
+        if detector is not None:
+            self.detector, self.external, self.skipped_sources = detector, None, {}
+        else:
+            self.detector, self.external, self.skipped_sources = build_detector(self.config)
+        self.tracker = HandTracker(self.config.tracker, self.config.smoothing)
+        self.last_timing = FrameTiming()
+
+    @property
+    def active_sources(self) -> list[str]:
+        return [s for s in self.config.detector_sources if s not in self.skipped_sources]
+
+    def set_external_boxes(self, stamp_ns: int, detections: Sequence[HandDetection]) -> None:
+        """Boxes found by someone else in the image stamped ``stamp_ns`` (full-image pixels)."""
+        if self.external is None:
+            raise RuntimeError("the 'external' detector source is not configured")
+        self.external.set_boxes(stamp_ns, detections)
+
+    def update_smoothing(self, smoothing: SmoothingConfig) -> None:
+        """Change smoothing at run time (current tracks keep their filter state)."""
+        self.config.smoothing = smoothing
+        self.tracker.update_smoothing(smoothing)
+
+    def reset(self) -> None:
+        """Forget all tracks (e.g. the stamps jumped back: a bag restarted)."""
+        self.tracker.reset()
+
+    def process(self, image_rgb: np.ndarray, K_px: np.ndarray, stamp_ns: int) -> list[HandEstimate]:
+        """Estimate the hands of one image; see the module docstring for what is returned."""
+        t0 = time.perf_counter()
+        timing = FrameTiming()
+        h, w = image_rgb.shape[:2]
+        stamp_ns = int(stamp_ns)
+        tracker = self.tracker
+        if not self.config.tracking:
+            dets = self._detect(image_rgb, stamp_ns, timing)
+            boxes = [HandBox(d.box_xyxy_px, d.is_right, d.score) for d in dets or []]
+            boxes = sorted(boxes, key=lambda b: -b.score)[: self.config.tracker.max_hands]
+            t1 = time.perf_counter()
+            ests = self.estimator.estimate(image_rgb, K_px, boxes) if boxes else []
+            timing.estimate_s = time.perf_counter() - t1
+            timing.total_s = time.perf_counter() - t0
+            self.last_timing = timing
+            return ests
+        needs = tracker.needs_detection(stamp_ns)
+        dets = self._detect(image_rgb, stamp_ns, timing) if needs else None
+        t1 = time.perf_counter()
+        tracked = tracker.step(stamp_ns, dets, image_size=(w, h))
+        boxes = [HandBox(tb.box_xyxy_px, tb.is_right, 1.0, tb.track_id) for tb in tracked]
+        t2 = time.perf_counter()
+        ests = self.estimator.estimate(image_rgb, K_px, boxes) if boxes else []
+        t3 = time.perf_counter()
+        if len(ests) != len(boxes):
+            raise RuntimeError(f"estimator returned {len(ests)} estimates for {len(boxes)} boxes")
+        out: list[HandEstimate] = []
+        for tb, est in zip(tracked, ests, strict=True):
+            smoothed = tracker.observe(tb.track_id, stamp_ns, est.keypoints_px, est.confidence,
+                                       estimate_to_smoothing_dict(est))
+            if tb.confirmed:
+                out.append(self._from_smoothed(est, smoothed, tb.track_id, tb.is_right, K_px))
+        timing.estimate_s = t3 - t2
+        timing.track_s = (t2 - t1) + (time.perf_counter() - t3)
+        timing.total_s = time.perf_counter() - t0
+        self.last_timing = timing
+        return sorted(out, key=lambda e: e.track_id)
+
+    def _detect(self, image_rgb: np.ndarray, stamp_ns: int, timing: FrameTiming) -> list[HandDetection] | None:
+        if self.detector is None:
+            return None if self.config.tracking else []
+        t = time.perf_counter()
+        dets = self.detector.detect(image_rgb, stamp_ns)
+        timing.detect_s = time.perf_counter() - t
+        timing.detector_ran = True
+        return dets
+
+    @staticmethod
+    def _from_smoothed(est: HandEstimate, s: dict, track_id: int, is_right: bool, K_px: np.ndarray) -> HandEstimate:
+        rot = Rotation.from_rotvec(np.asarray(s["mano_pose_aa"], np.float64).reshape(16, 3))
+        aa = rot.as_rotvec()
+        joints = np.asarray(s["joints_cam_m"], np.float64).reshape(-1, 3)
+        verts = None
+        if est.vertices_m is not None:
+            verts = np.asarray(est.vertices_m, np.float64) + (joints[0] - np.asarray(est.joints_m)[0])
+        return HandEstimate(
+            is_right=bool(is_right),
+            global_orient_aa=aa[0],
+            hand_pose_aa=aa[1:].reshape(45),
+            betas=np.asarray(s["mano_betas"], np.float64),
+            transl_m=np.asarray(s["mano_transl_m"], np.float64),
+            joints_m=joints,
+            keypoints_px=_project(joints, K_px),
+            box_xyxy_px=np.asarray(est.box_xyxy_px, np.float64),
+            crop_xyxy_px=np.asarray(est.crop_xyxy_px, np.float64),
+            confidence=float(est.confidence),
+            grasp_prob=np.asarray(est.grasp_prob, np.float64),
+            vertices_m=verts,
+            track_id=int(track_id),
+            extra=dict(est.extra),
+        )
+
+
+__all__ = [
+    "DETECTOR_SOURCES",
+    "Estimator",
+    "FrameTiming",
+    "HandPipeline",
+    "PipelineConfig",
+    "build_detector",
+    "estimate_to_smoothing_dict",
+]

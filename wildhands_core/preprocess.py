@@ -1,0 +1,127 @@
+"""Input preparation for the network: the letterboxed whole image and the square hand crops.
+
+Conventions: pixel centres at integer coordinates (top-left pixel centre = (0, 0)); boxes are
+(x0, y0, x1, y1) in the coordinates of the frame they are given in. The "224 frame" is the letterboxed
+whole image (``wildhands_core.camera.Letterbox``).
+
+Crops (release demo, ``shared/reference/README.md``): a square of side ``crop_scale`` x the longest box side
+around the box centre (1.75 at inference, 1.5 in the paper's training), expressed in the 224 frame. Two
+sources are supported:
+
+- ``crop_source="whole224"`` (release): the crop is cut from the 224x224 letterboxed image, and its corners
+  are clipped to [0, 223] as in the release (a crop at the border becomes a non-square region stretched to
+  224x224; the KPE then describes the clipped box, as the released model saw in training);
+- ``crop_source="full"``: the same square region is sampled directly from the full-resolution image (more
+  pixels per hand for distant hands in large images), and not clipped: parts outside the image are
+  zero-padded.
+
+A crop box ``(x0, y0, x1, y1)`` maps to the crop image so that its edges land on the crop's outer pixel
+edges: ``u_crop = (u - x0) * 224 / (x1 - x0) - 0.5`` (``x0 -> -0.5``, ``x1 -> 223.5``; see
+:func:`crop_affine_224`). Every warp is one ``cv2.warpAffine`` per crop (no per-pixel Python).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from wildhands_core.camera import Letterbox
+from wildhands_core.constants import IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE
+
+CROP_SOURCES = ("whole224", "full")
+
+
+def letterbox_image(image: np.ndarray, lb: Letterbox) -> np.ndarray:
+    """(H, W, 3) uint8 image -> (224, 224, 3) uint8 letterboxed image, exactly ``lb``'s mapping.
+
+    Anti-aliased: the image is first shrunk with INTER_AREA to about the target scale, then placed with
+    one exact affine warp (bilinear) so that the mapping is ``u_224 = lb.scale * u + lb.offset_x``.
+    """
+    h, w = image.shape[:2]
+    if (w, h) != (lb.width, lb.height):
+        raise ValueError(f"letterbox made for {lb.width}x{lb.height}, image is {w}x{h}")
+    src = image
+    sx = sy = 1.0
+    if lb.scale < 0.75:
+        w2, h2 = max(1, round(w * lb.scale)), max(1, round(h * lb.scale))
+        src = cv2.resize(image, (w2, h2), interpolation=cv2.INTER_AREA)
+        sx, sy = w2 / w, h2 / h  # cv2.resize maps u -> sx (u + 0.5) - 0.5
+    # original u = (u_src + 0.5) / sx - 0.5  ->  u_224 = scale u + off
+    A = np.array(
+        [
+            [lb.scale / sx, 0.0, lb.scale * (0.5 / sx - 0.5) + lb.offset_x],
+            [0.0, lb.scale / sy, lb.scale * (0.5 / sy - 0.5) + lb.offset_y],
+        ]
+    )
+    return cv2.warpAffine(src, A, (lb.size, lb.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+
+
+def square_crop_boxes(boxes_224: np.ndarray, crop_scale: float, clip: bool, size: int = INPUT_SIZE) -> np.ndarray:
+    """(N, 4) hand boxes in the 224 frame -> (N, 4) crop boxes in the 224 frame.
+
+    Square of side ``crop_scale * max(box w, box h)`` centred on the box; with ``clip`` its corners are
+    clipped to [0, size - 1] (release). Degenerate boxes get a side of at least 8 px (224 frame).
+    """
+    b = np.asarray(boxes_224, dtype=np.float64).reshape(-1, 4)
+    c = 0.5 * (b[:, :2] + b[:, 2:])
+    side = np.maximum(np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) * crop_scale, 8.0)
+    out = np.concatenate([c - side[:, None] / 2, c + side[:, None] / 2], axis=1)
+    if clip:
+        out = np.clip(out, 0.0, size - 1.0)
+        # keep at least 2 px so the warp stays invertible
+        out[:, 2] = np.maximum(out[:, 2], out[:, 0] + 2.0)
+        out[:, 3] = np.maximum(out[:, 3], out[:, 1] + 2.0)
+    return out
+
+
+def crop_affine_224(crop_box_224: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
+    """(4,) crop box in the 224 frame -> (3, 3) affine from 224-frame pixels to crop pixels.
+
+    The box's corners are treated as pixel-edge positions: ``x0 -> -0.5`` and ``x1 -> size - 0.5``.
+    """
+    x0, y0, x1, y1 = (float(v) for v in crop_box_224)
+    sx, sy = size / (x1 - x0), size / (y1 - y0)
+    return np.array([[sx, 0.0, -x0 * sx - 0.5], [0.0, sy, -y0 * sy - 0.5], [0.0, 0.0, 1.0]])
+
+
+def cut_crops(
+    image: np.ndarray,
+    whole_224: np.ndarray,
+    lb: Letterbox,
+    crop_boxes_224: np.ndarray,
+    crop_source: str = "whole224",
+    size: int = INPUT_SIZE,
+) -> np.ndarray:
+    """Cut the crops: (N, 4) crop boxes (224 frame) -> (N, 224, 224, 3) uint8 (bicubic, zero padding)."""
+    if crop_source not in CROP_SOURCES:
+        raise ValueError(f"crop_source must be one of {CROP_SOURCES}, got {crop_source!r}")
+    n = len(crop_boxes_224)
+    out = np.zeros((n, size, size, 3), dtype=np.uint8)
+    lb_affine = np.vstack([lb.affine_2x3(), [0.0, 0.0, 1.0]])
+    for i, box in enumerate(crop_boxes_224):
+        A = crop_affine_224(box, size)
+        if crop_source == "whole224":
+            src, M = whole_224, A
+        else:
+            src, M = image, A @ lb_affine
+        cv2.warpAffine(src, M[:2], (size, size), dst=out[i], flags=cv2.INTER_CUBIC,
+                       borderMode=cv2.BORDER_CONSTANT)
+    return out
+
+
+_MEAN = np.asarray(IMAGENET_MEAN, dtype=np.float32) * 255.0
+_INV_STD = 1.0 / (np.asarray(IMAGENET_STD, dtype=np.float32) * 255.0)
+
+
+def normalize(images_uint8: np.ndarray) -> np.ndarray:
+    """(B, H, W, 3) uint8 RGB -> (B, 3, H, W) float32, ImageNet-normalised."""
+    x = (images_uint8.astype(np.float32) - _MEAN) * _INV_STD
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+
+def normalize_torch(images_uint8: torch.Tensor) -> torch.Tensor:
+    """(B, H, W, 3) uint8 tensor -> (B, 3, H, W) float32, ImageNet-normalised (on the tensor's device)."""
+    mean = torch.tensor(_MEAN, device=images_uint8.device)
+    inv_std = torch.tensor(_INV_STD, device=images_uint8.device)
+    return ((images_uint8.float() - mean) * inv_std).permute(0, 3, 1, 2).contiguous()

@@ -1,0 +1,44 @@
+"""Entry point of the hands node, usable without the ros2 CLI:
+
+    python -m wildhands_ros --ros-args --params-file config/hands.yaml -r image:=/camera/image_raw
+
+Exit status: 0 after a normal shutdown (Ctrl-C, SIGTERM), 2 when the configuration is invalid (the
+message names the parameter), 1 when the node could not start for another reason (e.g. checkpoint).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the node; ``argv`` = the arguments after the program name (default: ``sys.argv[1:]``)."""
+    import rclpy
+
+    from wildhands_ros.node import HandsNode, spin
+    from wildhands_ros.params import ParameterError
+
+    args = list(sys.argv if argv is None else ["wildhands_ros", *argv])
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = HandsNode()
+    except ParameterError as exc:
+        print(f"wildhands_ros: invalid configuration: {exc}", file=sys.stderr, flush=True)
+        rclpy.try_shutdown()
+        return 2
+    except Exception as exc:
+        print(f"wildhands_ros: the node could not start: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        rclpy.try_shutdown()
+        return 1
+    try:
+        spin(node)
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

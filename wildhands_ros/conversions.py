@@ -1,0 +1,392 @@
+"""Pure conversions between ROS 2 messages and numpy / wildhands_core types (no node, no DDS).
+
+Conventions: images as numpy (H, W, 3) uint8 RGB; pixel coordinates with the centre of the top-left pixel
+at (0, 0); 3D in metres in the camera optical frame of the image (REP-103: x right, y down, z forward);
+stamps as int nanoseconds. Every validation failure raises an :class:`InputError` subclass whose
+``reason`` is a short, stable key used by the diagnostics (e.g. ``"encoding"``, ``"camera_info_focal"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+from builtin_interfaces.msg import Time
+from geometry_msgs.msg import Point, Pose, Quaternion, TransformStamped, Vector3
+from scipy.spatial.transform import Rotation
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from std_msgs.msg import ColorRGBA, Header
+from visualization_msgs.msg import Marker, MarkerArray
+
+from wildhands_core.constants import FINGERTIP_NAMES, NUM_JOINTS, SKELETON_EDGES
+from wildhands_core.detection.base import HandDetection
+from wildhands_core.estimate import HandEstimate
+from wildhands_ros.msg import Hand, HandArray, HandBoxArray
+
+#: Encodings accepted on the image input: channels per pixel and the cv2 conversion to RGB (None = as is).
+SUPPORTED_ENCODINGS: dict[str, tuple[int, int | None]] = {
+    "rgb8": (3, None),
+    "bgr8": (3, cv2.COLOR_BGR2RGB),
+    "rgba8": (4, cv2.COLOR_RGBA2RGB),
+    "bgra8": (4, cv2.COLOR_BGRA2RGB),
+    "mono8": (1, cv2.COLOR_GRAY2RGB),
+}
+
+
+class InputError(ValueError):
+    """An input message the node cannot use; ``reason`` is a stable key for diagnostics."""
+
+    reason = "input"
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        if reason is not None:
+            self.reason = reason
+
+
+class UnsupportedEncoding(InputError):
+    reason = "encoding"
+
+
+class BadImageLayout(InputError):
+    reason = "image_layout"
+
+
+class EmptyImage(InputError):
+    reason = "empty_image"
+
+
+class BadCameraInfo(InputError):
+    reason = "camera_info"
+
+
+# ----------------------------------------------------------------------------------------------- time
+def stamp_to_ns(stamp: Time) -> int:
+    """builtin_interfaces/Time -> int nanoseconds."""
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+
+
+def ns_to_stamp(ns: int) -> Time:
+    """int nanoseconds (>= 0) -> builtin_interfaces/Time."""
+    ns = int(ns)
+    return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
+
+
+# --------------------------------------------------------------------------------------------- images
+def check_image(msg: Image) -> None:
+    """Cheap checks of an Image's metadata (no pixel access): encoding, empty, step and buffer size."""
+    if msg.encoding not in SUPPORTED_ENCODINGS:
+        raise UnsupportedEncoding(
+            f"unsupported image encoding {msg.encoding!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}"
+        )
+    h, w = int(msg.height), int(msg.width)
+    if h == 0 or w == 0 or len(msg.data) == 0:
+        raise EmptyImage(f"empty image ({w}x{h}, {len(msg.data)} bytes)")
+    channels = SUPPORTED_ENCODINGS[msg.encoding][0]
+    row = w * channels
+    if msg.step < row:
+        raise BadImageLayout(f"step {msg.step} < width*channels {row} for {msg.encoding} {w}x{h}", "step")
+    if len(msg.data) < msg.step * h:
+        raise BadImageLayout(f"data has {len(msg.data)} bytes, step*height needs {msg.step * h}", "step")
+
+
+def image_view(msg: Image) -> np.ndarray:
+    """Zero-copy numpy view (H, W, C) uint8 on the message buffer in its own encoding; honours ``step``
+    (padded rows are skipped by the view's strides). Raises :class:`InputError` subclasses."""
+    check_image(msg)
+    h, w = int(msg.height), int(msg.width)
+    channels = SUPPORTED_ENCODINGS[msg.encoding][0]
+    buf = np.frombuffer(msg.data, dtype=np.uint8)  # array.array / bytes: no copy
+    rows = buf[: msg.step * h].reshape(h, msg.step)
+    return rows[:, : w * channels].reshape(h, w, channels)
+
+
+def image_to_rgb(msg: Image) -> np.ndarray:
+    """(H, W, 3) uint8 RGB from an Image: a zero-copy view for ``rgb8`` (read-only, possibly strided when
+    ``step`` has padding), one ``cv2.cvtColor`` for bgr8, rgba8, bgra8 and mono8."""
+    view = image_view(msg)
+    code = SUPPORTED_ENCODINGS[msg.encoding][1]
+    if code is None:
+        return view
+    return cv2.cvtColor(view, code)
+
+
+def compressed_to_rgb(msg: CompressedImage) -> np.ndarray:
+    """Decode a CompressedImage (JPEG/PNG, ``format`` as image_transport writes it) to (H, W, 3) RGB."""
+    if len(msg.data) == 0:
+        raise EmptyImage("empty compressed image")
+    buf = np.frombuffer(msg.data, dtype=np.uint8)
+    img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    if img is None:
+        raise InputError(f"compressed image (format {msg.format!r}) could not be decoded", "decode")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def rgb_to_image_msg(image_rgb: np.ndarray, header: Header) -> Image:
+    """(H, W, 3) uint8 RGB -> ``rgb8`` Image with the given header (one copy into the message)."""
+    img = np.ascontiguousarray(image_rgb, dtype=np.uint8)
+    h, w = img.shape[:2]
+    msg = Image(header=header, height=h, width=w, encoding="rgb8", is_bigendian=0, step=w * 3)
+    msg.data = img.tobytes()
+    return msg
+
+
+# ---------------------------------------------------------------------------------------- camera info
+def camera_info_to_K(info: CameraInfo, image_size: tuple[int, int] | None = None,
+                     use_rectified: bool = False) -> np.ndarray:
+    """Intrinsics (3, 3) float64 in pixels of the image the CameraInfo describes.
+
+    ``use_rectified``: take ``P[:, :3]`` (for rectified images) instead of ``K``. Binning and ROI are
+    applied as image_geometry does (the image is the ROI, downsampled by ``binning_x/y``).
+    ``image_size = (W, H)`` of the paired image: a mismatch with the CameraInfo's (ROI/binned) size raises
+    :class:`BadCameraInfo` (reason ``camera_info_size``); zero, negative or non-finite focal lengths or a
+    non-finite principal point raise reason ``camera_info_focal``.
+    """
+    if use_rectified:
+        K = np.asarray(info.p, dtype=np.float64).reshape(3, 4)[:, :3].copy()
+        which = "P"
+    else:
+        K = np.asarray(info.k, dtype=np.float64).reshape(3, 3).copy()
+        which = "K"
+    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
+    if not (np.isfinite([fx, fy, cx, cy]).all() and fx > 0 and fy > 0):
+        raise BadCameraInfo(
+            f"CameraInfo {which} has invalid focal length/principal point (fx={fx}, fy={fy}, cx={cx}, cy={cy})",
+            "camera_info_focal",
+        )
+    bx, by = max(int(info.binning_x), 1), max(int(info.binning_y), 1)
+    roi = info.roi
+    full_w, full_h = int(info.width), int(info.height)
+    w = int(roi.width) if roi.width else full_w
+    h = int(roi.height) if roi.height else full_h
+    if roi.width or roi.height or bx > 1 or by > 1:
+        K[0, 2] -= roi.x_offset
+        K[1, 2] -= roi.y_offset
+        K[0] /= bx
+        K[1] /= by
+        w, h = w // bx, h // by
+    if image_size is not None and (w, h) != (int(image_size[0]), int(image_size[1])):
+        raise BadCameraInfo(
+            f"CameraInfo size {w}x{h} does not match the image size {image_size[0]}x{image_size[1]}",
+            "camera_info_size",
+        )
+    return K
+
+
+# ------------------------------------------------------------------------------------- detections in
+def hand_boxes_to_detections(msg: HandBoxArray, source: str = "external") -> list[HandDetection]:
+    """HandBoxArray -> detections (full-image pixels). Malformed arrays raise ``InputError("boxes")``."""
+    boxes = np.asarray(msg.boxes_xyxy_px, dtype=np.float64)
+    n = len(boxes) // 4
+    if len(boxes) != 4 * n or len(msg.handedness) != n or len(msg.scores) not in (0, n):
+        raise InputError(
+            f"HandBoxArray: {len(boxes)} box values, {len(msg.handedness)} sides, {len(msg.scores)} scores",
+            "boxes",
+        )
+    scores = np.asarray(msg.scores, dtype=np.float64) if len(msg.scores) else np.ones(n)
+    return [
+        HandDetection(boxes[4 * i: 4 * i + 4], msg.handedness[i] == HandBoxArray.RIGHT, float(scores[i]), source)
+        for i in range(n)
+    ]
+
+
+def detections_to_hand_boxes(detections: Sequence[HandDetection], header: Header) -> HandBoxArray:
+    """Detections -> HandBoxArray with the given header (stamp and frame of the image)."""
+    msg = HandBoxArray(header=header)
+    msg.boxes_xyxy_px = [float(v) for d in detections for v in d.box_xyxy_px]
+    msg.handedness = [HandBoxArray.RIGHT if d.is_right else HandBoxArray.LEFT for d in detections]
+    msg.scores = [float(d.score) for d in detections]
+    return msg
+
+
+def detection2d_array_to_detections(msg, right_labels: Sequence[str] = ("right", "right_hand"),
+                                    source: str = "vision_msgs") -> list[HandDetection]:
+    """vision_msgs/Detection2DArray -> detections. Box centre/size in pixels; the side comes from the best
+    hypothesis' ``class_id`` (in ``right_labels`` = right, else left); score = that hypothesis' score."""
+    out = []
+    for det in msg.detections:
+        c, sx, sy = det.bbox.center.position, det.bbox.size_x, det.bbox.size_y
+        box = np.array([c.x - sx / 2, c.y - sy / 2, c.x + sx / 2, c.y + sy / 2])
+        best = max(det.results, key=lambda r: r.hypothesis.score, default=None)
+        label = best.hypothesis.class_id.lower() if best is not None else ""
+        score = float(best.hypothesis.score) if best is not None else 1.0
+        out.append(HandDetection(box, label in right_labels, score, source))
+    return out
+
+
+# --------------------------------------------------------------------------------------- hands out
+def _pose(position: np.ndarray, rot: Rotation) -> Pose:
+    q = rot.as_quat()  # x, y, z, w
+    return Pose(
+        position=Point(x=float(position[0]), y=float(position[1]), z=float(position[2])),
+        orientation=Quaternion(x=float(q[0]), y=float(q[1]), z=float(q[2]), w=float(q[3])),
+    )
+
+
+def estimate_to_hand_msg(est: HandEstimate, with_vertices: bool = False) -> Hand:
+    """HandEstimate -> Hand message (metres/camera frame, pixels; see msg/Hand.msg)."""
+    h = Hand()
+    h.handedness = Hand.RIGHT if est.is_right else Hand.LEFT
+    h.track_id = int(est.track_id)
+    h.confidence = float(est.confidence)
+    h.global_orient_aa = np.asarray(est.global_orient_aa, np.float32).reshape(3)
+    h.hand_pose_aa = np.asarray(est.hand_pose_aa, np.float32).reshape(45)
+    h.betas = np.asarray(est.betas, np.float32).reshape(10)
+    t = np.asarray(est.transl_m, np.float64).reshape(3)
+    h.mano_translation = Vector3(x=float(t[0]), y=float(t[1]), z=float(t[2]))
+    joints = np.asarray(est.joints_m, np.float64).reshape(NUM_JOINTS, 3)
+    h.wrist_pose = _pose(joints[0], Rotation.from_rotvec(np.asarray(est.global_orient_aa, np.float64)))
+    h.joints_m = joints.astype(np.float32).reshape(-1)
+    h.keypoints_px = np.asarray(est.keypoints_px, np.float32).reshape(-1)
+    h.box_xyxy_px = np.asarray(est.box_xyxy_px, np.float32).reshape(4)
+    h.crop_xyxy_px = np.asarray(est.crop_xyxy_px, np.float32).reshape(4)
+    h.grasp_probabilities = np.asarray(est.grasp_prob, np.float32).reshape(9)
+    h.grasp_class = int(est.grasp_class)
+    if with_vertices and est.vertices_m is not None:
+        h.vertices_m = np.asarray(est.vertices_m, np.float32).reshape(-1).tolist()
+    return h
+
+
+def hand_msg_to_estimate(h: Hand) -> HandEstimate:
+    """Hand message -> HandEstimate (inverse of :func:`estimate_to_hand_msg`, float32 precision)."""
+    verts = np.asarray(h.vertices_m, np.float64).reshape(-1, 3) if len(h.vertices_m) else None
+    return HandEstimate(
+        is_right=h.handedness == Hand.RIGHT,
+        global_orient_aa=np.asarray(h.global_orient_aa, np.float64),
+        hand_pose_aa=np.asarray(h.hand_pose_aa, np.float64),
+        betas=np.asarray(h.betas, np.float64),
+        transl_m=np.array([h.mano_translation.x, h.mano_translation.y, h.mano_translation.z]),
+        joints_m=np.asarray(h.joints_m, np.float64).reshape(NUM_JOINTS, 3),
+        keypoints_px=np.asarray(h.keypoints_px, np.float64).reshape(NUM_JOINTS, 2),
+        box_xyxy_px=np.asarray(h.box_xyxy_px, np.float64),
+        crop_xyxy_px=np.asarray(h.crop_xyxy_px, np.float64),
+        confidence=float(h.confidence),
+        grasp_prob=np.asarray(h.grasp_probabilities, np.float64),
+        vertices_m=verts,
+        track_id=int(h.track_id),
+    )
+
+
+def estimates_to_hand_array(estimates: Sequence[HandEstimate], header: Header, image_size: tuple[int, int],
+                            latency_ms: float = 0.0, with_vertices: bool = False) -> HandArray:
+    """All hands of one image; ``header`` = the image's header (stamp and optical frame)."""
+    return HandArray(
+        header=header,
+        hands=[estimate_to_hand_msg(e, with_vertices) for e in estimates],
+        image_width=int(image_size[0]),
+        image_height=int(image_size[1]),
+        latency_ms=float(latency_ms),
+    )
+
+
+# --------------------------------------------------------------------------------------------- TF
+def hand_frame_names(estimates: Sequence[HandEstimate], prefix: str) -> list[str]:
+    """Wrist frame name per hand: ``<prefix>right_wrist`` / ``<prefix>left_wrist`` for the most confident
+    hand of each side, ``<prefix>right_wrist_<track id>`` for further hands of the same side."""
+    order = sorted(range(len(estimates)), key=lambda i: -estimates[i].confidence)
+    names: list[str] = [""] * len(estimates)
+    used: set[str] = set()
+    for i in order:
+        side = "right" if estimates[i].is_right else "left"
+        name = f"{prefix}{side}_wrist"
+        if name in used:
+            name = f"{name}_{estimates[i].track_id if estimates[i].track_id >= 0 else i}"
+        used.add(name)
+        names[i] = name
+    return names
+
+
+def estimates_to_transforms(estimates: Sequence[HandEstimate], header: Header, prefix: str,
+                            fingertips: bool = False) -> list[TransformStamped]:
+    """TF (REP-103/105): camera optical frame (``header.frame_id``) -> wrist frame per hand (origin at the
+    wrist joint, axes = the MANO global orientation); with ``fingertips``, wrist -> ``<wrist
+    name minus "wrist"><finger>_tip`` (e.g. ``hand_right_index_tip``), identity rotation, offset expressed in
+    the wrist frame. Stamps = ``header.stamp`` (the image's)."""
+    out: list[TransformStamped] = []
+    for est, wrist in zip(estimates, hand_frame_names(estimates, prefix), strict=True):
+        joints = np.asarray(est.joints_m, np.float64).reshape(NUM_JOINTS, 3)
+        rot = Rotation.from_rotvec(np.asarray(est.global_orient_aa, np.float64).reshape(3))
+        out.append(_transform(header, wrist, joints[0], rot.as_quat()))
+        if fingertips:
+            base = wrist.replace("wrist", "", 1)
+            local = rot.inv().apply(joints[16:21] - joints[0])
+            for name, p in zip(FINGERTIP_NAMES, local, strict=True):
+                out.append(_transform(Header(stamp=header.stamp, frame_id=wrist), base + name, p,
+                                      np.array([0.0, 0.0, 0.0, 1.0])))
+    return out
+
+
+def _transform(header: Header, child: str, t: np.ndarray, q_xyzw: np.ndarray) -> TransformStamped:
+    tf = TransformStamped()
+    tf.header = Header(stamp=header.stamp, frame_id=header.frame_id)
+    tf.child_frame_id = child
+    tf.transform.translation = Vector3(x=float(t[0]), y=float(t[1]), z=float(t[2]))
+    tf.transform.rotation = Quaternion(x=float(q_xyzw[0]), y=float(q_xyzw[1]), z=float(q_xyzw[2]),
+                                       w=float(q_xyzw[3]))
+    return tf
+
+
+# ------------------------------------------------------------------------------------------ markers
+RIGHT_COLOUR = ColorRGBA(r=0.1, g=0.6, b=1.0, a=1.0)
+LEFT_COLOUR = ColorRGBA(r=1.0, g=0.45, b=0.1, a=1.0)
+
+
+def estimates_to_markers(estimates: Sequence[HandEstimate], header: Header, faces: np.ndarray | None = None,
+                         joint_radius_m: float = 0.008, bone_width_m: float = 0.004) -> MarkerArray:
+    """RViz markers in the camera frame: a DELETEALL first (hands that vanished disappear), then per hand
+    a LINE_LIST of the skeleton (ns ``skeleton``), a SPHERE_LIST of the 21 joints (ns ``joints``) and, when
+    ``faces`` (F, 3) and the hand's vertices are given, a TRIANGLE_LIST mesh (ns ``mesh``). Marker ids
+    are 3 * hand index + k."""
+    arr = MarkerArray(markers=[Marker(header=header, action=Marker.DELETEALL)])
+    for i, est in enumerate(estimates):
+        colour = RIGHT_COLOUR if est.is_right else LEFT_COLOUR
+        joints = np.asarray(est.joints_m, np.float64).reshape(NUM_JOINTS, 3)
+        pts = [Point(x=float(p[0]), y=float(p[1]), z=float(p[2])) for p in joints]
+        bones = Marker(header=header, ns="skeleton", id=3 * i, type=Marker.LINE_LIST, action=Marker.ADD)
+        bones.pose.orientation.w = 1.0
+        bones.scale.x = bone_width_m
+        bones.color = colour
+        bones.points = [pts[k] for edge in SKELETON_EDGES for k in edge]
+        spheres = Marker(header=header, ns="joints", id=3 * i + 1, type=Marker.SPHERE_LIST, action=Marker.ADD)
+        spheres.pose.orientation.w = 1.0
+        spheres.scale = Vector3(x=joint_radius_m * 2, y=joint_radius_m * 2, z=joint_radius_m * 2)
+        spheres.color = colour
+        spheres.points = pts
+        arr.markers += [bones, spheres]
+        if faces is not None and est.vertices_m is not None:
+            v = np.asarray(est.vertices_m, np.float64).reshape(-1, 3)[np.asarray(faces).reshape(-1)]
+            mesh = Marker(header=header, ns="mesh", id=3 * i + 2, type=Marker.TRIANGLE_LIST, action=Marker.ADD)
+            mesh.pose.orientation.w = 1.0
+            mesh.scale = Vector3(x=1.0, y=1.0, z=1.0)
+            mesh.color = ColorRGBA(r=colour.r, g=colour.g, b=colour.b, a=0.6)
+            mesh.points = [Point(x=float(p[0]), y=float(p[1]), z=float(p[2])) for p in v]
+            arr.markers.append(mesh)
+    return arr
+
+
+# ----------------------------------------------------------------------------------------- drawing
+def draw_hands(image_rgb: np.ndarray, estimates: Sequence[HandEstimate]) -> np.ndarray:
+    """A copy of ``image_rgb`` with each hand's box, skeleton (2D keypoints) and track id drawn."""
+    out = np.ascontiguousarray(image_rgb).copy()
+    thick = max(1, round(max(out.shape[:2]) / 400))
+    for est in estimates:
+        c = (RIGHT_COLOUR if est.is_right else LEFT_COLOUR)
+        colour = (int(c.r * 255), int(c.g * 255), int(c.b * 255))
+        kp = np.asarray(est.keypoints_px, np.float64).reshape(NUM_JOINTS, 2)
+        if not np.isfinite(kp).all():
+            continue
+        for a, b in SKELETON_EDGES:
+            cv2.line(out, _px(kp[a]), _px(kp[b]), colour, thick, cv2.LINE_AA)
+        for p in kp:
+            cv2.circle(out, _px(p), thick + 1, (255, 255, 255), -1, cv2.LINE_AA)
+        x0, y0, x1, y1 = np.asarray(est.box_xyxy_px, np.float64)
+        cv2.rectangle(out, _px((x0, y0)), _px((x1, y1)), colour, thick)
+        label = f"{'R' if est.is_right else 'L'}{est.track_id} {est.confidence:.2f}"
+        cv2.putText(out, label, _px((x0, max(y0 - 4, 10))), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * thick, colour,
+                    thick, cv2.LINE_AA)
+    return out
+
+
+def _px(p) -> tuple[int, int]:
+    return int(round(float(p[0]))), int(round(float(p[1])))

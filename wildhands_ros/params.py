@@ -1,0 +1,245 @@
+"""The hands node's parameters: declared once with descriptors (description, range, read-only), read into
+:class:`NodeSettings`, validated at start-up (an invalid value raises :class:`ParameterError` naming the
+parameter); only ``smoothing.*`` may change at run time (``on_set_parameters``).
+
+Defaults here are the ones of ``config/hands.yaml``. Units: seconds, pixels, Hz (One Euro cut-offs),
+``beta`` in Hz per unit/s of the smoothed quantity (see ``wildhands_core.smoothing.config``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
+from rclpy.exceptions import InvalidParameterValueException, ParameterException
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+
+from wildhands_core.pipeline import DETECTOR_SOURCES, PipelineConfig
+from wildhands_core.smoothing.config import SmoothingConfig
+from wildhands_core.smoothing.one_euro import OneEuroParams
+from wildhands_core.tracking.config import TrackerConfig
+
+BACKENDS = ("torch", "onnxruntime", "tensorrt")
+DEVICES = ("cpu", "cuda")
+RELIABILITIES = ("best_effort", "reliable")
+SMOOTHED = ("joints", "transl", "betas", "global_orient", "finger_rotations")
+_DEFAULT_SMOOTHING = SmoothingConfig()
+
+
+class ParameterError(ValueError):
+    """An invalid parameter value; the message starts with the parameter's name."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"parameter '{name}': {message}")
+        self.name = name
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One parameter: default, description, optional numeric range (lo, hi) or string choices."""
+
+    name: str
+    default: Any
+    description: str
+    range: tuple[float, float] | None = None
+    choices: tuple[str, ...] | None = None
+    runtime: bool = False
+
+
+def _smoothing_specs() -> list[Spec]:
+    out = [Spec("smoothing.enabled", _DEFAULT_SMOOTHING.enabled, "temporal One Euro smoothing on/off",
+                runtime=True)]
+    for q in SMOOTHED:
+        p: OneEuroParams = getattr(_DEFAULT_SMOOTHING, q)
+        out += [
+            Spec(f"smoothing.{q}.min_cutoff", p.min_cutoff, f"{q}: minimum cut-off (Hz)", (1e-3, 100.0),
+                 runtime=True),
+            Spec(f"smoothing.{q}.beta", p.beta, f"{q}: cut-off increase per unit/s of speed", (0.0, 1e4),
+                 runtime=True),
+            Spec(f"smoothing.{q}.d_cutoff", p.d_cutoff, f"{q}: cut-off of the speed estimate (Hz)",
+                 (1e-3, 100.0), runtime=True),
+        ]
+    return out
+
+
+_T = TrackerConfig()
+SPECS: tuple[Spec, ...] = (
+    Spec("model.checkpoint", "", "estimator checkpoint (.ckpt/.pt/.onnx); empty = random weights (testing)"),
+    Spec("model.mano_dir", "", "directory holding MANO_RIGHT/LEFT .pkl/.npz; empty = the estimator's default"),
+    Spec("model.backend", "torch", "inference backend", choices=BACKENDS),
+    Spec("model.device", "cpu", "inference device", choices=DEVICES),
+    Spec("model.crop_scale", 1.75, "hand crop side = longest box side x this (release demo: 1.75)", (1.0, 4.0)),
+    Spec("model.max_hands", 2, "hands estimated per image at most", (1, 8)),
+    Spec("model.publish_mesh", False, "return MANO vertices; fills Hand.vertices_m and the mesh markers"),
+    Spec("detector.sources", ["external"], f"detector sources, any of {DETECTOR_SOURCES}"),
+    Spec("detector.learned_checkpoint", "", "checkpoint of the learned hand detector; empty = skip that source"),
+    Spec("detector.min_score", 0.3, "detections with a lower score are ignored", (0.0, 1.0)),
+    Spec("detector.iou_threshold", 0.5, "NMS IoU between sources, per handedness", (0.0, 1.0)),
+    Spec("detector.external_tolerance_s", 0.0, "external boxes match an image within this stamp difference (s)",
+         (0.0, 1.0)),
+    Spec("tracking.enabled", True, "track hands (ids, keypoint-based boxes between detections, smoothing)"),
+    Spec("tracking.min_hits", _T.min_hits, "detections before a new track is published", (1, 100)),
+    Spec("tracking.max_missed", _T.max_missed, "detection frames without match before a track dies", (0, 1000)),
+    Spec("tracking.redetect_every_n", _T.redetect_every_n, "run the detector at least every N frames", (1, 1000)),
+    Spec("tracking.search_every_n", _T.search_every_n, "look for new hands every N frames", (1, 1000)),
+    Spec("tracking.one_per_side", _T.one_per_side, "at most one left and one right hand"),
+    *_smoothing_specs(),
+    Spec("topics.image", "image", "sensor_msgs/Image input (relative: resolved in the node's namespace)"),
+    Spec("topics.camera_info", "camera_info", "sensor_msgs/CameraInfo input"),
+    Spec("topics.compressed_image", "image/compressed", "sensor_msgs/CompressedImage input (if use_compressed)"),
+    Spec("topics.boxes", "hand_boxes", "wildhands_ros/HandBoxArray external detections ('external' source)"),
+    Spec("topics.detections", "", "vision_msgs/Detection2DArray external detections; empty = not subscribed"),
+    Spec("input.use_compressed", False, "subscribe to the CompressedImage topic instead of the raw image"),
+    Spec("input.use_rectified", False, "intrinsics from CameraInfo P (rectified images) instead of K"),
+    Spec("input.reuse_camera_info", True, "pair an image with the camera's last CameraInfo if its own is missing"),
+    Spec("input.pairing_buffer", 5, "images waiting for their CameraInfo, and CameraInfos kept per camera",
+         (1, 100)),
+    Spec("input.reset_on_jump_back_s", 1.0, "a stamp this much older than the last resets tracking; smaller "
+         "backward steps are rejected (s)", (0.0, 1e6)),
+    Spec("qos.image_reliability", "best_effort", "reliability of the image/CameraInfo/box subscriptions",
+         choices=RELIABILITIES),
+    Spec("qos.image_depth", 1, "history depth of the image subscription", (1, 100)),
+    Spec("tf.publish", True, "broadcast camera optical frame -> wrist frames on /tf"),
+    Spec("tf.frame_prefix", "hand_", "prefix of the TF frames: <prefix>left_wrist, <prefix>right_wrist"),
+    Spec("tf.fingertips", False, "also broadcast wrist -> <prefix><side>_<finger>_tip frames"),
+    Spec("output.markers", True, "publish visualization_msgs/MarkerArray on ~/markers"),
+    Spec("output.debug_image", False, "publish the image with the skeletons drawn on ~/debug_image"),
+    Spec("output.publish_empty", True, "publish a HandArray also when no hand is found"),
+    Spec("diagnostics.period_s", 1.0, "period of /diagnostics", (0.05, 60.0)),
+    Spec("diagnostics.window", 100, "frames in the latency percentiles", (2, 100000)),
+)
+SPEC_BY_NAME = {s.name: s for s in SPECS}
+
+
+def _descriptor(spec: Spec) -> ParameterDescriptor:
+    d = ParameterDescriptor(description=spec.description, read_only=not spec.runtime)
+    if spec.choices:
+        d.additional_constraints = f"one of {list(spec.choices)}"
+    if spec.range is not None:
+        lo, hi = spec.range
+        if isinstance(spec.default, bool):
+            pass
+        elif isinstance(spec.default, int):
+            d.integer_range = [IntegerRange(from_value=int(lo), to_value=int(hi), step=0)]
+        else:
+            d.floating_point_range = [FloatingPointRange(from_value=float(lo), to_value=float(hi), step=0.0)]
+    return d
+
+
+def validate(name: str, value: Any) -> None:
+    """Raise :class:`ParameterError` if ``value`` is not valid for parameter ``name``."""
+    spec = SPEC_BY_NAME[name]
+    if spec.choices is not None and value not in spec.choices:
+        raise ParameterError(name, f"{value!r} is not one of {list(spec.choices)}")
+    if spec.range is not None and not isinstance(value, bool):
+        lo, hi = spec.range
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and lo <= value <= hi):
+            raise ParameterError(name, f"{value!r} is outside [{lo}, {hi}]")
+    if name == "detector.sources":
+        bad = [s for s in value if s not in DETECTOR_SOURCES]
+        if bad or not value:
+            raise ParameterError(name, f"{list(value)} must be a non-empty list of {list(DETECTOR_SOURCES)}")
+    if name == "tf.frame_prefix" and any(c in value for c in " /"):
+        raise ParameterError(name, f"{value!r} must not contain spaces or '/'")
+
+
+def declare(node: Node) -> dict[str, Any]:
+    """Declare every parameter on ``node`` and return their values; invalid ones raise ParameterError."""
+    values: dict[str, Any] = {}
+    for spec in SPECS:
+        default = spec.default
+        try:
+            if isinstance(default, list):
+                param = node.declare_parameter(spec.name, Parameter.Type.STRING_ARRAY, _descriptor(spec))
+                value = list(param.value) if param.value is not None else list(default)
+            else:
+                value = node.declare_parameter(spec.name, default, _descriptor(spec)).value
+        except (InvalidParameterValueException, ParameterException) as exc:
+            raise ParameterError(spec.name, str(exc)) from exc
+        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        validate(spec.name, value)
+        values[spec.name] = value
+    return values
+
+
+def smoothing_from_values(values: dict[str, Any]) -> SmoothingConfig:
+    """SmoothingConfig from the ``smoothing.*`` parameter values."""
+    try:
+        return SmoothingConfig(
+            enabled=bool(values["smoothing.enabled"]),
+            **{q: OneEuroParams(float(values[f"smoothing.{q}.min_cutoff"]), float(values[f"smoothing.{q}.beta"]),
+                                float(values[f"smoothing.{q}.d_cutoff"])) for q in SMOOTHED},
+        )
+    except ValueError as exc:
+        raise ParameterError("smoothing", str(exc)) from exc
+
+
+@dataclass
+class NodeSettings:
+    """Everything the node reads from its parameters, typed."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    def pipeline_config(self) -> PipelineConfig:
+        v = self.values
+        tracker = TrackerConfig(
+            max_hands=int(v["model.max_hands"]), one_per_side=bool(v["tracking.one_per_side"]),
+            min_hits=int(v["tracking.min_hits"]), max_missed=int(v["tracking.max_missed"]),
+            redetect_every_n=int(v["tracking.redetect_every_n"]), search_every_n=int(v["tracking.search_every_n"]),
+            min_detection_score=float(v["detector.min_score"]),
+        )
+        return PipelineConfig(
+            detector_sources=tuple(v["detector.sources"]),
+            learned_detector_checkpoint=v["detector.learned_checkpoint"] or None,
+            detector_device=v["model.device"],
+            detector_iou_threshold=float(v["detector.iou_threshold"]),
+            detector_min_score=float(v["detector.min_score"]),
+            external_tolerance_ns=round(float(v["detector.external_tolerance_s"]) * 1e9),
+            tracking=bool(v["tracking.enabled"]),
+            tracker=tracker,
+            smoothing=smoothing_from_values(v),
+        )
+
+
+def load(node: Node) -> NodeSettings:
+    """Declare, read and validate all parameters of ``node``."""
+    values = declare(node)
+    settings = NodeSettings(values)
+    settings.pipeline_config()  # cross-checks (e.g. smoothing values) raise ParameterError here
+    return settings
+
+
+def on_set_parameters(settings: NodeSettings, params: list[Parameter], apply) -> SetParametersResult:
+    """Run-time changes: only ``smoothing.*`` (others are read-only); valid changes are stored in
+    ``settings`` and ``apply(SmoothingConfig)`` is called once; an invalid one rejects the whole set."""
+    new = dict(settings.values)
+    for p in params:
+        if p.name not in SPEC_BY_NAME:
+            continue  # e.g. use_sim_time, qos overrides: handled by rclpy
+        spec = SPEC_BY_NAME[p.name]
+        if not spec.runtime:
+            return SetParametersResult(successful=False, reason=f"parameter '{p.name}' is read-only at run time")
+        value = float(p.value) if isinstance(spec.default, float) and isinstance(p.value, int) else p.value
+        if type(value) is not type(spec.default):
+            return SetParametersResult(successful=False,
+                                       reason=f"parameter '{p.name}': expected {type(spec.default).__name__}")
+        try:
+            validate(p.name, value)
+        except ParameterError as exc:
+            return SetParametersResult(successful=False, reason=str(exc))
+        new[p.name] = value
+    if any(p.name.startswith("smoothing.") for p in params):
+        try:
+            smoothing = smoothing_from_values(new)
+        except ParameterError as exc:
+            return SetParametersResult(successful=False, reason=str(exc))
+        settings.values = new
+        apply(smoothing)
+    return SetParametersResult(successful=True)
