@@ -1,6 +1,6 @@
 """Inference benchmark: latency per backend at batch 1, 2 and 4 hands (one frame), side by side in one run.
 
-    scripts/wh python benchmarks/bench_inference.py [--checkpoint FILE] [--backbone resnet50] [--json out.json]
+    scripts/wh python benchmarks/bench_inference.py [--checkpoint F] [--backbone resnet50] [--json out.json]
 
 Prints, per backend and batch: median and p90 latency of the network call (whole image + N crops ->
 3D hands), the ratio to torch eager at the same batch, and peak memory (process RSS high-water mark on
@@ -74,9 +74,15 @@ def main(argv: list[str] | None = None) -> int:
         torch.manual_seed(0)
         model = WildHands(WildHandsNet(ModelConfig(backbone=a.backbone))).eval()
         base = dict(allow_random_weights=True)
-    results: dict = {"machine": platform.processor() or platform.machine(), "torch": torch.__version__,
-                     "threads": torch.get_num_threads(), "device": a.device, "size": a.size,
-                     "backbone": a.backbone, "rows": []}
+    results: dict = {
+        "machine": platform.processor() or platform.machine(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "device": a.device,
+        "size": a.size,
+        "backbone": a.backbone,
+        "rows": [],
+    }
     estimators = {}
     for name in a.backends.split(","):
         if name == "tensorrt":
@@ -100,12 +106,23 @@ def main(argv: list[str] | None = None) -> int:
             med, p90 = statistics.median(times), float(np.percentile(times, 90))
             if name == "torch":
                 eager_ms[b] = med
-            peak = (torch.cuda.max_memory_allocated() / 1e6 if a.device.startswith("cuda") and name == "torch"
-                    else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3)
+            peak = (
+                torch.cuda.max_memory_allocated() / 1e6
+                if a.device.startswith("cuda") and name == "torch"
+                else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+            )
             ratio = eager_ms.get(b, float("nan")) / med
             print(f"{est.backend_name:<26}{b:>6}{med:>11.1f}{p90:>9.1f}{ratio:>9.2f}x{peak:>10.0f}")
-            results["rows"].append({"backend": est.backend_name, "batch": b, "median_ms": med, "p90_ms": p90,
-                                    "speedup_vs_torch": ratio, "peak_mb": peak})
+            results["rows"].append(
+                {
+                    "backend": est.backend_name,
+                    "batch": b,
+                    "median_ms": med,
+                    "p90_ms": p90,
+                    "speedup_vs_torch": ratio,
+                    "peak_mb": peak,
+                }
+            )
     # pre/post-processing cost per hand (torch estimator; independent of the backend)
     est = next(iter(estimators.values()))
     img, K, boxes = _frame(width, height, 2)
@@ -113,12 +130,19 @@ def main(argv: list[str] | None = None) -> int:
     prep = est.prepare([(img, K, boxes)])
     out = est.backend.run(prep.inputs)
     post_ms = statistics.median(_timeit(lambda: est.postprocess([(img, K, boxes)], prep, out), a.repeats))
-    model_ms = min(r["median_ms"] for r in results["rows"] if r["batch"] == 2) if 2 in batches else float("nan")
+    model_ms = (
+        min(r["median_ms"] for r in results["rows"] if r["batch"] == 2) if 2 in batches else float("nan")
+    )
     share = (prep_ms + post_ms) / model_ms
-    print(f"pre-processing {prep_ms:.2f} ms / frame of 2 hands ({prep_ms / 2:.2f} ms per hand), "
-          f"post-processing {post_ms:.2f} ms; together {100 * share:.1f}% of the fastest model time at batch 2")
-    results.update(preprocess_ms_per_frame_2_hands=prep_ms, postprocess_ms_per_frame_2_hands=post_ms,
-                   pre_post_share_of_model_time_batch2=share)
+    print(
+        f"pre-processing {prep_ms:.2f} ms / frame of 2 hands ({prep_ms / 2:.2f} ms per hand), "
+        f"post-processing {post_ms:.2f} ms; together {100 * share:.1f}% of the fastest model time at batch 2"
+    )
+    results.update(
+        preprocess_ms_per_frame_2_hands=prep_ms,
+        postprocess_ms_per_frame_2_hands=post_ms,
+        pre_post_share_of_model_time_batch2=share,
+    )
     if a.json:
         Path(a.json).write_text(json.dumps(results, indent=1))
         print(f"wrote {a.json}")

@@ -21,7 +21,6 @@ os.environ.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
 def _ros_available() -> str | None:
     try:
         import rclpy  # noqa: F401
-
         from wildhands_ros.msg import HandArray  # noqa: F401
     except Exception as exc:  # ImportError or a missing typesupport library
         return f"ROS 2 environment missing ({exc}); run the tests through scripts/wh"

@@ -48,6 +48,8 @@ RELEASED_MANO_PREFIXES = ("mano_r.", "mano_l.", "model.mano_r.", "model.mano_l."
 #: Training-only heads of the release (object head, articulation head), dropped like the official demo does.
 RELEASED_TRAINING_HEADS = ("head_o", "arti_head")
 GRASP_PREFIX = "grasp_classifier."
+#: Key names shown per category in a :class:`CheckpointMismatchError` message (the attributes hold all).
+MAX_NAMES_IN_MESSAGE = 40
 
 
 class CheckpointError(RuntimeError):
@@ -76,12 +78,20 @@ class CheckpointMismatchError(CheckpointError):
         self.mismatched = sorted(mismatched)
         lines = ["checkpoint does not fit the network:"]
         if self.missing:
-            lines.append(f"  missing ({len(self.missing)}): " + ", ".join(self.missing))
+            lines.append(f"  missing ({len(self.missing)}): " + _names(self.missing))
         if self.unexpected:
-            lines.append(f"  unexpected ({len(self.unexpected)}): " + ", ".join(self.unexpected))
-        for key, want, got in self.mismatched:
+            lines.append(f"  unexpected ({len(self.unexpected)}): " + _names(self.unexpected))
+        for key, want, got in self.mismatched[:MAX_NAMES_IN_MESSAGE]:
             lines.append(f"  shape mismatch: {key}: network {want}, file {got}")
+        if len(self.mismatched) > MAX_NAMES_IN_MESSAGE:
+            lines.append(f"  ... and {len(self.mismatched) - MAX_NAMES_IN_MESSAGE} more shape mismatches")
         super().__init__("\n".join(lines))
+
+
+def _names(keys: list[str]) -> str:
+    shown = ", ".join(keys[:MAX_NAMES_IN_MESSAGE])
+    more = len(keys) - MAX_NAMES_IN_MESSAGE
+    return shown + (f", ... and {more} more" if more > 0 else "")
 
 
 def count_learnable_parameters(module: nn.Module) -> int:
@@ -200,7 +210,9 @@ def load_released_checkpoint(
         ckpt = _torch_load(path_or_dict, map_location, allow_pickle)
     if not isinstance(ckpt, dict):
         raise CheckpointFormatError("not a checkpoint: expected a dict")
-    released = ckpt.get("state_dict", ckpt)
+    released = ckpt.get("state_dict")
+    if released is None and any(isinstance(k, str) and k.startswith("model.") for k in ckpt):
+        released = ckpt  # a bare released state dict
     if not isinstance(released, dict) or not released or not all(isinstance(k, str) for k in released):
         raise CheckpointFormatError("not a released checkpoint: no state_dict of named tensors")
     state_dict, ignored = released_to_project_state_dict(released)

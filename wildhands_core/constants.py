@@ -10,11 +10,21 @@ from __future__ import annotations
 #: Names of the 16 MANO joints, in MANO's order (index = joint id in ``kintree_table``).
 MANO_JOINT_NAMES: tuple[str, ...] = (
     "wrist",
-    "index1", "index2", "index3",
-    "middle1", "middle2", "middle3",
-    "pinky1", "pinky2", "pinky3",
-    "ring1", "ring2", "ring3",
-    "thumb1", "thumb2", "thumb3",
+    "index1",
+    "index2",
+    "index3",
+    "middle1",
+    "middle2",
+    "middle3",
+    "pinky1",
+    "pinky2",
+    "pinky3",
+    "ring1",
+    "ring2",
+    "ring3",
+    "thumb1",
+    "thumb2",
+    "thumb3",
 )
 
 #: Parent of each MANO joint (-1 for the root), MANO's kinematic tree.
@@ -36,11 +46,26 @@ NUM_MANO_FACES = 1538
 #: ring, pinky, each from the base to the tip).
 MANO21_TO_OPENPOSE: tuple[int, ...] = (
     0,
-    13, 14, 15, 16,
-    1, 2, 3, 17,
-    4, 5, 6, 18,
-    10, 11, 12, 19,
-    7, 8, 9, 20,
+    13,
+    14,
+    15,
+    16,
+    1,
+    2,
+    3,
+    17,
+    4,
+    5,
+    6,
+    18,
+    10,
+    11,
+    12,
+    19,
+    7,
+    8,
+    9,
+    20,
 )
 
 #: Bones of the 21-joint skeleton as (parent, child) pairs in MANO21 indices, for drawing.
@@ -51,7 +76,15 @@ SKELETON_EDGES: tuple[tuple[int, int], ...] = tuple(
 #: The 8 grasp classes of Cheng et al. (NeurIPS 2023) in the released head's order, plus index 8 =
 #: no grasp. The grasp head outputs 9 logits in exactly this order.
 GRASP_CLASS_NAMES: tuple[str, ...] = (
-    "NP-Palm", "NP-Fin", "Pow-Pris", "Pre-Pris", "Pow-Circ", "Pre-Circ", "Lateral", "Other", "no-grasp",
+    "NP-Palm",
+    "NP-Fin",
+    "Pow-Pris",
+    "Pre-Pris",
+    "Pow-Circ",
+    "Pre-Circ",
+    "Lateral",
+    "Other",
+    "no-grasp",
 )
 NUM_GRASP_CLASSES = 9
 

@@ -110,8 +110,12 @@ class HandPoseEstimator:
             else:
                 from wildhands_core.inference.tensorrt_backend import TensorRTBackend
 
-                self.backend = TensorRTBackend(onnx_path, Path(cfg.cache_dir).expanduser() / "engines",
-                                               fp16=cfg.fp16 is not False, max_hands=cfg.max_hands)
+                self.backend = TensorRTBackend(
+                    onnx_path,
+                    Path(cfg.cache_dir).expanduser() / "engines",
+                    fp16=cfg.fp16 is not False,
+                    max_hands=cfg.max_hands,
+                )
         self.backend_name = self.backend.name
 
     def _export_cached(self, graph: InferenceGraph) -> Path:
@@ -133,7 +137,16 @@ class HandPoseEstimator:
     # ------------------------------------------------------------------------------------------------
     def prepare(self, frames: list[tuple[np.ndarray, np.ndarray | None, list[HandBox]]]) -> _Prepared:
         """Network inputs for a batch of frames (image, K or None, boxes)."""
-        images, crops, frame_idx, is_right, boxes_224, K_224, crop_px, frame_of_hand = [], [], [], [], [], [], [], []
+        images, crops, frame_idx, is_right, boxes_224, K_224, crop_px, frame_of_hand = (
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+        )
         for fi, (image, K_px, boxes) in enumerate(frames):
             image = _check_image(image)
             h, w = image.shape[:2]
@@ -166,7 +179,9 @@ class HandPoseEstimator:
         }
         return _Prepared(inputs, frame_of_hand, np.concatenate(crop_px) if n else np.zeros((0, 4)))
 
-    def estimate(self, image_rgb: np.ndarray, K_px: np.ndarray | None, boxes: list[HandBox]) -> list[HandEstimate]:
+    def estimate(
+        self, image_rgb: np.ndarray, K_px: np.ndarray | None, boxes: list[HandBox]
+    ) -> list[HandEstimate]:
         """Estimate every hand of one image; [] (without running the network) when there is no box."""
         if not boxes:
             _check_image(image_rgb)
@@ -198,7 +213,9 @@ class HandPoseEstimator:
             z = np.clip(joints[:, 2:3], 1e-6, None)
             kp = (joints[:, :2] / z) @ K[:2, :2].T + K[:2, 2]
             crop = prep.crop_boxes_px[i]
-            inside = np.mean((kp[:, 0] >= crop[0]) & (kp[:, 0] <= crop[2]) & (kp[:, 1] >= crop[1]) & (kp[:, 1] <= crop[3]))
+            inside = np.mean(
+                (kp[:, 0] >= crop[0]) & (kp[:, 0] <= crop[2]) & (kp[:, 1] >= crop[1]) & (kp[:, 1] <= crop[3])
+            )
             box = box_list[i]
             results[fi].append(
                 HandEstimate(
@@ -213,7 +230,9 @@ class HandPoseEstimator:
                     crop_xyxy_px=crop.astype(np.float64),
                     confidence=float(np.clip(box.score, 0.0, 1.0) * inside),
                     grasp_prob=out["grasp_prob"][i].astype(np.float64),
-                    vertices_m=out["vertices_cam_m"][i].astype(np.float64) if self.cfg.return_vertices else None,
+                    vertices_m=out["vertices_cam_m"][i].astype(np.float64)
+                    if self.cfg.return_vertices
+                    else None,
                     track_id=box.track_id,
                 )
             )
@@ -222,8 +241,10 @@ class HandPoseEstimator:
 
 def _check_image(image: np.ndarray) -> np.ndarray:
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"image must be an (H, W, 3) uint8 RGB array, got {getattr(image, 'shape', type(image))} "
-                         f"{getattr(image, 'dtype', '')}")
+        raise ValueError(
+            f"image must be an (H, W, 3) uint8 RGB array, got {getattr(image, 'shape', type(image))} "
+            f"{getattr(image, 'dtype', '')}"
+        )
     if image.shape[0] < 2 or image.shape[1] < 2:
         raise ValueError(f"image too small: {image.shape[1]}x{image.shape[0]}")
     return image
@@ -231,7 +252,9 @@ def _check_image(image: np.ndarray) -> np.ndarray:
 
 def _check_K(K_px: np.ndarray | None, width: int, height: int) -> np.ndarray:
     if K_px is None:
-        return np.array([[DEMO_FOCAL_PX, 0, (width - 1) / 2], [0, DEMO_FOCAL_PX, (height - 1) / 2], [0, 0, 1]])
+        return np.array(
+            [[DEMO_FOCAL_PX, 0, (width - 1) / 2], [0, DEMO_FOCAL_PX, (height - 1) / 2], [0, 0, 1]]
+        )
     K = np.asarray(K_px, dtype=np.float64)
     if K.shape != (3, 3) or not np.all(np.isfinite(K)) or K[0, 0] <= 0 or K[1, 1] <= 0:
         raise ValueError(f"K must be a finite 3x3 matrix with positive focal lengths, got {K.tolist()}")

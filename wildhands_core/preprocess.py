@@ -57,7 +57,9 @@ def letterbox_image(image: np.ndarray, lb: Letterbox) -> np.ndarray:
     return cv2.warpAffine(src, A, (lb.size, lb.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
 
-def square_crop_boxes(boxes_224: np.ndarray, crop_scale: float, clip: bool, size: int = INPUT_SIZE) -> np.ndarray:
+def square_crop_boxes(
+    boxes_224: np.ndarray, crop_scale: float, clip: bool, size: int = INPUT_SIZE
+) -> np.ndarray:
     """(N, 4) hand boxes in the 224 frame -> (N, 4) crop boxes in the 224 frame.
 
     Square of side ``crop_scale * max(box w, box h)`` centred on the box; with ``clip`` its corners are
@@ -105,8 +107,9 @@ def cut_crops(
             src, M = whole_224, A
         else:
             src, M = image, A @ lb_affine
-        cv2.warpAffine(src, M[:2], (size, size), dst=out[i], flags=cv2.INTER_CUBIC,
-                       borderMode=cv2.BORDER_CONSTANT)
+        cv2.warpAffine(
+            src, M[:2], (size, size), dst=out[i], flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT
+        )
     return out
 
 

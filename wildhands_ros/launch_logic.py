@@ -57,15 +57,17 @@ def node_description(
     namespace: str = "",
     name: str = "hands",
     boxes_topic: str = "",
+    overrides: dict | None = None,
 ) -> NodeDescription:
     """The node for one camera: its input topics ``<camera_namespace>/<image_topic>`` etc. are remapped
     onto the node's ``image`` / ``camera_info`` / ``image/compressed`` inputs; ``backend`` (empty = the
-    params file's) and ``use_sim_time`` override the file."""
+    params file's), ``use_sim_time`` and ``overrides`` (parameter name -> value) override the file."""
     if isinstance(use_sim_time, str):
         use_sim_time = use_sim_time.strip().lower() in ("1", "true", "yes", "on")
-    overrides: dict = {"use_sim_time": bool(use_sim_time)}
+    params: dict = {"use_sim_time": bool(use_sim_time)}
     if backend:
-        overrides["model.backend"] = backend
+        params["model.backend"] = backend
+    params.update(overrides or {})
     remaps = [
         ("image", _join(camera_namespace, image_topic)),
         ("camera_info", _join(camera_namespace, camera_info_topic)),
@@ -75,7 +77,7 @@ def node_description(
         remaps.append(("hand_boxes", boxes_topic))
     return NodeDescription(
         name=name, namespace=namespace,
-        parameters=[str(params_file or default_params_file()), overrides],
+        parameters=[str(params_file or default_params_file()), params],
         remappings=remaps,
     )
 
@@ -83,6 +85,8 @@ def node_description(
 def _value(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
     return str(v)
 
 
@@ -90,7 +94,7 @@ def command_line(desc: NodeDescription, python: str | None = None) -> list[str]:
     """``[python, -m, wildhands_ros, --ros-args, ...]`` equivalent to launching ``desc``."""
     cmd = [python or sys.executable, "-m", PACKAGE, "--ros-args", "-r", f"__node:={desc.name}"]
     if desc.namespace:
-        cmd += ["-r", f"__ns:={_join('/', desc.namespace) if not desc.namespace.startswith('/') else desc.namespace}"]
+        cmd += ["-r", f"__ns:=/{desc.namespace.strip('/')}"]
     for p in desc.parameters:
         if isinstance(p, dict):
             for k, v in p.items():

@@ -119,7 +119,8 @@ def test_cli_converts_a_directory_and_smplx_loads_the_result(licensed_like: tupl
     assert main([str(tmp_path / "missing"), str(tmp_path / "out")]) == 1
 
 
-def test_layer_reads_unconverted_licensed_style_files_and_reports_them(licensed_like: tuple[Path, dict]) -> None:
+def test_layer_reads_unconverted_licensed_style_files_and_reports_them(
+        licensed_like: tuple[Path, dict]) -> None:
     layer = ManoLayer("right", licensed_like[0])
     assert layer.source == f"licensed MANO files at {licensed_like[0]}"
     np.testing.assert_allclose(layer.mano.J_regressor.numpy(), licensed_like[1]["J_regressor"], atol=1e-7)

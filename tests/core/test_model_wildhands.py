@@ -14,8 +14,8 @@ from wildhands_core.rotations import axis_angle_to_rotmat
 @pytest.fixture(scope="module")
 def model() -> WildHands:
     torch.manual_seed(0)
-    cfg = ModelConfig(backbone="resnet18", conv_dims=(32, 16, 8), fc_dim=32, head_hidden=32, cam_init_hidden=16,
-                      grasp_head=True, grasp_hidden=(16, 8), dropout=0.0)
+    cfg = ModelConfig(backbone="resnet18", conv_dims=(32, 16, 8), fc_dim=32, head_hidden=32,
+                      cam_init_hidden=16, grasp_head=True, grasp_hidden=(16, 8), dropout=0.0)
     return WildHands(cfg).eval()
 
 
@@ -64,12 +64,13 @@ def test_joints_are_each_sides_mano_joints_plus_the_weak_perspective_translation
 def test_axis_angle_outputs_rebuild_the_rotation_matrices(model: WildHands) -> None:
     with torch.no_grad():
         out = model(*inputs([0, 1], [True, False], K_224))
-    torch.testing.assert_close(axis_angle_to_rotmat(out["global_orient_aa"]), out["rotmat"][:, 0], atol=1e-5, rtol=0)
+    glob = axis_angle_to_rotmat(out["global_orient_aa"])
+    torch.testing.assert_close(glob, out["rotmat"][:, 0], atol=1e-5, rtol=0)
     hand = axis_angle_to_rotmat(out["hand_pose_aa"].reshape(2, 15, 3))
     torch.testing.assert_close(hand, out["rotmat"][:, 1:], atol=1e-5, rtol=0)
 
 
-def test_joints_projected_with_the_original_K_land_on_the_keypoints_in_original_pixels(model: WildHands) -> None:
+def test_joints_projected_with_the_original_K_give_the_keypoints_in_original_pixels(model: WildHands) -> None:
     lb = Letterbox(1280, 720)
     K_orig = torch.tensor([[1050.0, 0.0, 650.0], [0.0, 1040.0, 355.0], [0.0, 0.0, 1.0]])
     K224 = lb.K_to_224(K_orig)
@@ -88,7 +89,8 @@ def test_gradients_reach_both_trunks_through_joints_and_keypoints(model: WildHan
         model.train()
         out = model(*inputs([0, 1, 1], [True, False, True], K_224), return_vertices=True)
         for key in ("joints_cam_m", "keypoints_224_px", "vertices_cam_m", "transl_cam_m", "hand_pose_aa"):
-            grads = torch.autograd.grad(out[key].square().sum(), [feats["image"], feats["crop"]], retain_graph=True)
+            loss = out[key].square().sum()
+            grads = torch.autograd.grad(loss, [feats["image"], feats["crop"]], retain_graph=True)
             assert all(g.abs().sum() > 0 for g in grads), key
     finally:
         model.eval()

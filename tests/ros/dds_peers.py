@@ -19,7 +19,6 @@ import time
 import rclpy
 from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
-
 from wildhands_ros.msg import Hand, HandArray
 
 QOS = QoSProfile(depth=50, reliability=QoSReliabilityPolicy.RELIABLE, durability=QoSDurabilityPolicy.VOLATILE)
@@ -71,15 +70,22 @@ def subscribe(expect: int, timeout_s: float) -> int:
     got: dict[str, list] = {"image": [], "info": [], "hands": []}
 
     def on_image(m: Image) -> None:
-        got["image"].append({"sec": m.header.stamp.sec, "frame": m.header.frame_id, "pixel": m.data[0],
-                             "size": len(m.data)})
+        got["image"].append(
+            {"sec": m.header.stamp.sec, "frame": m.header.frame_id, "pixel": m.data[0], "size": len(m.data)}
+        )
 
     def on_info(m: CameraInfo) -> None:
         got["info"].append({"sec": m.header.stamp.sec, "fx": m.k[0]})
 
     def on_hands(m: HandArray) -> None:
-        got["hands"].append({"sec": m.header.stamp.sec, "track_id": m.hands[0].track_id,
-                             "z": float(m.hands[0].joints_m[2]), "right": m.hands[0].handedness == Hand.RIGHT})
+        got["hands"].append(
+            {
+                "sec": m.header.stamp.sec,
+                "track_id": m.hands[0].track_id,
+                "z": float(m.hands[0].joints_m[2]),
+                "right": m.hands[0].handedness == Hand.RIGHT,
+            }
+        )
 
     node.create_subscription(Image, "dds_test/image", on_image, QOS)
     node.create_subscription(CameraInfo, "dds_test/camera_info", on_info, QOS)

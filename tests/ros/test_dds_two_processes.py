@@ -17,8 +17,13 @@ PEERS = Path(__file__).with_name("dds_peers.py")
 
 
 def _start(role: str, *args: str, env: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(PEERS), role, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env or os.environ.copy())
+    return subprocess.Popen(
+        [sys.executable, str(PEERS), role, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env or os.environ.copy(),
+    )
 
 
 @pytest.mark.parametrize("attempt", [1, 2, 3])
@@ -26,7 +31,7 @@ def test_image_camerainfo_and_hands_cross_process_boundary_over_fastdds(attempt)
     sub = _start("sub", "--expect", "5", "--timeout", "20")
     assert json.loads(sub.stdout.readline()) == {"ready": True}
     pub = _start("pub", "--count", "5", "--timeout", "20")
-    pub_out, pub_err = pub.communicate(timeout=40)
+    _, pub_err = pub.communicate(timeout=40)
     sub_out, sub_err = sub.communicate(timeout=40)
     assert pub.returncode == 0, f"publisher failed: {pub_err}"
     assert sub.returncode == 0, f"subscriber failed: {sub_err}"
@@ -47,7 +52,7 @@ def test_subscriber_that_receives_nothing_fails_fast_and_says_what_is_missing():
     t0 = time.monotonic()
     sub = _start("sub", "--expect", "1", "--timeout", "2")
     pub = _start("pub", "--count", "3", "--timeout", "3", env=other)
-    sub_out, sub_err = sub.communicate(timeout=30)
+    _, sub_err = sub.communicate(timeout=30)
     pub.communicate(timeout=30)
     assert sub.returncode == 3
     assert "missing messages" in sub_err and "image" in sub_err and "hands" in sub_err

@@ -69,8 +69,8 @@ def test_hard_rasterizer_area_of_a_projected_sphere_matches_the_disc() -> None:
 def test_soft_silhouette_of_one_triangle_gives_the_softras_probabilities() -> None:
     verts = _triangle_at_px([(2.0, 2.0), (12.0, 2.0), (2.0, 12.0)])
     sigma = 0.5
-    sil = soft_silhouette(verts, torch.tensor([[0, 1, 2]]), K_UNIT, (16, 16), SoftSilhouetteConfig(sigma_px2=sigma))
-    sil = sil[0]
+    cfg = SoftSilhouetteConfig(sigma_px2=sigma)
+    sil = soft_silhouette(verts, torch.tensor([[0, 1, 2]]), K_UNIT, (16, 16), cfg)[0]
     assert sil[2, 5].item() == pytest.approx(0.5, abs=1e-6)  # on the top edge: d = 0
     assert sil[3, 5].item() == pytest.approx(1 / (1 + math.exp(-1.0 / sigma)), abs=1e-6)  # inside, d = 1
     assert sil[0, 5].item() == pytest.approx(1 / (1 + math.exp(4.0 / sigma)), abs=1e-6)  # outside, d = 2
@@ -100,7 +100,8 @@ def test_soft_silhouette_converges_to_the_hard_mask_as_sigma_shrinks(mesh: str) 
     hard = rasterize(verts, faces, K_SMALL, (120, 160)).covered
     ious = []
     for sigma in (1.0, 0.1, 0.01):
-        soft = soft_silhouette(verts.unsqueeze(0), faces, K_SMALL, (120, 160), SoftSilhouetteConfig(sigma_px2=sigma))
+        cfg = SoftSilhouetteConfig(sigma_px2=sigma)
+        soft = soft_silhouette(verts.unsqueeze(0), faces, K_SMALL, (120, 160), cfg)
         ious.append(_iou(soft[0] > 0.5, hard))
     assert ious[-1] > 0.97
     assert ious[0] <= ious[1] + 1e-9 <= ious[2] + 2e-9
@@ -112,7 +113,8 @@ def test_soft_silhouette_sends_finite_nonzero_gradients_to_vertices() -> None:
     verts[1, :, 0] += 0.05
     verts.requires_grad_(True)
     target = torch.zeros(2, 120, 160)
-    sil = soft_silhouette(verts, faces, K_SMALL, (120, 160), SoftSilhouetteConfig(sigma_px2=1.0, max_pairs=20_000))
+    cfg = SoftSilhouetteConfig(sigma_px2=1.0, max_pairs=20_000)
+    sil = soft_silhouette(verts, faces, K_SMALL, (120, 160), cfg)
     loss = ((sil - target) ** 2).mean()
     loss.backward()
     grad = verts.grad

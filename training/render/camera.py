@@ -9,7 +9,7 @@ import torch
 
 
 def project_points(points_cam_m: torch.Tensor, K_px: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(..., N, 3) camera-frame points and (..., 3, 3) or (3, 3) intrinsics -> ((..., N, 2) pixels, (..., N) z).
+    """(..., N, 3) camera-frame points, (..., 3, 3) or (3, 3) K -> ((..., N, 2) pixels, (..., N) z).
 
     Points at or behind the camera give non-finite or mirrored pixels; callers drop them by ``z``.
     """

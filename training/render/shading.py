@@ -8,7 +8,6 @@ from __future__ import annotations
 import torch
 
 
-
 def vertex_normals(verts: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
     """(V, 3) vertices, (F, 3) faces -> (V, 3) unit normals (area-weighted mean of adjacent face normals,
     right-hand rule on the face winding)."""

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as nnf
 from torch.utils.checkpoint import checkpoint
 
 from training.render._pairs import face_pixel_boxes, iter_face_pixel_pairs
@@ -51,14 +51,15 @@ def _log_one_minus_d(
     """log(1 - D) for each (face, pixel) pair: (F, 3, 2) triangles, (P,) indices/coordinates -> (P,)."""
     t = tri_px[face]
     a, b, c = t[:, 0], t[:, 1], t[:, 2]
-    d2 = torch.minimum(torch.minimum(_seg_dist2(px, py, a, b), _seg_dist2(px, py, b, c)), _seg_dist2(px, py, c, a))
+    d2 = torch.minimum(_seg_dist2(px, py, a, b), _seg_dist2(px, py, b, c))
+    d2 = torch.minimum(d2, _seg_dist2(px, py, c, a))
     with torch.no_grad():
         e0 = (b[:, 0] - a[:, 0]) * (py - a[:, 1]) - (b[:, 1] - a[:, 1]) * (px - a[:, 0])
         e1 = (c[:, 0] - b[:, 0]) * (py - b[:, 1]) - (c[:, 1] - b[:, 1]) * (px - b[:, 0])
         e2 = (a[:, 0] - c[:, 0]) * (py - c[:, 1]) - (a[:, 1] - c[:, 1]) * (px - c[:, 0])
         inside = ((e0 >= 0) & (e1 >= 0) & (e2 >= 0)) | ((e0 <= 0) & (e1 <= 0) & (e2 <= 0))
         sign = inside.to(d2.dtype) * 2.0 - 1.0
-    return F.logsigmoid(-sign * d2 / sigma_px2)
+    return nnf.logsigmoid(-sign * d2 / sigma_px2)
 
 
 def soft_silhouette(

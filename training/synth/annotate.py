@@ -20,8 +20,8 @@ def project(points_cam_m: np.ndarray, K_px: np.ndarray) -> np.ndarray:
 
 
 def keypoint_visibility(
-    keypoints_px: np.ndarray, joints_cam_m: np.ndarray, mask: np.ndarray, depth_m: np.ndarray, mask_value: int,
-    tol_m: float = VISIBILITY_DEPTH_TOL_M,
+    keypoints_px: np.ndarray, joints_cam_m: np.ndarray, mask: np.ndarray, depth_m: np.ndarray,
+    mask_value: int, tol_m: float = VISIBILITY_DEPTH_TOL_M,
 ) -> np.ndarray:
     """(21,) bool: inside the image, the pixel at the rounded keypoint shows this hand (``mask_value``) and
     its nearest surface is at most ``tol_m`` in front of the joint."""

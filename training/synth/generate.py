@@ -104,7 +104,7 @@ def render_scene(
     compute every label. ``background`` overrides ``spec.background_kind/seed`` (sequences reuse one)."""
     width, height = spec.width, spec.height
     parts = []
-    for hand, p in zip(spec.hands, posed):
+    for hand, p in zip(spec.hands, posed, strict=True):
         value = MASK_RIGHT if hand.is_right else MASK_LEFT
         n_verts = p.verts_cam_m.shape[1]
         # per-vertex albedo jitter seeded by the background seed: constant over a sequence (no flicker)
@@ -119,7 +119,7 @@ def render_scene(
 
     labels = empty_labels(spec.K_px)
     min_px = min_mask_pixels(width, height)
-    for hand, p in zip(spec.hands, posed):
+    for hand, p in zip(spec.hands, posed, strict=True):
         slot = 0 if hand.is_right else 1
         value = MASK_RIGHT if hand.is_right else MASK_LEFT
         joints = p.joints_cam_m[0]
@@ -143,7 +143,8 @@ def render_scene(
 
 
 def generate_frame(
-    seed: int, index: int, width: int, height: int, models: dict[bool, HandModel], cfg: SceneConfig | None = None
+    seed: int, index: int, width: int, height: int, models: dict[bool, HandModel],
+    cfg: SceneConfig | None = None,
 ) -> SynthFrame:
     """Frame ``index`` of the dataset of ``seed``: a pure function of (seed, index, size, models)."""
     cfg = cfg or SceneConfig()
@@ -203,7 +204,8 @@ def _worker_init(out_dir: str, seed: int, width: int, height: int, mano_dir: str
                  threads: int | None) -> None:
     if threads is not None:
         torch.set_num_threads(threads)  # a worker process of our own pool
-    _WORKER.update(out_dir=Path(out_dir), seed=seed, width=width, height=height, models=load_hand_models(mano_dir))
+    models = load_hand_models(mano_dir)
+    _WORKER.update(out_dir=Path(out_dir), seed=seed, width=width, height=height, models=models)
 
 
 def _worker_frame(index: int) -> dict[str, np.ndarray]:

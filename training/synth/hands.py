@@ -65,7 +65,8 @@ class HandModel:
         return out["vertices"].double().cpu().numpy(), out["joints"].double().cpu().numpy()
 
     def pose(
-        self, articulation: np.ndarray, global_rotmat: np.ndarray, betas: np.ndarray, palm_centre_cam_m: np.ndarray
+        self, articulation: np.ndarray, global_rotmat: np.ndarray, betas: np.ndarray,
+        palm_centre_cam_m: np.ndarray,
     ) -> PosedHand:
         """(N, 20) articulation, (N, 3, 3) MANO-to-camera rotation, (N, 10) betas, (N, 3) palm centre."""
         rotvec = Rotation.from_matrix(np.asarray(global_rotmat).reshape(-1, 3, 3)).as_rotvec()

@@ -26,9 +26,10 @@ from scipy.spatial.transform import Rotation
 from wildhands_core.constants import GRASP_CLASS_NAMES
 
 FINGERS: tuple[str, ...] = ("index", "middle", "ring", "pinky")
-ARTICULATION_NAMES: tuple[str, ...] = tuple(
-    f"{finger}_{part}" for finger in FINGERS for part in ("mcp_flex", "mcp_abd", "pip_flex", "dip_flex")
-) + ("thumb_cmc_abd", "thumb_cmc_opp", "thumb_mcp_flex", "thumb_ip_flex")
+ARTICULATION_NAMES: tuple[str, ...] = (
+    *(f"{finger}_{part}" for finger in FINGERS for part in ("mcp_flex", "mcp_abd", "pip_flex", "dip_flex")),
+    "thumb_cmc_abd", "thumb_cmc_opp", "thumb_mcp_flex", "thumb_ip_flex",
+)
 NUM_ARTICULATION = len(ARTICULATION_NAMES)
 
 #: MANO joint ids (within the 21-joint order) of each finger's three joints and its fingertip.

@@ -40,7 +40,9 @@ class RenderResult:
 _ELLIPSOID = uv_ellipsoid((1.0, 1.0, 1.0), 10, 14)
 
 
-def ellipsoid_part(centre_cam_m: np.ndarray, radii_m: np.ndarray, rotmat: np.ndarray, rgb: np.ndarray) -> MeshPart:
+def ellipsoid_part(
+    centre_cam_m: np.ndarray, radii_m: np.ndarray, rotmat: np.ndarray, rgb: np.ndarray
+) -> MeshPart:
     """An occluder blob: unit sphere scaled by ``radii_m``, rotated, moved to ``centre_cam_m``."""
     v, f = _ELLIPSOID
     verts = (v.numpy().astype(np.float64) * radii_m) @ rotmat.T + centre_cam_m

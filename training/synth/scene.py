@@ -159,7 +159,8 @@ BACKGROUND_KINDS: tuple[str, ...] = ("gradient", "noise", "stripes", "counter")
 
 
 def sample_frame(
-    rng: np.random.Generator, width: int, height: int, axes: dict[bool, HandAxes], cfg: SceneConfig | None = None
+    rng: np.random.Generator, width: int, height: int, axes: dict[bool, HandAxes],
+    cfg: SceneConfig | None = None,
 ) -> FrameSpec:
     """A random frame: intrinsics, one or both hands (right first), light, background and occluders.
 

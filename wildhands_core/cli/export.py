@@ -16,8 +16,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="wildhands-export", description=__doc__)
     ap.add_argument("checkpoint", help="project or released checkpoint file")
     ap.add_argument("--out", required=True, help="output directory")
-    ap.add_argument("--mano-dir", default=None, help="licensed MANO files (default: WILDHANDS_MANO_DIR or procedural)")
-    ap.add_argument("--tolerance-m", type=float, default=1e-4, help="max joint difference torch vs ORT, metres")
+    ap.add_argument(
+        "--mano-dir", default=None, help="licensed MANO files (default: WILDHANDS_MANO_DIR or procedural)"
+    )
+    ap.add_argument(
+        "--tolerance-m", type=float, default=1e-4, help="max joint difference torch vs ORT, metres"
+    )
     ap.add_argument("--max-hands", type=int, default=4, help="TensorRT profile: most hands per frame")
     ap.add_argument("--no-tensorrt", action="store_true", help="skip the TensorRT engine even if available")
     a = ap.parse_args(argv)
@@ -42,8 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     diffs = parity(graph, onnx_path)
     report = {"onnx": str(onnx_path), "max_abs_diff": diffs, "mano": str(model.mano_r.source)}
     ok = diffs["joints_cam_m"] <= a.tolerance_m and all(np.isfinite(list(diffs.values())))
-    print("ONNX Runtime vs torch, max |diff| per output: "
-          + ", ".join(f"{k} {v:.2e}" for k, v in diffs.items()) + (" -> ok" if ok else " -> FAILED"))
+    print(
+        "ONNX Runtime vs torch, max |diff| per output: "
+        + ", ".join(f"{k} {v:.2e}" for k, v in diffs.items())
+        + (" -> ok" if ok else " -> FAILED")
+    )
     if tensorrt_available() and not a.no_tensorrt:
         trt = TensorRTBackend(onnx_path, out / "engines", fp16=True, max_hands=a.max_hands)
         report["tensorrt_engine"] = str(trt.engine_path)

@@ -60,7 +60,10 @@ class EngineCache:
     def put(self, key: EngineKey, engine: bytes) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
         p = self.path(key)
-        for target, data in ((p, engine), (p.with_suffix(".json"), json.dumps(asdict(key), indent=1).encode())):
+        for target, data in (
+            (p, engine),
+            (p.with_suffix(".json"), json.dumps(asdict(key), indent=1).encode()),
+        ):
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
             with os.fdopen(fd, "wb") as f:
                 f.write(data)

@@ -13,8 +13,9 @@ from wildhands_core.inference.graph import INPUT_NAMES, OUTPUT_NAMES, InferenceG
 OPSET = 17
 
 
-def example_inputs(n_frames: int = 1, hands_per_frame: tuple[bool, ...] = (True, False),
-                   seed: int = 0) -> dict[str, np.ndarray]:
+def example_inputs(
+    n_frames: int = 1, hands_per_frame: tuple[bool, ...] = (True, False), seed: int = 0
+) -> dict[str, np.ndarray]:
     """Plausible random inputs: ``n_frames`` frames, each with one hand per entry of ``hands_per_frame``
     (True = right). Boxes around the image centre, K of a 224 frame with focal 250 px."""
     rng = np.random.default_rng(seed)
@@ -39,14 +40,29 @@ def export_onnx(graph: InferenceGraph, path: str | Path, opset: int = OPSET) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     ex = example_inputs(n_frames=2)
     args = tuple(torch.from_numpy(ex[k]) for k in INPUT_NAMES)
-    dyn = {"images": {0: "F"}, "crops": {0: "N"}, "frame_idx": {0: "N"}, "is_right": {0: "N"},
-           "boxes_224": {0: "N"}, "K_224": {0: "N"}}
+    dyn = {
+        "images": {0: "F"},
+        "crops": {0: "N"},
+        "frame_idx": {0: "N"},
+        "is_right": {0: "N"},
+        "boxes_224": {0: "N"},
+        "K_224": {0: "N"},
+    }
     dyn.update({k: {0: "N"} for k in OUTPUT_NAMES})
     graph = graph.cpu().eval()
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(graph, args, str(path), input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
-                          dynamic_axes=dyn, opset_version=opset, dynamo=False, do_constant_folding=True)
+        torch.onnx.export(
+            graph,
+            args,
+            str(path),
+            input_names=list(INPUT_NAMES),
+            output_names=list(OUTPUT_NAMES),
+            dynamic_axes=dyn,
+            opset_version=opset,
+            dynamo=False,
+            do_constant_folding=True,
+        )
     return path
 
 
@@ -57,7 +73,9 @@ def check_onnx(path: str | Path) -> None:
     onnx.checker.check_model(str(path), full_check=True)
 
 
-def parity(graph: InferenceGraph, path: str | Path, inputs: dict[str, np.ndarray] | None = None) -> dict[str, float]:
+def parity(
+    graph: InferenceGraph, path: str | Path, inputs: dict[str, np.ndarray] | None = None
+) -> dict[str, float]:
     """Max absolute difference per output between torch (FP32, CPU) and ONNX Runtime (CPU)."""
     from wildhands_core.inference.onnx_backend import OnnxRuntimeBackend
     from wildhands_core.inference.torch_backend import TorchBackend

@@ -14,7 +14,6 @@ and keeping them in the graph avoids a second framework round-trip per frame in 
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 #: Bump whenever the computation of the graph changes (invalidates cached ONNX exports).
@@ -45,7 +44,7 @@ class InferenceGraph(nn.Module):
         super().__init__()
         self.model = model.eval()
 
-    def forward(self, images, crops, frame_idx, is_right, boxes_224, K_224):  # noqa: D102
+    def forward(self, images, crops, frame_idx, is_right, boxes_224, K_224):
         out = self.model(images, crops, frame_idx, is_right, boxes_224, K_224, return_vertices=True)
         if "grasp_prob" not in out:
             n = out["betas"].shape[0]

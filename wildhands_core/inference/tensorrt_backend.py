@@ -21,8 +21,14 @@ from wildhands_core.inference.engine_cache import EngineCache, EngineKey, file_s
 from wildhands_core.inference.graph import INPUT_NAMES, OUTPUT_NAMES
 
 _HANDS_AXIS_INPUTS = ("crops", "frame_idx", "is_right", "boxes_224", "K_224")
-_TRAILING = {"images": (3, 224, 224), "crops": (3, 224, 224), "frame_idx": (), "is_right": (),
-             "boxes_224": (4,), "K_224": (3, 3)}
+_TRAILING = {
+    "images": (3, 224, 224),
+    "crops": (3, 224, 224),
+    "frame_idx": (),
+    "is_right": (),
+    "boxes_224": (4,),
+    "K_224": (3, 3),
+}
 
 
 def tensorrt_available() -> bool:
@@ -52,8 +58,9 @@ def profile_shapes(name: str, max_hands: int, max_frames: int) -> tuple[tuple, t
     return (1, *trailing), (min(2, max_hands), *trailing), (max_hands, *trailing)
 
 
-def build_engine(onnx_path: str | Path, fp16: bool, max_hands: int, max_frames: int,
-                 workspace_bytes: int = 2 << 30) -> bytes:
+def build_engine(
+    onnx_path: str | Path, fp16: bool, max_hands: int, max_frames: int, workspace_bytes: int = 2 << 30
+) -> bytes:
     """Parse the ONNX file and build a serialized engine (TensorRT 10)."""
     import tensorrt as trt
 
@@ -84,8 +91,14 @@ def engine_key(onnx_path: str | Path, fp16: bool, max_hands: int, max_frames: in
 
     props = _check(cudart.cudaGetDeviceProperties(0))
     gpu = props.name.decode() if isinstance(props.name, bytes) else str(props.name)
-    return EngineKey(onnx_sha256=file_sha256(onnx_path), tensorrt_version=trt.__version__, gpu_name=gpu.strip("\x00"),
-                     precision="fp16" if fp16 else "fp32", max_hands=max_hands, max_frames=max_frames)
+    return EngineKey(
+        onnx_sha256=file_sha256(onnx_path),
+        tensorrt_version=trt.__version__,
+        gpu_name=gpu.strip("\x00"),
+        precision="fp16" if fp16 else "fp32",
+        max_hands=max_hands,
+        max_frames=max_frames,
+    )
 
 
 class _PinnedBuffer:
@@ -110,8 +123,15 @@ class TensorRTBackend:
     """Runs the inference graph with a cached TensorRT engine; ``run`` has the same contract as the other
     backends (numpy in, numpy out)."""
 
-    def __init__(self, onnx_path: str | Path, cache_dir: str | Path, fp16: bool = True, max_hands: int = 4,
-                 max_frames: int = 1, warmup: bool = True) -> None:
+    def __init__(
+        self,
+        onnx_path: str | Path,
+        cache_dir: str | Path,
+        fp16: bool = True,
+        max_hands: int = 4,
+        max_frames: int = 1,
+        warmup: bool = True,
+    ) -> None:
         import tensorrt as trt
         from cuda.bindings import runtime as cudart
 
@@ -129,14 +149,18 @@ class TensorRTBackend:
         self.engine = self.runtime.deserialize_cuda_engine(blob)
         self.context = self.engine.create_execution_context()
         self.stream = _check(cudart.cudaStreamCreate())
-        self.dtypes = {n: np.dtype(trt.nptype(self.engine.get_tensor_dtype(n))) for n in (*INPUT_NAMES, *OUTPUT_NAMES)}
+        self.dtypes = {
+            n: np.dtype(trt.nptype(self.engine.get_tensor_dtype(n))) for n in (*INPUT_NAMES, *OUTPUT_NAMES)
+        }
         self.buffers: dict[str, _PinnedBuffer] = {}
         for name in INPUT_NAMES:
             shape = profile_shapes(name, max_hands, max_frames)[2]
             self.buffers[name] = _PinnedBuffer(int(np.prod(shape)) * self.dtypes[name].itemsize)
         for name in OUTPUT_NAMES:  # every output has N rows
             trailing = tuple(d for d in self.engine.get_tensor_shape(name)[1:])
-            self.buffers[name] = _PinnedBuffer(max_hands * int(np.prod(trailing)) * self.dtypes[name].itemsize)
+            self.buffers[name] = _PinnedBuffer(
+                max_hands * int(np.prod(trailing)) * self.dtypes[name].itemsize
+            )
         for name, buf in self.buffers.items():
             self.context.set_tensor_address(name, int(buf.device_ptr))
         self.name = "tensorrt-" + key.precision
@@ -151,7 +175,9 @@ class TensorRTBackend:
         n = int(inputs["crops"].shape[0])
         f = int(inputs["images"].shape[0])
         if n > self.max_hands or f > self.max_frames:
-            raise ValueError(f"{n} hands / {f} frames exceed the engine profile ({self.max_hands}/{self.max_frames})")
+            raise ValueError(
+                f"{n} hands / {f} frames exceed the engine profile ({self.max_hands}/{self.max_frames})"
+            )
         h2d, d2h = cudart.cudaMemcpyKind.cudaMemcpyHostToDevice, cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost
         for name in INPUT_NAMES:
             arr = np.ascontiguousarray(inputs[name], dtype=self.dtypes[name])
@@ -170,7 +196,13 @@ class TensorRTBackend:
         out = {}
         for name in OUTPUT_NAMES:
             nbytes = int(np.prod(shapes[name])) * self.dtypes[name].itemsize
-            out[name] = self.buffers[name].host[:nbytes].view(self.dtypes[name]).reshape(shapes[name]).astype(np.float32)
+            out[name] = (
+                self.buffers[name]
+                .host[:nbytes]
+                .view(self.dtypes[name])
+                .reshape(shapes[name])
+                .astype(np.float32)
+            )
         return out
 
     def close(self) -> None:

@@ -14,8 +14,13 @@ class TorchBackend:
 
     name = "torch"
 
-    def __init__(self, graph: InferenceGraph, device: str = "cpu", fp16: bool | None = None,
-                 channels_last: bool | None = None) -> None:
+    def __init__(
+        self,
+        graph: InferenceGraph,
+        device: str = "cpu",
+        fp16: bool | None = None,
+        channels_last: bool | None = None,
+    ) -> None:
         self.device = torch.device(device)
         is_cuda = self.device.type == "cuda"
         self.fp16 = is_cuda if fp16 is None else (fp16 and is_cuda)
@@ -26,8 +31,10 @@ class TorchBackend:
 
     @torch.inference_mode()
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        t = {k: torch.from_numpy(np.ascontiguousarray(inputs[k])).to(self.device, non_blocking=True)
-             for k in INPUT_NAMES}
+        t = {
+            k: torch.from_numpy(np.ascontiguousarray(inputs[k])).to(self.device, non_blocking=True)
+            for k in INPUT_NAMES
+        }
         with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.fp16):
             outs = self.graph(*(t[k] for k in INPUT_NAMES))
         return {k: v.float().cpu().numpy() for k, v in zip(OUTPUT_NAMES, outs, strict=True)}

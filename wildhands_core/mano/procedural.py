@@ -22,6 +22,7 @@ as axis-angle (ax, ay, az) -> (ax, -ay, -az). (The licensed left MANO model is n
 
 from __future__ import annotations
 
+import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -647,7 +648,7 @@ def write_procedural_mano(out_dir: str | Path) -> dict[str, Path]:
     left = mirror_mano_dict(right)
     paths = {"right": out / "MANO_RIGHT.pkl", "left": out / "MANO_LEFT.pkl"}
     for side, data in (("right", right), ("left", left)):
-        tmp = paths[side].with_suffix(".pkl.tmp")
+        tmp = paths[side].with_suffix(f".pkl.{os.getpid()}.tmp")  # atomic even with concurrent writers
         with open(tmp, "wb") as fh:
             pickle.dump(data, fh, protocol=4)
         tmp.replace(paths[side])

@@ -4,11 +4,13 @@ For each element, with ``dt`` the real time between this sample and the previous
 never the wall clock)::
 
     alpha(fc)  = 1 / (1 + tau / dt),   tau = 1 / (2 pi fc)          (exact first-order low-pass step)
-    dx         = (x - x_hat_prev) / dt                               (speed, units of x per second)
+    dx         = (x - x_prev) / dt                                   (speed, units of x per second)
     dx_hat     = dx_hat_prev + alpha(d_cutoff) * (dx - dx_hat_prev)
     fc         = min_cutoff + beta * |dx_hat|                        (Hz)
     x_hat      = x_hat_prev + alpha(fc) * (x - x_hat_prev)
 
+``x_prev`` is the previous RAW sample, as in the authors' reference implementation (the difference to the
+previous filtered value would add the filter's lag to the speed, several times the true speed at 30 Hz).
 Because ``alpha`` comes from the real ``dt``, irregular stamps and dropped frames are handled: a longer
 gap gives a larger ``alpha`` (the filter trusts the new sample more). A sample whose stamp is not later
 than the previous one (``dt <= 0``: duplicate or backwards stamp) returns the previous output unchanged
@@ -63,6 +65,7 @@ class OneEuroFilter:
     def reset(self) -> None:
         """Forget the state; the next sample passes through unchanged."""
         self._x_hat: np.ndarray | None = None
+        self._x_prev: np.ndarray | None = None
         self._dx_hat: np.ndarray | None = None
         self._stamp_ns: int | None = None
 
@@ -85,6 +88,7 @@ class OneEuroFilter:
         stamp_ns = int(stamp_ns)
         if self._x_hat is None:
             self._x_hat = x.copy()
+            self._x_prev = x.copy()
             self._dx_hat = np.zeros_like(x)
             self._stamp_ns = stamp_ns
             return x.copy()
@@ -94,7 +98,7 @@ class OneEuroFilter:
         if dt_s <= 0.0:
             return self._x_hat.copy()
         p = self.params
-        dx = (x - self._x_hat) / dt_s
+        dx = (x - self._x_prev) / dt_s
         self._dx_hat = self._dx_hat + smoothing_factor(dt_s, p.d_cutoff) * (dx - self._dx_hat)
         if self.norm_axis is None:
             speed = np.abs(self._dx_hat)
@@ -102,6 +106,7 @@ class OneEuroFilter:
             speed = np.linalg.norm(self._dx_hat, axis=self.norm_axis, keepdims=True)
         alpha = smoothing_factor(dt_s, p.min_cutoff + p.beta * speed)
         self._x_hat = self._x_hat + alpha * (x - self._x_hat)
+        self._x_prev = x.copy()
         self._stamp_ns = stamp_ns
         return self._x_hat.copy()
 

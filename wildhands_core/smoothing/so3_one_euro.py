@@ -4,7 +4,7 @@ The filter never averages rotation parameters (axis-angle, Euler, quaternion com
 ``R_hat`` the previous filtered rotation and ``R`` the new measurement (per rotation)::
 
     delta     = log(R_hat^-1 R)                     (3,) rotation vector in R_hat's frame, |delta| <= pi
-    omega     = delta / dt                          angular velocity, rad/s
+    omega     = log(R_prev^-1 R) / dt               angular velocity (rad/s) from the previous RAW sample
     omega_hat = omega_hat_prev + alpha(d_cutoff) * (omega - omega_hat_prev)
     fc        = min_cutoff + beta * |omega_hat|     (Hz; beta in Hz per rad/s)
     R_hat_new = R_hat exp(alpha(fc) * delta)        (geodesic step of fraction alpha towards R)
@@ -36,6 +36,7 @@ class RotationOneEuroFilter:
     def reset(self) -> None:
         """Forget the state; the next sample passes through unchanged."""
         self._r_hat: Rotation | None = None
+        self._r_prev: Rotation | None = None
         self._omega_hat: np.ndarray | None = None
         self._stamp_ns: int | None = None
         self._quat_prev: np.ndarray | None = None
@@ -56,6 +57,7 @@ class RotationOneEuroFilter:
         stamp_ns = int(stamp_ns)
         if self._r_hat is None:
             self._r_hat = rot
+            self._r_prev = rot
             self._omega_hat = np.zeros((len(rot), 3))
             self._stamp_ns = stamp_ns
             return self._output(single)
@@ -66,11 +68,12 @@ class RotationOneEuroFilter:
             return self._output(single)
         p = self.params
         delta = (self._r_hat.inv() * rot).as_rotvec()  # (N, 3), angle in [0, pi]
-        omega = delta / dt_s
+        omega = (self._r_prev.inv() * rot).as_rotvec() / dt_s
         self._omega_hat = self._omega_hat + smoothing_factor(dt_s, p.d_cutoff) * (omega - self._omega_hat)
         cutoff = p.min_cutoff + p.beta * np.linalg.norm(self._omega_hat, axis=-1)
         alpha = smoothing_factor(dt_s, cutoff)
         self._r_hat = self._r_hat * Rotation.from_rotvec(alpha[:, None] * delta)
+        self._r_prev = rot
         self._stamp_ns = stamp_ns
         return self._output(single)
 

@@ -1,0 +1,41 @@
+"""Launch the WildHands hand-pose node for one camera.
+
+    ros2 launch wildhands_ros hands.launch.py camera_namespace:=/camera image_topic:=image_raw \
+        params_file:=/path/hands.yaml backend:=onnxruntime use_sim_time:=false
+
+The node description comes from ``wildhands_ros.launch_logic.node_description`` (also used by the tests,
+which start the same node with ``python -m wildhands_ros`` where the ``launch`` package is missing).
+"""
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+from wildhands_ros.launch_logic import default_params_file, node_description
+
+ARGUMENTS = {
+    "camera_namespace": ("/camera", "namespace of the camera's topics"),
+    "image_topic": ("image_raw", "image topic, relative to camera_namespace"),
+    "camera_info_topic": ("camera_info", "CameraInfo topic, relative to camera_namespace"),
+    "boxes_topic": ("", "external HandBoxArray detections (empty = the node's ~hand_boxes default)"),
+    "params_file": (str(default_params_file()), "parameters file (config/hands.yaml)"),
+    "backend": ("", "torch | onnxruntime | tensorrt (empty = the params file's)"),
+    "use_sim_time": ("false", "use /clock (bag playback)"),
+    "namespace": ("", "namespace of the node"),
+    "name": ("hands", "name of the node"),
+}
+
+
+def _launch(context, *args, **kwargs):
+    values = {k: LaunchConfiguration(k).perform(context) for k in ARGUMENTS}
+    d = node_description(**values)
+    return [Node(package=d.package, executable=d.executable, name=d.name, namespace=d.namespace,
+                 parameters=d.parameters, remappings=d.remappings, output=d.output)]
+
+
+def generate_launch_description() -> LaunchDescription:
+    return LaunchDescription(
+        [DeclareLaunchArgument(k, default_value=v, description=doc) for k, (v, doc) in ARGUMENTS.items()]
+        + [OpaqueFunction(function=_launch)]
+    )
