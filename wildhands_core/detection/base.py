@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-import torch
-from torchvision.ops import batched_nms
 
 
 @dataclass
@@ -62,8 +60,12 @@ def nms_per_handedness(
 ) -> list[HandDetection]:
     """Non-maximum suppression run separately for right and left detections (torchvision batched_nms).
 
-    Returns the kept detections sorted by decreasing score.
+    Returns the kept detections sorted by decreasing score. (torch is imported here, not at module level,
+    so that the tracker and the box helpers load without it.)
     """
+    import torch
+    from torchvision.ops import batched_nms
+
     if len(detections) == 0:
         return []
     boxes = torch.as_tensor(np.stack([d.box_xyxy_px for d in detections]), dtype=torch.float64)

@@ -47,7 +47,9 @@ class WildHands(nn.Module):
     def cfg(self) -> ModelConfig:
         return self.net.cfg
 
-    def _mano(self, rotmat: torch.Tensor, betas: torch.Tensor, is_right: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _mano(
+        self, rotmat: torch.Tensor, betas: torch.Tensor, is_right: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
         """Each hand through its side's MANO (both layers run on all hands; see WildHandsNet.forward),
         outputs in input order, MANO frame, metres."""
         right, left = self.mano_r(rotmat, betas), self.mano_l(rotmat, betas)
