@@ -32,6 +32,9 @@ setup(
     entry_points={
         "console_scripts": [
             "wildhands-inspect=wildhands_core.cli.inspect:main",
+            "wildhands-export=wildhands_core.cli.export:main",
+            "wildhands-convert-mano=wildhands_core.mano.convert:main",
+            "wildhands-synth=training.synth.cli:main",
         ],
     },
 )

@@ -30,9 +30,12 @@ fi
 req_hash=$(hash_of requirements.txt setup.py)
 if [ "$(cat "$venv/.wildhands-requirements" 2>/dev/null)" != "$req_hash" ]; then
   log "installing pinned packages (first time: several minutes; torch is a large wheel)"
-  "$venv/bin/python" -m pip install -q --upgrade pip wheel 'setuptools<80'
-  "$venv/bin/python" -m pip install -q -r requirements.txt 2>&1 | { grep -v "is ignored: it is neither" || true; }
-  "$venv/bin/python" -m pip install -q --no-deps --no-build-isolation -e .
+  pip_log="$venv/pip-install.log"
+  {
+    "$venv/bin/python" -m pip install --upgrade pip wheel 'setuptools<80' &&
+    "$venv/bin/python" -m pip install -r requirements.txt &&
+    "$venv/bin/python" -m pip install --no-deps --no-build-isolation -e .
+  } > "$pip_log" 2>&1 || { tail -n 40 "$pip_log" >&2; echo "[setup] pip failed; full log: $pip_log" >&2; exit 1; }
   # The ros-kilted wheels' CMake files name the paths of the machine that built them; point them here.
   pyinc=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
   site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
@@ -63,11 +66,11 @@ if [ "$(cat .ros/.interfaces-hash 2>/dev/null)" != "$ifc_hash" ] || [ ! -d .ros/
     cp -r tests/ros_interfaces/tf2_msgs/. .ros/src/tf2_msgs/
     colcon build --base-paths .ros/src/wildhands_ros --build-base .ros/build --install-base .ros/install \
       --cmake-args -DWILDHANDS_INTERFACES_ONLY=ON -DPython3_EXECUTABLE="$venv/bin/python" \
-      -DBUILD_TESTING=OFF --event-handlers console_cohesion- >/dev/null || {
+      -DBUILD_TESTING=OFF --event-handlers console_cohesion- >/dev/null 2>&1 || {
         echo "[setup] colcon build of msg/ failed; see .ros/log/latest_build" >&2; exit 1; }
     colcon build --base-paths .ros/src/tf2_msgs --build-base .ros/test_build \
       --install-base .ros/test_install \
-      --cmake-args -DPython3_EXECUTABLE="$venv/bin/python" -DBUILD_TESTING=OFF >/dev/null || {
+      --cmake-args -DPython3_EXECUTABLE="$venv/bin/python" -DBUILD_TESTING=OFF >/dev/null 2>&1 || {
         echo "[setup] colcon build of the test tf2_msgs failed; see .ros/log/latest_build" >&2; exit 1; }
   )
   echo "$ifc_hash" > .ros/.interfaces-hash

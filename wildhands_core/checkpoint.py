@@ -15,7 +15,6 @@ becomes the grasp head. Everything else must fit the network exactly (strict), o
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -116,10 +115,12 @@ def load_state_dict_strict(net: nn.Module, state_dict: dict[str, torch.Tensor]) 
 
 
 def _torch_load(path: str | Path, map_location: str | torch.device, allow_pickle: bool = False) -> Any:
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no such checkpoint file: {path}")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError, ImportError) as exc:
-        if allow_pickle and not isinstance(exc, EOFError):
+    except Exception as exc:  # the weights-only unpickler raises many kinds on foreign files
+        if allow_pickle:
             try:
                 return torch.load(path, map_location=map_location, weights_only=False)
             except Exception as exc2:  # anything unreadable is "not a checkpoint"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,14 @@ def test_files_that_are_not_checkpoints_raise_a_format_error(tmp_path: Path) -> 
         load_checkpoint(other)
     with pytest.raises(CheckpointFormatError):
         load_released_checkpoint(other)
+
+
+def test_pickled_objects_need_allow_pickle(tmp_path: Path) -> None:
+    cfg = small_cfg()
+    sd = {f"model.{k}": v for k, v in WildHandsNet(cfg).state_dict().items()}
+    path = tmp_path / "lightning.ckpt"
+    torch.save({"state_dict": sd, "hyper_parameters": {"args": argparse.Namespace(lr=1e-5)}}, path)
+    with pytest.raises(CheckpointFormatError, match="allow_pickle"):
+        load_released_checkpoint(path, cfg=cfg)
+    net, _, _ = load_released_checkpoint(path, cfg=cfg, allow_pickle=True)
+    torch.testing.assert_close(net.head_r.cam_init[0].weight, sd["model.head_r.cam_init.0.weight"])

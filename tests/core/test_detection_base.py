@@ -55,8 +55,10 @@ def test_external_boxes_return_the_boxes_of_the_matching_stamp():
 
 def test_combined_detector_unions_sources_and_removes_duplicates_and_low_scores():
     a, b = ExternalBoxes(source="a"), ExternalBoxes(source="b")
-    a.set_boxes(7, [HandDetection([0, 0, 50, 50], True, 0.8, "a"), HandDetection([300, 0, 350, 50], False, 0.1, "a")])
-    b.set_boxes(7, [HandDetection([2, 2, 50, 50], True, 0.9, "b"), HandDetection([100, 0, 150, 50], False, 0.7, "b")])
+    a.set_boxes(7, [HandDetection([0, 0, 50, 50], True, 0.8, "a"),
+                    HandDetection([300, 0, 350, 50], False, 0.1, "a")])  # below min_score
+    b.set_boxes(7, [HandDetection([2, 2, 50, 50], True, 0.9, "b"),  # duplicate of a's first, higher score
+                    HandDetection([100, 0, 150, 50], False, 0.7, "b")])
     out = CombinedDetector([a, b], iou_threshold=0.5, min_score=0.2).detect(IMAGE, 7)
     assert [(d.source, tuple(d.box_xyxy_px[:2])) for d in out] == [("b", (2.0, 2.0)), ("b", (100.0, 0.0))]
 
@@ -65,7 +67,8 @@ def test_box_from_keypoints_adds_the_margin_and_the_velocity_shift():
     kp = np.array([[100, 200], [140, 260], [120, 230]], dtype=float)  # bbox 100..140 x 200..260, side 60
     np.testing.assert_allclose(box_from_keypoints(kp, margin=0.15), [91, 191, 149, 269])
     # velocity (30, -60) px/s over 0.1 s shifts by (3, -6)
-    np.testing.assert_allclose(box_from_keypoints(kp, 0.15, np.array([30.0, -60.0]), 0.1), [94, 185, 152, 263])
+    shifted = box_from_keypoints(kp, 0.15, np.array([30.0, -60.0]), 0.1)
+    np.testing.assert_allclose(shifted, [94, 185, 152, 263])
 
 
 def test_box_from_keypoints_clips_to_the_image_and_ignores_nan_keypoints():

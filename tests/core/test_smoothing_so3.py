@@ -14,7 +14,8 @@ AXIS = np.array([1.0, 2.0, -0.5]) / np.linalg.norm([1.0, 2.0, -0.5])
 
 def _assert_valid(rotmat: np.ndarray) -> None:
     r = rotmat.reshape(-1, 3, 3)
-    np.testing.assert_allclose(np.einsum("nij,nkj->nik", r, r), np.broadcast_to(np.eye(3), r.shape), atol=1e-12)
+    eye = np.broadcast_to(np.eye(3), r.shape)
+    np.testing.assert_allclose(np.einsum("nij,nkj->nik", r, r), eye, atol=1e-12)
     np.testing.assert_allclose(np.linalg.det(r), 1.0, atol=1e-12)
 
 

@@ -29,7 +29,8 @@ class _SynthRecord:
 
 
 class SyntheticHandsDataset(HandDataset):
-    """Adapter for a ``wildhands-synth`` output directory ``root`` (meta.json, images/, masks/, labels.npz)."""
+    """Adapter for a ``wildhands-synth`` output directory ``root`` (meta.json, images/, masks/,
+    labels.npz)."""
 
     name = "synthetic"
 

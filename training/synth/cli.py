@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", required=True, type=int, help="number of frames")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed -> same dataset)")
     p.add_argument("--size", type=_size, default=(320, 240), help="image size WxH in pixels (320x240)")
-    p.add_argument("--sequence", action="store_true", help="one smooth 30 Hz sequence instead of random frames")
+    p.add_argument("--sequence", action="store_true", help="one smooth 30 Hz sequence, not random frames")
     p.add_argument("--workers", type=int, default=1, help="processes for random frames (output unchanged)")
     p.add_argument("--mano-dir", default=None, help="MANO_RIGHT/LEFT.pkl directory (default: see ManoLayer)")
     return p
@@ -70,9 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         from training.synth.generate import generate_dataset
 
-        generate_dataset(args.out, args.frames, args.seed, args.size, workers=args.workers, mano_dir=args.mano_dir)
+        generate_dataset(
+            args.out, args.frames, args.seed, args.size, workers=args.workers, mano_dir=args.mano_dir
+        )
     elapsed = time.perf_counter() - start
-    print(f"wrote {args.frames} frames to {args.out} in {elapsed:.1f} s ({args.frames / elapsed:.1f} frames/s)")
+    rate = args.frames / elapsed
+    print(f"wrote {args.frames} frames to {args.out} in {elapsed:.1f} s ({rate:.1f} frames/s)")
     return 0
 
 

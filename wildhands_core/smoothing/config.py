@@ -20,15 +20,15 @@ class SmoothingConfig:
 
     enabled: bool = True
     #: joints_cam_m (21, 3), metres; cut-off from each joint's speed (m/s).
-    joints: OneEuroParams = field(default_factory=partial(OneEuroParams, 1.0, 50.0, 1.0))
+    joints: OneEuroParams = field(default_factory=partial(OneEuroParams, 1.0, 20.0, 1.0))
     #: mano_transl_m (3,), metres; cut-off from the translation's speed (m/s).
-    transl: OneEuroParams = field(default_factory=partial(OneEuroParams, 1.0, 50.0, 1.0))
+    transl: OneEuroParams = field(default_factory=partial(OneEuroParams, 1.0, 20.0, 1.0))
     #: mano_betas (10,): shape changes slowly; elementwise speed.
     betas: OneEuroParams = field(default_factory=partial(OneEuroParams, 0.3, 0.0, 1.0))
     #: global orientation (MANO rotation 0); cut-off from its angular speed (rad/s).
-    global_orient: OneEuroParams = field(default_factory=partial(OneEuroParams, 1.0, 1.0, 1.0))
+    global_orient: OneEuroParams = field(default_factory=partial(OneEuroParams, 0.5, 8.0, 1.0))
     #: the 15 finger rotations (MANO rotations 1..15); cut-off from each one's angular speed (rad/s).
-    finger_rotations: OneEuroParams = field(default_factory=partial(OneEuroParams, 1.0, 1.0, 1.0))
+    finger_rotations: OneEuroParams = field(default_factory=partial(OneEuroParams, 0.5, 8.0, 1.0))
 
     @classmethod
     def from_dict(cls, d: dict) -> SmoothingConfig:

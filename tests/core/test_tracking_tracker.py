@@ -1,0 +1,223 @@
+"""HandTracker: ids through gaps, crossing hands, handedness votes, capacity, rebirth, box prediction."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from wildhands_core.detection import HandDetection, box_from_keypoints
+from wildhands_core.tracking import HandTracker, TrackerConfig
+
+MS = 1_000_000  # ns
+FRAME_NS = 33 * MS
+SIZE = (640, 480)
+
+
+def box_at(cx: float, cy: float, side: float = 80.0) -> np.ndarray:
+    return np.array([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2])
+
+
+def det(cx: float, cy: float, is_right: bool, score: float = 0.9) -> HandDetection:
+    return HandDetection(box_at(cx, cy), is_right, score, "test")
+
+
+def ids_by_side(tracker: HandTracker) -> dict[bool, int]:
+    return {t.is_right: t.track_id for t in tracker.tracks}
+
+
+def test_track_is_confirmed_after_min_hits_and_a_single_detection_is_not():
+    tr = HandTracker(TrackerConfig(min_hits=2))
+    tr.step(0, [det(100, 100, True)], SIZE)
+    assert len(tr.tracks) == 1 and not tr.tracks[0].confirmed
+    boxes = tr.step(FRAME_NS, [det(102, 100, True)], SIZE)
+    assert tr.tracks[0].confirmed and boxes[0].confirmed
+    tr2 = HandTracker(TrackerConfig(min_hits=2))
+    tr2.step(0, [det(100, 100, True)], SIZE)
+    tr2.step(FRAME_NS, [], SIZE)  # spurious detection not seen again: tentative track dropped
+    assert tr2.tracks == []
+
+
+def test_track_survives_a_three_frame_detection_gap_and_keeps_its_id():
+    # hand moving right at 300 px/s (9.9 px per frame); frames 10, 11, 12: the detector finds nothing.
+    tr = HandTracker(TrackerConfig(max_missed=5))
+    for k in range(10):
+        boxes = tr.step(k * FRAME_NS, [det(100 + 9.9 * k, 200, True)], SIZE)
+    track_id = boxes[0].track_id
+    for k in (10, 11, 12):
+        assert tr.step(k * FRAME_NS, [], SIZE) == []  # coasting: nothing to estimate
+        assert tr.needs_detection((k + 1) * FRAME_NS)
+    t = tr.track(track_id)
+    predicted = t.predicted_box(13 * FRAME_NS, 0.15, 0.3, 0.5)
+    np.testing.assert_allclose(predicted, box_at(100 + 9.9 * 13, 200), atol=0.5)  # velocity bridges the gap
+    boxes = tr.step(13 * FRAME_NS, [det(100 + 9.9 * 13, 200, True)], SIZE)
+    assert [b.track_id for b in boxes] == [track_id]
+    assert tr.track(track_id).missed == 0
+
+
+def test_track_dies_after_more_than_max_missed_frames_and_comes_back_with_a_new_id():
+    tr = HandTracker(TrackerConfig(max_missed=5))
+    for k in range(3):
+        tr.step(k * FRAME_NS, [det(100, 200, True)], SIZE)
+    old_id = tr.tracks[0].track_id
+    for k in range(3, 8):  # 5 misses: still alive
+        tr.step(k * FRAME_NS, [], SIZE)
+    assert [t.track_id for t in tr.tracks] == [old_id]
+    tr.step(8 * FRAME_NS, [], SIZE)  # 6th miss
+    assert tr.tracks == []
+    tr.step(9 * FRAME_NS, [det(100, 200, True)], SIZE)
+    assert tr.tracks[0].track_id == old_id + 1
+
+
+def _crossing(handedness_weight: float, velocity_gain: float = 0.5) -> bool:
+    """Right hand x = 100 + 13.3 k px, left hand x = 590 - 13.3 k px, same height, 31 frames: they pass
+    each other between frames 18 (340 / 350) and 19 (353 / 337), boxes overlapping (IoU 0.92 between a
+    hand's last box and the OTHER hand's next detection, 0.71 with its own). Detections come shuffled.
+    True when every track keeps its id, side and hand."""
+    tr = HandTracker(TrackerConfig(handedness_weight=handedness_weight, velocity_gain=velocity_gain))
+    rng = np.random.default_rng(0)
+    ids = None
+    for k in range(31):
+        x = 100 + 400 * k / 30
+        dets = [det(x, 240, True), det(590 - x + 100, 240, False)]
+        rng.shuffle(dets)
+        tr.step(k * FRAME_NS, dets, SIZE)
+        if k == 2:
+            ids = ids_by_side(tr)
+        if k >= 2:
+            if ids_by_side(tr) != ids:
+                return False
+            right = tr.track(ids[True])
+            if abs(0.5 * (right.box_xyxy_px[0] + right.box_xyxy_px[2]) - x) > 1e-9:
+                return False
+    return True
+
+
+def test_two_hands_crossing_keep_their_ids_and_handedness():
+    assert _crossing(handedness_weight=0.3)
+
+
+def test_two_hands_crossing_keep_their_ids_from_motion_alone_or_handedness_alone():
+    assert _crossing(handedness_weight=0.0)  # velocity prediction alone
+    assert _crossing(handedness_weight=0.3, velocity_gain=0.0)  # detector sides alone (cost 0.40 vs 0.37)
+    assert not _crossing(handedness_weight=0.0, velocity_gain=0.0)  # neither: the ids swap
+
+
+def test_a_single_misclassified_detection_does_not_flip_handedness():
+    tr = HandTracker()
+    for k in range(5):
+        tr.step(k * FRAME_NS, [det(200, 200, True)], SIZE)
+    tid = tr.tracks[0].track_id
+    tr.step(5 * FRAME_NS, [det(200, 200, False)], SIZE)  # detector says left once
+    assert tr.track(tid).is_right
+    boxes = tr.step(6 * FRAME_NS, [det(200, 200, True)], SIZE)
+    assert [(b.track_id, b.is_right) for b in boxes] == [(tid, True)]
+
+
+def test_consistent_opposite_votes_eventually_flip_handedness():
+    # vote capped at 5 * 0.9 = 4.5: it takes 6 left detections of score 0.9 to cross zero.
+    tr = HandTracker(TrackerConfig(handedness_vote_cap=5.0))
+    for k in range(10):
+        tr.step(k * FRAME_NS, [det(200, 200, True)], SIZE)
+    flips = []
+    for k in range(10, 18):
+        tr.step(k * FRAME_NS, [det(200, 200, False)], SIZE)
+        flips.append(tr.tracks[0].is_right)
+    assert flips == [True] * 5 + [False] * 3
+
+
+def test_max_hands_and_one_per_side_are_respected():
+    dets = [det(80, 100, True, 0.9), det(250, 100, True, 0.8), det(420, 100, False, 0.7),
+            det(560, 300, True, 0.6)]
+    tr = HandTracker(TrackerConfig(max_hands=2, one_per_side=True))
+    tr.step(0, dets, SIZE)
+    tr.step(FRAME_NS, dets, SIZE)
+    assert len(tr.tracks) == 2
+    assert sorted(t.is_right for t in tr.tracks) == [False, True]
+    tr3 = HandTracker(TrackerConfig(max_hands=3, one_per_side=False))
+    tr3.step(0, dets, SIZE)
+    assert len(tr3.tracks) == 3
+
+
+def test_two_detections_of_the_same_side_get_opposite_sides_with_one_per_side():
+    tr = HandTracker(TrackerConfig(one_per_side=True))
+    for k in range(3):
+        tr.step(k * FRAME_NS, [det(100, 200, True, 0.9), det(500, 200, True, 0.5)], SIZE)
+    sides = {round(0.5 * (t.box_xyxy_px[0] + t.box_xyxy_px[2])): t.is_right for t in tr.tracks}
+    assert sides == {100: True, 500: False}
+
+
+def test_reborn_track_gets_a_fresh_smoother():
+    est_a = {"joints_cam_m": np.zeros((21, 3))}
+    est_b = {"joints_cam_m": np.full((21, 3), 0.1)}
+    tr = HandTracker(TrackerConfig(max_missed=1, min_hits=1))
+    kp = np.array([[90.0, 190.0], [110.0, 210.0]])
+    for k in range(3):
+        (b,) = tr.step(k * FRAME_NS, [det(100, 200, True)], SIZE)
+        tr.observe(b.track_id, k * FRAME_NS, kp, 0.9, est_a)
+    smoothed = tr.observe(b.track_id, 3 * FRAME_NS, kp, 0.9, est_b)["joints_cam_m"]
+    assert np.all(smoothed < 0.1)  # the old track's smoother blends towards est_b
+    tr.step(4 * FRAME_NS, [], SIZE)
+    tr.step(5 * FRAME_NS, [], SIZE)  # dead after 2 misses
+    (b2,) = tr.step(6 * FRAME_NS, [det(100, 200, True)], SIZE)
+    assert b2.track_id != b.track_id
+    out = tr.observe(b2.track_id, 6 * FRAME_NS, kp, 0.9, est_b)["joints_cam_m"]
+    np.testing.assert_array_equal(out, est_b["joints_cam_m"])  # fresh smoother: passes through
+
+
+def test_frames_without_detection_use_the_box_predicted_from_the_keypoints():
+    tr = HandTracker(TrackerConfig(min_hits=1))
+    kp0 = np.array([[100.0, 200.0], [140.0, 260.0]])
+    for k in range(2):  # keypoints move 6 px right per frame: 6 / 0.033 = 181.8 px/s
+        (b,) = tr.step(k * FRAME_NS, [det(120, 230, True)], SIZE)
+        tr.observe(b.track_id, k * FRAME_NS, kp0 + [6.0 * k, 0.0], 0.9, {})
+    (b,) = tr.step(2 * FRAME_NS, None, SIZE)
+    assert not b.from_detection
+    v = tr.track(b.track_id).velocity_px_per_s
+    np.testing.assert_allclose(v, [0.5 * 6.0 / 0.033, 0.0])  # first kp velocity, running-average gain 0.5
+    np.testing.assert_allclose(b.box_xyxy_px, box_from_keypoints(kp0 + [6.0, 0.0], 0.15, v, 0.033, SIZE))
+
+
+def test_needs_detection_follows_the_schedule():
+    cfg = TrackerConfig(min_hits=1, max_hands=1, redetect_every_n=4, min_confidence=0.5)
+    tr = HandTracker(cfg)
+    assert tr.needs_detection(0)
+    kp = np.array([[100.0, 200.0], [140.0, 260.0]])
+    (b,) = tr.step(0, [det(120, 230, True)], SIZE)
+    tr.observe(b.track_id, 0, kp, 0.9, {})
+    schedule = []
+    for k in range(1, 9):
+        need = tr.needs_detection(k * FRAME_NS)
+        schedule.append(need)
+        (b,) = tr.step(k * FRAME_NS, [det(120, 230, True)] if need else None, SIZE)
+        tr.observe(b.track_id, k * FRAME_NS, kp, 0.9, {})
+    assert schedule == [False, False, False, True, False, False, False, True]
+    tr.observe(b.track_id, 8 * FRAME_NS, kp, 0.2, {})  # low confidence: detect on the next frame
+    assert tr.needs_detection(9 * FRAME_NS)
+
+
+def test_needs_detection_when_fewer_tracks_than_max_hands_every_search_n_frames():
+    tr = HandTracker(TrackerConfig(min_hits=1, max_hands=2, redetect_every_n=100, search_every_n=3))
+    kp = np.array([[100.0, 200.0], [140.0, 260.0]])
+    (b,) = tr.step(0, [det(120, 230, True)], SIZE)
+    tr.observe(b.track_id, 0, kp, 0.9, {})
+    schedule = []
+    for k in range(1, 7):
+        need = tr.needs_detection(k * FRAME_NS)
+        schedule.append(need)
+        (b,) = tr.step(k * FRAME_NS, [det(120, 230, True)] if need else None, SIZE)
+        tr.observe(b.track_id, k * FRAME_NS, kp, 0.9, {})
+    assert schedule == [False, False, True, False, False, True]
+
+
+def test_a_stamp_going_backwards_resets_the_tracker():
+    tr = HandTracker()
+    tr.step(10 * FRAME_NS, [det(100, 200, True)], SIZE)
+    old = tr.tracks[0].track_id
+    tr.step(5 * FRAME_NS, [det(100, 200, True)], SIZE)
+    assert [t.track_id for t in tr.tracks] == [old + 1]
+
+
+def test_hand_leaving_the_image_is_not_estimated():
+    tr = HandTracker(TrackerConfig(min_hits=1))
+    (b,) = tr.step(0, [det(600, 240, True)], SIZE)
+    tr.observe(b.track_id, 0, np.array([[700.0, 230.0], [760.0, 250.0]]), 0.9, {})  # keypoints out of view
+    assert tr.step(FRAME_NS, None, SIZE) == []
