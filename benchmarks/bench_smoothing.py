@@ -250,8 +250,9 @@ def plot(result: dict, path: Path) -> None:
         ax.set_ylabel("index tip x (mm, camera frame)")
     axes[0].legend(loc="upper right")
     jit, ratio = result["joint_jitter_mm_s2"], result["joint_jitter_ratio_raw_over_smoothed"]
-    axes[0].set_title(f"One Euro: joint jitter {jit['raw']:.0f} -> {jit['smoothed']:.0f} mm/s^2 (x{ratio:.1f}) "
-                      f"lag {result['joint_lag_ms']['smoothed']:.1f} ms")
+    lag = result["joint_lag_ms"]["smoothed"]
+    axes[0].set_title(f"One Euro: joint jitter {jit['raw']:.0f} -> {jit['smoothed']:.0f} mm/s^2 "
+                      f"(x{ratio:.1f}), lag {lag:.1f} ms")
     axes[1].set_title("zoom on a fast segment")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -158,8 +158,7 @@ class Player:
         elif case == "size_mismatch":
             self.send(self.image(ns), self.info(ns, width=2 * W), self.boxes(ns))
         elif case == "duplicate_stamp":
-            self.last_ns -= 1_000_000  # re-use the previous good frame's stamp
-            dup = self.last_ns
+            dup = self.last_ns  # the previous good frame's stamp again
             self.send(self.image(dup), self.info(dup), self.boxes(dup))
         elif case == "backwards_stamp":
             back = self.last_ns - 50_000_000

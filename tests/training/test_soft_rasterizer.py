@@ -139,3 +139,31 @@ def test_faces_behind_the_camera_are_ignored() -> None:
     frags: Fragments = rasterize(verts, faces, K_UNIT, (16, 16))
     assert not bool(frags.covered.any())
     assert float(soft_silhouette(verts, faces, K_UNIT, (16, 16)).sum()) == 0.0
+
+
+def test_soft_silhouette_of_the_mano_hand_matches_the_hard_mask() -> None:
+    from wildhands_core.mano.layer import load_mano_pair
+
+    right, _ = load_mano_pair()
+    pose = torch.zeros(1, 48)
+    pose[0, :3] = torch.tensor([1.2, 0.3, -0.4])
+    with torch.no_grad():
+        verts = right.forward_aa(pose, torch.zeros(1, 10))["vertices"][0]
+    verts = verts - verts.mean(dim=0) + torch.tensor([0.0, 0.0, 0.4])
+    hard = rasterize(verts, right.faces, K_SMALL, (120, 160)).covered
+    assert int(hard.sum()) > 1000
+    soft = soft_silhouette(verts, right.faces, K_SMALL, (120, 160), SoftSilhouetteConfig(sigma_px2=0.01))
+    assert _iou(soft[0] > 0.5, hard) > 0.97
+
+
+@pytest.mark.gpu
+def test_soft_and_hard_rasterizers_run_on_cuda_like_on_cpu() -> None:
+    verts, faces = uv_sphere(0.1, 12, 16)
+    verts = verts + torch.tensor([0.0, 0.0, 0.5])
+    cpu = soft_silhouette(verts, faces, K_SMALL, (120, 160))
+    vg = verts.cuda().requires_grad_(True)
+    gpu = soft_silhouette(vg, faces.cuda(), K_SMALL.cuda(), (120, 160))
+    gpu.sum().backward()
+    assert torch.allclose(gpu.cpu(), cpu, atol=1e-4) and torch.isfinite(vg.grad).all()
+    hard_gpu = rasterize(verts.cuda(), faces.cuda(), K_SMALL.cuda(), (120, 160))
+    assert torch.equal(hard_gpu.face_id.cpu(), rasterize(verts, faces, K_SMALL, (120, 160)).face_id)

@@ -29,7 +29,8 @@ def models() -> dict[bool, HandModel]:
 
 @pytest.fixture(scope="module")
 def dataset_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generate_dataset(tmp_path_factory.mktemp("synth") / "ds", N_FRAMES, seed=11, size=SIZE, progress=False)
+    out = tmp_path_factory.mktemp("synth") / "ds"
+    return generate_dataset(out, N_FRAMES, seed=11, size=SIZE, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +180,8 @@ def test_adapter_yields_one_sample_per_present_hand_right_first(dataset_dir: Pat
 
 def test_cli_sequence_mode_writes_smooth_frames(tmp_path: Path) -> None:
     out = tmp_path / "seq"
-    assert synth_main(["--out", str(out), "--frames", "4", "--seed", "1", "--size", "96x72", "--sequence"]) == 0
+    argv = ["--out", str(out), "--frames", "4", "--seed", "1", "--size", "96x72", "--sequence"]
+    assert synth_main(argv) == 0
     meta = json.loads((out / "meta.json").read_text())
     assert meta["sequence"] is True and meta["fps"] == 30.0
     with np.load(out / "labels.npz") as npz:

@@ -45,7 +45,7 @@ def test_both_hands_move_smoothly_at_30_hz(models) -> None:
 
 
 def test_rendered_sequence_joints_jump_little_between_frames(models) -> None:
-    seq = SyntheticSequence(2, SIZE, models=models)
+    seq = SyntheticSequence(2, SIZE, models=models, threads=1)
     frames = list(seq.frames(10, start=40))
     joints = np.stack([f.labels["joints_cam_m"] for f in frames])  # (10, 2, 21, 3)
     jump = np.linalg.norm(np.diff(joints, axis=0), axis=-1)
