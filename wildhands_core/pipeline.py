@@ -72,6 +72,9 @@ class PipelineConfig:
     detector_min_score: float = 0.3
     #: external boxes match an image when their stamps differ by at most this (ns).
     external_tolerance_ns: int = 0
+    #: how long (s) a frame that needs detection waits for its external boxes (an external detector
+    #: publishes them after it saw the image); 0 = use what has arrived.
+    external_wait_s: float = 0.0
     #: follow hands with the tracker (ids, keypoint-based boxes between detections, smoothing).
     tracking: bool = True
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
@@ -96,15 +99,25 @@ class FrameTiming:
 
 
 class _LockedExternalBoxes(ExternalBoxes):
-    """ExternalBoxes safe to feed from one thread (a subscription) and read from another (the worker)."""
+    """ExternalBoxes safe to feed from one thread (a subscription) and read from another (the worker);
+    ``wait`` blocks until boxes for a stamp arrived (an external detector answers after the image)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
 
     def set_boxes(self, stamp_ns: int, detections: Sequence[HandDetection]) -> None:
         with self._lock:
             super().set_boxes(stamp_ns, detections)
+            self._lock.notify_all()
+
+    def wait(self, stamp_ns: int, timeout_s: float) -> bool:
+        """True once boxes within ``tolerance_ns`` of ``stamp_ns`` are stored; False after ``timeout_s``."""
+        def ready() -> bool:
+            return any(abs(s - int(stamp_ns)) <= self.tolerance_ns for s in self._boxes)
+
+        with self._lock:
+            return self._lock.wait_for(ready, timeout=max(float(timeout_s), 0.0))
 
     def detect(self, image_rgb: np.ndarray | None = None, stamp_ns: int | None = None) -> list[HandDetection]:
         with self._lock:
@@ -240,6 +253,8 @@ class HandPipeline:
         if self.detector is None:
             return None if self.config.tracking else []
         t = time.perf_counter()
+        if self.external is not None and self.config.external_wait_s > 0:
+            self.external.wait(stamp_ns, self.config.external_wait_s)
         dets = self.detector.detect(image_rgb, stamp_ns)
         timing.detect_s = time.perf_counter() - t
         timing.detector_ran = True

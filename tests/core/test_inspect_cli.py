@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from wildhands_core.checkpoint import count_learnable_parameters, save_checkpoint
+from wildhands_core.cli.inspect import main
 from wildhands_core.config import ModelConfig
 from wildhands_core.model import WildHandsNet
 
@@ -75,7 +76,12 @@ def test_files_that_are_not_checkpoints_exit_2(tmp_path: Path) -> None:
     text.write_text("hello\n")
     pick = tmp_path / "object.pkl"
     pick.write_bytes(pickle.dumps({"state": _NotWeights()}))
-    for path in (text, pick, tmp_path / "absent.pt"):
+    for path in (text, pick):
         res = inspect(path)
         assert res.returncode == 2, (path, res.stdout, res.stderr)
         assert "error:" in res.stderr
+
+
+def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(tmp_path / "absent.pt")]) == 2
+    assert "absent.pt" in capsys.readouterr().err

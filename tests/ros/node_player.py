@@ -138,6 +138,7 @@ class Player:
         return ns
 
     def bad(self, case: str) -> None:
+        prev = self.last_ns  # the previous good frame's stamp
         ns = self.next_stamp()
         if case == "wrong_encoding":
             self.send(self.image(ns, encoding="mono16"), self.info(ns), self.boxes(ns))
@@ -158,10 +159,10 @@ class Player:
         elif case == "size_mismatch":
             self.send(self.image(ns), self.info(ns, width=2 * W), self.boxes(ns))
         elif case == "duplicate_stamp":
-            dup = self.last_ns  # the previous good frame's stamp again
+            dup = prev
             self.send(self.image(dup), self.info(dup), self.boxes(dup))
         elif case == "backwards_stamp":
-            back = self.last_ns - 50_000_000
+            back = prev - 50_000_000
             self.send(self.image(back), self.info(back), self.boxes(back))
         else:
             raise ValueError(case)

@@ -89,9 +89,11 @@ def soft_silhouette(
     x0, y0, bw, bh = face_pixel_boxes(tri[valid], image_size, margin_px=margin)
 
     log_sum = verts_cam_m.new_zeros(batch * height * width)
+    # recompute in backward only when the pairs need several chunks (one chunk: memory is bounded anyway)
+    use_checkpoint = cfg.checkpoint and tri.requires_grad and int((bw * bh).sum()) > cfg.max_pairs
     for chunk_face, chunk_x, chunk_y in iter_face_pixel_pairs(valid, x0, y0, bw, bh, cfg.max_pairs):
         px, py = chunk_x.to(tri.dtype), chunk_y.to(tri.dtype)
-        if cfg.checkpoint and tri.requires_grad:
+        if use_checkpoint:
             term = checkpoint(_log_one_minus_d, tri, chunk_face, px, py, cfg.sigma_px2, use_reentrant=False)
         else:
             term = _log_one_minus_d(tri, chunk_face, px, py, cfg.sigma_px2)
