@@ -7,11 +7,11 @@ The node description comes from ``wildhands_ros.launch_logic.node_description`` 
 which start the same node with ``python -m wildhands_ros`` where the ``launch`` package is missing).
 """
 
-from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
+from launch import LaunchDescription
 from wildhands_ros.launch_logic import default_params_file, node_description
 
 ARGUMENTS = {
@@ -30,8 +30,17 @@ ARGUMENTS = {
 def _launch(context, *args, **kwargs):
     values = {k: LaunchConfiguration(k).perform(context) for k in ARGUMENTS}
     d = node_description(**values)
-    return [Node(package=d.package, executable=d.executable, name=d.name, namespace=d.namespace,
-                 parameters=d.parameters, remappings=d.remappings, output=d.output)]
+    return [
+        Node(
+            package=d.package,
+            executable=d.executable,
+            name=d.name,
+            namespace=d.namespace,
+            parameters=d.parameters,
+            remappings=d.remappings,
+            output=d.output,
+        )
+    ]
 
 
 def generate_launch_description() -> LaunchDescription:

@@ -53,8 +53,9 @@ class Estimator(Protocol):
 
     backend_name: str
 
-    def estimate(self, image_rgb: np.ndarray, K_px: np.ndarray, boxes: list[HandBox]) -> list[HandEstimate]:
-        ...
+    def estimate(
+        self, image_rgb: np.ndarray, K_px: np.ndarray, boxes: list[HandBox]
+    ) -> list[HandEstimate]: ...
 
 
 @dataclass
@@ -113,6 +114,7 @@ class _LockedExternalBoxes(ExternalBoxes):
 
     def wait(self, stamp_ns: int, timeout_s: float) -> bool:
         """True once boxes within ``tolerance_ns`` of ``stamp_ns`` are stored; False after ``timeout_s``."""
+
         def ready() -> bool:
             return any(abs(s - int(stamp_ns)) <= self.tolerance_ns for s in self._boxes)
 
@@ -124,7 +126,9 @@ class _LockedExternalBoxes(ExternalBoxes):
             return super().detect(image_rgb, stamp_ns)
 
 
-def build_detector(config: PipelineConfig) -> tuple[HandDetector | None, ExternalBoxes | None, dict[str, str]]:
+def build_detector(
+    config: PipelineConfig,
+) -> tuple[HandDetector | None, ExternalBoxes | None, dict[str, str]]:
     """The combined detector of the configured sources, the external box store (or None), and the skipped
     sources with reasons."""
     detectors: list[HandDetector] = []
@@ -180,8 +184,9 @@ class HandPipeline:
     ``HandPoseEstimator``). ``detector``: overrides the one built from ``config.detector_sources``.
     """
 
-    def __init__(self, estimator: Estimator, config: PipelineConfig | None = None,
-                 detector: HandDetector | None = None) -> None:
+    def __init__(
+        self, estimator: Estimator, config: PipelineConfig | None = None, detector: HandDetector | None = None
+    ) -> None:
         self.config = config if config is not None else PipelineConfig()
         self.estimator = estimator
         if detector is not None:
@@ -239,8 +244,9 @@ class HandPipeline:
             raise RuntimeError(f"estimator returned {len(ests)} estimates for {len(boxes)} boxes")
         out: list[HandEstimate] = []
         for tb, est in zip(tracked, ests, strict=True):
-            smoothed = tracker.observe(tb.track_id, stamp_ns, est.keypoints_px, est.confidence,
-                                       estimate_to_smoothing_dict(est))
+            smoothed = tracker.observe(
+                tb.track_id, stamp_ns, est.keypoints_px, est.confidence, estimate_to_smoothing_dict(est)
+            )
             if tb.confirmed:
                 out.append(self._from_smoothed(est, smoothed, tb.track_id, tb.is_right, K_px))
         timing.estimate_s = t3 - t2
@@ -249,7 +255,9 @@ class HandPipeline:
         self.last_timing = timing
         return sorted(out, key=lambda e: e.track_id)
 
-    def _detect(self, image_rgb: np.ndarray, stamp_ns: int, timing: FrameTiming) -> list[HandDetection] | None:
+    def _detect(
+        self, image_rgb: np.ndarray, stamp_ns: int, timing: FrameTiming
+    ) -> list[HandDetection] | None:
         if self.detector is None:
             return None if self.config.tracking else []
         t = time.perf_counter()
@@ -261,7 +269,9 @@ class HandPipeline:
         return dets
 
     @staticmethod
-    def _from_smoothed(est: HandEstimate, s: dict, track_id: int, is_right: bool, K_px: np.ndarray) -> HandEstimate:
+    def _from_smoothed(
+        est: HandEstimate, s: dict, track_id: int, is_right: bool, K_px: np.ndarray
+    ) -> HandEstimate:
         rot = Rotation.from_rotvec(np.asarray(s["mano_pose_aa"], np.float64).reshape(16, 3))
         aa = rot.as_rotvec()
         joints = np.asarray(s["joints_cam_m"], np.float64).reshape(-1, 3)

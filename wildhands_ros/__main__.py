@@ -29,7 +29,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         rclpy.try_shutdown()
         return 2
     except Exception as exc:
-        print(f"wildhands_ros: the node could not start: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        print(
+            f"wildhands_ros: the node could not start: {type(exc).__name__}: {exc}",
+            file=sys.stderr,
+            flush=True,
+        )
         rclpy.try_shutdown()
         return 1
     try:

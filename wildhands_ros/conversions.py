@@ -45,19 +45,19 @@ class InputError(ValueError):
             self.reason = reason
 
 
-class UnsupportedEncoding(InputError):
+class UnsupportedEncodingError(InputError):
     reason = "encoding"
 
 
-class BadImageLayout(InputError):
+class ImageLayoutError(InputError):
     reason = "image_layout"
 
 
-class EmptyImage(InputError):
+class EmptyImageError(InputError):
     reason = "empty_image"
 
 
-class BadCameraInfo(InputError):
+class CameraInfoError(InputError):
     reason = "camera_info"
 
 
@@ -77,18 +77,18 @@ def ns_to_stamp(ns: int) -> Time:
 def check_image(msg: Image) -> None:
     """Cheap checks of an Image's metadata (no pixel access): encoding, empty, step and buffer size."""
     if msg.encoding not in SUPPORTED_ENCODINGS:
-        raise UnsupportedEncoding(
+        raise UnsupportedEncodingError(
             f"unsupported image encoding {msg.encoding!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}"
         )
     h, w = int(msg.height), int(msg.width)
     if h == 0 or w == 0 or len(msg.data) == 0:
-        raise EmptyImage(f"empty image ({w}x{h}, {len(msg.data)} bytes)")
+        raise EmptyImageError(f"empty image ({w}x{h}, {len(msg.data)} bytes)")
     channels = SUPPORTED_ENCODINGS[msg.encoding][0]
     row = w * channels
     if msg.step < row:
-        raise BadImageLayout(f"step {msg.step} < width*channels {row} for {msg.encoding} {w}x{h}", "step")
+        raise ImageLayoutError(f"step {msg.step} < width*channels {row} for {msg.encoding} {w}x{h}", "step")
     if len(msg.data) < msg.step * h:
-        raise BadImageLayout(f"data has {len(msg.data)} bytes, step*height needs {msg.step * h}", "step")
+        raise ImageLayoutError(f"data has {len(msg.data)} bytes, step*height needs {msg.step * h}", "step")
 
 
 def image_view(msg: Image) -> np.ndarray:
@@ -115,7 +115,7 @@ def image_to_rgb(msg: Image) -> np.ndarray:
 def compressed_to_rgb(msg: CompressedImage) -> np.ndarray:
     """Decode a CompressedImage (JPEG/PNG, ``format`` as image_transport writes it) to (H, W, 3) RGB."""
     if len(msg.data) == 0:
-        raise EmptyImage("empty compressed image")
+        raise EmptyImageError("empty compressed image")
     buf = np.frombuffer(msg.data, dtype=np.uint8)
     img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     if img is None:
@@ -133,14 +133,15 @@ def rgb_to_image_msg(image_rgb: np.ndarray, header: Header) -> Image:
 
 
 # ---------------------------------------------------------------------------------------- camera info
-def camera_info_to_K(info: CameraInfo, image_size: tuple[int, int] | None = None,
-                     use_rectified: bool = False) -> np.ndarray:
+def camera_info_to_K(
+    info: CameraInfo, image_size: tuple[int, int] | None = None, use_rectified: bool = False
+) -> np.ndarray:
     """Intrinsics (3, 3) float64 in pixels of the image the CameraInfo describes.
 
     ``use_rectified``: take ``P[:, :3]`` (for rectified images) instead of ``K``. Binning and ROI are
     applied as image_geometry does (the image is the ROI, downsampled by ``binning_x/y``).
     ``image_size = (W, H)`` of the paired image: a mismatch with the CameraInfo's (ROI/binned) size raises
-    :class:`BadCameraInfo` (reason ``camera_info_size``); zero, negative or non-finite focal lengths or a
+    :class:`CameraInfoError` (reason ``camera_info_size``); zero, negative or non-finite focal lengths or a
     non-finite principal point raise reason ``camera_info_focal``.
     """
     if use_rectified:
@@ -151,8 +152,9 @@ def camera_info_to_K(info: CameraInfo, image_size: tuple[int, int] | None = None
         which = "K"
     fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
     if not (np.isfinite([fx, fy, cx, cy]).all() and fx > 0 and fy > 0):
-        raise BadCameraInfo(
-            f"CameraInfo {which} has invalid focal length/principal point (fx={fx}, fy={fy}, cx={cx}, cy={cy})",
+        raise CameraInfoError(
+            f"CameraInfo {which} has invalid focal length/principal point "
+            f"(fx={fx}, fy={fy}, cx={cx}, cy={cy})",
             "camera_info_focal",
         )
     bx, by = max(int(info.binning_x), 1), max(int(info.binning_y), 1)
@@ -167,7 +169,7 @@ def camera_info_to_K(info: CameraInfo, image_size: tuple[int, int] | None = None
         K[1] /= by
         w, h = w // bx, h // by
     if image_size is not None and (w, h) != (int(image_size[0]), int(image_size[1])):
-        raise BadCameraInfo(
+        raise CameraInfoError(
             f"CameraInfo size {w}x{h} does not match the image size {image_size[0]}x{image_size[1]}",
             "camera_info_size",
         )
@@ -186,7 +188,9 @@ def hand_boxes_to_detections(msg: HandBoxArray, source: str = "external") -> lis
         )
     scores = np.asarray(msg.scores, dtype=np.float64) if len(msg.scores) else np.ones(n)
     return [
-        HandDetection(boxes[4 * i: 4 * i + 4], msg.handedness[i] == HandBoxArray.RIGHT, float(scores[i]), source)
+        HandDetection(
+            boxes[4 * i : 4 * i + 4], msg.handedness[i] == HandBoxArray.RIGHT, float(scores[i]), source
+        )
         for i in range(n)
     ]
 
@@ -200,8 +204,9 @@ def detections_to_hand_boxes(detections: Sequence[HandDetection], header: Header
     return msg
 
 
-def detection2d_array_to_detections(msg, right_labels: Sequence[str] = ("right", "right_hand"),
-                                    source: str = "vision_msgs") -> list[HandDetection]:
+def detection2d_array_to_detections(
+    msg, right_labels: Sequence[str] = ("right", "right_hand"), source: str = "vision_msgs"
+) -> list[HandDetection]:
     """vision_msgs/Detection2DArray -> detections. Box centre/size in pixels; the side comes from the best
     hypothesis' ``class_id`` (in ``right_labels`` = right, else left); score = that hypothesis' score."""
     out = []
@@ -268,8 +273,13 @@ def hand_msg_to_estimate(h: Hand) -> HandEstimate:
     )
 
 
-def estimates_to_hand_array(estimates: Sequence[HandEstimate], header: Header, image_size: tuple[int, int],
-                            latency_ms: float = 0.0, with_vertices: bool = False) -> HandArray:
+def estimates_to_hand_array(
+    estimates: Sequence[HandEstimate],
+    header: Header,
+    image_size: tuple[int, int],
+    latency_ms: float = 0.0,
+    with_vertices: bool = False,
+) -> HandArray:
     """All hands of one image; ``header`` = the image's header (stamp and optical frame)."""
     return HandArray(
         header=header,
@@ -297,8 +307,9 @@ def hand_frame_names(estimates: Sequence[HandEstimate], prefix: str) -> list[str
     return names
 
 
-def estimates_to_transforms(estimates: Sequence[HandEstimate], header: Header, prefix: str,
-                            fingertips: bool = False) -> list[TransformStamped]:
+def estimates_to_transforms(
+    estimates: Sequence[HandEstimate], header: Header, prefix: str, fingertips: bool = False
+) -> list[TransformStamped]:
     """TF (REP-103/105): camera optical frame (``header.frame_id``) -> wrist frame per hand (origin at the
     wrist joint, axes = the MANO global orientation); with ``fingertips``, wrist -> ``<wrist
     name minus "wrist"><finger>_tip`` (e.g. ``hand_right_index_tip``), identity rotation, offset expressed in
@@ -312,8 +323,14 @@ def estimates_to_transforms(estimates: Sequence[HandEstimate], header: Header, p
             base = wrist.replace("wrist", "", 1)
             local = rot.inv().apply(joints[16:21] - joints[0])
             for name, p in zip(FINGERTIP_NAMES, local, strict=True):
-                out.append(_transform(Header(stamp=header.stamp, frame_id=wrist), base + name, p,
-                                      np.array([0.0, 0.0, 0.0, 1.0])))
+                out.append(
+                    _transform(
+                        Header(stamp=header.stamp, frame_id=wrist),
+                        base + name,
+                        p,
+                        np.array([0.0, 0.0, 0.0, 1.0]),
+                    )
+                )
     return out
 
 
@@ -322,8 +339,9 @@ def _transform(header: Header, child: str, t: np.ndarray, q_xyzw: np.ndarray) ->
     tf.header = Header(stamp=header.stamp, frame_id=header.frame_id)
     tf.child_frame_id = child
     tf.transform.translation = Vector3(x=float(t[0]), y=float(t[1]), z=float(t[2]))
-    tf.transform.rotation = Quaternion(x=float(q_xyzw[0]), y=float(q_xyzw[1]), z=float(q_xyzw[2]),
-                                       w=float(q_xyzw[3]))
+    tf.transform.rotation = Quaternion(
+        x=float(q_xyzw[0]), y=float(q_xyzw[1]), z=float(q_xyzw[2]), w=float(q_xyzw[3])
+    )
     return tf
 
 
@@ -332,8 +350,13 @@ RIGHT_COLOUR = ColorRGBA(r=0.1, g=0.6, b=1.0, a=1.0)
 LEFT_COLOUR = ColorRGBA(r=1.0, g=0.45, b=0.1, a=1.0)
 
 
-def estimates_to_markers(estimates: Sequence[HandEstimate], header: Header, faces: np.ndarray | None = None,
-                         joint_radius_m: float = 0.008, bone_width_m: float = 0.004) -> MarkerArray:
+def estimates_to_markers(
+    estimates: Sequence[HandEstimate],
+    header: Header,
+    faces: np.ndarray | None = None,
+    joint_radius_m: float = 0.008,
+    bone_width_m: float = 0.004,
+) -> MarkerArray:
     """RViz markers in the camera frame: a DELETEALL first (hands that vanished disappear), then per hand
     a LINE_LIST of the skeleton (ns ``skeleton``), a SPHERE_LIST of the 21 joints (ns ``joints``) and, when
     ``faces`` (F, 3) and the hand's vertices are given, a TRIANGLE_LIST mesh (ns ``mesh``). Marker ids
@@ -356,7 +379,9 @@ def estimates_to_markers(estimates: Sequence[HandEstimate], header: Header, face
         arr.markers += [bones, spheres]
         if faces is not None and est.vertices_m is not None:
             v = np.asarray(est.vertices_m, np.float64).reshape(-1, 3)[np.asarray(faces).reshape(-1)]
-            mesh = Marker(header=header, ns="mesh", id=3 * i + 2, type=Marker.TRIANGLE_LIST, action=Marker.ADD)
+            mesh = Marker(
+                header=header, ns="mesh", id=3 * i + 2, type=Marker.TRIANGLE_LIST, action=Marker.ADD
+            )
             mesh.pose.orientation.w = 1.0
             mesh.scale = Vector3(x=1.0, y=1.0, z=1.0)
             mesh.color = ColorRGBA(r=colour.r, g=colour.g, b=colour.b, a=0.6)
@@ -371,7 +396,7 @@ def draw_hands(image_rgb: np.ndarray, estimates: Sequence[HandEstimate]) -> np.n
     out = np.ascontiguousarray(image_rgb).copy()
     thick = max(1, round(max(out.shape[:2]) / 400))
     for est in estimates:
-        c = (RIGHT_COLOUR if est.is_right else LEFT_COLOUR)
+        c = RIGHT_COLOUR if est.is_right else LEFT_COLOUR
         colour = (int(c.r * 255), int(c.g * 255), int(c.b * 255))
         kp = np.asarray(est.keypoints_px, np.float64).reshape(NUM_JOINTS, 2)
         if not np.isfinite(kp).all():
@@ -383,10 +408,18 @@ def draw_hands(image_rgb: np.ndarray, estimates: Sequence[HandEstimate]) -> np.n
         x0, y0, x1, y1 = np.asarray(est.box_xyxy_px, np.float64)
         cv2.rectangle(out, _px((x0, y0)), _px((x1, y1)), colour, thick)
         label = f"{'R' if est.is_right else 'L'}{est.track_id} {est.confidence:.2f}"
-        cv2.putText(out, label, _px((x0, max(y0 - 4, 10))), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * thick, colour,
-                    thick, cv2.LINE_AA)
+        cv2.putText(
+            out,
+            label,
+            _px((x0, max(y0 - 4, 10))),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.4 * thick,
+            colour,
+            thick,
+            cv2.LINE_AA,
+        )
     return out
 
 
 def _px(p) -> tuple[int, int]:
-    return int(round(float(p[0]))), int(round(float(p[1])))
+    return round(float(p[0])), round(float(p[1]))

@@ -85,14 +85,24 @@ class NodeStats:
             self._model.append(model_ms)
             self._done_times.append(time.monotonic())
 
+    def latencies_ms(self) -> list[float]:
+        """Stamp-to-publication latencies (ms) of the frames in the window, oldest first."""
+        with self._lock:
+            return list(self._latency)
+
     def snapshot(self) -> StatsSnapshot:
         with self._lock:
             lat = np.asarray(self._latency, np.float64)
             times = list(self._done_times)
             s = StatsSnapshot(
-                received=self.received, processed=self.processed, published=self.published,
-                dropped=self.dropped, failed=self.failed, rejected=dict(self.rejected),
-                last_reject=dict(self.last_reject), new_rejects=self._new_rejects,
+                received=self.received,
+                processed=self.processed,
+                published=self.published,
+                dropped=self.dropped,
+                failed=self.failed,
+                rejected=dict(self.rejected),
+                last_reject=dict(self.last_reject),
+                new_rejects=self._new_rejects,
             )
             if len(lat):
                 s.latency_p50_ms, s.latency_p95_ms = (float(v) for v in np.percentile(lat, [50, 95]))
@@ -107,8 +117,15 @@ class NodeStats:
         return s
 
 
-def stats_to_diagnostics(s: StatsSnapshot, header: Header, name: str, hardware_id: str, backend: str,
-                         extra: dict[str, str] | None = None, stale_after_s: float = 5.0) -> DiagnosticArray:
+def stats_to_diagnostics(
+    s: StatsSnapshot,
+    header: Header,
+    name: str,
+    hardware_id: str,
+    backend: str,
+    extra: dict[str, str] | None = None,
+    stale_after_s: float = 5.0,
+) -> DiagnosticArray:
     """One DiagnosticStatus: OK; WARN when inputs were rejected or processing failed since the last report;
     STALE when no frame was processed for ``stale_after_s``."""
     level, message = DiagnosticStatus.OK, "running"
@@ -136,6 +153,11 @@ def stats_to_diagnostics(s: StatsSnapshot, header: Header, name: str, hardware_i
         values[f"rejected.{reason}"] = str(n)
         values[f"rejected.{reason}.last"] = s.last_reject.get(reason, "")
     values.update(extra or {})
-    status = DiagnosticStatus(level=level, name=name, message=message, hardware_id=hardware_id,
-                              values=[KeyValue(key=k, value=v) for k, v in values.items()])
+    status = DiagnosticStatus(
+        level=level,
+        name=name,
+        message=message,
+        hardware_id=hardware_id,
+        values=[KeyValue(key=k, value=v) for k, v in values.items()],
+    )
     return DiagnosticArray(header=header, status=[status])

@@ -154,13 +154,15 @@ def hand_from_fields(h) -> HandEstimate:
     )
 
 
-def detections_from_box_fields(boxes_xyxy_px, handedness, scores, source: str = "external") -> list[HandDetection]:
+def detections_from_box_fields(boxes_xyxy_px, handedness, scores,
+                               source: str = "external") -> list[HandDetection]:
     """``HandBoxArray`` parallel arrays -> detections (full-image pixels). ``ValueError`` when the array
     lengths disagree (4 values per box, one side per box, one score per box or none = all 1.0)."""
     boxes = np.asarray(boxes_xyxy_px, np.float64).reshape(-1)
     n = boxes.size // 4
     if boxes.size != 4 * n or len(handedness) != n or len(scores) not in (0, n):
-        raise ValueError(f"HandBoxArray: {boxes.size} box values, {len(handedness)} sides, {len(scores)} scores")
+        raise ValueError(
+            f"HandBoxArray: {boxes.size} box values, {len(handedness)} sides, {len(scores)} scores")
     sc = np.asarray(scores, np.float64) if len(scores) else np.ones(n)
     return [HandDetection(boxes[4 * i: 4 * i + 4], int(handedness[i]) == RIGHT, float(sc[i]), source)
             for i in range(n)]

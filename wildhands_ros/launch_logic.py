@@ -76,7 +76,8 @@ def node_description(
     if boxes_topic:
         remaps.append(("hand_boxes", boxes_topic))
     return NodeDescription(
-        name=name, namespace=namespace,
+        name=name,
+        namespace=namespace,
         parameters=[str(params_file or default_params_file()), params],
         remappings=remaps,
     )

@@ -39,8 +39,12 @@ from wildhands_ros.worker import LatestFrameWorker
 
 LOG_PERIOD_S = 5.0
 #: QoS tf2_ros's TransformBroadcaster uses on /tf.
-TF_QOS = QoSProfile(depth=100, reliability=QoSReliabilityPolicy.RELIABLE,
-                    durability=QoSDurabilityPolicy.VOLATILE, history=QoSHistoryPolicy.KEEP_LAST)
+TF_QOS = QoSProfile(
+    depth=100,
+    reliability=QoSReliabilityPolicy.RELIABLE,
+    durability=QoSDurabilityPolicy.VOLATILE,
+    history=QoSHistoryPolicy.KEEP_LAST,
+)
 
 
 @dataclass
@@ -62,9 +66,13 @@ def build_estimator(settings: params.NodeSettings) -> Estimator:
 
     ckpt = settings["model.checkpoint"] or None
     cfg = EstimatorConfig(
-        checkpoint=ckpt, mano_dir=settings["model.mano_dir"] or None, backend=settings["model.backend"],
-        device=settings["model.device"], crop_scale=float(settings["model.crop_scale"]),
-        max_hands=int(settings["model.max_hands"]), return_vertices=bool(settings["model.publish_mesh"]),
+        checkpoint=ckpt,
+        mano_dir=settings["model.mano_dir"] or None,
+        backend=settings["model.backend"],
+        device=settings["model.device"],
+        crop_scale=float(settings["model.crop_scale"]),
+        max_hands=int(settings["model.max_hands"]),
+        return_vertices=bool(settings["model.publish_mesh"]),
         allow_random_weights=ckpt is None,
     )
     return HandPoseEstimator(cfg)
@@ -85,8 +93,10 @@ class HandsNode(Node):
         self._steady = Clock(clock_type=ClockType.STEADY_TIME)
         if estimator is None:
             if not s["model.checkpoint"]:
-                self.get_logger().warning("model.checkpoint is empty: RANDOM network weights, outputs are "
-                                          "meaningless (testing only)")
+                self.get_logger().warning(
+                    "model.checkpoint is empty: RANDOM network weights, outputs are "
+                    "meaningless (testing only)"
+                )
             estimator = build_estimator(s)
         self.estimator = estimator
         self.backend_name = str(getattr(estimator, "backend_name", "unknown"))
@@ -111,14 +121,23 @@ class HandsNode(Node):
         self._tf_send = self._make_tf_sender() if s["tf.publish"] else None
 
         # ---- inputs
-        reliability = (QoSReliabilityPolicy.RELIABLE if s["qos.image_reliability"] == "reliable"
-                       else QoSReliabilityPolicy.BEST_EFFORT)
-        image_qos = QoSProfile(depth=int(s["qos.image_depth"]), reliability=reliability,
-                               durability=QoSDurabilityPolicy.VOLATILE)
-        side_qos = QoSProfile(depth=max(int(s["input.pairing_buffer"]), 5), reliability=reliability,
-                              durability=QoSDurabilityPolicy.VOLATILE)
+        reliability = (
+            QoSReliabilityPolicy.RELIABLE
+            if s["qos.image_reliability"] == "reliable"
+            else QoSReliabilityPolicy.BEST_EFFORT
+        )
+        image_qos = QoSProfile(
+            depth=int(s["qos.image_depth"]), reliability=reliability, durability=QoSDurabilityPolicy.VOLATILE
+        )
+        side_qos = QoSProfile(
+            depth=max(int(s["input.pairing_buffer"]), 5),
+            reliability=reliability,
+            durability=QoSDurabilityPolicy.VOLATILE,
+        )
         if s["input.use_compressed"]:
-            self.create_subscription(CompressedImage, s["topics.compressed_image"], self._on_compressed, image_qos)
+            self.create_subscription(
+                CompressedImage, s["topics.compressed_image"], self._on_compressed, image_qos
+            )
         else:
             self.create_subscription(Image, s["topics.image"], self._on_image, image_qos)
         self.create_subscription(CameraInfo, s["topics.camera_info"], self._on_info, side_qos)
@@ -127,16 +146,20 @@ class HandsNode(Node):
             if s["topics.detections"]:
                 self._subscribe_vision_msgs(s["topics.detections"], side_qos)
 
-        self.worker = LatestFrameWorker(self._process, on_error=self._on_worker_error,
-                                        on_drop=lambda _f: self.stats.on_dropped())
-        self._diag_timer = self.create_timer(float(s["diagnostics.period_s"]), self._publish_diagnostics,
-                                             clock=self._steady)
+        self.worker = LatestFrameWorker(
+            self._process, on_error=self._on_worker_error, on_drop=lambda _f: self.stats.on_dropped()
+        )
+        self._diag_timer = self.create_timer(
+            float(s["diagnostics.period_s"]), self._publish_diagnostics, clock=self._steady
+        )
         self.add_on_set_parameters_callback(
-            lambda ps: params.on_set_parameters(self.settings, ps, self.pipeline.update_smoothing))
+            lambda ps: params.on_set_parameters(self.settings, ps, self.pipeline.update_smoothing)
+        )
         self.get_logger().info(
             f"ready: backend {self.backend_name}, detector sources {self.pipeline.active_sources}, "
             f"image topic {self.resolve_topic_name(s['topics.image'])}, "
-            f"MANO {getattr(estimator, 'mano_source', 'unknown')}")
+            f"MANO {getattr(estimator, 'mano_source', 'unknown')}"
+        )
 
     # ------------------------------------------------------------------------------------ set-up
     def _make_tf_sender(self):
@@ -163,8 +186,9 @@ class HandsNode(Node):
             return
 
         def on_detections(msg) -> None:
-            self.pipeline.set_external_boxes(conv.stamp_to_ns(msg.header.stamp),
-                                             conv.detection2d_array_to_detections(msg))
+            self.pipeline.set_external_boxes(
+                conv.stamp_to_ns(msg.header.stamp), conv.detection2d_array_to_detections(msg)
+            )
 
         self.create_subscription(Detection2DArray, topic, on_detections, qos)
 
@@ -225,8 +249,10 @@ class HandsNode(Node):
     def _pair(self, msg) -> None:
         for r in self.pairer.add_image(msg.header.frame_id, conv.stamp_to_ns(msg.header.stamp), msg):
             if isinstance(r, Dropped):
-                self._reject(r.reason, f"no CameraInfo for the image of frame {r.frame_id!r} stamped "
-                                       f"{r.stamp_ns / 1e9:.6f} s")
+                self._reject(
+                    r.reason,
+                    f"no CameraInfo for the image of frame {r.frame_id!r} stamped {r.stamp_ns / 1e9:.6f} s",
+                )
             else:
                 self._submit(r)
 
@@ -235,7 +261,9 @@ class HandsNode(Node):
         K = None
         if isinstance(msg, Image):
             try:
-                K = conv.camera_info_to_K(info, (msg.width, msg.height), bool(self.settings["input.use_rectified"]))
+                K = conv.camera_info_to_K(
+                    info, (msg.width, msg.height), bool(self.settings["input.use_rectified"])
+                )
             except conv.InputError as exc:
                 self._reject(exc.reason, f"{exc} (frame {p.frame_id!r})")
                 return
@@ -244,11 +272,15 @@ class HandsNode(Node):
         if last is not None and p.stamp_ns <= last:
             back_s = (last - p.stamp_ns) / 1e9
             if p.stamp_ns == last:
-                self._reject("duplicate_stamp", f"image stamp {p.stamp_ns / 1e9:.6f} s repeated (frame {p.frame_id!r})")
+                self._reject(
+                    "duplicate_stamp", f"image stamp {p.stamp_ns / 1e9:.6f} s repeated (frame {p.frame_id!r})"
+                )
                 return
             if back_s < float(self.settings["input.reset_on_jump_back_s"]):
-                self._reject("stamp_backwards", f"image stamp went back by {back_s * 1e3:.1f} ms "
-                                                f"(frame {p.frame_id!r})")
+                self._reject(
+                    "stamp_backwards",
+                    f"image stamp went back by {back_s * 1e3:.1f} ms (frame {p.frame_id!r})",
+                )
                 return
             reset = True
             self.get_logger().warning(f"time jumped back by {back_s:.2f} s: tracking reset")
@@ -261,8 +293,9 @@ class HandsNode(Node):
         t0 = time.perf_counter()
         if isinstance(f.msg, CompressedImage):
             image = conv.compressed_to_rgb(f.msg)
-            K = conv.camera_info_to_K(f.info, (image.shape[1], image.shape[0]),
-                                      bool(self.settings["input.use_rectified"]))
+            K = conv.camera_info_to_K(
+                f.info, (image.shape[1], image.shape[0]), bool(self.settings["input.use_rectified"])
+            )
         else:
             image, K = conv.image_to_rgb(f.msg), f.K_px
         if f.reset_tracking:
@@ -279,12 +312,20 @@ class HandsNode(Node):
             return False
         header = Header(stamp=f.header.stamp, frame_id=f.header.frame_id)
         latency_ms = (self.get_clock().now().nanoseconds - f.stamp_ns) / 1e6
-        msg = conv.estimates_to_hand_array(estimates, header, (image.shape[1], image.shape[0]), latency_ms,
-                                           with_vertices=bool(s["model.publish_mesh"]))
+        msg = conv.estimates_to_hand_array(
+            estimates,
+            header,
+            (image.shape[1], image.shape[0]),
+            latency_ms,
+            with_vertices=bool(s["model.publish_mesh"]),
+        )
         self.hands_pub.publish(msg)
         if self._tf_send is not None and estimates:
-            self._tf_send(conv.estimates_to_transforms(estimates, header, s["tf.frame_prefix"],
-                                                       bool(s["tf.fingertips"])))
+            self._tf_send(
+                conv.estimates_to_transforms(
+                    estimates, header, s["tf.frame_prefix"], bool(s["tf.fingertips"])
+                )
+            )
         if self.markers_pub is not None:
             self.markers_pub.publish(conv.estimates_to_markers(estimates, header, self._faces))
         if self.debug_pub is not None:
@@ -303,12 +344,21 @@ class HandsNode(Node):
         }
         for source, why in self.pipeline.skipped_sources.items():
             extra[f"detector_skipped.{source}"] = why
-        self.diag_pub.publish(stats_to_diagnostics(
-            snap, header, f"{self.get_name()}: hand pose", f"wildhands/{self.backend_name}", self.backend_name,
-            extra))
+        self.diag_pub.publish(
+            stats_to_diagnostics(
+                snap,
+                header,
+                f"{self.get_name()}: hand pose",
+                f"wildhands/{self.backend_name}",
+                self.backend_name,
+                extra,
+            )
+        )
 
     def destroy_node(self) -> None:
-        self.worker.stop()
+        worker = getattr(self, "worker", None)  # absent when __init__ failed (invalid parameters)
+        if worker is not None:
+            worker.stop()
         super().destroy_node()
 
 

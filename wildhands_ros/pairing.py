@@ -78,7 +78,7 @@ class FramePairer:
         return [Paired(img, info, fid, stamp) for fid, stamp, img in ready]
 
     def add_image(self, frame_id: str, stamp_ns: int, image: Any) -> list[Paired | Dropped]:
-        """Offer an image; returns it paired, or nothing (it waits), plus any image pushed out of the buffer."""
+        """Offer an image: returns it paired, or nothing (it waits), plus images pushed out of the buffer."""
         stamp_ns = int(stamp_ns)
         store = self._infos.get(frame_id)
         if store and stamp_ns in store:

@@ -50,17 +50,38 @@ class Spec:
 
 
 def _smoothing_specs() -> list[Spec]:
-    out = [Spec("smoothing.enabled", _DEFAULT_SMOOTHING.enabled, "temporal One Euro smoothing on/off",
-                runtime=True)]
+    out = [
+        Spec(
+            "smoothing.enabled",
+            _DEFAULT_SMOOTHING.enabled,
+            "temporal One Euro smoothing on/off",
+            runtime=True,
+        )
+    ]
     for q in SMOOTHED:
         p: OneEuroParams = getattr(_DEFAULT_SMOOTHING, q)
         out += [
-            Spec(f"smoothing.{q}.min_cutoff", p.min_cutoff, f"{q}: minimum cut-off (Hz)", (1e-3, 100.0),
-                 runtime=True),
-            Spec(f"smoothing.{q}.beta", p.beta, f"{q}: cut-off increase per unit/s of speed", (0.0, 1e4),
-                 runtime=True),
-            Spec(f"smoothing.{q}.d_cutoff", p.d_cutoff, f"{q}: cut-off of the speed estimate (Hz)",
-                 (1e-3, 100.0), runtime=True),
+            Spec(
+                f"smoothing.{q}.min_cutoff",
+                p.min_cutoff,
+                f"{q}: minimum cut-off (Hz)",
+                (1e-3, 100.0),
+                runtime=True,
+            ),
+            Spec(
+                f"smoothing.{q}.beta",
+                p.beta,
+                f"{q}: cut-off increase per unit/s of speed",
+                (0.0, 1e4),
+                runtime=True,
+            ),
+            Spec(
+                f"smoothing.{q}.d_cutoff",
+                p.d_cutoff,
+                f"{q}: cut-off of the speed estimate (Hz)",
+                (1e-3, 100.0),
+                runtime=True,
+            ),
         ]
     return out
 
@@ -68,40 +89,75 @@ def _smoothing_specs() -> list[Spec]:
 _T = TrackerConfig()
 SPECS: tuple[Spec, ...] = (
     Spec("model.checkpoint", "", "estimator checkpoint (.ckpt/.pt/.onnx); empty = random weights (testing)"),
-    Spec("model.mano_dir", "", "directory holding MANO_RIGHT/LEFT .pkl/.npz; empty = the estimator's default"),
+    Spec(
+        "model.mano_dir", "", "directory holding MANO_RIGHT/LEFT .pkl/.npz; empty = the estimator's default"
+    ),
     Spec("model.backend", "torch", "inference backend", choices=BACKENDS),
     Spec("model.device", "cpu", "inference device", choices=DEVICES),
-    Spec("model.crop_scale", 1.75, "hand crop side = longest box side x this (release demo: 1.75)", (1.0, 4.0)),
+    Spec(
+        "model.crop_scale", 1.75, "hand crop side = longest box side x this (release demo: 1.75)", (1.0, 4.0)
+    ),
     Spec("model.max_hands", 2, "hands estimated per image at most", (1, 8)),
     Spec("model.publish_mesh", False, "return MANO vertices; fills Hand.vertices_m and the mesh markers"),
     Spec("detector.sources", ["external"], f"detector sources, any of {DETECTOR_SOURCES}"),
-    Spec("detector.learned_checkpoint", "", "checkpoint of the learned hand detector; empty = skip that source"),
+    Spec(
+        "detector.learned_checkpoint", "", "checkpoint of the learned hand detector; empty = skip that source"
+    ),
     Spec("detector.min_score", 0.3, "detections with a lower score are ignored", (0.0, 1.0)),
     Spec("detector.iou_threshold", 0.5, "NMS IoU between sources, per handedness", (0.0, 1.0)),
-    Spec("detector.external_tolerance_s", 0.0, "external boxes match an image within this stamp difference (s)",
-         (0.0, 1.0)),
+    Spec(
+        "detector.external_tolerance_s",
+        0.0,
+        "external boxes match an image within this stamp difference (s)",
+        (0.0, 1.0),
+    ),
     Spec("detector.external_wait_s", 0.1, "a frame waits this long for its external boxes (s)", (0.0, 5.0)),
     Spec("tracking.enabled", True, "track hands (ids, keypoint-based boxes between detections, smoothing)"),
     Spec("tracking.min_hits", _T.min_hits, "detections before a new track is published", (1, 100)),
-    Spec("tracking.max_missed", _T.max_missed, "detection frames without match before a track dies", (0, 1000)),
-    Spec("tracking.redetect_every_n", _T.redetect_every_n, "run the detector at least every N frames", (1, 1000)),
+    Spec(
+        "tracking.max_missed", _T.max_missed, "detection frames without match before a track dies", (0, 1000)
+    ),
+    Spec(
+        "tracking.redetect_every_n",
+        _T.redetect_every_n,
+        "run the detector at least every N frames",
+        (1, 1000),
+    ),
     Spec("tracking.search_every_n", _T.search_every_n, "look for new hands every N frames", (1, 1000)),
     Spec("tracking.one_per_side", _T.one_per_side, "at most one left and one right hand"),
     *_smoothing_specs(),
     Spec("topics.image", "image", "sensor_msgs/Image input (relative: resolved in the node's namespace)"),
     Spec("topics.camera_info", "camera_info", "sensor_msgs/CameraInfo input"),
-    Spec("topics.compressed_image", "image/compressed", "sensor_msgs/CompressedImage input (if use_compressed)"),
+    Spec(
+        "topics.compressed_image", "image/compressed", "sensor_msgs/CompressedImage input (if use_compressed)"
+    ),
     Spec("topics.boxes", "hand_boxes", "wildhands_ros/HandBoxArray external detections ('external' source)"),
     Spec("topics.detections", "", "vision_msgs/Detection2DArray external detections; empty = not subscribed"),
     Spec("input.use_compressed", False, "subscribe to the CompressedImage topic instead of the raw image"),
     Spec("input.use_rectified", False, "intrinsics from CameraInfo P (rectified images) instead of K"),
-    Spec("input.reuse_camera_info", True, "pair an image with the camera's last CameraInfo if its own is missing"),
-    Spec("input.pairing_buffer", 5, "images waiting for their CameraInfo, and CameraInfos kept per camera",
-         (1, 100)),
-    Spec("input.reset_on_jump_back_s", 1.0, "a stamp this much older than the last resets tracking; smaller "
-         "backward steps are rejected (s)", (0.0, 1e6)),
-    Spec("qos.image_reliability", "best_effort", "reliability of the image/CameraInfo/box subscriptions",
-         choices=RELIABILITIES),
+    Spec(
+        "input.reuse_camera_info",
+        True,
+        "pair an image with the camera's last CameraInfo if its own is missing",
+    ),
+    Spec(
+        "input.pairing_buffer",
+        5,
+        "images waiting for their CameraInfo, and CameraInfos kept per camera",
+        (1, 100),
+    ),
+    Spec(
+        "input.reset_on_jump_back_s",
+        1.0,
+        "a stamp this much older than the last resets tracking; smaller backward steps are rejected (s)",
+        (0.0, 1e6),
+    ),
+    Spec(
+        "qos.image_reliability",
+        "best_effort",
+        "reliability of the image/CameraInfo/box subscriptions",
+        choices=RELIABILITIES,
+    ),
     Spec("qos.image_depth", 1, "history depth of the image subscription", (1, 100)),
     Spec("tf.publish", True, "broadcast camera optical frame -> wrist frames on /tf"),
     Spec("tf.frame_prefix", "hand_", "prefix of the TF frames: <prefix>left_wrist, <prefix>right_wrist"),
@@ -172,8 +228,14 @@ def smoothing_from_values(values: dict[str, Any]) -> SmoothingConfig:
     try:
         return SmoothingConfig(
             enabled=bool(values["smoothing.enabled"]),
-            **{q: OneEuroParams(float(values[f"smoothing.{q}.min_cutoff"]), float(values[f"smoothing.{q}.beta"]),
-                                float(values[f"smoothing.{q}.d_cutoff"])) for q in SMOOTHED},
+            **{
+                q: OneEuroParams(
+                    float(values[f"smoothing.{q}.min_cutoff"]),
+                    float(values[f"smoothing.{q}.beta"]),
+                    float(values[f"smoothing.{q}.d_cutoff"]),
+                )
+                for q in SMOOTHED
+            },
         )
     except ValueError as exc:
         raise ParameterError("smoothing", str(exc)) from exc
@@ -191,9 +253,12 @@ class NodeSettings:
     def pipeline_config(self) -> PipelineConfig:
         v = self.values
         tracker = TrackerConfig(
-            max_hands=int(v["model.max_hands"]), one_per_side=bool(v["tracking.one_per_side"]),
-            min_hits=int(v["tracking.min_hits"]), max_missed=int(v["tracking.max_missed"]),
-            redetect_every_n=int(v["tracking.redetect_every_n"]), search_every_n=int(v["tracking.search_every_n"]),
+            max_hands=int(v["model.max_hands"]),
+            one_per_side=bool(v["tracking.one_per_side"]),
+            min_hits=int(v["tracking.min_hits"]),
+            max_missed=int(v["tracking.max_missed"]),
+            redetect_every_n=int(v["tracking.redetect_every_n"]),
+            search_every_n=int(v["tracking.search_every_n"]),
             min_detection_score=float(v["detector.min_score"]),
         )
         return PipelineConfig(
@@ -227,11 +292,14 @@ def on_set_parameters(settings: NodeSettings, params: list[Parameter], apply) ->
             continue  # e.g. use_sim_time, qos overrides: handled by rclpy
         spec = SPEC_BY_NAME[p.name]
         if not spec.runtime:
-            return SetParametersResult(successful=False, reason=f"parameter '{p.name}' is read-only at run time")
+            return SetParametersResult(
+                successful=False, reason=f"parameter '{p.name}' is read-only at run time"
+            )
         value = float(p.value) if isinstance(spec.default, float) and isinstance(p.value, int) else p.value
         if type(value) is not type(spec.default):
-            return SetParametersResult(successful=False,
-                                       reason=f"parameter '{p.name}': expected {type(spec.default).__name__}")
+            return SetParametersResult(
+                successful=False, reason=f"parameter '{p.name}': expected {type(spec.default).__name__}"
+            )
         try:
             validate(p.name, value)
         except ParameterError as exc:

@@ -21,9 +21,13 @@ class LatestFrameWorker:
     ``failed`` (``process`` raised; ``on_error(item, exc)`` is called and the thread goes on).
     """
 
-    def __init__(self, process: Callable[[Any], None],
-                 on_error: Callable[[Any, BaseException], None] | None = None,
-                 on_drop: Callable[[Any], None] | None = None, name: str = "wildhands-worker") -> None:
+    def __init__(
+        self,
+        process: Callable[[Any], None],
+        on_error: Callable[[Any, BaseException], None] | None = None,
+        on_drop: Callable[[Any], None] | None = None,
+        name: str = "wildhands-worker",
+    ) -> None:
         self._process = process
         self._on_error = on_error
         self._on_drop = on_drop

@@ -30,8 +30,10 @@ TEST_OVERRIDES = {
 #: Camera (s, tx, ty) the test network's heads output: depth 2 f / (224 s) = 0.7 m for the player's K
 #: (f = 300 px at 320 px width -> 210 px in the 224 frame), x offsets that put the right hand near the
 #: right box (u = 100 px) and the left hand near the left box (u = 220 px).
-TEST_CAMERAS = {"head_r": (1.875 / 0.7, (100 - 159.5) / 300 * 0.7, 0.0),
-                "head_l": (1.875 / 0.7, (220 - 159.5) / 300 * 0.7, 0.0)}
+TEST_CAMERAS = {
+    "head_r": (1.875 / 0.7, (100 - 159.5) / 300 * 0.7, 0.0),
+    "head_l": (1.875 / 0.7, (220 - 159.5) / 300 * 0.7, 0.0),
+}
 
 
 def write_small_checkpoint(path: Path) -> Path:
@@ -47,7 +49,9 @@ def write_small_checkpoint(path: Path) -> Path:
     from wildhands_core.model.wildhands_net import WildHandsNet
 
     torch.manual_seed(0)
-    cfg = ModelConfig(backbone="resnet18", conv_dims=(64, 32, 16), fc_dim=128, head_hidden=128, cam_init_hidden=64)
+    cfg = ModelConfig(
+        backbone="resnet18", conv_dims=(64, 32, 16), fc_dim=128, head_hidden=128, cam_init_hidden=64
+    )
     net = WildHandsNet(cfg)
     sd = net.state_dict()
     for head, cam in TEST_CAMERAS.items():
@@ -63,9 +67,12 @@ def write_small_checkpoint(path: Path) -> Path:
 def start_node(checkpoint: Path, log_path: Path, **overrides) -> subprocess.Popen:
     from wildhands_ros.launch_logic import command_line, node_description
 
-    desc = node_description(camera_namespace="/cam", image_topic="image_raw",
-                            overrides={"model.checkpoint": str(checkpoint), **TEST_OVERRIDES, **overrides})
-    log = open(log_path, "w")  # noqa: SIM115  (closed by stop_node)
+    desc = node_description(
+        camera_namespace="/cam",
+        image_topic="image_raw",
+        overrides={"model.checkpoint": str(checkpoint), **TEST_OVERRIDES, **overrides},
+    )
+    log = open(log_path, "w")
     proc = subprocess.Popen(command_line(desc), stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
     proc.log_file = log  # type: ignore[attr-defined]
     return proc
@@ -86,8 +93,13 @@ def stop_node(proc: subprocess.Popen) -> int:
 def run_player(*args: str, timeout_s: float = 120.0) -> dict:
     import json
 
-    res = subprocess.run([sys.executable, str(PLAYER), *args], capture_output=True, text=True, timeout=timeout_s,
-                         env=os.environ.copy())
+    res = subprocess.run(
+        [sys.executable, str(PLAYER), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        env=os.environ.copy(),
+    )
     assert res.returncode == 0, f"player failed ({res.returncode}): {res.stderr[-2000:]}"
     return json.loads(res.stdout.strip().splitlines()[-1])
 
@@ -102,23 +114,29 @@ class Listener:
         from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy
         from tf2_msgs.msg import TFMessage
         from visualization_msgs.msg import MarkerArray
-
         from wildhands_ros.msg import HandArray
 
         self.ctx = rclpy.Context()
         rclpy.init(context=self.ctx)
         self.node = rclpy.create_node("hands_test_listener", context=self.ctx)
-        qos = QoSProfile(depth=100, reliability=QoSReliabilityPolicy.RELIABLE,
-                         durability=QoSDurabilityPolicy.VOLATILE)
+        qos = QoSProfile(
+            depth=100, reliability=QoSReliabilityPolicy.RELIABLE, durability=QoSDurabilityPolicy.VOLATILE
+        )
         self.lock = threading.Lock()
         self.hands: list = []
         self.tf: list = []
         self.markers: list = []
         self.diagnostics: list = []
-        self.node.create_subscription(HandArray, f"{node_name}/hands", lambda m: self._add(self.hands, m), qos)
+        self.node.create_subscription(
+            HandArray, f"{node_name}/hands", lambda m: self._add(self.hands, m), qos
+        )
         self.node.create_subscription(TFMessage, "/tf", lambda m: self._add(self.tf, m), qos)
-        self.node.create_subscription(MarkerArray, f"{node_name}/markers", lambda m: self._add(self.markers, m), qos)
-        self.node.create_subscription(DiagnosticArray, "/diagnostics", lambda m: self._add(self.diagnostics, m), qos)
+        self.node.create_subscription(
+            MarkerArray, f"{node_name}/markers", lambda m: self._add(self.markers, m), qos
+        )
+        self.node.create_subscription(
+            DiagnosticArray, "/diagnostics", lambda m: self._add(self.diagnostics, m), qos
+        )
         self.executor = SingleThreadedExecutor(context=self.ctx)
         self.executor.add_node(self.node)
         self.thread = threading.Thread(target=self._spin, daemon=True)
@@ -141,7 +159,9 @@ class Listener:
                 if predicate():
                     return
             time.sleep(0.05)
-        raise AssertionError(f"timed out after {timeout_s} s waiting for {what() if callable(what) else what}")
+        raise AssertionError(
+            f"timed out after {timeout_s} s waiting for {what() if callable(what) else what}"
+        )
 
     def latest_diagnostics(self) -> dict[str, str]:
         """key -> value of the newest DiagnosticStatus of the hands node."""
@@ -149,7 +169,10 @@ class Listener:
             for arr in reversed(self.diagnostics):
                 for st in arr.status:
                     if "hand pose" in st.name:
-                        return {kv.key: kv.value for kv in st.values} | {"__level": st.level, "__message": st.message}
+                        return {kv.key: kv.value for kv in st.values} | {
+                            "__level": st.level,
+                            "__message": st.message,
+                        }
         return {}
 
     def close(self) -> None:

@@ -8,7 +8,6 @@ import time
 
 import numpy as np
 import pytest
-
 from node_harness import Listener, run_player, start_node, stop_node, write_small_checkpoint
 
 pytestmark = pytest.mark.ros
@@ -40,10 +39,15 @@ def _stamp_ns(header) -> int:
 def test_good_frames_give_hands_tf_and_markers_stamped_like_the_image_in_its_optical_frame(hands_node):
     sent = run_player("--scenario", "good", "--frames", "3")
     good = sent["good"]
-    hands_node.wait_for(lambda: len(hands_node.tf) >= 3 and len(hands_node.markers) >= 3, 20,
-                        lambda: f"TF and markers ({len(hands_node.tf)} TF, {len(hands_node.markers)} markers, "
-                                f"{[(_stamp_ns(m.header), len(m.hands)) for m in hands_node.hands]} hands, "
-                                f"{[_stamp_ns(m.transforms[0].header) for m in hands_node.tf]}, {good})")
+    hands_node.wait_for(
+        lambda: len(hands_node.tf) >= 3 and len(hands_node.markers) >= 3,
+        20,
+        lambda: (
+            f"TF and markers ({len(hands_node.tf)} TF, {len(hands_node.markers)} markers, "
+            f"{[(_stamp_ns(m.header), len(m.hands)) for m in hands_node.hands]} hands, "
+            f"{[_stamp_ns(m.transforms[0].header) for m in hands_node.tf]}, {good})"
+        ),
+    )
     with hands_node.lock:
         arrays = {_stamp_ns(m.header): m for m in hands_node.hands}
         tfs = [t for m in hands_node.tf for t in m.transforms]
@@ -58,17 +62,26 @@ def test_good_frames_give_hands_tf_and_markers_stamped_like_the_image_in_its_opt
             joints = np.asarray(h.joints_m).reshape(21, 3)
             assert np.isfinite(joints).all()
             assert h.wrist_pose.position.z == pytest.approx(joints[0, 2], abs=1e-5)
-            np.testing.assert_allclose(h.box_xyxy_px, [60, 70, 140, 170] if h.handedness == 1 else [180, 70, 260, 170])
+            np.testing.assert_allclose(
+                h.box_xyxy_px, [60, 70, 140, 170] if h.handedness == 1 else [180, 70, 260, 170]
+            )
             assert np.sum(h.grasp_probabilities) == pytest.approx(1.0, abs=1e-4)
         assert 0 < arr.latency_ms < 60_000
         # TF: camera optical frame -> both wrists at this stamp, translation = the wrist joint
-        wrists = {t.child_frame_id: t for t in tfs if _stamp_ns(t.header) == stamp and t.header.frame_id == "cam_optical"}
+        wrists = {
+            t.child_frame_id: t
+            for t in tfs
+            if _stamp_ns(t.header) == stamp and t.header.frame_id == "cam_optical"
+        }
         assert set(wrists) == {"hand_left_wrist", "hand_right_wrist"}
         right = next(h for h in arr.hands if h.handedness == 1)
-        assert wrists["hand_right_wrist"].transform.translation.x == pytest.approx(right.joints_m[0], abs=1e-5)
+        assert wrists["hand_right_wrist"].transform.translation.x == pytest.approx(
+            right.joints_m[0], abs=1e-5
+        )
         tips = [t for t in tfs if _stamp_ns(t.header) == stamp and t.header.frame_id == "hand_right_wrist"]
-        assert {t.child_frame_id for t in tips} == {f"hand_right_{n}_tip" for n in
-                                                   ("thumb", "index", "middle", "ring", "pinky")}
+        assert {t.child_frame_id for t in tips} == {
+            f"hand_right_{n}_tip" for n in ("thumb", "index", "middle", "ring", "pinky")
+        }
     assert len(markers) >= len(good)
     for m in markers:
         assert all(x.header.frame_id == "cam_optical" for x in m.markers)
@@ -120,7 +133,9 @@ def test_smoothing_changes_at_run_time_while_the_model_parameters_are_read_only(
     assert client.wait_for_service(timeout_sec=10)
 
     def set_param(name, value):
-        future = client.call_async(SetParameters.Request(parameters=[Parameter(name, value=value).to_parameter_msg()]))
+        future = client.call_async(
+            SetParameters.Request(parameters=[Parameter(name, value=value).to_parameter_msg()])
+        )
         deadline = time.monotonic() + 10
         while not future.done() and time.monotonic() < deadline:
             time.sleep(0.02)

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from rosbags.interfaces import MessageDefinitionFormat
-from rosbags.typesys import Stores, get_typestore, get_types_from_idl, get_types_from_msg
+from rosbags.typesys import Stores, get_types_from_idl, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
 PACKAGE = "wildhands_ros"

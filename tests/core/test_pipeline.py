@@ -1,0 +1,99 @@
+"""HandPipeline: detector + tracker + the real estimator (small random ResNet-18 network) + smoother."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from wildhands_core.config import ModelConfig
+from wildhands_core.detection.base import HandDetection
+from wildhands_core.estimator import EstimatorConfig, HandPoseEstimator
+from wildhands_core.model.wildhands import WildHands
+from wildhands_core.model.wildhands_net import WildHandsNet
+from wildhands_core.pipeline import HandPipeline, PipelineConfig, build_detector
+from wildhands_core.tracking.config import TrackerConfig
+
+K = np.array([[300.0, 0, 159.5], [0, 300.0, 119.5], [0, 0, 1]])
+RIGHT_BOX, LEFT_BOX = [60.0, 70, 140, 170], [180.0, 70, 260, 170]
+IMAGE = np.random.default_rng(0).integers(0, 255, (240, 320, 3), dtype=np.uint8)
+T0 = 5 * 10**18
+
+
+@pytest.fixture(scope="module")
+def estimator():
+    torch.manual_seed(0)
+    net = WildHandsNet(
+        ModelConfig(
+            backbone="resnet18", conv_dims=(64, 32, 16), fc_dim=128, head_hidden=128, cam_init_hidden=64
+        )
+    )
+    with (
+        torch.no_grad()
+    ):  # constant cameras: each hand lands near its box at 0.7 m (see tests/ros/node_harness)
+        for head, u in (("head_r", 100.0), ("head_l", 220.0)):
+            getattr(net, head).cam_init[4].weight.zero_()
+            getattr(net, head).cam_init[4].bias.copy_(
+                torch.tensor([1.875 / 0.7, (u - 159.5) / 300 * 0.7, 0.0])
+            )
+            getattr(net, head).hmr_layer.decoders["cam_t/wp"].weight.zero_()
+            getattr(net, head).hmr_layer.decoders["cam_t/wp"].bias.zero_()
+    return HandPoseEstimator(EstimatorConfig(allow_random_weights=True), model=WildHands(net))
+
+
+def _dets():
+    return [HandDetection(RIGHT_BOX, True, 0.9), HandDetection(LEFT_BOX, False, 0.8)]
+
+
+def test_tracks_are_published_after_min_hits_with_stable_ids_and_reprojected_keypoints(estimator):
+    p = HandPipeline(estimator, PipelineConfig(tracker=TrackerConfig(min_hits=2, redetect_every_n=1)))
+    outputs = []
+    for i in range(3):
+        stamp = T0 + i * 33_000_000
+        p.set_external_boxes(stamp, _dets())
+        outputs.append(p.process(IMAGE, K, stamp))
+    assert outputs[0] == []  # tentative tracks are not published
+    assert [[(e.track_id, e.is_right) for e in out] for out in outputs[1:]] == [[(0, True), (1, False)]] * 2
+    for e in outputs[2]:
+        uvw = e.joints_m @ K.T
+        np.testing.assert_allclose(e.keypoints_px, uvw[:, :2] / uvw[:, 2:], atol=1e-6)
+        np.testing.assert_allclose(e.box_xyxy_px, RIGHT_BOX if e.is_right else LEFT_BOX)
+    assert p.last_timing.estimate_s > 0 and p.last_timing.detector_ran
+
+
+def test_without_tracking_every_detection_is_estimated_untracked(estimator):
+    p = HandPipeline(estimator, PipelineConfig(tracking=False, tracker=TrackerConfig(max_hands=1)))
+    p.set_external_boxes(T0, _dets())
+    [only] = p.process(IMAGE, K, T0)
+    assert (only.track_id, only.is_right) == (-1, True)  # the higher score wins the single slot
+
+
+def test_frame_whose_boxes_arrive_late_waits_for_them(estimator):
+    p = HandPipeline(estimator, PipelineConfig(external_wait_s=2.0, tracker=TrackerConfig(min_hits=1)))
+    timer = threading.Timer(0.2, lambda: p.set_external_boxes(T0, _dets()))
+    t = time.monotonic()
+    timer.start()
+    out = p.process(IMAGE, K, T0)
+    assert time.monotonic() - t >= 0.2
+    assert len(out) == 2
+
+
+def test_frame_without_boxes_gives_no_hands_when_nothing_waits(estimator):
+    p = HandPipeline(estimator, PipelineConfig(tracker=TrackerConfig(min_hits=1)))
+    assert p.process(IMAGE, K, T0) == []
+
+
+def test_unavailable_detector_sources_are_skipped_with_a_reason():
+    det, external, skipped = build_detector(PipelineConfig(detector_sources=("learned", "external")))
+    assert external is not None and det is not None
+    assert "checkpoint" in skipped["learned"]
+    det, external, skipped = build_detector(PipelineConfig(detector_sources=("learned",)))
+    assert (det, external) == (None, None)
+
+
+def test_unknown_detector_source_is_refused():
+    with pytest.raises(ValueError, match="yolo"):
+        PipelineConfig(detector_sources=("yolo",))

@@ -1,0 +1,109 @@
+"""The node's parameters: declared with descriptors, defaults equal to config/hands.yaml, invalid values
+rejected at start-up with the parameter's name, smoothing changeable at run time (no DDS peers needed)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.ros
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def test_config_file_holds_every_declared_parameter_with_its_default():
+    from wildhands_ros.params import SPECS
+
+    file_values = _flatten(yaml.safe_load((ROOT / "config/hands.yaml").read_text())["/**"]["ros__parameters"])
+    assert set(file_values) == {s.name for s in SPECS}
+    for s in SPECS:
+        assert file_values[s.name] == s.default, s.name
+        assert type(file_values[s.name]) is type(s.default), s.name  # 1.0 not 1 for floats
+
+
+@pytest.fixture
+def ros_context():
+    import rclpy
+
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    yield ctx
+    ctx.try_shutdown()
+
+
+def _node(ctx, **overrides):
+    from rclpy.parameter import Parameter
+
+    from wildhands_ros.node import HandsNode
+
+    return HandsNode(context=ctx, parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()])
+
+
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("model.backend", "jax"),
+        ("model.crop_scale", 9.0),
+        ("model.max_hands", 0),
+        ("detector.sources", ["external", "yolo"]),
+        ("tf.frame_prefix", "a/b"),
+        ("qos.image_reliability", "sometimes"),
+    ],
+)
+def test_invalid_value_stops_start_up_naming_the_parameter(ros_context, name, value):
+    from wildhands_ros.params import ParameterError
+
+    with pytest.raises(ParameterError, match=f"'{name}'"):
+        _node(ros_context, **{name: value})
+
+
+def test_smoothing_parameters_reach_the_tracker_at_run_time_and_others_stay_read_only(ros_context, tmp_path):
+    from node_harness import write_small_checkpoint
+    from rclpy.parameter import Parameter
+
+    node = _node(ros_context, **{"model.checkpoint": str(write_small_checkpoint(tmp_path / "m.pt"))})
+    try:
+        from wildhands_core.smoothing.config import SmoothingConfig
+
+        assert node.pipeline.tracker.smoothing.joints.beta == SmoothingConfig().joints.beta
+        res = node.set_parameters([Parameter("smoothing.joints.beta", value=12.5)])
+        assert res[0].successful
+        assert node.pipeline.tracker.smoothing.joints.beta == 12.5
+        assert not node.set_parameters([Parameter("smoothing.betas.min_cutoff", value=0.0)])[0].successful
+        assert not node.set_parameters([Parameter("model.device", value="cuda")])[0].successful
+        assert node.pipeline.config.smoothing.betas.min_cutoff == SmoothingConfig().betas.min_cutoff
+    finally:
+        node.destroy_node()
+
+
+def test_module_entry_point_exits_2_and_names_the_bad_parameter():
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wildhands_ros",
+            "--ros-args",
+            "--params-file",
+            str(ROOT / "config/hands.yaml"),
+            "-p",
+            "model.device:=tpu",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 2
+    assert "model.device" in res.stderr and "tpu" in res.stderr

@@ -1,0 +1,214 @@
+"""Training inputs of one frame: K-consistent augmentation, the 224 frame, hand crops, labels mapped there.
+
+Everything the network sees is produced by the inference code (``wildhands_core.preprocess``:
+:func:`letterbox_image`, :func:`square_crop_boxes`, :func:`cut_crops`), so training and test crops agree;
+only the crop BOX differs: during training it comes from the 2D keypoints (paper Sec. 4.1) or the sample's
+box, is scaled by ``crop_scale`` (1.5) with a random scale and a random shift (fractions of the crop side).
+
+K-consistent augmentation: a random scale ``s`` about the image centre plus a shift ``t`` (pixels) is one
+affine map ``A`` of the pixel plane (pixel centres at integer coordinates, as ``cv2.warpAffine`` uses);
+the image, the masks (nearest) and the 2D keypoints / boxes are warped by ``A`` and ``K' = A K``, so the 3D
+labels (camera frame, metres) are unchanged and still project onto the warped keypoints. Colour jitter
+(brightness, contrast, saturation) does not touch geometry. All hands of a frame share one augmentation,
+so they share the frame's whole image.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from training.config import AugmentConfig
+from training.sample import HandSample
+from wildhands_core.camera import Letterbox
+from wildhands_core.constants import INPUT_SIZE, NUM_JOINTS
+from wildhands_core.preprocess import crop_affine_224, cut_crops, letterbox_image, square_crop_boxes
+
+__all__ = [
+    "BOX_SOURCES",
+    "TrainFrame",
+    "TrainHand",
+    "colour_jitter",
+    "crop_box_224",
+    "hand_box_px",
+    "prepare_frame",
+    "random_image_affine",
+    "warp_sample",
+]
+
+BOX_SOURCES = ("keypoints", "sample")
+MIN_BOX_KEYPOINTS = 3  # fewer valid keypoints -> the sample's own box
+
+
+@dataclass
+class TrainHand:
+    """One hand's crop box and labels in the 224 frame (3D in metres, camera frame; 2D in 224-frame px).
+
+    ``mask_crop``: (S, S) float32 in [0, 1], the hand's GT mask in the crop frame at the loss resolution;
+    ``K_mask``: (3, 3) intrinsics of that S x S crop image (the mask loss renders with it).
+    """
+
+    sample: HandSample  # after augmentation (original-resolution geometry)
+    crop_box_224: np.ndarray  # (4,)
+    keypoints_224: np.ndarray | None  # (21, 2)
+    keypoints_valid: np.ndarray  # (21,) bool
+    joints3d_valid: np.ndarray  # (21,) bool
+    mask_crop: np.ndarray | None
+    K_mask: np.ndarray
+
+
+@dataclass
+class TrainFrame:
+    """One frame ready for the network: letterboxed image, its hands' crops (uint8) and labels."""
+
+    whole_224: np.ndarray  # (224, 224, 3) uint8
+    crops: np.ndarray  # (N, 224, 224, 3) uint8
+    K_224: np.ndarray  # (3, 3)
+    hands: list[TrainHand]
+    dataset: str
+
+
+def random_image_affine(
+    rng: np.random.Generator, width: int, height: int, scale_range: tuple[float, float], shift: float
+) -> np.ndarray:
+    """(3, 3) pixel-plane affine: scale U(scale_range) about the image centre, then a shift of
+    U(-shift, shift) x (width, height) pixels. Identity when the range is (1, 1) and shift 0."""
+    lo, hi = scale_range
+    s = float(rng.uniform(lo, hi)) if hi > lo else float(lo)
+    tx, ty = (rng.uniform(-shift, shift, size=2) * (width, height)) if shift > 0 else (0.0, 0.0)
+    cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
+    return np.array([[s, 0.0, cx - s * cx + tx], [0.0, s, cy - s * cy + ty], [0.0, 0.0, 1.0]])
+
+
+def _apply_points(A: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    return pts @ A[:2, :2].T + A[:2, 2]
+
+
+def warp_sample(sample: HandSample, A: np.ndarray, image: np.ndarray | None = None) -> HandSample:
+    """``sample`` seen through the pixel affine ``A`` (3, 3): same image size, K' = A K, 2D labels and mask
+    warped, 3D labels unchanged. ``image``: the already-warped image to share between hands of a frame."""
+    h, w = sample.image.shape[:2]
+    if image is None:
+        image = cv2.warpAffine(sample.image, A[:2], (w, h), flags=cv2.INTER_LINEAR)
+    box = _apply_points(A, np.asarray(sample.box_xyxy_px, dtype=np.float64).reshape(2, 2)).reshape(4)
+    kp = sample.keypoints_px
+    kp = None if kp is None else _apply_points(A, np.asarray(kp, np.float64))
+    mask = None
+    if sample.mask is not None:
+        mask = cv2.warpAffine(sample.mask, A[:2], (w, h), flags=cv2.INTER_NEAREST)
+    return dataclasses.replace(
+        sample, image=image, K_px=A @ np.asarray(sample.K_px, dtype=np.float64), box_xyxy_px=box,
+        keypoints_px=kp, mask=mask,
+    )
+
+
+def colour_jitter(image: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
+    """(H, W, 3) uint8 RGB with brightness, contrast and saturation each scaled by U(1 - s, 1 + s)."""
+    if strength <= 0:
+        return image
+    b, c, s = rng.uniform(1.0 - strength, 1.0 + strength, size=3)
+    x = image.astype(np.float32) * b
+    gray = x @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    x = (x - gray.mean()) * c + gray.mean()
+    gray = (x @ np.array([0.299, 0.587, 0.114], dtype=np.float32))[..., None]
+    x = (x - gray) * s + gray
+    return np.clip(x + 0.5, 0, 255).astype(np.uint8)
+
+
+def hand_box_px(sample: HandSample, box_source: str = "keypoints") -> np.ndarray:
+    """(4,) hand box in original pixels: tight box of the valid 2D keypoints (``keypoints``, paper Sec. 4.1)
+    when at least 3 are valid, else the sample's box."""
+    if box_source not in BOX_SOURCES:
+        raise ValueError(f"box_source must be one of {BOX_SOURCES}, got {box_source!r}")
+    if box_source == "keypoints" and sample.keypoints_px is not None:
+        kp = np.asarray(sample.keypoints_px, dtype=np.float64)
+        ok = np.all(np.isfinite(kp), axis=1)
+        if sample.keypoints_valid is not None:
+            ok &= np.asarray(sample.keypoints_valid, dtype=bool)
+        if ok.sum() >= MIN_BOX_KEYPOINTS:
+            lo, hi = kp[ok].min(axis=0), kp[ok].max(axis=0)
+            if np.all(hi - lo > 1.0):
+                return np.concatenate([lo, hi])
+    return np.asarray(sample.box_xyxy_px, dtype=np.float64).reshape(4)
+
+
+def crop_box_224(
+    box_224: np.ndarray, crop_scale: float, rng: np.random.Generator | None, scale_jitter: float,
+    shift_jitter: float,
+) -> np.ndarray:
+    """(4,) hand box (224 frame) -> (4,) crop box: square of ``crop_scale`` x U(1 -/+ scale_jitter) x the
+    longest side, centre shifted by U(-/+ shift_jitter) x that side, clipped as at inference."""
+    b = np.asarray(box_224, dtype=np.float64).reshape(4)
+    scale = crop_scale
+    if rng is not None:
+        if scale_jitter > 0:
+            scale *= float(rng.uniform(1.0 - scale_jitter, 1.0 + scale_jitter))
+        if shift_jitter > 0:
+            side = max(b[2] - b[0], b[3] - b[1]) * scale
+            d = rng.uniform(-shift_jitter, shift_jitter, size=2) * side
+            b = b + np.concatenate([d, d])
+    return square_crop_boxes(b[None], scale, clip=True)[0]
+
+
+def prepare_frame(
+    samples: list[HandSample],
+    cfg: AugmentConfig,
+    rng: np.random.Generator | None,
+    mask_size: int = 56,
+    box_source: str = "keypoints",
+) -> TrainFrame:
+    """All hands of one frame (same image and K) -> :class:`TrainFrame`. ``rng`` None: no randomness."""
+    if not samples:
+        raise ValueError("a frame needs at least one hand")
+    first = samples[0]
+    image = first.image
+    h, w = image.shape[:2]
+    augment = cfg.enabled and rng is not None
+    if augment:
+        A = random_image_affine(rng, w, h, cfg.image_scale_range, cfg.image_shift)
+        if not np.allclose(A, np.eye(3)):
+            warped = cv2.warpAffine(image, A[:2], (w, h), flags=cv2.INTER_LINEAR)
+            samples = [warp_sample(s, A, warped) for s in samples]
+            image = warped
+        image = colour_jitter(image, rng, cfg.colour_jitter)
+    lb = Letterbox(w, h)
+    whole = letterbox_image(image, lb)
+    K_224 = _K_to_224(lb, samples[0].K_px)
+    lb_affine = np.vstack([lb.affine_2x3(), [0.0, 0.0, 1.0]])
+    boxes, hands = [], []
+    for s in samples:
+        box_px = hand_box_px(s, box_source)
+        box_224 = _apply_points(lb_affine, box_px.reshape(2, 2)).reshape(4)
+        cb = crop_box_224(
+            box_224, cfg.crop_scale, rng if augment else None, cfg.crop_scale_jitter, cfg.crop_shift_jitter
+        )
+        boxes.append(cb)
+        kp224 = None if s.keypoints_px is None else _apply_points(lb_affine, np.asarray(s.keypoints_px))
+        kv = np.ones(NUM_JOINTS, bool) if s.keypoints_valid is None else np.asarray(s.keypoints_valid, bool)
+        if kp224 is not None:
+            kv = kv & np.all(np.isfinite(kp224), axis=1)
+        j3v = np.asarray(s.extra.get("joints3d_valid", np.ones(NUM_JOINTS, bool)), dtype=bool)
+        A_mask = crop_affine_224(cb, mask_size)
+        mask_crop = None
+        if s.mask is not None:
+            M = (A_mask @ lb_affine)[:2]
+            mask_crop = cv2.warpAffine(
+                s.mask.astype(np.float32), M, (mask_size, mask_size), flags=cv2.INTER_LINEAR
+            )
+        hands.append(
+            TrainHand(
+                sample=s, crop_box_224=cb, keypoints_224=kp224, keypoints_valid=kv, joints3d_valid=j3v,
+                mask_crop=mask_crop, K_mask=A_mask @ K_224,
+            )
+        )
+    crops = cut_crops(image, whole, lb, np.stack(boxes), "whole224", INPUT_SIZE)
+    return TrainFrame(whole_224=whole, crops=crops, K_224=K_224, hands=hands, dataset=first.dataset)
+
+
+def _K_to_224(lb: Letterbox, K_px: np.ndarray) -> np.ndarray:
+    """(3, 3) original-image K -> 224-frame K (float64), the mapping of ``Letterbox.K_to_224``."""
+    A = np.vstack([lb.affine_2x3(), [0.0, 0.0, 1.0]])
+    return A @ np.asarray(K_px, dtype=np.float64)

@@ -1,0 +1,156 @@
+"""Training losses (paper Sec. 3.3 / 4.1), each applied only to the hands that have its label.
+
+Per hand i and term t the error ``e_ti`` is a mean of squares (L2), or the cross-entropy for the grasp:
+
+- ``theta``: the 16 predicted rotation matrices vs the GT's (``axis_angle_to_rotmat`` of ``pose_aa``,
+  relative to the MANO mean pose), mean over the 144 entries;
+- ``betas``: MANO shape, mean over 10;
+- ``kp3d``: root(wrist)-relative 3D joints in METRES, mean over valid joints and x, y, z;
+- ``kp2d``: 2D joints normalised to the crop, ``2 (u - x0) / (x1 - x0) - 1`` (crop edges -> -/+1), from the
+  projection of the predicted joints with ``K_224``; mean over valid joints;
+- ``cam``: weak-perspective (s, tx, ty) vs the GT's ``(2 f / (224 tz), tx, ty)`` of the GT MANO translation;
+- ``mask``: SoftRas silhouette (``training.render.soft_rasterizer``) of the predicted MANO mesh rendered
+  with ``K_mask`` into the S x S crop frame vs the GT mask warped there, mean over pixels;
+- ``grasp``: cross-entropy over the 9 logits (``wildhands_core.constants.GRASP_CLASS_NAMES``).
+
+Term loss ``L_t = sum_i w_ti e_ti / n_t`` with ``w_ti`` the weight of hand i's dataset and ``n_t`` the number
+of hands with the label and ``w_ti > 0`` in the GLOBAL batch (``count_reduce`` sums it over DDP processes,
+so the sum of the processes' gradients equals the single-process gradient of the whole batch).
+Total = sum_t L_t.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as nnf
+
+from training.batch import Batch
+from training.config import LossConfig
+from training.render.soft_rasterizer import SoftSilhouetteConfig, soft_silhouette
+from wildhands_core.camera import focal_mean
+from wildhands_core.constants import INPUT_SIZE, NUM_MANO_JOINTS
+from wildhands_core.rotations import axis_angle_to_rotmat
+
+__all__ = ["LOSS_TERMS", "TERM_LABEL", "compute_losses", "crop_normalise", "gt_weak_perspective"]
+
+LOSS_TERMS = ("theta", "betas", "kp3d", "kp2d", "cam", "mask", "grasp")
+#: The has-label group each term needs (``Batch.has`` keys).
+TERM_LABEL = {
+    "theta": "mano",
+    "betas": "mano",
+    "kp3d": "joints3d",
+    "kp2d": "keypoints2d",
+    "cam": "transl",
+    "mask": "mask",
+    "grasp": "grasp",
+}
+
+
+def gt_weak_perspective(transl_m: torch.Tensor, K_224: torch.Tensor, size: int = INPUT_SIZE) -> torch.Tensor:
+    """(N, 3) MANO translation (metres, camera frame) -> (N, 3) weak-perspective (s, tx, ty) of the model's
+    camera (inverse of ``wildhands_core.camera.weak_perspective_to_translation``): s = 2 f / (size tz)."""
+    s = 2.0 * focal_mean(K_224) / (size * transl_m[:, 2].clamp(min=1e-3))
+    return torch.stack((s, transl_m[:, 0], transl_m[:, 1]), dim=-1)
+
+
+def crop_normalise(points_224: torch.Tensor, boxes_224: torch.Tensor) -> torch.Tensor:
+    """(N, J, 2) 224-frame pixels, (N, 4) crop boxes -> (N, J, 2) with the crop's edges at -1 and +1."""
+    lo, hi = boxes_224[:, None, :2], boxes_224[:, None, 2:]
+    return 2.0 * (points_224 - lo) / (hi - lo) - 1.0
+
+
+def _masked_mean(err: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """(N, J) squared errors, (N, J) bool -> (N,) mean over valid entries (0 where none)."""
+    v = valid.to(err.dtype)
+    return (err * v).sum(dim=1) / v.sum(dim=1).clamp(min=1.0)
+
+
+def _silhouettes(
+    verts: torch.Tensor, is_right: torch.Tensor, faces_r: torch.Tensor, faces_l: torch.Tensor,
+    K: torch.Tensor, size: int, sigma: float,
+) -> torch.Tensor:
+    out = verts.new_zeros((verts.shape[0], size, size))
+    cfg = SoftSilhouetteConfig(sigma_px2=sigma)
+    for side, faces in ((True, faces_r), (False, faces_l)):
+        idx = torch.nonzero(is_right == side).squeeze(1)
+        if idx.numel():
+            sil = soft_silhouette(verts[idx], faces, K[idx], (size, size), cfg)
+            out = out.index_copy(0, idx, sil)
+    return out
+
+
+def compute_losses(
+    out: dict[str, torch.Tensor],
+    batch: Batch,
+    faces_r: torch.Tensor,
+    faces_l: torch.Tensor,
+    cfg: LossConfig | None = None,
+    count_reduce: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Model outputs (``WildHands.forward`` with ``return_vertices`` when the mask loss is on) + batch ->
+    (total loss, {term: L_t} detached, for the active terms only)."""
+    cfg = cfg or LossConfig()
+    lab, has, w = batch.labels, batch.has, batch.weights
+    n = batch.num_hands
+    active = {t: has[TERM_LABEL[t]] & (w[t] > 0) for t in LOSS_TERMS}
+    if "grasp_logits" not in out:
+        active["grasp"] = torch.zeros_like(active["grasp"])
+    counts = torch.stack([active[t].sum() for t in LOSS_TERMS]).to(torch.float32)
+    if count_reduce is not None:
+        counts = count_reduce(counts)
+    total = out["rotmat"].new_zeros((), dtype=torch.float32)
+    terms: dict[str, torch.Tensor] = {}
+    for ti, t in enumerate(LOSS_TERMS):
+        if counts[ti] <= 0:
+            continue
+        m = active[t]
+        if not bool(m.any()):
+            # this process has none of the label, others do: contribute an exact zero that still touches
+            # the graph (DDP needs every process to run the same backward)
+            err = out["rotmat"].float().sum() * 0.0 + torch.zeros(n, device=m.device)
+        else:
+            err = _term_error(t, out, lab, batch, m, faces_r, faces_l, cfg)
+        loss_t = (w[t] * m.to(torch.float32) * err).sum() / counts[ti]
+        terms[t] = loss_t.detach()
+        total = total + loss_t
+    return total, terms
+
+
+def _term_error(
+    t: str, out: dict[str, torch.Tensor], lab: dict[str, torch.Tensor], batch: Batch, m: torch.Tensor,
+    faces_r: torch.Tensor, faces_l: torch.Tensor, cfg: LossConfig,
+) -> torch.Tensor:
+    """(N,) per-hand error of term ``t`` (zeros where ``m`` is False)."""
+    n = m.shape[0]
+    if t == "theta":
+        gt = axis_angle_to_rotmat(lab["pose_aa"].reshape(n, NUM_MANO_JOINTS, 3))
+        return (out["rotmat"].float() - gt).square().flatten(1).mean(dim=1)
+    if t == "betas":
+        return (out["betas"].float() - lab["betas"]).square().mean(dim=1)
+    if t == "kp3d":
+        p = out["joints_cam_m"].float()
+        g = lab["joints_cam_m"]
+        p, g = p - p[:, :1], g - g[:, :1]
+        return _masked_mean((p - g).square().sum(dim=-1) / 3.0, lab["joints3d_valid"])
+    if t == "kp2d":
+        boxes = batch.inputs["boxes_224"]
+        p = crop_normalise(out["keypoints_224_px"].float(), boxes)
+        g = crop_normalise(lab["keypoints_224"], boxes)
+        return _masked_mean((p - g).square().sum(dim=-1) / 2.0, lab["keypoints_valid"])
+    if t == "cam":
+        gt = gt_weak_perspective(lab["transl_m"], batch.inputs["K_224"])
+        return (out["cam_wp"].float() - gt).square().mean(dim=1)
+    if t == "mask":
+        err = out["rotmat"].new_zeros(n, dtype=torch.float32)
+        idx = torch.nonzero(m).squeeze(1)
+        size = lab["mask"].shape[-1]
+        sil = _silhouettes(
+            out["vertices_cam_m"].float()[idx], batch.inputs["is_right"][idx], faces_r, faces_l,
+            lab["K_mask"][idx], size, cfg.mask_sigma_px2,
+        )
+        return err.index_copy(0, idx, (sil - lab["mask"][idx]).square().flatten(1).mean(dim=1))
+    if t == "grasp":
+        return nnf.cross_entropy(out["grasp_logits"].float(), lab["grasp"], reduction="none")
+    raise ValueError(f"unknown loss term {t!r}")

@@ -1,0 +1,142 @@
+"""Hand detection with MediaPipe Hands (palm detector + hand-landmark model, CPU, offline).
+
+Optional: needs the ``mediapipe`` extra (``pip install 'wildhands[mediapipe]'``, i.e. ``mediapipe==0.10.21``,
+whose wheel bundles the Apache-2.0 TFLite models). It pins numpy < 2, so it usually lives in its own
+environment; without it ``MediaPipeHandDetector`` raises ``ImportError`` naming the extra.
+
+Conventions:
+
+- MediaPipe landmarks are normalised: x by the image width, y by its height, with the image's top-left
+  CORNER at (0, 0). In wildhands pixels (centre of the top-left pixel at (0, 0)) a landmark is at
+  ``(x * W - 0.5, y * H - 0.5)``.
+- Landmarks come in MediaPipe's order (wrist, then thumb, index, middle, ring, pinky from base to tip), which
+  is the OpenPose order; ``keypoints_px`` returned here are re-ordered to MANO21
+  (``wildhands_core.constants``).
+- Box: the landmarks' bounding box grown by ``margin`` times its longest side on every side
+  (``box_from_keypoints``; landmarks are joint centres and finger tips, 0.15 covers the palm edge and the
+  finger thickness), clipped to the image.
+- Handedness: MediaPipe labels hands as if the image were a mirrored selfie. For an ordinary (un-mirrored)
+  camera image, e.g. an egocentric camera, its "Left" is the person's RIGHT hand. ``image_is_mirrored=False``
+  (default) swaps the label; pass True for images that are already mirrored.
+- Score: MediaPipe's handedness-classification score (the legacy API exposes no presence score; hands
+  below ``min_confidence`` are not returned at all).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from wildhands_core.constants import MANO21_TO_OPENPOSE
+from wildhands_core.detection.base import HandDetection, box_from_keypoints
+
+MEDIAPIPE_EXTRA_MESSAGE = (
+    "MediaPipeHandDetector needs the optional extra 'mediapipe' (pip install 'wildhands[mediapipe]', i.e. "
+    "mediapipe==0.10.21). mediapipe pins numpy<2, so install it in its own virtual environment."
+)
+
+#: ``keypoints_mano21 = keypoints_mediapipe[MEDIAPIPE_TO_MANO21]`` (MediaPipe uses the OpenPose order).
+MEDIAPIPE_TO_MANO21: tuple[int, ...] = tuple(int(i) for i in np.argsort(np.asarray(MANO21_TO_OPENPOSE)))
+
+
+def mediapipe_label_is_right(label: str, image_is_mirrored: bool = False) -> bool:
+    """The person's side for MediaPipe's handedness ``label`` ("Left"/"Right"), which assumes a mirrored
+    selfie image: for an un-mirrored image "Left" means the right hand."""
+    if label not in ("Left", "Right"):
+        raise ValueError(f"MediaPipe handedness label must be 'Left' or 'Right', got {label!r}")
+    return (label == "Right") if image_is_mirrored else (label == "Left")
+
+
+def landmarks_to_keypoints_px(landmarks_norm: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(21, 2+) MediaPipe normalised landmarks (OpenPose order) -> (21, 2) wildhands pixels, MANO21 order."""
+    lm = np.asarray(landmarks_norm, dtype=np.float64).reshape(21, -1)[:, :2]
+    px = lm * np.array([width, height], dtype=np.float64) - 0.5
+    return px[list(MEDIAPIPE_TO_MANO21)]
+
+
+def landmarks_to_box(landmarks_norm: np.ndarray, width: int, height: int, margin: float = 0.15) -> np.ndarray:
+    """Hand box (4,) xyxy wildhands pixels: the landmarks' box grown by ``margin`` x its longest side on
+    every side, clipped to the image ([0, W-1] x [0, H-1])."""
+    kp = landmarks_to_keypoints_px(landmarks_norm, width, height)
+    return box_from_keypoints(kp, margin=margin, image_size=(width, height))
+
+
+@dataclass
+class MediaPipeHand:
+    """One MediaPipe hand: detection (box, side, score) and keypoints (21, 2) wildhands pixels, MANO21."""
+
+    detection: HandDetection
+    keypoints_px: np.ndarray
+
+
+class MediaPipeHandDetector:
+    """``detect(image_rgb) -> list[HandDetection]`` with MediaPipe Hands (legacy ``solutions.hands`` API).
+
+    ``max_hands``: most hands returned; ``min_confidence``: MediaPipe's detection (and tracking) confidence;
+    ``image_is_mirrored``: see the module docstring; ``margin``: box margin (fraction of the landmarks' box's
+    longest side); ``video_mode``: let MediaPipe track landmarks from the previous call (faster, stateful)
+    instead of detecting palms in every image; ``model_complexity``: 0 (lite) or 1 (full landmark model).
+    """
+
+    source = "mediapipe"
+
+    def __init__(
+        self,
+        max_hands: int = 2,
+        min_confidence: float = 0.5,
+        image_is_mirrored: bool = False,
+        margin: float = 0.15,
+        video_mode: bool = False,
+        model_complexity: int = 1,
+    ) -> None:
+        try:
+            from mediapipe.python.solutions import hands as mp_hands
+        except ImportError as exc:
+            raise ImportError(MEDIAPIPE_EXTRA_MESSAGE) from exc
+        self.max_hands = int(max_hands)
+        self.image_is_mirrored = bool(image_is_mirrored)
+        self.margin = float(margin)
+        self._hands = mp_hands.Hands(
+            static_image_mode=not video_mode,
+            max_num_hands=self.max_hands,
+            model_complexity=int(model_complexity),
+            min_detection_confidence=float(min_confidence),
+            min_tracking_confidence=float(min_confidence),
+        )
+
+    def hands(self, image_rgb: np.ndarray) -> list[MediaPipeHand]:
+        """Detections with their 21 keypoints, best score first."""
+        image = np.ascontiguousarray(image_rgb, dtype=np.uint8)
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got shape {image.shape}")
+        h, w = image.shape[:2]
+        result = self._hands.process(image)
+        found: list[MediaPipeHand] = []
+        if not result.multi_hand_landmarks:
+            return found
+        for lms, handed in zip(result.multi_hand_landmarks, result.multi_handedness, strict=True):
+            lm = np.array([[p.x, p.y] for p in lms.landmark], dtype=np.float64)
+            cls = handed.classification[0]
+            det = HandDetection(
+                landmarks_to_box(lm, w, h, self.margin),
+                is_right=mediapipe_label_is_right(cls.label, self.image_is_mirrored),
+                score=float(cls.score),
+                source=self.source,
+            )
+            found.append(MediaPipeHand(det, landmarks_to_keypoints_px(lm, w, h)))
+        found.sort(key=lambda m: -m.detection.score)
+        return found
+
+    def detect(self, image_rgb: np.ndarray, stamp_ns: int | None = None) -> list[HandDetection]:
+        """(H, W, 3) uint8 RGB -> hands in full-image pixels; ``stamp_ns`` is ignored."""
+        return [m.detection for m in self.hands(image_rgb)]
+
+    def close(self) -> None:
+        self._hands.close()
+
+    def __enter__(self) -> MediaPipeHandDetector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,119 @@
+"""``wildhands-bag``: offline hand estimation on recorded bags, and export to learning arrays.
+
+    wildhands-bag process IN_BAG OUT_BAG --checkpoint model.pt --boxes-topic /hands/boxes [--storage sqlite3]
+    wildhands-bag export HANDS_BAG [HANDS_BAG ...] OUT_DIR [--episode-gap 2.0]
+
+No rclpy needed (rosbags reads and writes both rosbag2 storages). Exit codes: 0 done, 1 done but frames or
+messages were rejected (see the summary), 2 bad arguments / input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from wildhands_core.pipeline import DETECTOR_SOURCES
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="wildhands-bag", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    pr = sub.add_parser("process", help="estimate hands on a recorded bag, write a new bag")
+    pr.add_argument("input", help="rosbag2 directory (sqlite3 or MCAP)")
+    pr.add_argument("output", help="output bag directory (must not exist unless --overwrite)")
+    pr.add_argument("--checkpoint", help="project or released checkpoint (required unless --random-weights)")
+    pr.add_argument("--random-weights", action="store_true", help="untrained network (tests, benchmarks)")
+    pr.add_argument("--backend", default="torch", choices=["torch", "onnxruntime", "tensorrt"])
+    pr.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
+    pr.add_argument("--mano-dir", help="licensed MANO pickles (default: WILDHANDS_MANO_DIR or procedural)")
+    pr.add_argument("--batch-size", type=int, default=8, help="frames per network batch (default 8)")
+    pr.add_argument("--image-topic")
+    pr.add_argument("--info-topic")
+    pr.add_argument("--boxes-topic", help="recorded wildhands_ros/HandBoxArray boxes")
+    pr.add_argument("--detector", action="append", choices=DETECTOR_SOURCES, default=[],
+                    help="detector source(s) besides the boxes topic (repeatable)")
+    pr.add_argument("--detector-checkpoint", help="checkpoint of the 'learned' detector")
+    pr.add_argument("--info-tolerance-ms", type=float, default=0.0,
+                    help="max image/CameraInfo stamp difference (default 0: same stamp)")
+    pr.add_argument("--demo-k", action="store_true",
+                    help="images without CameraInfo use the release demo's intrinsics "
+                         "instead of being rejected")
+    pr.add_argument("--storage", default="mcap", choices=["mcap", "sqlite3"])
+    pr.add_argument("--hands-topic", default="/wildhands/hands")
+    pr.add_argument("--no-tf", action="store_true", help="do not write /tf")
+    pr.add_argument("--tf-prefix", default="hand_")
+    pr.add_argument("--camera-frame", help="override the images' header.frame_id")
+    pr.add_argument("--copy", nargs="*", metavar="TOPIC",
+                    help="copy input topics through (no TOPIC: all of them)")
+    pr.add_argument("--vertices", action="store_true", help="fill Hand.vertices_m")
+    pr.add_argument("--tracking", action="store_true",
+                    help="tracker ids + smoothing (HandPipeline, one frame at a time: no batching)")
+    pr.add_argument("--overwrite", action="store_true")
+    pr.add_argument("--no-progress", action="store_true")
+
+    ex = sub.add_parser("export", help="HandArray bag(s) -> per-episode .npz + Parquet")
+    ex.add_argument("inputs", nargs="+", help="bag directories with HandArray messages")
+    ex.add_argument("output", help="output directory (must not exist unless --overwrite)")
+    ex.add_argument("--topic", help="HandArray topic (default: the only one)")
+    ex.add_argument("--episode-gap", type=float, default=None,
+                    help="start a new episode where stamps jump by more than this (seconds)")
+    ex.add_argument("--overwrite", action="store_true")
+    ex.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def _process(a: argparse.Namespace) -> int:
+    from wildhands_core.estimator import EstimatorConfig, HandPoseEstimator
+    from wildhands_core.pipeline import PipelineConfig
+    from wildhands_ros.bag.process import ProcessConfig, process_bag
+
+    est = HandPoseEstimator(EstimatorConfig(
+        checkpoint=a.checkpoint, mano_dir=a.mano_dir, backend=a.backend, device=a.device,
+        allow_random_weights=a.random_weights, return_vertices=a.vertices,
+    ))
+    cfg = ProcessConfig(
+        image_topic=a.image_topic, info_topic=a.info_topic, boxes_topic=a.boxes_topic,
+        info_tolerance_ns=round(a.info_tolerance_ms * 1e6), demo_intrinsics_without_info=a.demo_k,
+        batch_size=a.batch_size, storage=a.storage, hands_topic=a.hands_topic, tf=not a.no_tf,
+        tf_prefix=a.tf_prefix, camera_frame=a.camera_frame,
+        copy_topics=None if a.copy is None else (tuple(a.copy) or ("*",)),
+        with_vertices=a.vertices, max_hands=est.cfg.max_hands, tracking=a.tracking,
+        pipeline=PipelineConfig(detector_sources=tuple(a.detector),
+                                learned_detector_checkpoint=a.detector_checkpoint),
+        overwrite=a.overwrite, progress=not a.no_progress,
+    )
+    s = process_bag(a.input, a.output, est, cfg)
+    print(f"{s.frames_written}/{s.frames_total} frames written, {s.hands_written} hands, "
+          f"{s.wall_s:.1f} s ({s.realtime_factor:.2f}x real time) -> {s.output}")
+    for reason, n in s.rejected.items():
+        print(f"  rejected {n} frame(s): {reason}")
+    if s.boxes_malformed or s.info_malformed:
+        print(f"  malformed: {s.boxes_malformed} box message(s), {s.info_malformed} CameraInfo message(s)")
+    return 1 if s.rejected or s.boxes_malformed or s.info_malformed else 0
+
+
+def _export(a: argparse.Namespace) -> int:
+    from wildhands_ros.bag.export import ExportConfig, export_bags
+
+    s = export_bags(a.inputs, a.output, ExportConfig(topic=a.topic, episode_gap_s=a.episode_gap,
+                                                     overwrite=a.overwrite, progress=not a.no_progress))
+    print(f"{len(s.episodes)} episode(s), {s.messages} frames -> {s.output}")
+    if s.malformed:
+        print("  malformed messages skipped: " + json.dumps(s.malformed))
+    return 1 if s.malformed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    a = _parser().parse_args(argv)
+    try:
+        return _process(a) if a.command == "process" else _export(a)
+    except (ValueError, FileExistsError, FileNotFoundError) as exc:
+        print(f"wildhands-bag: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
