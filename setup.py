@@ -35,6 +35,8 @@ setup(
             "wildhands-export=wildhands_core.cli.export:main",
             "wildhands-convert-mano=wildhands_core.mano.convert:main",
             "wildhands-synth=training.synth.cli:main",
+            "wildhands-bag=wildhands_ros.bag.cli:main",
+            "wildhands-demo=wildhands_ros.demo.cli:main",
         ],
     },
 )

@@ -132,25 +132,16 @@ def overhead(node, w: int, h: int, frames: int) -> dict:
     node.pipeline.reset()
     node._last_stamp.clear()
     for i, m in enumerate(msgs):
-        original = node._process
-        t_proc = {}
-
-        def timed(frame, original=original, t_proc=t_proc):
-            t = time.perf_counter()
-            original(frame)
-            t_proc["s"] = time.perf_counter() - t
-
-        node.worker._process = timed
         cb = _frame(node, m)
         node.worker.wait_idle(600)
-        node.worker._process = original
+        proc_s = node.stats.processing_ms()[-1] / 1e3
         if i == 0:
             continue  # warm-up
         tm = node.pipeline.last_timing
         model = tm.estimate_s
         pipeline = tm.total_s - tm.estimate_s
-        node_s = cb + t_proc["s"] - tm.total_s
-        rows.append((model, pipeline, node_s, cb + t_proc["s"]))
+        node_s = cb + proc_s - tm.total_s
+        rows.append((model, pipeline, node_s, cb + proc_s))
     med = [statistics.median(c) for c in zip(*rows, strict=True)]
     return {
         "model_ms": med[0] * 1e3,

@@ -440,6 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-frames", type=int, default=None, help="evaluate on the first N frames only")
     p.add_argument("--onnx", type=Path, default=None, help="also export the trained detector to this .onnx")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
@@ -447,6 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     sources: list[Dataset] = [SyntheticDetectionFrames(root) for root in args.data]
     for spec in args.dataset:
         name, _, root = spec.partition("=")

@@ -41,7 +41,7 @@ from wildhands_core.tracking.tracker import HandTracker
 #: Detector sources the pipeline knows.
 DETECTOR_SOURCES = ("external", "mediapipe", "learned")
 
-# Where the optional detectors are expected (module, class); constructor takes keyword arguments.
+# The optional detectors (module, class), imported only when configured.
 _OPTIONAL_DETECTORS = {
     "mediapipe": ("wildhands_core.detection.mediapipe_detector", "MediaPipeHandDetector"),
     "learned": ("wildhands_core.detection.learned", "LearnedHandDetector"),
@@ -148,9 +148,13 @@ def build_detector(
         except (ImportError, AttributeError) as exc:
             skipped[source] = f"{module_name}.{cls_name} unavailable ({exc})"
             continue
-        kwargs = {}
+        kwargs: dict = {"max_hands": config.tracker.max_hands, "min_confidence": config.detector_min_score}
         if source == "learned":
-            kwargs = {"checkpoint": config.learned_detector_checkpoint, "device": config.detector_device}
+            kwargs = {
+                "checkpoint_path": config.learned_detector_checkpoint,
+                "device": config.detector_device,
+                "score_threshold": config.detector_min_score,
+            }
         try:
             detectors.append(cls(**kwargs))
         except Exception as exc:  # a detector that cannot start is reported, the others still run

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 from builtin_interfaces.msg import Time
-from geometry_msgs.msg import Point, Pose, Quaternion, TransformStamped, Vector3
+from geometry_msgs.msg import Point, Quaternion, TransformStamped, Vector3
 from scipy.spatial.transform import Rotation
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import ColorRGBA, Header
@@ -22,6 +22,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 from wildhands_core.constants import FINGERTIP_NAMES, NUM_JOINTS, SKELETON_EDGES
 from wildhands_core.detection.base import HandDetection
 from wildhands_core.estimate import HandEstimate
+from wildhands_ros import hand_fields as fields
 from wildhands_ros.msg import Hand, HandArray, HandBoxArray
 
 #: Encodings accepted on the image input: channels per pixel and the cv2 conversion to RGB (None = as is).
@@ -179,20 +180,10 @@ def camera_info_to_K(
 # ------------------------------------------------------------------------------------- detections in
 def hand_boxes_to_detections(msg: HandBoxArray, source: str = "external") -> list[HandDetection]:
     """HandBoxArray -> detections (full-image pixels). Malformed arrays raise ``InputError("boxes")``."""
-    boxes = np.asarray(msg.boxes_xyxy_px, dtype=np.float64)
-    n = len(boxes) // 4
-    if len(boxes) != 4 * n or len(msg.handedness) != n or len(msg.scores) not in (0, n):
-        raise InputError(
-            f"HandBoxArray: {len(boxes)} box values, {len(msg.handedness)} sides, {len(msg.scores)} scores",
-            "boxes",
-        )
-    scores = np.asarray(msg.scores, dtype=np.float64) if len(msg.scores) else np.ones(n)
-    return [
-        HandDetection(
-            boxes[4 * i : 4 * i + 4], msg.handedness[i] == HandBoxArray.RIGHT, float(scores[i]), source
-        )
-        for i in range(n)
-    ]
+    try:
+        return fields.detections_from_box_fields(msg.boxes_xyxy_px, msg.handedness, msg.scores, source)
+    except ValueError as exc:
+        raise InputError(str(exc), "boxes") from exc
 
 
 def detections_to_hand_boxes(detections: Sequence[HandDetection], header: Header) -> HandBoxArray:
@@ -221,56 +212,25 @@ def detection2d_array_to_detections(
 
 
 # --------------------------------------------------------------------------------------- hands out
-def _pose(position: np.ndarray, rot: Rotation) -> Pose:
-    q = rot.as_quat()  # x, y, z, w
-    return Pose(
-        position=Point(x=float(position[0]), y=float(position[1]), z=float(position[2])),
-        orientation=Quaternion(x=float(q[0]), y=float(q[1]), z=float(q[2]), w=float(q[3])),
-    )
+def _fill(msg, values: dict):
+    """Set a message's fields from a nested dict (sub-messages as dicts); returns ``msg``."""
+    for name, value in values.items():
+        if isinstance(value, dict):
+            _fill(getattr(msg, name), value)
+        else:
+            setattr(msg, name, value)
+    return msg
 
 
 def estimate_to_hand_msg(est: HandEstimate, with_vertices: bool = False) -> Hand:
-    """HandEstimate -> Hand message (metres/camera frame, pixels; see msg/Hand.msg)."""
-    h = Hand()
-    h.handedness = Hand.RIGHT if est.is_right else Hand.LEFT
-    h.track_id = int(est.track_id)
-    h.confidence = float(est.confidence)
-    h.global_orient_aa = np.asarray(est.global_orient_aa, np.float32).reshape(3)
-    h.hand_pose_aa = np.asarray(est.hand_pose_aa, np.float32).reshape(45)
-    h.betas = np.asarray(est.betas, np.float32).reshape(10)
-    t = np.asarray(est.transl_m, np.float64).reshape(3)
-    h.mano_translation = Vector3(x=float(t[0]), y=float(t[1]), z=float(t[2]))
-    joints = np.asarray(est.joints_m, np.float64).reshape(NUM_JOINTS, 3)
-    h.wrist_pose = _pose(joints[0], Rotation.from_rotvec(np.asarray(est.global_orient_aa, np.float64)))
-    h.joints_m = joints.astype(np.float32).reshape(-1)
-    h.keypoints_px = np.asarray(est.keypoints_px, np.float32).reshape(-1)
-    h.box_xyxy_px = np.asarray(est.box_xyxy_px, np.float32).reshape(4)
-    h.crop_xyxy_px = np.asarray(est.crop_xyxy_px, np.float32).reshape(4)
-    h.grasp_probabilities = np.asarray(est.grasp_prob, np.float32).reshape(9)
-    h.grasp_class = int(est.grasp_class)
-    if with_vertices and est.vertices_m is not None:
-        h.vertices_m = np.asarray(est.vertices_m, np.float32).reshape(-1).tolist()
-    return h
+    """HandEstimate -> Hand message (metres/camera frame, pixels; see msg/Hand.msg); the field values
+    come from ``wildhands_ros.hand_fields`` (shared with the bag tools)."""
+    return _fill(Hand(), fields.hand_fields(est, with_vertices))
 
 
 def hand_msg_to_estimate(h: Hand) -> HandEstimate:
     """Hand message -> HandEstimate (inverse of :func:`estimate_to_hand_msg`, float32 precision)."""
-    verts = np.asarray(h.vertices_m, np.float64).reshape(-1, 3) if len(h.vertices_m) else None
-    return HandEstimate(
-        is_right=h.handedness == Hand.RIGHT,
-        global_orient_aa=np.asarray(h.global_orient_aa, np.float64),
-        hand_pose_aa=np.asarray(h.hand_pose_aa, np.float64),
-        betas=np.asarray(h.betas, np.float64),
-        transl_m=np.array([h.mano_translation.x, h.mano_translation.y, h.mano_translation.z]),
-        joints_m=np.asarray(h.joints_m, np.float64).reshape(NUM_JOINTS, 3),
-        keypoints_px=np.asarray(h.keypoints_px, np.float64).reshape(NUM_JOINTS, 2),
-        box_xyxy_px=np.asarray(h.box_xyxy_px, np.float64),
-        crop_xyxy_px=np.asarray(h.crop_xyxy_px, np.float64),
-        confidence=float(h.confidence),
-        grasp_prob=np.asarray(h.grasp_probabilities, np.float64),
-        vertices_m=verts,
-        track_id=int(h.track_id),
-    )
+    return fields.hand_from_fields(h)
 
 
 def estimates_to_hand_array(
@@ -291,20 +251,7 @@ def estimates_to_hand_array(
 
 
 # --------------------------------------------------------------------------------------------- TF
-def hand_frame_names(estimates: Sequence[HandEstimate], prefix: str) -> list[str]:
-    """Wrist frame name per hand: ``<prefix>right_wrist`` / ``<prefix>left_wrist`` for the most confident
-    hand of each side, ``<prefix>right_wrist_<track id>`` for further hands of the same side."""
-    order = sorted(range(len(estimates)), key=lambda i: -estimates[i].confidence)
-    names: list[str] = [""] * len(estimates)
-    used: set[str] = set()
-    for i in order:
-        side = "right" if estimates[i].is_right else "left"
-        name = f"{prefix}{side}_wrist"
-        if name in used:
-            name = f"{name}_{estimates[i].track_id if estimates[i].track_id >= 0 else i}"
-        used.add(name)
-        names[i] = name
-    return names
+hand_frame_names = fields.hand_frame_names
 
 
 def estimates_to_transforms(

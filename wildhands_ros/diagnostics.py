@@ -90,6 +90,11 @@ class NodeStats:
         with self._lock:
             return list(self._latency)
 
+    def processing_ms(self) -> list[float]:
+        """Worker time per frame (ms: decode, pipeline, messages, publishing) in the window, oldest first."""
+        with self._lock:
+            return list(self._processing)
+
     def snapshot(self) -> StatsSnapshot:
         with self._lock:
             lat = np.asarray(self._latency, np.float64)

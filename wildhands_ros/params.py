@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
@@ -199,6 +200,9 @@ def validate(name: str, value: Any) -> None:
         bad = [s for s in value if s not in DETECTOR_SOURCES]
         if bad or not value:
             raise ParameterError(name, f"{list(value)} must be a non-empty list of {list(DETECTOR_SOURCES)}")
+    if name in ("model.checkpoint", "detector.learned_checkpoint", "model.mano_dir") and value:
+        if not Path(value).expanduser().exists():
+            raise ParameterError(name, f"{value!r} does not exist")
     if name == "tf.frame_prefix" and any(c in value for c in " /"):
         raise ParameterError(name, f"{value!r} must not contain spaces or '/'")
 

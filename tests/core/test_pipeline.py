@@ -45,7 +45,7 @@ def estimator():
 
 
 def _dets():
-    return [HandDetection(RIGHT_BOX, True, 0.9), HandDetection(LEFT_BOX, False, 0.8)]
+    return [HandDetection(RIGHT_BOX, True, 0.9, "external"), HandDetection(LEFT_BOX, False, 0.8, "external")]
 
 
 def test_tracks_are_published_after_min_hits_with_stable_ids_and_reprojected_keypoints(estimator):
@@ -92,6 +92,29 @@ def test_unavailable_detector_sources_are_skipped_with_a_reason():
     assert "checkpoint" in skipped["learned"]
     det, external, skipped = build_detector(PipelineConfig(detector_sources=("learned",)))
     assert (det, external) == (None, None)
+
+
+def test_configured_learned_detector_runs_beside_the_external_boxes(tmp_path):
+    from wildhands_core.detection.learned import (
+        DetectorModelConfig,
+        build_detector_model,
+        save_detector_checkpoint,
+    )
+
+    cfg = DetectorModelConfig()
+    torch.manual_seed(0)
+    ckpt = save_detector_checkpoint(tmp_path / "det.pt", build_detector_model(cfg), cfg)
+    det, external, skipped = build_detector(
+        PipelineConfig(detector_sources=("learned", "external"), learned_detector_checkpoint=str(ckpt))
+    )
+    assert skipped == {} and external is not None
+    from wildhands_core.detection.learned import LearnedHandDetector
+
+    assert isinstance(det.detectors[0], LearnedHandDetector)
+    external.set_boxes(T0, _dets())
+    found = det.detect(IMAGE, T0)  # both sources ran; NMS per side over their union
+    assert {d.source for d in found} <= {"learned", "external"}
+    assert all(isinstance(d.is_right, bool) for d in found)
 
 
 def test_unknown_detector_source_is_refused():

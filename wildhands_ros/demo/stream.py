@@ -48,7 +48,7 @@ class DemoStream:
         from visualization_msgs.msg import MarkerArray
 
         from diagnostic_msgs.msg import DiagnosticArray
-        from wildhands_ros.bag.types import bag_typestore
+        from wildhands_ros.bag.types import make_typestore
         from wildhands_ros.msg import HandArray
 
         self._rclpy = rclpy
@@ -61,7 +61,7 @@ class DemoStream:
         self.K = np.asarray(K_px, dtype=float)
         self.width, self.height = width, height
         self._Image, self._CameraInfo = Image, CameraInfo
-        self.typestore = bag_typestore()
+        self.typestore = make_typestore()
         self.writer = Writer(bag_dir, version=9, storage_plugin=StoragePlugin.MCAP)
         self.writer.open()
         self._lock = threading.Lock()
@@ -183,9 +183,9 @@ def read_demo_bag(bag_dir: Path, stamp_to_index: dict[int, int]) -> Recorded:
     """Decode the recorded bag: hands per played frame (by image stamp), latencies, node counters."""
     from rosbags.rosbag2 import Reader
 
-    from wildhands_ros.bag.types import bag_typestore
+    from wildhands_ros.bag.types import make_typestore
 
-    ts = bag_typestore()
+    ts = make_typestore()
     rec = Recorded()
     with Reader(bag_dir) as reader:
         for conn, _, data in reader.messages():

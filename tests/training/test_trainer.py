@@ -1,0 +1,89 @@
+"""Trainer: deterministic mixed sampler, exact resume, loss decrease, initialisation from a ResNet."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torchvision
+from train_helpers import make_synth, tiny_train_config
+
+from training.sampler import MixtureSampler, allocate, frame_groups
+from training.trainer import Trainer, initialise_from
+from wildhands_core.model.wildhands_net import WildHandsNet
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory):
+    return make_synth(tmp_path_factory.mktemp("synth") / "d", frames=4)
+
+
+def test_allocate_splits_the_batch_by_proportion_with_at_least_one_each():
+    assert allocate(10, [0.5, 0.3, 0.2]) == [5, 3, 2]
+    assert allocate(4, [0.97, 0.01, 0.02]) == [2, 1, 1]
+    assert sum(allocate(144, [1, 1, 1, 1])) == 144
+
+
+def test_sampler_is_a_pure_function_of_the_step_and_covers_each_dataset_every_epoch():
+    s = MixtureSampler([5, 12], [1.0, 2.0], batch_size=3, seed=4)
+    assert s.per_batch == [1, 2]
+    assert s.batch(7) == MixtureSampler([5, 12], [1.0, 2.0], 3, seed=4).batch(7)
+    seen = [r.group for k in range(6) for r in s.batch(k) if r.dataset == 1]  # 6 steps x 2 = 12 frames
+    assert sorted(seen) == list(range(12))
+
+
+def test_ddp_ranks_split_the_single_process_batch_exactly():
+    single = MixtureSampler([9, 7], [0.5, 0.5], batch_size=6, seed=1).batch(3)
+    parts = [MixtureSampler([9, 7], [0.5, 0.5], 6, seed=1, world_size=2, rank=r).batch(3) for r in (0, 1)]
+    assert parts[0] + parts[1] == single and len(parts[0]) == 3
+
+
+def test_frame_groups_put_both_hands_of_a_frame_together(synth):
+    from training.datasets.synthetic import SyntheticHandsDataset
+
+    ds = SyntheticHandsDataset(synth)
+    groups = frame_groups(ds)
+    assert sum(len(g) for g in groups) == len(ds)
+    for g in groups:
+        assert len({ds._records[i].frame for i in g}) == 1
+
+
+def test_initialise_from_a_torchvision_resnet_fills_both_trunks(tmp_path):
+    from train_helpers import tiny_model_config
+
+    resnet = torchvision.models.resnet18()
+    path = tmp_path / "r18.pth"
+    torch.save(resnet.state_dict(), path)
+    net = WildHandsNet(tiny_model_config())
+    report = initialise_from(net, path)
+    assert torch.equal(net.backbone.layer4[1].conv2.weight, resnet.layer4[1].conv2.weight)
+    assert torch.equal(net.hand_backbone.conv1.weight, resnet.conv1.weight)
+    assert "backbone.fc.weight" in report["skipped"]
+
+
+@pytest.mark.slow
+def test_resume_continues_the_same_curve_bit_for_bit(synth, tmp_path):
+    """train 2 steps == train 1, save, resume in a new Trainer, train 1 (weights and losses)."""
+    a = Trainer(tiny_train_config(synth, tmp_path / "a", "augment.image_scale_range=[0.8,1.2]",
+                                  "model.dropout=0.3"), verbose=False)
+    hist_a = a.fit(2)
+    b = Trainer(tiny_train_config(synth, tmp_path / "b", "augment.image_scale_range=[0.8,1.2]",
+                                  "model.dropout=0.3"), verbose=False)
+    hist_b1 = b.fit(1)
+    b.save(tmp_path / "b" / "k.pt")
+    c = Trainer(tiny_train_config(synth, tmp_path / "c", "augment.image_scale_range=[0.8,1.2]",
+                                  "model.dropout=0.3", f"resume={tmp_path / 'b' / 'k.pt'}"), verbose=False)
+    assert c.step == 1
+    hist_c = c.fit(2)
+    assert [h["loss"] for h in hist_a] == [hist_b1[0]["loss"], hist_c[0]["loss"]]
+    for (k, pa), pc in zip(a.model.net.state_dict().items(), c.model.net.state_dict().values(), strict=True):
+        assert torch.equal(pa, pc), k
+
+
+@pytest.mark.slow
+def test_training_on_one_fixed_batch_lowers_the_loss(synth, tmp_path):
+    tr = Trainer(tiny_train_config(synth, tmp_path, "augment.enabled=false", "optim.lr=1e-3"), verbose=False)
+    batch = tr.batches(0, 1).dataset[0]
+    losses = [tr.train_step(batch)[0] for _ in range(6)]
+    print([round(h["loss"], 4) for h in losses])
+    assert losses[-1]["loss"] < 0.7 * losses[0]["loss"]
+    assert set(losses[0]) >= {"theta", "betas", "kp3d", "kp2d", "cam", "mask", "grasp", "loss"}

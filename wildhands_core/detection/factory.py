@@ -1,0 +1,98 @@
+"""Build a hand detector from a config: any of the sources "learned", "mediapipe", "external", combined.
+
+``build_detector(DetectorConfig(sources=["mediapipe", "external"]))`` returns a ``CombinedDetector`` over the
+sources in the order given (NMS per handedness at ``nms_iou`` after dropping scores below ``min_score``).
+The external box store, if configured, is ``external_source(detector)``: feed it with ``set_boxes``.
+Optional sources that cannot be built raise (ImportError for a missing mediapipe extra, ValueError for a
+learned source without a checkpoint); the config names what is wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from wildhands_core.detection.base import CombinedDetector, ExternalBoxes, HandDetector
+
+DETECTOR_SOURCES: tuple[str, ...] = ("learned", "mediapipe", "external")
+
+
+@dataclass
+class DetectorConfig:
+    """Which detectors run and their settings (this project's choices; WildHands takes boxes from outside)."""
+
+    sources: list[str] = field(default_factory=lambda: ["learned"])
+    #: "learned": checkpoint (``.pt`` from ``wildhands-train-detector`` or ``.onnx`` from
+    #: ``export_detector_onnx``), backend "torch" | "onnxruntime", torch device, score threshold in [0, 1].
+    learned_checkpoint: str | None = None
+    learned_backend: str = "torch"
+    learned_score_threshold: float = 0.5
+    device: str = "cpu"
+    #: "mediapipe": most hands, MediaPipe detection confidence, whether images are mirrored selfies,
+    #: box margin (fraction of the landmarks' box's longest side).
+    mediapipe_max_hands: int = 2
+    mediapipe_min_confidence: float = 0.5
+    mediapipe_image_is_mirrored: bool = False
+    mediapipe_margin: float = 0.15
+    #: "external": boxes match an image when stamps differ by at most this (int ns); stamps kept.
+    external_tolerance_ns: int = 0
+    external_history: int = 30
+    #: combination: NMS IoU per handedness, and the score below which any source's detection is dropped.
+    nms_iou: float = 0.5
+    min_score: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.sources = list(self.sources)
+        if not self.sources:
+            raise ValueError("DetectorConfig.sources is empty; choose from " + ", ".join(DETECTOR_SOURCES))
+        bad = [s for s in self.sources if s not in DETECTOR_SOURCES]
+        if bad:
+            raise ValueError(f"unknown detector sources {bad}; known: {list(DETECTOR_SOURCES)}")
+        if len(set(self.sources)) != len(self.sources):
+            raise ValueError(f"detector sources repeat: {self.sources}")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DetectorConfig:
+        """From a mapping (e.g. YAML); unknown keys raise ValueError naming them."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown DetectorConfig keys {unknown}; known: {sorted(known)}")
+        return cls(**d)
+
+
+def build_source(name: str, cfg: DetectorConfig) -> HandDetector:
+    """One detector of ``cfg`` by source name."""
+    if name == "external":
+        return ExternalBoxes(tolerance_ns=cfg.external_tolerance_ns, history=cfg.external_history)
+    if name == "mediapipe":
+        from wildhands_core.detection.mediapipe_detector import MediaPipeHandDetector
+
+        return MediaPipeHandDetector(
+            max_hands=cfg.mediapipe_max_hands,
+            min_confidence=cfg.mediapipe_min_confidence,
+            image_is_mirrored=cfg.mediapipe_image_is_mirrored,
+            margin=cfg.mediapipe_margin,
+        )
+    if name == "learned":
+        if not cfg.learned_checkpoint:
+            raise ValueError("detector source 'learned' needs DetectorConfig.learned_checkpoint")
+        from wildhands_core.detection.learned import LearnedHandDetector
+
+        return LearnedHandDetector(
+            cfg.learned_checkpoint,
+            device=cfg.device,
+            score_threshold=cfg.learned_score_threshold,
+            backend=cfg.learned_backend,
+        )
+    raise ValueError(f"unknown detector source {name!r}; known: {list(DETECTOR_SOURCES)}")
+
+
+def build_detector(cfg: DetectorConfig) -> CombinedDetector:
+    """A ``CombinedDetector`` over ``cfg.sources`` (in that order)."""
+    return CombinedDetector([build_source(s, cfg) for s in cfg.sources], cfg.nms_iou, cfg.min_score)
+
+
+def external_source(detector: CombinedDetector) -> ExternalBoxes | None:
+    """The ``ExternalBoxes`` inside a detector built by ``build_detector`` (None if not configured)."""
+    return next((d for d in detector.detectors if isinstance(d, ExternalBoxes)), None)
