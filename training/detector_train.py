@@ -2,6 +2,7 @@
 
     wildhands-train-detector --data DIR [--data DIR2] --out CKPT --steps N [--val-data DIR] [--size WxH]
         [--dataset NAME=ROOT] [--batch-size B] [--lr LR] [--optimizer adam|sgd] [--max-minutes M]
+    wildhands-train-detector --eval-only --init CKPT --val-data DIR --out UNUSED
 
 Training frames come from ``wildhands-synth`` directories (``--data``, read frame by frame from
 ``labels.npz``: every present hand of a frame is a target) and from any registered ``HandSample`` adapter
@@ -226,6 +227,17 @@ def average_precision(scores: np.ndarray, is_tp: np.ndarray, num_gt: int) -> flo
     return float(np.sum((recall[1:] - recall[:-1]) * precision[1:]))
 
 
+def best_f1(scores: np.ndarray, is_tp: np.ndarray, num_gt: int) -> tuple[float, float]:
+    """(highest F1 over score thresholds, the threshold giving it) of side-agnostic detections."""
+    if num_gt == 0 or len(scores) == 0:
+        return 0.0, 1.0
+    order = np.argsort(-np.asarray(scores), kind="stable")
+    tp = np.cumsum(np.asarray(is_tp, dtype=np.float64)[order])
+    f1 = 2 * tp / (np.arange(1, len(tp) + 1) + num_gt)  # 2 TP / (detections + ground truths)
+    k = int(np.argmax(f1))
+    return float(f1[k]), float(np.asarray(scores)[order][k])
+
+
 def _match(
     preds: Sequence[HandDetection], gt_boxes: np.ndarray, gt_right: np.ndarray, iou_thr: float, side: bool
 ) -> tuple[list[bool], list[int]]:
@@ -255,8 +267,9 @@ def evaluate_detections(
 ) -> dict[str, float]:
     """Detection quality over frames. ``preds[i]``: detections of frame i (all scores, for AP); ``gts[i]``:
     (boxes (M, 4), is_right (M,)). Returns ``ap50_hand`` (side ignored), ``ap50_left``, ``ap50_right``,
-    ``map50_side`` (their mean), and at ``score_threshold``: ``precision``, ``recall``,
-    ``handedness_accuracy`` (matched hands whose side is right, side-agnostic matching), counts."""
+    ``map50_side`` (their mean), ``best_f1`` (side ignored) and its ``best_f1_threshold``, and at
+    ``score_threshold``: ``precision``, ``recall``, ``handedness_accuracy`` (matched hands whose side is
+    right, side-agnostic matching), counts."""
     out: dict[str, float] = {}
     scores_all, tp_all = [], []
     side_scores: dict[bool, list[float]] = {False: [], True: []}
@@ -285,6 +298,8 @@ def evaluate_detections(
     for s, name in ((False, "ap50_left"), (True, "ap50_right")):
         out[name] = average_precision(np.array(side_scores[s]), np.array(side_tp[s]), n_gt_side[s])
     out["map50_side"] = float(np.nanmean([out["ap50_left"], out["ap50_right"]]))
+    scores_np, tp_np = np.array(scores_all), np.array(tp_all, dtype=bool)
+    out["best_f1"], out["best_f1_threshold"] = best_f1(scores_np, tp_np, n_gt)
     out["precision"] = tp_thr / max(tp_thr + fp_thr, 1)
     out["recall"] = tp_thr / max(n_gt, 1)
     out["handedness_accuracy"] = side_ok / max(tp_thr, 1)
@@ -436,6 +451,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-minutes", type=float, default=None, help="stop (and save) after this wall time")
     p.add_argument("--init", type=Path, default=None, help="start from this detector checkpoint")
     p.add_argument("--no-augment", action="store_true")
+    p.add_argument("--eval-only", action="store_true", help="evaluate --init on --val-data, no training")
+    p.add_argument("--threshold", type=float, default=0.5, help="score threshold of precision/recall")
     p.add_argument("--val-data", type=Path, default=None, help="wildhands-synth directory to evaluate on")
     p.add_argument("--val-frames", type=int, default=None, help="evaluate on the first N frames only")
     p.add_argument("--onnx", type=Path, default=None, help="also export the trained detector to this .onnx")
@@ -450,6 +467,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    if args.eval_only:
+        if args.init is None or args.val_data is None:
+            print("--eval-only needs --init CKPT and --val-data DIR", file=sys.stderr)
+            return 2
+        det = LearnedHandDetector(args.init, device=args.device)
+        frames = SyntheticDetectionFrames(args.val_data, args.val_frames)
+        print(json.dumps(evaluate_detector(det, frames, args.threshold, progress=not args.quiet), indent=2))
+        return 0
     sources: list[Dataset] = [SyntheticDetectionFrames(root) for root in args.data]
     for spec in args.dataset:
         name, _, root = spec.partition("=")
@@ -480,7 +505,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.val_data is not None:
         det = LearnedHandDetector.from_model(model, model_cfg, device=args.device)
         metrics = evaluate_detector(det, SyntheticDetectionFrames(args.val_data, args.val_frames),
-                                    progress=not args.quiet)
+                                    args.threshold, progress=not args.quiet)
         meta["val"] = metrics
         save_detector_checkpoint(args.out, model, model_cfg, meta)
         result["val"] = metrics

@@ -260,6 +260,8 @@ class Trainer:
         return DataLoader(
             steps, batch_size=None, sampler=_StepRange(start, stop), num_workers=nw,
             pin_memory=self.device.type == "cuda", prefetch_factor=2 if nw else None,
+            # own generator: creating the loader must not draw from the global RNG (exact resume)
+            generator=torch.Generator().manual_seed(self.cfg.seed),
         )
 
     def fit(self, max_steps: int | None = None) -> list[dict[str, float]]:

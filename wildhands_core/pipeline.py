@@ -199,6 +199,9 @@ class HandPipeline:
             self.detector, self.external, self.skipped_sources = build_detector(self.config)
         self.tracker = HandTracker(self.config.tracker, self.config.smoothing)
         self.last_timing = FrameTiming()
+        # process() runs in one thread (e.g. the node's worker); update_smoothing()/reset() may come from
+        # another (a parameter callback) and wait for the frame in progress.
+        self._lock = threading.RLock()
 
     @property
     def active_sources(self) -> list[str]:
@@ -212,15 +215,21 @@ class HandPipeline:
 
     def update_smoothing(self, smoothing: SmoothingConfig) -> None:
         """Change smoothing at run time (current tracks keep their filter state)."""
-        self.config.smoothing = smoothing
-        self.tracker.update_smoothing(smoothing)
+        with self._lock:
+            self.config.smoothing = smoothing
+            self.tracker.update_smoothing(smoothing)
 
     def reset(self) -> None:
         """Forget all tracks (e.g. the stamps jumped back: a bag restarted)."""
-        self.tracker.reset()
+        with self._lock:
+            self.tracker.reset()
 
     def process(self, image_rgb: np.ndarray, K_px: np.ndarray, stamp_ns: int) -> list[HandEstimate]:
         """Estimate the hands of one image; see the module docstring for what is returned."""
+        with self._lock:
+            return self._process(image_rgb, K_px, stamp_ns)
+
+    def _process(self, image_rgb: np.ndarray, K_px: np.ndarray, stamp_ns: int) -> list[HandEstimate]:
         t0 = time.perf_counter()
         timing = FrameTiming()
         h, w = image_rgb.shape[:2]
@@ -240,7 +249,11 @@ class HandPipeline:
         dets = self._detect(image_rgb, stamp_ns, timing) if needs else None
         t1 = time.perf_counter()
         tracked = tracker.step(stamp_ns, dets, image_size=(w, h))
-        boxes = [HandBox(tb.box_xyxy_px, tb.is_right, 1.0, tb.track_id) for tb in tracked]
+        # score = the track's latest detection score (the estimator's confidence is score x keypoints in crop)
+        boxes = [
+            HandBox(tb.box_xyxy_px, tb.is_right, tracker.track(tb.track_id).score, tb.track_id)
+            for tb in tracked
+        ]
         t2 = time.perf_counter()
         ests = self.estimator.estimate(image_rgb, K_px, boxes) if boxes else []
         t3 = time.perf_counter()

@@ -366,7 +366,12 @@ def spin(node: HandsNode) -> None:
     """Spin ``node`` until shutdown (Ctrl-C / SIGTERM)."""
     from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 
-    executor = SingleThreadedExecutor()
+    try:
+        executor = SingleThreadedExecutor(context=node.context)
+    except Exception:
+        if not node.context.ok():
+            return  # shut down by a signal during start-up
+        raise
     executor.add_node(node)
     try:
         executor.spin()

@@ -61,6 +61,7 @@ def test_tracks_are_published_after_min_hits_with_stable_ids_and_reprojected_key
         uvw = e.joints_m @ K.T
         np.testing.assert_allclose(e.keypoints_px, uvw[:, :2] / uvw[:, 2:], atol=1e-6)
         np.testing.assert_allclose(e.box_xyxy_px, RIGHT_BOX if e.is_right else LEFT_BOX)
+        assert 0 < e.confidence <= (0.9 if e.is_right else 0.8) + 1e-9  # detection score x keypoints in crop
     assert p.last_timing.estimate_s > 0 and p.last_timing.detector_ran
 
 

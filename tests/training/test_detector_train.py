@@ -31,7 +31,8 @@ from wildhands_core.detection.learned import LABEL_LEFT, LABEL_RIGHT, LearnedHan
 def _frame() -> DetectionFrame:
     image = np.zeros((8, 10, 3), dtype=np.uint8)
     image[:, 0] = 255  # a marker column on the left edge
-    return DetectionFrame(image, np.array([[1.0, 2.0, 3.0, 4.0], [5.0, 1.0, 9.5, 7.5]]), np.array([True, False]))
+    boxes = np.array([[1.0, 2.0, 3.0, 4.0], [5.0, 1.0, 9.5, 7.5]])
+    return DetectionFrame(image, boxes, np.array([True, False]))
 
 
 def test_hflip_mirrors_boxes_about_the_image_centre_and_swaps_left_and_right():
@@ -58,7 +59,8 @@ def test_crop_shifts_boxes_clips_them_and_drops_mostly_outside_ones():
 
 
 def test_resize_scales_pixel_extents_about_the_image_edge():
-    full = DetectionFrame(np.zeros((8, 10, 3), np.uint8), np.array([[-0.5, -0.5, 9.5, 7.5]]), np.array([True]))
+    whole = np.array([[-0.5, -0.5, 9.5, 7.5]])  # the whole image's pixel extents
+    full = DetectionFrame(np.zeros((8, 10, 3), np.uint8), whole, np.array([True]))
     f = resize_frame(full, 20, 4)
     assert f.image.shape == (4, 20, 3)
     np.testing.assert_allclose(f.boxes_xyxy_px, [[-0.5, -0.5, 19.5, 3.5]])
@@ -120,6 +122,8 @@ def test_evaluate_detections_separates_localisation_from_handedness():
     assert m["ap50_hand"] == pytest.approx(1.0)
     assert m["ap50_right"] == pytest.approx(1.0)  # the right hand is found first
     assert m["ap50_left"] == pytest.approx(0.0)  # the only left prediction is the false positive
+    # F1 by threshold: 0.9 -> 2/3 (1 TP, 1 det, 2 GT), 0.8 -> 1.0, 0.7 -> 0.8, 0.1 -> 2/3.
+    assert m["best_f1"] == pytest.approx(1.0) and m["best_f1_threshold"] == pytest.approx(0.8)
 
 
 def _write_blob_dataset(root: Path, frames: int, seed: int = 0, size: tuple[int, int] = (64, 48)) -> None:
@@ -152,6 +156,7 @@ def test_synthetic_frames_read_every_present_hand(tmp_path):
     assert np.all(f.image[y0:y1, x0:x1] == [230, 170, 130])
 
 
+@pytest.mark.slow  # ~8 s alone, ~30 s on 2 cores shared with other work
 def test_train_command_writes_a_loadable_checkpoint_with_validation_metrics(tmp_path, capsys):
     _write_blob_dataset(tmp_path / "d", 6)
     out = tmp_path / "det.pt"

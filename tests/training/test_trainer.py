@@ -57,7 +57,8 @@ def test_initialise_from_a_torchvision_resnet_fills_both_trunks(tmp_path):
     report = initialise_from(net, path)
     assert torch.equal(net.backbone.layer4[1].conv2.weight, resnet.layer4[1].conv2.weight)
     assert torch.equal(net.hand_backbone.conv1.weight, resnet.conv1.weight)
-    assert "backbone.fc.weight" in report["skipped"]
+    trunk_tensors = len([k for k in resnet.state_dict() if not k.startswith("fc.")])
+    assert len(report["loaded"]) == 2 * trunk_tensors and report["skipped"] == []
 
 
 @pytest.mark.slow
@@ -83,7 +84,7 @@ def test_resume_continues_the_same_curve_bit_for_bit(synth, tmp_path):
 def test_training_on_one_fixed_batch_lowers_the_loss(synth, tmp_path):
     tr = Trainer(tiny_train_config(synth, tmp_path, "augment.enabled=false", "optim.lr=1e-3"), verbose=False)
     batch = tr.batches(0, 1).dataset[0]
-    losses = [tr.train_step(batch)[0] for _ in range(6)]
-    print([round(h["loss"], 4) for h in losses])
-    assert losses[-1]["loss"] < 0.7 * losses[0]["loss"]
+    losses = [tr.train_step(batch)[0] for _ in range(8)]
+    print("fixed-batch losses:", [round(h["loss"], 3) for h in losses])
+    assert losses[-1]["loss"] < 0.8 * losses[0]["loss"]
     assert set(losses[0]) >= {"theta", "betas", "kp3d", "kp2d", "cam", "mask", "grasp", "loss"}

@@ -1,0 +1,101 @@
+"""MediaPipe hand detector: pure landmark/handedness mappings everywhere, the real library when installed.
+
+The two images in ``tests/core/data`` are frames 7 and 60 of ``wildhands-synth --seed 999 --size 320x240``
+(one rendered right hand, one left hand; boxes below are their visible-mask boxes from ``labels.npz``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from wildhands_core.constants import JOINT_NAMES
+from wildhands_core.detection.base import HandDetector, box_iou_xyxy
+from wildhands_core.detection.mediapipe_detector import (
+    MEDIAPIPE_EXTRA_MESSAGE,
+    MediaPipeHandDetector,
+    landmarks_to_box,
+    landmarks_to_keypoints_px,
+    mediapipe_label_is_right,
+)
+
+DATA = Path(__file__).parent / "data"
+HAS_MEDIAPIPE = importlib.util.find_spec("mediapipe") is not None
+RIGHT_BOX = np.array([170.5, 132.5, 288.5, 197.5])
+LEFT_BOX = np.array([62.5, 127.5, 114.5, 174.5])
+
+
+def test_handedness_label_is_swapped_for_unmirrored_images_only():
+    assert mediapipe_label_is_right("Left", image_is_mirrored=False) is True
+    assert mediapipe_label_is_right("Right", image_is_mirrored=False) is False
+    assert mediapipe_label_is_right("Right", image_is_mirrored=True) is True
+    assert mediapipe_label_is_right("Left", image_is_mirrored=True) is False
+    with pytest.raises(ValueError):
+        mediapipe_label_is_right("left")
+
+
+def test_landmarks_map_to_wildhands_pixels_in_mano21_order():
+    lm = np.zeros((21, 3))
+    lm[:, 0] = np.arange(21) / 100.0  # x = MediaPipe index / 100
+    lm[4] = [0.5, 0.25, 0.0]  # MediaPipe 4 = thumb tip
+    kp = landmarks_to_keypoints_px(lm, width=200, height=100)
+    assert kp.shape == (21, 2)
+    thumb_tip = JOINT_NAMES.index("thumb_tip")
+    np.testing.assert_allclose(kp[thumb_tip], [0.5 * 200 - 0.5, 0.25 * 100 - 0.5])
+    np.testing.assert_allclose(kp[JOINT_NAMES.index("wrist")], [-0.5, -0.5])  # MediaPipe 0 = wrist
+    # MediaPipe 8 = index tip, 20 = pinky tip.
+    np.testing.assert_allclose(kp[JOINT_NAMES.index("index_tip"), 0], 0.08 * 200 - 0.5)
+    np.testing.assert_allclose(kp[JOINT_NAMES.index("pinky_tip"), 0], 0.20 * 200 - 0.5)
+
+
+def test_landmark_box_grows_by_the_margin_of_its_longest_side_and_is_clipped():
+    lm = np.zeros((21, 2))
+    lm[:, 0] = np.linspace(0.2, 0.4, 21)  # x: 19.5 .. 39.5 px (W = 100)
+    lm[:, 1] = np.linspace(0.2, 0.6, 21)  # y: 9.5 .. 29.5 px (H = 50)
+    # longest side 20 px, margin 0.15 -> 3 px on every side.
+    np.testing.assert_allclose(landmarks_to_box(lm, 100, 50, margin=0.15), [16.5, 6.5, 42.5, 32.5])
+    lm[:, 0] = np.linspace(0.0, 0.2, 21)  # x: -0.5 .. 19.5 px -> left edge clipped at 0
+    np.testing.assert_allclose(landmarks_to_box(lm, 100, 50, margin=0.15)[0], 0.0)
+
+
+@pytest.mark.skipif(HAS_MEDIAPIPE, reason="mediapipe is installed")
+def test_missing_mediapipe_raises_import_error_naming_the_extra():
+    with pytest.raises(ImportError) as info:
+        MediaPipeHandDetector()
+    assert str(info.value) == MEDIAPIPE_EXTRA_MESSAGE and "wildhands[mediapipe]" in str(info.value)
+
+
+def _load(name: str) -> np.ndarray:
+    import cv2
+
+    return np.ascontiguousarray(cv2.imread(str(DATA / name))[:, :, ::-1])
+
+
+@pytest.mark.skipif(not HAS_MEDIAPIPE, reason="optional extra 'mediapipe' not installed")
+def test_real_mediapipe_finds_each_hand_with_its_side():
+    with MediaPipeHandDetector() as det:
+        assert isinstance(det, HandDetector)
+        assert det.detect(np.zeros((120, 160, 3), np.uint8)) == []
+        for name, box, is_right in (("synth_hand_right.jpg", RIGHT_BOX, True),
+                                    ("synth_hand_left.jpg", LEFT_BOX, False)):
+            found = det.detect(_load(name))
+            assert len(found) == 1, name
+            assert found[0].is_right is is_right and found[0].source == "mediapipe"
+            assert box_iou_xyxy(found[0].box_xyxy_px, box)[0, 0] > 0.5
+
+
+@pytest.mark.skipif(not HAS_MEDIAPIPE, reason="optional extra 'mediapipe' not installed")
+def test_real_mediapipe_side_follows_mirroring():
+    image = _load("synth_hand_right.jpg")
+    mirrored = np.ascontiguousarray(image[:, ::-1])
+    with MediaPipeHandDetector() as plain, MediaPipeHandDetector(image_is_mirrored=True) as selfie:
+        # a mirrored right hand looks like a left hand; a detector told the image is mirrored says "right".
+        assert [d.is_right for d in plain.detect(mirrored)] == [False]
+        assert [d.is_right for d in selfie.detect(mirrored)] == [True]
+        hands = plain.hands(image)
+        assert hands[0].keypoints_px.shape == (21, 2)
+        x0, y0, x1, y1 = hands[0].detection.box_xyxy_px
+        assert np.all((hands[0].keypoints_px >= [x0, y0]) & (hands[0].keypoints_px <= [x1, y1]))
