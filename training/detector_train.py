@@ -2,7 +2,7 @@
 
     wildhands-train-detector --data DIR [--data DIR2] --out CKPT --steps N [--val-data DIR] [--size WxH]
         [--dataset NAME=ROOT] [--batch-size B] [--lr LR] [--optimizer adam|sgd] [--max-minutes M]
-    wildhands-train-detector --eval-only --init CKPT --val-data DIR --out UNUSED
+    wildhands-train-detector --eval-only --init CKPT --val-data DIR [--threshold T]
 
 Training frames come from ``wildhands-synth`` directories (``--data``, read frame by frame from
 ``labels.npz``: every present hand of a frame is a target) and from any registered ``HandSample`` adapter
@@ -439,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", action="append", default=[], type=Path, help="wildhands-synth dir (repeat)")
     p.add_argument("--dataset", action="append", default=[], metavar="NAME=ROOT",
                    help="a registered HandSample adapter (training.datasets.DATASETS) and its root (repeat)")
-    p.add_argument("--out", required=True, type=Path, help="checkpoint file to write")
+    p.add_argument("--out", type=Path, default=None, help="checkpoint file to write (required to train)")
     p.add_argument("--steps", type=int, default=d.steps)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--lr", type=float, default=d.lr)
@@ -475,6 +475,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         frames = SyntheticDetectionFrames(args.val_data, args.val_frames)
         print(json.dumps(evaluate_detector(det, frames, args.threshold, progress=not args.quiet), indent=2))
         return 0
+    if args.out is None:
+        print("--out CKPT is required to train", file=sys.stderr)
+        return 2
     sources: list[Dataset] = [SyntheticDetectionFrames(root) for root in args.data]
     for spec in args.dataset:
         name, _, root = spec.partition("=")

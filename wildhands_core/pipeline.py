@@ -22,6 +22,7 @@ configured and the learned detector module imports). Unavailable sources are ski
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import threading
 import time
@@ -199,6 +200,7 @@ class HandPipeline:
             self.detector, self.external, self.skipped_sources = build_detector(self.config)
         self.tracker = HandTracker(self.config.tracker, self.config.smoothing)
         self.last_timing = FrameTiming()
+        self.last_raw: list[HandEstimate] = []  # the unsmoothed estimates of the last processed frame
         # process() runs in one thread (e.g. the node's worker); update_smoothing()/reset() may come from
         # another (a parameter callback) and wait for the frame in progress.
         self._lock = threading.RLock()
@@ -244,6 +246,7 @@ class HandPipeline:
             timing.estimate_s = time.perf_counter() - t1
             timing.total_s = time.perf_counter() - t0
             self.last_timing = timing
+            self.last_raw = ests
             return ests
         needs = tracker.needs_detection(stamp_ns)
         dets = self._detect(image_rgb, stamp_ns, timing) if needs else None
@@ -260,16 +263,19 @@ class HandPipeline:
         if len(ests) != len(boxes):
             raise RuntimeError(f"estimator returned {len(ests)} estimates for {len(boxes)} boxes")
         out: list[HandEstimate] = []
+        raw: list[HandEstimate] = []
         for tb, est in zip(tracked, ests, strict=True):
             smoothed = tracker.observe(
                 tb.track_id, stamp_ns, est.keypoints_px, est.confidence, estimate_to_smoothing_dict(est)
             )
             if tb.confirmed:
                 out.append(self._from_smoothed(est, smoothed, tb.track_id, tb.is_right, K_px))
+                raw.append(dataclasses.replace(est, track_id=tb.track_id, is_right=bool(tb.is_right)))
         timing.estimate_s = t3 - t2
         timing.track_s = (t2 - t1) + (time.perf_counter() - t3)
         timing.total_s = time.perf_counter() - t0
         self.last_timing = timing
+        self.last_raw = sorted(raw, key=lambda e: e.track_id)
         return sorted(out, key=lambda e: e.track_id)
 
     def _detect(

@@ -114,6 +114,9 @@ class HandsNode(Node):
         # ---- outputs
         self.hands_pub = self.create_publisher(HandArray, "~/hands", 10)
         self.markers_pub = self.create_publisher(MarkerArray, "~/markers", 5) if s["output.markers"] else None
+        self.raw_pub = None
+        if s["output.publish_raw"]:
+            self.raw_pub = self.create_publisher(HandArray, "~/hands_raw", 10)
         self.debug_pub = self.create_publisher(Image, "~/debug_image", 2) if s["output.debug_image"] else None
         from diagnostic_msgs.msg import DiagnosticArray
 
@@ -320,6 +323,10 @@ class HandsNode(Node):
             with_vertices=bool(s["model.publish_mesh"]),
         )
         self.hands_pub.publish(msg)
+        if self.raw_pub is not None:
+            size = (image.shape[1], image.shape[0])
+            raw = conv.estimates_to_hand_array(self.pipeline.last_raw, header, size, latency_ms)
+            self.raw_pub.publish(raw)
         if self._tf_send is not None and estimates:
             self._tf_send(
                 conv.estimates_to_transforms(
@@ -340,7 +347,7 @@ class HandsNode(Node):
             "detector_sources": ",".join(self.pipeline.active_sources),
             "camera_info_reused": str(self.reused_info),
             "waiting_for_camera_info": str(self.pairer.waiting),
-            "mano": str(getattr(self.estimator, "mano_source", "unknown")),
+            "mano_model": str(getattr(self.estimator, "mano_source", "unknown")),
         }
         for source, why in self.pipeline.skipped_sources.items():
             extra[f"detector_skipped.{source}"] = why

@@ -166,6 +166,7 @@ SPECS: tuple[Spec, ...] = (
     Spec("output.markers", True, "publish visualization_msgs/MarkerArray on ~/markers"),
     Spec("output.debug_image", False, "publish the image with the skeletons drawn on ~/debug_image"),
     Spec("output.publish_empty", True, "publish a HandArray also when no hand is found"),
+    Spec("output.publish_raw", False, "also publish the unsmoothed hands (same tracks) on ~/hands_raw"),
     Spec("diagnostics.period_s", 1.0, "period of /diagnostics", (0.05, 60.0)),
     Spec("diagnostics.window", 100, "frames in the latency percentiles", (2, 100000)),
 )

@@ -21,7 +21,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -61,8 +60,9 @@ def _params_yaml(path: Path, checkpoint: Path, detector: Path | None, backend: s
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="wildhands-demo", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="wildhands-demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--frames", type=int, default=90, help="frames to play at 30 Hz (default 90 = 3 s)")
     ap.add_argument("--out", default="demo_out", help="output folder (bag, metrics.json, overlay.png)")
     ap.add_argument("--model-dir", default=None, help="folder with wildhands_demo.pt and detector_demo.pt")
@@ -84,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     checkpoint = model_dir / "wildhands_demo.pt"
     detector = model_dir / "detector_demo.pt"
     if not checkpoint.exists():
-        print(f"wildhands-demo: no demo checkpoint at {checkpoint} (see models/demo/README.md)", file=sys.stderr)
+        print(
+            f"wildhands-demo: no demo checkpoint at {checkpoint} (see models/demo/README.md)", file=sys.stderr
+        )
         return 2
     width, height = (int(v) for v in a.size.split("x"))
 
@@ -98,11 +100,23 @@ def main(argv: list[str] | None = None) -> int:
     params = out / "demo_params.yaml"
     _params_yaml(params, checkpoint, detector if detector.exists() else None, a.backend)
     env = dict(os.environ)
-    node_log = open(out / "node.log", "w")  # noqa: SIM115 - closed below
+    node_log = open(out / "node.log", "w")
     node = subprocess.Popen(
-        [sys.executable, "-m", "wildhands_ros", "--ros-args", "-r", "__node:=hands", "-r", "__ns:=/demo",
-         "--params-file", str(params)],
-        stdout=node_log, stderr=subprocess.STDOUT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "wildhands_ros",
+            "--ros-args",
+            "-r",
+            "__node:=hands",
+            "-r",
+            "__ns:=/demo",
+            "--params-file",
+            str(params),
+        ],
+        stdout=node_log,
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     bag_path = out / "demo.mcap"
     try:
@@ -123,14 +137,23 @@ def main(argv: list[str] | None = None) -> int:
         node_log.close()
 
     rec = read_demo_bag(bag_path, played.stamp_to_index)
-    metrics = compute_metrics(truth, rec.published, rec.raw, played=len(frames),
-                              dropped_by_node=rec.dropped_by_node, play_time_s=played.duration_s,
-                              latencies_ms=rec.latencies_ms, recorded=rec.recorded)
+    metrics = compute_metrics(
+        truth,
+        rec.published,
+        rec.raw,
+        played=len(frames),
+        dropped_by_node=rec.dropped_by_node,
+        play_time_s=played.duration_s,
+        latencies_ms=rec.latencies_ms,
+        recorded=rec.recorded,
+    )
     metrics["backend"] = rec.backend
     metrics["mano_model"] = rec.mano_model
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     write_overlay(out / "overlay.png", frames, rec.published, truth)
-    print("\nwildhands demo: synthetic held-out sequence, demo model of the synthetic domain (not real hands)")
+    print(
+        "\nwildhands demo: synthetic held-out sequence, demo model of the synthetic domain (not real hands)"
+    )
     print(format_metrics(metrics))
     print(f"\nbag: {bag_path}\nmetrics: {out / 'metrics.json'}\noverlay: {out / 'overlay.png'}")
     return 0

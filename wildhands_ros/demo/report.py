@@ -46,9 +46,16 @@ def _lag_s(est: np.ndarray, truth: np.ndarray, t_s: np.ndarray, max_shift_s: flo
     return float(shifts[int(np.argmin(errs))])
 
 
-def compute_metrics(truth: dict[str, np.ndarray], published: dict[int, dict], raw: dict[int, dict],
-                    played: int, dropped_by_node: int, play_time_s: float, latencies_ms: list[float],
-                    recorded: int) -> dict[str, float]:
+def compute_metrics(
+    truth: dict[str, np.ndarray],
+    published: dict[int, dict],
+    raw: dict[int, dict],
+    played: int,
+    dropped_by_node: int,
+    play_time_s: float,
+    latencies_ms: list[float],
+    recorded: int,
+) -> dict[str, float]:
     """``truth``: labels of the played frames (``training.synth`` layout, slot 0 right, 1 left).
     ``published`` / ``raw``: frame index -> {"right"/"left": {"joints_m" (21,3), "keypoints_px" (21,2)}}."""
     per_joint, pa, kp, wrist, mrrpe = [], [], [], [], []
@@ -63,17 +70,38 @@ def compute_metrics(truth: dict[str, np.ndarray], published: dict[int, dict], ra
             wrist.append(float(np.linalg.norm(pred[0] - gt[0]) * 1e3))
             vis = truth["keypoints_visible"][i, slot]
             if vis.any():
-                kp.append(float(np.mean(np.linalg.norm(hands[side]["keypoints_px"][vis] - truth["keypoints_px"][i, slot][vis], axis=1))))
+                kp.append(
+                    float(
+                        np.mean(
+                            np.linalg.norm(
+                                hands[side]["keypoints_px"][vis] - truth["keypoints_px"][i, slot][vis], axis=1
+                            )
+                        )
+                    )
+                )
         if "right" in hands and "left" in hands and truth["present"][i].all():
             gt = truth["joints_cam_m"][i]
-            mrrpe.append(float(mrrpe_mm(hands["right"]["joints_m"][None], hands["left"]["joints_m"][None],
-                                        gt[0][None], gt[1][None])[0]))
+            mrrpe.append(
+                float(
+                    mrrpe_mm(
+                        hands["right"]["joints_m"][None],
+                        hands["left"]["joints_m"][None],
+                        gt[0][None],
+                        gt[1][None],
+                    )[0]
+                )
+            )
 
     def mean(v: list[float]) -> float:
         return float(np.mean(v)) if v else float("nan")
 
-    out = {"mpjpe_mm": mean(per_joint), "pa_mpjpe_mm": mean(pa), "mrrpe_mm": mean(mrrpe),
-           "kp2d_error_px": mean(kp), "wrist_error_mm": mean(wrist)}
+    out = {
+        "mpjpe_mm": mean(per_joint),
+        "pa_mpjpe_mm": mean(pa),
+        "mrrpe_mm": mean(mrrpe),
+        "kp2d_error_px": mean(kp),
+        "wrist_error_mm": mean(wrist),
+    }
     run = sorted(i for i in published if "right" in published[i] and i in raw and "right" in raw[i])
     nan = float("nan")
     out.update(jitter_raw_mm_s2=nan, jitter_smoothed_mm_s2=nan, jitter_truth_mm_s2=nan, smoothing_lag_ms=nan)
@@ -89,8 +117,11 @@ def compute_metrics(truth: dict[str, np.ndarray], published: dict[int, dict], ra
     estimated = sum(1 for h in published.values() if h)
     answered = len(published) + dropped_by_node
     out.update(
-        frames_played=played, frames_estimated=estimated, frames_recorded=recorded,
-        frames_dropped_by_node=dropped_by_node, frames_unanswered=max(played - answered, 0),
+        frames_played=played,
+        frames_estimated=estimated,
+        frames_recorded=recorded,
+        frames_dropped_by_node=dropped_by_node,
+        frames_unanswered=max(played - answered, 0),
         throughput_fps=len(published) / play_time_s if play_time_s > 0 else nan,
         latency_p50_ms=float(np.percentile(latencies_ms, 50)) if latencies_ms else nan,
         latency_p95_ms=float(np.percentile(latencies_ms, 95)) if latencies_ms else nan,
@@ -100,15 +131,25 @@ def compute_metrics(truth: dict[str, np.ndarray], published: dict[int, dict], ra
 
 def format_metrics(m: dict[str, float]) -> str:
     rows = [
-        ("root-relative MPJPE", f"{m['mpjpe_mm']:.1f} mm"), ("PA-MPJPE", f"{m['pa_mpjpe_mm']:.1f} mm"),
-        ("MRRPE", f"{m['mrrpe_mm']:.1f} mm"), ("2D keypoint error", f"{m['kp2d_error_px']:.1f} px"),
+        ("root-relative MPJPE", f"{m['mpjpe_mm']:.1f} mm"),
+        ("PA-MPJPE", f"{m['pa_mpjpe_mm']:.1f} mm"),
+        ("MRRPE", f"{m['mrrpe_mm']:.1f} mm"),
+        ("2D keypoint error", f"{m['kp2d_error_px']:.1f} px"),
         ("wrist position error", f"{m['wrist_error_mm']:.1f} mm"),
-        ("jitter raw / smoothed / truth", f"{m['jitter_raw_mm_s2']:.0f} / {m['jitter_smoothed_mm_s2']:.0f} / "
-                                          f"{m['jitter_truth_mm_s2']:.0f} mm/s^2"),
+        (
+            "jitter raw / smoothed / truth",
+            f"{m['jitter_raw_mm_s2']:.0f} / {m['jitter_smoothed_mm_s2']:.0f} / "
+            f"{m['jitter_truth_mm_s2']:.0f} mm/s^2",
+        ),
         ("lag added by smoothing", f"{m['smoothing_lag_ms']:.1f} ms"),
-        ("frames played / estimated / recorded", f"{m['frames_played']} / {m['frames_estimated']} / "
-                                                 f"{m['frames_recorded']}"),
-        ("frames dropped by the node (busy) / unanswered", f"{m['frames_dropped_by_node']} / {m['frames_unanswered']}"),
+        (
+            "frames played / estimated / recorded",
+            f"{m['frames_played']} / {m['frames_estimated']} / {m['frames_recorded']}",
+        ),
+        (
+            "frames dropped by the node (busy) / unanswered",
+            f"{m['frames_dropped_by_node']} / {m['frames_unanswered']}",
+        ),
         ("throughput", f"{m['throughput_fps']:.1f} frames/s"),
         ("latency p50 / p95", f"{m['latency_p50_ms']:.0f} / {m['latency_p95_ms']:.0f} ms"),
     ]

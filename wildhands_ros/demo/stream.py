@@ -40,6 +40,7 @@ class DemoStream:
 
     def __init__(self, bag_dir: Path, K_px: np.ndarray, width: int, height: int) -> None:
         import rclpy
+        from diagnostic_msgs.msg import DiagnosticArray
         from rclpy.executors import SingleThreadedExecutor
         from rclpy.qos import QoSProfile, ReliabilityPolicy
         from rosbags.rosbag2 import StoragePlugin, Writer
@@ -47,7 +48,6 @@ class DemoStream:
         from tf2_msgs.msg import TFMessage
         from visualization_msgs.msg import MarkerArray
 
-        from diagnostic_msgs.msg import DiagnosticArray
         from wildhands_ros.bag.types import make_typestore
         from wildhands_ros.msg import HandArray
 
@@ -67,9 +67,12 @@ class DemoStream:
         self._lock = threading.Lock()
         self.counts: dict[str, int] = {t: 0 for t in RECORDED}
         self.last_hands_time = time.monotonic()
-        types = {"wildhands_ros/msg/HandArray": HandArray, "tf2_msgs/msg/TFMessage": TFMessage,
-                 "visualization_msgs/msg/MarkerArray": MarkerArray,
-                 "diagnostic_msgs/msg/DiagnosticArray": DiagnosticArray}
+        types = {
+            "wildhands_ros/msg/HandArray": HandArray,
+            "tf2_msgs/msg/TFMessage": TFMessage,
+            "visualization_msgs/msg/MarkerArray": MarkerArray,
+            "diagnostic_msgs/msg/DiagnosticArray": DiagnosticArray,
+        }
         tf_qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
         self.connections = {}
         for topic, msgtype in RECORDED.items():
@@ -108,14 +111,25 @@ class DemoStream:
         return False
 
     def _messages(self, image: np.ndarray, stamp_ns: int):
-        img = self._Image(height=self.height, width=self.width, encoding="rgb8", is_bigendian=0,
-                          step=self.width * 3, data=image.tobytes())
+        img = self._Image(
+            height=self.height,
+            width=self.width,
+            encoding="rgb8",
+            is_bigendian=0,
+            step=self.width * 3,
+            data=image.tobytes(),
+        )
         img.header.stamp.sec, img.header.stamp.nanosec = divmod(stamp_ns, 1_000_000_000)
         img.header.frame_id = "demo_camera_optical_frame"
-        info = self._CameraInfo(height=self.height, width=self.width, distortion_model="plumb_bob",
-                                d=[0.0] * 5, k=self.K.reshape(-1).tolist(),
-                                r=[1.0, 0, 0, 0, 1.0, 0, 0, 0, 1.0],
-                                p=np.hstack([self.K, np.zeros((3, 1))]).reshape(-1).tolist())
+        info = self._CameraInfo(
+            height=self.height,
+            width=self.width,
+            distortion_model="plumb_bob",
+            d=[0.0] * 5,
+            k=self.K.reshape(-1).tolist(),
+            r=[1.0, 0, 0, 0, 1.0, 0, 0, 0, 1.0],
+            p=np.hstack([self.K, np.zeros((3, 1))]).reshape(-1).tolist(),
+        )
         info.header = img.header
         return img, info
 
@@ -126,8 +140,13 @@ class DemoStream:
         period = 1.0 / rate_hz
         stamps: dict[int, int] = {}
         t0 = time.monotonic()
-        it = tqdm(enumerate(frames), total=len(frames), desc="playing at %.0f Hz" % rate_hz, unit="frame",
-                  disable=not progress)
+        it = tqdm(
+            enumerate(frames),
+            total=len(frames),
+            desc=f"playing at {rate_hz:.0f} Hz",
+            unit="frame",
+            disable=not progress,
+        )
         for i, image in it:
             target = t0 + i * period
             delay = target - time.monotonic()
@@ -173,9 +192,11 @@ def _hands_of(msg) -> dict:
     out = {}
     for h in msg.hands:
         side = "right" if h.handedness == 1 else "left"
-        out[side] = {"joints_m": np.asarray(h.joints_m, dtype=float).reshape(21, 3),
-                     "keypoints_px": np.asarray(h.keypoints_px, dtype=float).reshape(21, 2),
-                     "track_id": int(h.track_id)}
+        out[side] = {
+            "joints_m": np.asarray(h.joints_m, dtype=float).reshape(21, 3),
+            "keypoints_px": np.asarray(h.keypoints_px, dtype=float).reshape(21, 2),
+            "track_id": int(h.track_id),
+        }
     return out
 
 
@@ -211,19 +232,20 @@ def read_demo_bag(bag_dir: Path, stamp_to_index: dict[int, int]) -> Recorded:
 
 def _draw(img: np.ndarray, kp: np.ndarray, color: tuple[int, int, int], thickness: int) -> None:
     for a, b in SKELETON_EDGES:
-        pa, pb = tuple(int(round(v)) for v in kp[a]), tuple(int(round(v)) for v in kp[b])
+        pa, pb = tuple(round(v) for v in kp[a]), tuple(round(v) for v in kp[b])
         cv2.line(img, pa, pb, color, thickness, cv2.LINE_AA)
     for p in kp:
-        cv2.circle(img, tuple(int(round(v)) for v in p), thickness + 1, color, -1, cv2.LINE_AA)
+        cv2.circle(img, tuple(round(v) for v in p), thickness + 1, color, -1, cv2.LINE_AA)
 
 
-def write_overlay(path: Path, frames: list[np.ndarray], published: dict[int, dict], truth: dict,
-                  count: int = 6) -> None:
+def write_overlay(
+    path: Path, frames: list[np.ndarray], published: dict[int, dict], truth: dict, count: int = 6
+) -> None:
     """A 2-row PNG strip: truth skeleton (white) and the node's published hands (green right, orange left)."""
     idx = sorted(published)
     if not idx:
         idx = list(range(len(frames)))
-    pick = [idx[int(round(j))] for j in np.linspace(0, len(idx) - 1, min(count, len(idx)))]
+    pick = [idx[round(j)] for j in np.linspace(0, len(idx) - 1, min(count, len(idx)))]
     tiles = []
     for i in pick:
         img = cv2.cvtColor(frames[i], cv2.COLOR_RGB2BGR).copy()
@@ -233,9 +255,11 @@ def write_overlay(path: Path, frames: list[np.ndarray], published: dict[int, dic
         for side, color in (("right", (60, 220, 60)), ("left", (40, 160, 255))):
             if side in published.get(i, {}):
                 _draw(img, published[i][side]["keypoints_px"], color, 2)
-        cv2.putText(img, f"frame {i}", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2, cv2.LINE_AA)
+        cv2.putText(
+            img, f"frame {i}", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2, cv2.LINE_AA
+        )
         tiles.append(cv2.resize(img, (img.shape[1] // 2, img.shape[0] // 2), interpolation=cv2.INTER_AREA))
     while len(tiles) % 3:
         tiles.append(np.zeros_like(tiles[0]))
-    rows = [np.hstack(tiles[r:r + 3]) for r in range(0, len(tiles), 3)]
+    rows = [np.hstack(tiles[r : r + 3]) for r in range(0, len(tiles), 3)]
     cv2.imwrite(str(path), np.vstack(rows))
