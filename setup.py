@@ -37,6 +37,9 @@ setup(
             "wildhands-synth=training.synth.cli:main",
             "wildhands-bag=wildhands_ros.bag.cli:main",
             "wildhands-demo=wildhands_ros.demo.cli:main",
+            "wildhands-train=training.cli:train_main",
+            "wildhands-eval=training.cli:eval_main",
+            "wildhands-hands-node=wildhands_ros.__main__:main",
         ],
     },
 )

@@ -33,7 +33,7 @@ VARIANTS = ("wildhands", "handnet", "kpe_input", "arcticnet_sf")
 #: KPE forms (Sec. 3.2 and the KPE ablation).
 KPE_FORMS = ("sparse", "dense", "none_intrinsics")
 #: Image trunks (backbone ablation).
-BACKBONES = ("resnet50", "resnet34", "resnet18", "vit_b_16")
+BACKBONES = ("resnet50", "resnet34", "resnet18", "vit_b_16", "mobilenet_v3_small", "mobilenet_v3_large")
 
 T = TypeVar("T")
 

@@ -190,3 +190,16 @@ def test_bad_config_values_are_rejected() -> None:
         ModelConfig(backbone="resnet101")
     with pytest.raises(ValueError, match="kpe"):
         ModelConfig(kpe="bogus")
+
+
+def test_mobilenet_trunks_give_7x7_feature_maps_and_a_small_model():
+    from wildhands_core.model.backbones import build_backbone
+
+    for name, channels in (("mobilenet_v3_small", 576), ("mobilenet_v3_large", 960)):
+        trunk = build_backbone(name).eval()
+        with torch.no_grad():
+            y = trunk(torch.zeros(1, 3, 224, 224))
+        assert y.shape == (1, channels, 7, 7) and trunk.out_channels == channels
+    net = WildHandsNet(ModelConfig(backbone="mobilenet_v3_small", conv_dims=(128, 128, 64), fc_dim=256,
+                                   head_hidden=256, cam_init_hidden=128))
+    assert sum(p.numel() for p in net.parameters()) < 5_000_000

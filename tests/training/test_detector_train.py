@@ -170,7 +170,11 @@ def test_train_command_writes_a_loadable_checkpoint_with_validation_metrics(tmp_
     det = LearnedHandDetector(out, score_threshold=0.0)
     assert det.config.input_wh == (64, 48) and det.meta["step"] == 2 and "val" in det.meta
     assert all(d.box_xyxy_px.shape == (4,) for d in det.detect(np.zeros((48, 64, 3), np.uint8)))
+    assert main(["--eval-only", "--init", str(out), "--val-data", str(tmp_path / "d"), "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out)["num_gt"] == 12.0
 
 
-def test_train_command_without_data_fails_with_exit_code_2(tmp_path):
+def test_train_command_without_data_or_output_fails_with_exit_code_2(tmp_path):
     assert main(["--out", str(tmp_path / "x.pt"), "--steps", "1"]) == 2
+    assert main(["--data", str(tmp_path), "--steps", "1"]) == 2
+    assert main(["--eval-only", "--val-data", str(tmp_path)]) == 2

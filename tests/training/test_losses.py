@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from training.batch import Batch
+from training.batch import HAS_KEYS, Batch
 from training.config import LossConfig
 from training.losses import compute_losses, crop_normalise, gt_weak_perspective
 from wildhands_core.camera import project, weak_perspective_to_translation
@@ -38,7 +38,8 @@ def _gt_batch(mano, n: int = 2, weight: float = 1.0) -> tuple[Batch, dict[str, t
     lo, hi = kp.amin(dim=1) - 10, kp.amax(dim=1) + 10
     boxes = torch.cat([lo, hi], dim=1)
     size = 32
-    K_mask = torch.stack([torch.from_numpy(crop_affine_224(b.numpy(), size)).float() @ k for b, k in zip(boxes, K)])
+    A = [torch.from_numpy(crop_affine_224(b.numpy(), size)).float() for b in boxes]
+    K_mask = torch.stack([a @ k for a, k in zip(A, K, strict=True)])
     from training.render.soft_rasterizer import soft_silhouette
 
     mask = (soft_silhouette(verts, mano[0].faces, K_mask, (size, size)) > 0.5).float()
@@ -51,7 +52,7 @@ def _gt_batch(mano, n: int = 2, weight: float = 1.0) -> tuple[Batch, dict[str, t
               "joints3d_valid": torch.ones(n, 21, dtype=torch.bool), "keypoints_224": kp,
               "keypoints_valid": torch.ones(n, 21, dtype=torch.bool), "mask": mask, "K_mask": K_mask,
               "grasp": grasp}
-    has = {k: torch.ones(n, dtype=torch.bool) for k in ("mano", "transl", "joints3d", "keypoints2d", "mask", "grasp")}
+    has = {k: torch.ones(n, dtype=torch.bool) for k in HAS_KEYS}
     weights = {t: torch.full((n,), weight) for t in TERMS}
     out = {"rotmat": rotmat, "betas": betas.clone(), "cam_wp": cam, "joints_cam_m": joints.clone(),
            "keypoints_224_px": kp.clone(), "vertices_cam_m": verts,
@@ -76,7 +77,7 @@ def test_crop_normalise_maps_crop_edges_to_minus_and_plus_one():
 
 def test_every_loss_vanishes_at_the_ground_truth(mano):
     batch, out = _gt_batch(mano)
-    total, terms = compute_losses(out, batch, mano[0].faces, mano[1].faces, LossConfig(mask_size=32))
+    _, terms = compute_losses(out, batch, mano[0].faces, mano[1].faces, LossConfig(mask_size=32))
     assert set(terms) == set(TERMS)
     for t in ("theta", "betas", "kp3d", "kp2d", "cam", "grasp"):
         assert terms[t].item() < 1e-8, t

@@ -4,7 +4,9 @@ ResNets are torchvision's models with ``avgpool`` and ``fc`` removed, kept as a 
 original named children so that parameter names are torchvision's (``conv1.weight``, ``layer4.2.bn3.bias``,
 ...), which is the released checkpoint's layout. ``vit_b_16`` is torchvision's ViT-B/16 without its
 classification head: the 14x14 patch tokens (class token dropped) form a (B, 768, 14, 14) map, average-
-pooled to 7x7 (backbone ablation).
+pooled to 7x7 (backbone ablation). ``mobilenet_v3_small`` / ``mobilenet_v3_large`` are torchvision's
+MobileNetV3 ``features`` (576 / 960 channels at 7x7): light trunks for CPU robots and the demo checkpoint
+(about 5x cheaper than ResNet-18 to train on a CPU).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import torchvision
 from torch import nn
 from torch.nn import functional
 
-__all__ = ["FEATURE_SIZE", "ResNetTrunk", "ViTTrunk", "build_backbone"]
+__all__ = ["FEATURE_SIZE", "MobileNetTrunk", "ResNetTrunk", "ViTTrunk", "build_backbone"]
 
 #: Side of every trunk's output feature map for a 224x224 input.
 FEATURE_SIZE = 7
@@ -32,6 +34,21 @@ class ResNetTrunk(nn.Sequential):
         kept = ((n, m) for n, m in resnet.named_children() if n not in ("avgpool", "fc"))
         super().__init__(OrderedDict(kept))
         self.out_channels = _RESNET_CHANNELS[name]
+
+
+_MOBILENET_CHANNELS = {"mobilenet_v3_small": 576, "mobilenet_v3_large": 960}
+
+
+class MobileNetTrunk(nn.Module):
+    """torchvision MobileNetV3 ``features``: (B, 3, 224, 224) -> (B, out_channels, 7, 7)."""
+
+    def __init__(self, name: str = "mobilenet_v3_small", weights: str | None = None) -> None:
+        super().__init__()
+        self.features = getattr(torchvision.models, name)(weights=weights).features
+        self.out_channels = _MOBILENET_CHANNELS[name]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
 
 
 class ViTTrunk(nn.Module):
@@ -58,9 +75,11 @@ class ViTTrunk(nn.Module):
 
 
 def build_backbone(name: str, weights: str | None = None) -> nn.Module:
-    """A trunk by name ("resnet50", "resnet34", "resnet18", "vit_b_16"); ``.out_channels`` gives C."""
+    """A trunk by name (``config.BACKBONES``); ``.out_channels`` gives C."""
     if name in _RESNET_CHANNELS:
         return ResNetTrunk(name, weights)
+    if name in _MOBILENET_CHANNELS:
+        return MobileNetTrunk(name, weights)
     if name == "vit_b_16":
         return ViTTrunk(weights)
     raise ValueError(f"unknown backbone {name!r}")
