@@ -16,14 +16,13 @@ off, every detection is estimated each frame, ``track_id`` is -1 and nothing is 
 Detector sources (``PipelineConfig.detector_sources``, combined by NMS per handedness):
 ``"external"`` (boxes given by the caller with :meth:`HandPipeline.set_external_boxes`, e.g. from a
 topic), ``"mediapipe"`` (when the mediapipe detector module imports), ``"learned"`` (when a checkpoint is
-configured and the learned detector module imports). Unavailable sources are skipped and listed in
-``HandPipeline.skipped_sources`` with the reason.
+configured and the learned detector module imports), all built by ``detection.factory``. Unavailable
+sources are skipped and listed in ``HandPipeline.skipped_sources`` with the reason.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import threading
 import time
 from collections.abc import Sequence
@@ -33,20 +32,12 @@ from typing import Protocol
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from wildhands_core.detection.base import CombinedDetector, ExternalBoxes, HandDetection, HandDetector
+from wildhands_core.detection.base import ExternalBoxes, HandDetection, HandDetector
+from wildhands_core.detection.factory import DETECTOR_SOURCES, DetectorConfig, build_available_detector
 from wildhands_core.estimate import HandBox, HandEstimate
 from wildhands_core.smoothing.config import SmoothingConfig
 from wildhands_core.tracking.config import TrackerConfig
 from wildhands_core.tracking.tracker import HandTracker
-
-#: Detector sources the pipeline knows.
-DETECTOR_SOURCES = ("external", "mediapipe", "learned")
-
-# The optional detectors (module, class), imported only when configured.
-_OPTIONAL_DETECTORS = {
-    "mediapipe": ("wildhands_core.detection.mediapipe_detector", "MediaPipeHandDetector"),
-    "learned": ("wildhands_core.detection.learned", "LearnedHandDetector"),
-}
 
 
 class Estimator(Protocol):
@@ -100,70 +91,31 @@ class FrameTiming:
     detector_ran: bool = False
 
 
-class _LockedExternalBoxes(ExternalBoxes):
-    """ExternalBoxes safe to feed from one thread (a subscription) and read from another (the worker);
-    ``wait`` blocks until boxes for a stamp arrived (an external detector answers after the image)."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._lock = threading.Condition()
-
-    def set_boxes(self, stamp_ns: int, detections: Sequence[HandDetection]) -> None:
-        with self._lock:
-            super().set_boxes(stamp_ns, detections)
-            self._lock.notify_all()
-
-    def wait(self, stamp_ns: int, timeout_s: float) -> bool:
-        """True once boxes within ``tolerance_ns`` of ``stamp_ns`` are stored; False after ``timeout_s``."""
-
-        def ready() -> bool:
-            return any(abs(s - int(stamp_ns)) <= self.tolerance_ns for s in self._boxes)
-
-        with self._lock:
-            return self._lock.wait_for(ready, timeout=max(float(timeout_s), 0.0))
-
-    def detect(self, image_rgb: np.ndarray | None = None, stamp_ns: int | None = None) -> list[HandDetection]:
-        with self._lock:
-            return super().detect(image_rgb, stamp_ns)
+def detector_config(config: PipelineConfig) -> DetectorConfig:
+    """The factory config of ``config``'s detector sources: ``detector_min_score`` is both the combined
+    detector's floor and the learned / MediaPipe detectors' own threshold; MediaPipe finds at most
+    ``tracker.max_hands`` hands."""
+    return DetectorConfig(
+        sources=list(dict.fromkeys(config.detector_sources)),
+        learned_checkpoint=config.learned_detector_checkpoint,
+        learned_score_threshold=config.detector_min_score,
+        device=config.detector_device,
+        mediapipe_max_hands=config.tracker.max_hands,
+        mediapipe_min_confidence=config.detector_min_score,
+        external_tolerance_ns=config.external_tolerance_ns,
+        nms_iou=config.detector_iou_threshold,
+        min_score=config.detector_min_score,
+    )
 
 
 def build_detector(
     config: PipelineConfig,
 ) -> tuple[HandDetector | None, ExternalBoxes | None, dict[str, str]]:
     """The combined detector of the configured sources, the external box store (or None), and the skipped
-    sources with reasons."""
-    detectors: list[HandDetector] = []
-    external: ExternalBoxes | None = None
-    skipped: dict[str, str] = {}
-    for source in config.detector_sources:
-        if source == "external":
-            external = _LockedExternalBoxes(tolerance_ns=config.external_tolerance_ns)
-            detectors.append(external)
-            continue
-        if source == "learned" and not config.learned_detector_checkpoint:
-            skipped[source] = "no learned detector checkpoint configured"
-            continue
-        module_name, cls_name = _OPTIONAL_DETECTORS[source]
-        try:
-            cls = getattr(importlib.import_module(module_name), cls_name)
-        except (ImportError, AttributeError) as exc:
-            skipped[source] = f"{module_name}.{cls_name} unavailable ({exc})"
-            continue
-        kwargs: dict = {"max_hands": config.tracker.max_hands, "min_confidence": config.detector_min_score}
-        if source == "learned":
-            kwargs = {
-                "checkpoint_path": config.learned_detector_checkpoint,
-                "device": config.detector_device,
-                "score_threshold": config.detector_min_score,
-            }
-        try:
-            detectors.append(cls(**kwargs))
-        except Exception as exc:  # a detector that cannot start is reported, the others still run
-            skipped[source] = f"{cls_name} failed to start: {exc}"
-    if not detectors:
-        return None, None, skipped
-    combined = CombinedDetector(detectors, config.detector_iou_threshold, config.detector_min_score)
-    return combined, external, skipped
+    sources with reasons (built by ``detection.factory.build_available_detector``)."""
+    if not config.detector_sources:
+        return None, None, {}
+    return build_available_detector(detector_config(config))
 
 
 def estimate_to_smoothing_dict(est: HandEstimate) -> dict:
@@ -326,5 +278,6 @@ __all__ = [
     "HandPipeline",
     "PipelineConfig",
     "build_detector",
+    "detector_config",
     "estimate_to_smoothing_dict",
 ]

@@ -3,7 +3,8 @@
 Conventions: images as numpy (H, W, 3) uint8 RGB; pixel coordinates with the centre of the top-left pixel
 at (0, 0); 3D in metres in the camera optical frame of the image (REP-103: x right, y down, z forward);
 stamps as int nanoseconds. Every validation failure raises an :class:`InputError` subclass whose
-``reason`` is a short, stable key used by the diagnostics (e.g. ``"encoding"``, ``"camera_info_focal"``).
+``reason`` is a short, stable key used by the diagnostics (e.g. ``"encoding"``, ``"camera_info_focal"``);
+image / CameraInfo decoding lives in ``wildhands_ros.image_decoding`` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point, Quaternion, TransformStamped, Vector3
 from scipy.spatial.transform import Rotation
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from sensor_msgs.msg import Image
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
@@ -23,43 +24,23 @@ from wildhands_core.constants import FINGERTIP_NAMES, NUM_JOINTS, SKELETON_EDGES
 from wildhands_core.detection.base import HandDetection
 from wildhands_core.estimate import HandEstimate
 from wildhands_ros import hand_fields as fields
+
+# Image / CameraInfo decoding and its errors: the rclpy-free ``image_decoding`` (shared with the bag tools),
+# re-exported here for the node.
+from wildhands_ros.image_decoding import (  # noqa: F401
+    SUPPORTED_ENCODINGS,
+    CameraInfoError,
+    EmptyImageError,
+    ImageLayoutError,
+    InputError,
+    UnsupportedEncodingError,
+    camera_info_to_K,
+    check_image,
+    compressed_to_rgb,
+    image_to_rgb,
+    image_view,
+)
 from wildhands_ros.msg import Hand, HandArray, HandBoxArray
-
-#: Encodings accepted on the image input: channels per pixel and the cv2 conversion to RGB (None = as is).
-SUPPORTED_ENCODINGS: dict[str, tuple[int, int | None]] = {
-    "rgb8": (3, None),
-    "bgr8": (3, cv2.COLOR_BGR2RGB),
-    "rgba8": (4, cv2.COLOR_RGBA2RGB),
-    "bgra8": (4, cv2.COLOR_BGRA2RGB),
-    "mono8": (1, cv2.COLOR_GRAY2RGB),
-}
-
-
-class InputError(ValueError):
-    """An input message the node cannot use; ``reason`` is a stable key for diagnostics."""
-
-    reason = "input"
-
-    def __init__(self, message: str, reason: str | None = None) -> None:
-        super().__init__(message)
-        if reason is not None:
-            self.reason = reason
-
-
-class UnsupportedEncodingError(InputError):
-    reason = "encoding"
-
-
-class ImageLayoutError(InputError):
-    reason = "image_layout"
-
-
-class EmptyImageError(InputError):
-    reason = "empty_image"
-
-
-class CameraInfoError(InputError):
-    reason = "camera_info"
 
 
 # ----------------------------------------------------------------------------------------------- time
@@ -75,55 +56,6 @@ def ns_to_stamp(ns: int) -> Time:
 
 
 # --------------------------------------------------------------------------------------------- images
-def check_image(msg: Image) -> None:
-    """Cheap checks of an Image's metadata (no pixel access): encoding, empty, step and buffer size."""
-    if msg.encoding not in SUPPORTED_ENCODINGS:
-        raise UnsupportedEncodingError(
-            f"unsupported image encoding {msg.encoding!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}"
-        )
-    h, w = int(msg.height), int(msg.width)
-    if h == 0 or w == 0 or len(msg.data) == 0:
-        raise EmptyImageError(f"empty image ({w}x{h}, {len(msg.data)} bytes)")
-    channels = SUPPORTED_ENCODINGS[msg.encoding][0]
-    row = w * channels
-    if msg.step < row:
-        raise ImageLayoutError(f"step {msg.step} < width*channels {row} for {msg.encoding} {w}x{h}", "step")
-    if len(msg.data) < msg.step * h:
-        raise ImageLayoutError(f"data has {len(msg.data)} bytes, step*height needs {msg.step * h}", "step")
-
-
-def image_view(msg: Image) -> np.ndarray:
-    """Zero-copy numpy view (H, W, C) uint8 on the message buffer in its own encoding; honours ``step``
-    (padded rows are skipped by the view's strides). Raises :class:`InputError` subclasses."""
-    check_image(msg)
-    h, w = int(msg.height), int(msg.width)
-    channels = SUPPORTED_ENCODINGS[msg.encoding][0]
-    buf = np.frombuffer(msg.data, dtype=np.uint8)  # array.array / bytes: no copy
-    rows = buf[: msg.step * h].reshape(h, msg.step)
-    return rows[:, : w * channels].reshape(h, w, channels)
-
-
-def image_to_rgb(msg: Image) -> np.ndarray:
-    """(H, W, 3) uint8 RGB from an Image: a zero-copy view for ``rgb8`` (read-only, possibly strided when
-    ``step`` has padding), one ``cv2.cvtColor`` for bgr8, rgba8, bgra8 and mono8."""
-    view = image_view(msg)
-    code = SUPPORTED_ENCODINGS[msg.encoding][1]
-    if code is None:
-        return view
-    return cv2.cvtColor(view, code)
-
-
-def compressed_to_rgb(msg: CompressedImage) -> np.ndarray:
-    """Decode a CompressedImage (JPEG/PNG, ``format`` as image_transport writes it) to (H, W, 3) RGB."""
-    if len(msg.data) == 0:
-        raise EmptyImageError("empty compressed image")
-    buf = np.frombuffer(msg.data, dtype=np.uint8)
-    img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
-    if img is None:
-        raise InputError(f"compressed image (format {msg.format!r}) could not be decoded", "decode")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-
-
 def rgb_to_image_msg(image_rgb: np.ndarray, header: Header) -> Image:
     """(H, W, 3) uint8 RGB -> ``rgb8`` Image with the given header (one copy into the message)."""
     img = np.ascontiguousarray(image_rgb, dtype=np.uint8)
@@ -131,50 +63,6 @@ def rgb_to_image_msg(image_rgb: np.ndarray, header: Header) -> Image:
     msg = Image(header=header, height=h, width=w, encoding="rgb8", is_bigendian=0, step=w * 3)
     msg.data = img.tobytes()
     return msg
-
-
-# ---------------------------------------------------------------------------------------- camera info
-def camera_info_to_K(
-    info: CameraInfo, image_size: tuple[int, int] | None = None, use_rectified: bool = False
-) -> np.ndarray:
-    """Intrinsics (3, 3) float64 in pixels of the image the CameraInfo describes.
-
-    ``use_rectified``: take ``P[:, :3]`` (for rectified images) instead of ``K``. Binning and ROI are
-    applied as image_geometry does (the image is the ROI, downsampled by ``binning_x/y``).
-    ``image_size = (W, H)`` of the paired image: a mismatch with the CameraInfo's (ROI/binned) size raises
-    :class:`CameraInfoError` (reason ``camera_info_size``); zero, negative or non-finite focal lengths or a
-    non-finite principal point raise reason ``camera_info_focal``.
-    """
-    if use_rectified:
-        K = np.asarray(info.p, dtype=np.float64).reshape(3, 4)[:, :3].copy()
-        which = "P"
-    else:
-        K = np.asarray(info.k, dtype=np.float64).reshape(3, 3).copy()
-        which = "K"
-    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
-    if not (np.isfinite([fx, fy, cx, cy]).all() and fx > 0 and fy > 0):
-        raise CameraInfoError(
-            f"CameraInfo {which} has invalid focal length/principal point "
-            f"(fx={fx}, fy={fy}, cx={cx}, cy={cy})",
-            "camera_info_focal",
-        )
-    bx, by = max(int(info.binning_x), 1), max(int(info.binning_y), 1)
-    roi = info.roi
-    full_w, full_h = int(info.width), int(info.height)
-    w = int(roi.width) if roi.width else full_w
-    h = int(roi.height) if roi.height else full_h
-    if roi.width or roi.height or bx > 1 or by > 1:
-        K[0, 2] -= roi.x_offset
-        K[1, 2] -= roi.y_offset
-        K[0] /= bx
-        K[1] /= by
-        w, h = w // bx, h // by
-    if image_size is not None and (w, h) != (int(image_size[0]), int(image_size[1])):
-        raise CameraInfoError(
-            f"CameraInfo size {w}x{h} does not match the image size {image_size[0]}x{image_size[1]}",
-            "camera_info_size",
-        )
-    return K
 
 
 # ------------------------------------------------------------------------------------- detections in
@@ -251,9 +139,6 @@ def estimates_to_hand_array(
 
 
 # --------------------------------------------------------------------------------------------- TF
-hand_frame_names = fields.hand_frame_names
-
-
 def estimates_to_transforms(
     estimates: Sequence[HandEstimate], header: Header, prefix: str, fingertips: bool = False
 ) -> list[TransformStamped]:
@@ -262,7 +147,7 @@ def estimates_to_transforms(
     name minus "wrist"><finger>_tip`` (e.g. ``hand_right_index_tip``), identity rotation, offset expressed in
     the wrist frame. Stamps = ``header.stamp`` (the image's)."""
     out: list[TransformStamped] = []
-    for est, wrist in zip(estimates, hand_frame_names(estimates, prefix), strict=True):
+    for est, wrist in zip(estimates, fields.hand_frame_names(estimates, prefix), strict=True):
         joints = np.asarray(est.joints_m, np.float64).reshape(NUM_JOINTS, 3)
         rot = Rotation.from_rotvec(np.asarray(est.global_orient_aa, np.float64).reshape(3))
         out.append(_transform(header, wrist, joints[0], rot.as_quat()))

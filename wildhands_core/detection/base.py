@@ -10,6 +10,7 @@ at the image ignore ``stamp_ns``, ``ExternalBoxes`` looks only at it.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -136,6 +137,34 @@ class ExternalBoxes:
         if abs(best - int(stamp_ns)) > self.tolerance_ns:
             return []
         return list(self._boxes[best])
+
+
+class LockedExternalBoxes(ExternalBoxes):
+    """ExternalBoxes safe to feed from one thread (a subscription) and read from another (the worker);
+    ``wait`` blocks until boxes for a stamp arrived (an external detector answers after the image)."""
+
+    def __init__(self, tolerance_ns: int = 0, history: int = 30, source: str = "external") -> None:
+        super().__init__(tolerance_ns, history, source)
+        self._lock = threading.Condition()
+
+    def set_boxes(self, stamp_ns: int, detections: Sequence[HandDetection]) -> None:
+        with self._lock:
+            super().set_boxes(stamp_ns, detections)
+            self._lock.notify_all()
+
+    def wait(self, stamp_ns: int, timeout_s: float) -> bool:
+        """True once boxes within ``tolerance_ns`` of ``stamp_ns`` (int ns) are stored; False after
+        ``timeout_s`` seconds."""
+
+        def ready() -> bool:
+            return any(abs(s - int(stamp_ns)) <= self.tolerance_ns for s in self._boxes)
+
+        with self._lock:
+            return self._lock.wait_for(ready, timeout=max(float(timeout_s), 0.0))
+
+    def detect(self, image_rgb: np.ndarray | None = None, stamp_ns: int | None = None) -> list[HandDetection]:
+        with self._lock:
+            return super().detect(image_rgb, stamp_ns)
 
 
 class CombinedDetector:

@@ -1,10 +1,13 @@
-"""Build a hand detector from a config: any of the sources "learned", "mediapipe", "external", combined.
+"""Build a hand detector from a config: any of the sources "external", "mediapipe", "learned", combined.
 
+The one place that constructs detector sources (``HandPipeline``, the node and the bag tools go through it).
 ``build_detector(DetectorConfig(sources=["mediapipe", "external"]))`` returns a ``CombinedDetector`` over the
 sources in the order given (NMS per handedness at ``nms_iou`` after dropping scores below ``min_score``).
-The external box store, if configured, is ``external_source(detector)``: feed it with ``set_boxes``.
-Optional sources that cannot be built raise (ImportError for a missing mediapipe extra, ValueError for a
-learned source without a checkpoint); the config names what is wrong.
+The external box store (a thread-safe ``LockedExternalBoxes``), if configured, is
+``external_source(detector)``: feed it with ``set_boxes``. Optional sources that cannot be built raise
+(ImportError for a missing mediapipe extra, ValueError for a learned source without a checkpoint); the
+config names what is wrong. ``build_available_detector`` builds what it can instead and returns the
+skipped sources with the reason.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from wildhands_core.detection.base import CombinedDetector, ExternalBoxes, HandDetector
+from wildhands_core.detection.base import CombinedDetector, ExternalBoxes, HandDetector, LockedExternalBoxes
 
-DETECTOR_SOURCES: tuple[str, ...] = ("learned", "mediapipe", "external")
+#: Detector sources the factory builds (also ``PipelineConfig`` / the node parameter ``detector.sources``).
+DETECTOR_SOURCES: tuple[str, ...] = ("external", "mediapipe", "learned")
 
 
 @dataclass
@@ -62,9 +66,10 @@ class DetectorConfig:
 
 
 def build_source(name: str, cfg: DetectorConfig) -> HandDetector:
-    """One detector of ``cfg`` by source name."""
+    """One detector of ``cfg`` by source name ("external": a ``LockedExternalBoxes``, safe to feed from
+    another thread)."""
     if name == "external":
-        return ExternalBoxes(tolerance_ns=cfg.external_tolerance_ns, history=cfg.external_history)
+        return LockedExternalBoxes(tolerance_ns=cfg.external_tolerance_ns, history=cfg.external_history)
     if name == "mediapipe":
         from wildhands_core.detection.mediapipe_detector import MediaPipeHandDetector
 
@@ -76,7 +81,7 @@ def build_source(name: str, cfg: DetectorConfig) -> HandDetector:
         )
     if name == "learned":
         if not cfg.learned_checkpoint:
-            raise ValueError("detector source 'learned' needs DetectorConfig.learned_checkpoint")
+            raise ValueError("no learned detector checkpoint configured (DetectorConfig.learned_checkpoint)")
         from wildhands_core.detection.learned import LearnedHandDetector
 
         return LearnedHandDetector(
@@ -91,6 +96,29 @@ def build_source(name: str, cfg: DetectorConfig) -> HandDetector:
 def build_detector(cfg: DetectorConfig) -> CombinedDetector:
     """A ``CombinedDetector`` over ``cfg.sources`` (in that order)."""
     return CombinedDetector([build_source(s, cfg) for s in cfg.sources], cfg.nms_iou, cfg.min_score)
+
+
+def build_available_detector(
+    cfg: DetectorConfig,
+) -> tuple[CombinedDetector | None, ExternalBoxes | None, dict[str, str]]:
+    """Like :func:`build_detector`, but a source that cannot be built is skipped: returns the combined
+    detector of the others (None when none could be built), its external box store (or None), and the
+    skipped sources with the reason."""
+    detectors: list[HandDetector] = []
+    skipped: dict[str, str] = {}
+    for name in cfg.sources:
+        try:
+            detectors.append(build_source(name, cfg))
+        except ImportError as exc:
+            skipped[name] = f"unavailable ({exc})"
+        except ValueError as exc:  # not configured (e.g. no checkpoint) or configured wrongly
+            skipped[name] = str(exc)
+        except Exception as exc:  # a detector that cannot start is reported, the others still run
+            skipped[name] = f"failed to start: {exc}"
+    if not detectors:
+        return None, None, skipped
+    combined = CombinedDetector(detectors, cfg.nms_iou, cfg.min_score)
+    return combined, external_source(combined), skipped
 
 
 def external_source(detector: CombinedDetector) -> ExternalBoxes | None:

@@ -50,7 +50,7 @@ def _params_yaml(path: Path, checkpoint: Path, detector: Path | None, backend: s
     sources = ["learned"] if detector else ["external"]
     params = {
         "model": {"checkpoint": str(checkpoint), "backend": backend, "device": "cpu", "max_hands": 2},
-        "detector": {"sources": sources, "learned_checkpoint": str(detector or "")},
+        "detector": {"sources": sources, "learned_checkpoint": str(detector or ""), "min_score": 0.25},
         "topics": {"image": "/demo/camera/image_raw", "camera_info": "/demo/camera/camera_info"},
         "qos": {"image_reliability": "reliable", "image_depth": 1},
         "output": {"markers": True, "publish_raw": True},
