@@ -178,6 +178,20 @@ class HandPipeline:
         with self._lock:
             self.tracker.reset()
 
+    def warmup(self, size: tuple[int, int] = (640, 480)) -> None:
+        """Run the detector and the estimator once on a blank (W, H) image so that lazy initialisation
+        (ONNX Runtime / TensorRT sessions, allocators, oneDNN kernels) happens before the first real frame.
+        Touches no track and no smoothing state."""
+        w, h = size
+        image = np.zeros((h, w, 3), np.uint8)
+        K = np.array([[float(w), 0.0, w / 2.0], [0.0, float(w), h / 2.0], [0.0, 0.0, 1.0]])
+        with self._lock:
+            if self.detector is not None and self.external is None:
+                self.detector.detect(image, None)
+            boxes = [HandBox(np.array([0.2 * w, 0.4 * h, 0.4 * w, 0.7 * h]), True),
+                     HandBox(np.array([0.6 * w, 0.4 * h, 0.8 * w, 0.7 * h]), False)]
+            self.estimator.estimate(image, K, boxes[: max(1, self.config.tracker.max_hands)])
+
     def process(self, image_rgb: np.ndarray, K_px: np.ndarray, stamp_ns: int) -> list[HandEstimate]:
         """Estimate the hands of one image; see the module docstring for what is returned."""
         with self._lock:

@@ -123,6 +123,10 @@ class HandsNode(Node):
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self._tf_send = self._make_tf_sender() if s["tf.publish"] else None
 
+        t_warm = time.perf_counter()
+        self.pipeline.warmup()
+        self.get_logger().info(f"warm-up: {1e3 * (time.perf_counter() - t_warm):.0f} ms")
+
         # ---- inputs
         reliability = (
             QoSReliabilityPolicy.RELIABLE

@@ -14,7 +14,8 @@ for pkg in (wildhands_core, training):
     for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):
         importlib.import_module(m.name)
         names.append(m.name)
-bad = [m for m, mod in sys.modules.items() if mod is not None and m.split('.')[0] in ('rclpy', 'rosidl_runtime_py', 'wildhands_ros')]
+ros = ('rclpy', 'rosidl_runtime_py', 'wildhands_ros')
+bad = [m for m, mod in sys.modules.items() if mod is not None and m.split('.')[0] in ros]
 assert not bad, bad
 print(len(names))
 """

@@ -19,11 +19,15 @@ FRAMES = 36
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     if not (REPO / "models" / "demo" / "wildhands_demo.pt").exists():
-        pytest.fail("models/demo/wildhands_demo.pt is missing: the demo checkpoint must ship with the repository")
+        pytest.fail(
+            "models/demo/wildhands_demo.pt is missing: the demo checkpoint must ship with the repository"
+        )
     out = tmp_path_factory.mktemp("demo")
     proc = subprocess.run(
         [sys.executable, "-m", "wildhands_ros.demo.cli", "--frames", str(FRAMES), "--out", str(out)],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert proc.returncode == 0, f"demo failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return out, proc.stdout
@@ -32,9 +36,21 @@ def demo_run(tmp_path_factory):
 def test_demo_prints_and_writes_every_documented_metric(demo_run):
     out, stdout = demo_run
     m = json.loads((out / "metrics.json").read_text())
-    for key in ("mpjpe_mm", "pa_mpjpe_mm", "mrrpe_mm", "kp2d_error_px", "jitter_raw_mm_s2", "jitter_smoothed_mm_s2",
-                "frames_played", "frames_estimated", "frames_recorded", "frames_dropped_by_node", "throughput_fps",
-                "latency_p50_ms", "latency_p95_ms"):
+    for key in (
+        "mpjpe_mm",
+        "pa_mpjpe_mm",
+        "mrrpe_mm",
+        "kp2d_error_px",
+        "jitter_raw_mm_s2",
+        "jitter_smoothed_mm_s2",
+        "frames_played",
+        "frames_estimated",
+        "frames_recorded",
+        "frames_dropped_by_node",
+        "throughput_fps",
+        "latency_p50_ms",
+        "latency_p95_ms",
+    ):
         assert key in m, key
     assert "root-relative MPJPE" in stdout and "MRRPE" in stdout
     assert (out / "overlay.png").stat().st_size > 10_000
@@ -63,7 +79,9 @@ def test_every_frame_is_answered_and_every_published_frame_is_in_the_bag_with_it
                     assert t.header.frame_id == "demo_camera_optical_frame"
                     assert t.child_frame_id in ("demo_left_wrist", "demo_right_wrist")
                     tf_stamps.add(t.header.stamp.sec * 10**9 + t.header.stamp.nanosec)
-    assert len(stamps) == m["frames_recorded"] and stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+    assert (
+        len(stamps) == m["frames_recorded"] and stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+    )
     assert tf_stamps <= set(stamps) and tf_stamps
 
 

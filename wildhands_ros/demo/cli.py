@@ -52,7 +52,7 @@ def _params_yaml(path: Path, checkpoint: Path, detector: Path | None, backend: s
         "model": {"checkpoint": str(checkpoint), "backend": backend, "device": "cpu", "max_hands": 2},
         "detector": {"sources": sources, "learned_checkpoint": str(detector or ""), "min_score": 0.25},
         "topics": {"image": "/demo/camera/image_raw", "camera_info": "/demo/camera/camera_info"},
-        "qos": {"image_reliability": "reliable", "image_depth": 1},
+        "qos": {"image_reliability": "reliable", "image_depth": 10},
         "output": {"markers": True, "publish_raw": True},
         "tf": {"publish": True, "frame_prefix": "demo_"},
     }
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="wildhands-demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--frames", type=int, default=90, help="frames to play at 30 Hz (default 90 = 3 s)")
+    ap.add_argument("--frames", type=int, default=150, help="frames to play at 30 Hz (default 150 = 5 s)")
     ap.add_argument("--out", default="demo_out", help="output folder (bag, metrics.json, overlay.png)")
     ap.add_argument("--model-dir", default=None, help="folder with wildhands_demo.pt and detector_demo.pt")
     ap.add_argument("--backend", default="onnxruntime", choices=["torch", "onnxruntime", "tensorrt"])
