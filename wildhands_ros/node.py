@@ -93,6 +93,10 @@ class HandsNode(Node):
         self._steady = Clock(clock_type=ClockType.STEADY_TIME)
         if estimator is None:
             if not s["model.checkpoint"]:
+                if not s["model.allow_random_weights"]:
+                    raise params.ParameterError(
+                        "model.checkpoint", "is empty: set a checkpoint file (or model.allow_random_weights)"
+                    )
                 self.get_logger().warning(
                     "model.checkpoint is empty: RANDOM network weights, outputs are "
                     "meaningless (testing only)"

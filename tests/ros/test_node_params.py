@@ -70,6 +70,13 @@ def test_invalid_value_stops_start_up_naming_the_parameter(ros_context, name, va
         _node(ros_context, **{name: value})
 
 
+def test_no_checkpoint_stops_start_up_unless_random_weights_are_asked_for(ros_context):
+    from wildhands_ros.params import ParameterError
+
+    with pytest.raises(ParameterError, match="'model.checkpoint'.*empty"):
+        _node(ros_context)
+
+
 def test_smoothing_parameters_reach_the_tracker_at_run_time_and_others_stay_read_only(ros_context, tmp_path):
     from node_harness import write_small_checkpoint
     from rclpy.parameter import Parameter
