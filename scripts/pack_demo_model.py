@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     ckpt = torch.load(a.training_checkpoint, map_location="cpu", weights_only=True)
     state = ckpt.get("training") or {}
     net, cfg, _ = load_checkpoint(a.training_checkpoint)
-    provenance = {k: state[k] for k in ("step", "config") if k in state}
+    provenance = {k: state[k] for k in ("step", "train_config") if k in state}
     provenance["source"] = "wildhands-train configs/demo_model.yaml on wildhands-synth --seed 1 data"
     save_checkpoint(a.out, net, cfg, extra=provenance)
     n = sum(p.numel() for p in net.parameters())
