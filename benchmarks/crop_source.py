@@ -4,7 +4,7 @@ side by side in one run, on held-out synthetic frames with ground-truth boxes.
     scripts/wh python benchmarks/crop_source.py --checkpoint models/demo/wildhands_demo.pt \
         --data DIR [--frames 100] [--json out.json]
 
-DIR: a `wildhands-synth` set, e.g. `wildhands-synth --out /tmp/eval640 --frames 100 --seed 777 --size 640x480`.
+DIR: a `wildhands-synth` set, e.g. `wildhands-synth --out /tmp/e --frames 100 --seed 777 --size 640x480`.
 Prints MPJPE / PA-MPJPE / MRRPE / 2D error and the pre-processing time per frame for both crop sources.
 """
 

@@ -89,8 +89,8 @@ def _smoothing_specs() -> list[Spec]:
 
 _T = TrackerConfig()
 SPECS: tuple[Spec, ...] = (
-    Spec("model.checkpoint", "", "estimator checkpoint (.ckpt/.pt); required unless model.allow_random_weights"),
-    Spec("model.allow_random_weights", False, "run with an untrained network when no checkpoint is set (tests)"),
+    Spec("model.checkpoint", "", "estimator checkpoint (.ckpt/.pt); required unless allow_random_weights"),
+    Spec("model.allow_random_weights", False, "run an untrained network when no checkpoint is set (tests)"),
     Spec(
         "model.mano_dir", "", "directory holding MANO_RIGHT/LEFT .pkl/.npz; empty = the estimator's default"
     ),

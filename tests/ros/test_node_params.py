@@ -73,7 +73,7 @@ def test_invalid_value_stops_start_up_naming_the_parameter(ros_context, name, va
 def test_no_checkpoint_stops_start_up_unless_random_weights_are_asked_for(ros_context):
     from wildhands_ros.params import ParameterError
 
-    with pytest.raises(ParameterError, match="'model.checkpoint'.*empty"):
+    with pytest.raises(ParameterError, match=r"'model\.checkpoint'.*empty"):
         _node(ros_context)
 
 
