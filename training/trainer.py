@@ -374,6 +374,8 @@ class Trainer:
             raise ValueError(f"{path}: no training state (not written by Trainer.save)")
         load_state_dict_strict(self.model.net, ckpt["state_dict"])
         self.optimizer.load_state_dict(state["optimizer"])
+        for group in self.optimizer.param_groups:  # the config's lr wins (a resumed run may lower it)
+            group["lr"] = self.cfg.optim.lr
         self.scaler.load_state_dict(state["scaler"])
         self.sampler.load_state_dict(state["sampler"])
         if state.get("world_size", 1) == 1 and self.world_size == 1:  # per-process RNGs: single process only
