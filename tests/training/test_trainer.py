@@ -80,6 +80,17 @@ def test_resume_continues_the_same_curve_bit_for_bit(synth, tmp_path):
         assert torch.equal(pa, pc), k
 
 
+def test_a_resumed_run_takes_the_learning_rate_of_its_config(synth, tmp_path):
+    b = Trainer(tiny_train_config(synth, tmp_path / "b", "optim.lr=1e-3"), verbose=False)
+    b.fit(1)
+    b.save(tmp_path / "b" / "k.pt")
+    resume = f"resume={tmp_path / 'b' / 'k.pt'}"
+    c = Trainer(tiny_train_config(synth, tmp_path / "c", "optim.lr=2.5e-4", resume), verbose=False)
+    assert c.step == 1
+    assert [g["lr"] for g in c.optimizer.param_groups] == [2.5e-4] * len(c.optimizer.param_groups)
+    assert c.optimizer.state  # the Adam moments came back with the checkpoint
+
+
 @pytest.mark.slow
 def test_training_on_one_fixed_batch_lowers_the_loss(synth, tmp_path):
     tr = Trainer(tiny_train_config(synth, tmp_path, "augment.enabled=false", "optim.lr=1e-3"), verbose=False)
