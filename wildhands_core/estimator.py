@@ -72,6 +72,7 @@ class _Prepared:
     inputs: dict[str, np.ndarray]
     frame_of_hand: list[int]
     crop_boxes_px: np.ndarray  # (N, 4) crop boxes in full-image pixels
+    K_px: list[np.ndarray]  # per frame: the checked intrinsics (the demo default when none was given)
 
 
 def load_model(cfg: EstimatorConfig) -> torch.nn.Module:
@@ -137,21 +138,14 @@ class HandPoseEstimator:
     # ------------------------------------------------------------------------------------------------
     def prepare(self, frames: list[tuple[np.ndarray, np.ndarray | None, list[HandBox]]]) -> _Prepared:
         """Network inputs for a batch of frames (image, K or None, boxes)."""
-        images, crops, frame_idx, is_right, boxes_224, K_224, crop_px, frame_of_hand = (
-            [],
-            [],
-            [],
-            [],
-            [],
-            [],
-            [],
-            [],
-        )
+        images, crops, crop_px, frame_K = [], [], [], []  # per frame
+        frame_idx, is_right, boxes_224, K_224, frame_of_hand = [], [], [], [], []  # per hand
         for fi, (image, K_px, boxes) in enumerate(frames):
             image = _check_image(image)
             h, w = image.shape[:2]
             lb = Letterbox(w, h)
             K = _check_K(K_px, w, h)
+            frame_K.append(K)
             whole = letterbox_image(image, lb)
             images.append(whole)
             if not boxes:
@@ -177,7 +171,7 @@ class HandPoseEstimator:
             "boxes_224": np.asarray(boxes_224, dtype=np.float32).reshape(n, 4),
             "K_224": np.asarray(K_224, dtype=np.float32).reshape(n, 3, 3),
         }
-        return _Prepared(inputs, frame_of_hand, np.concatenate(crop_px) if n else np.zeros((0, 4)))
+        return _Prepared(inputs, frame_of_hand, np.concatenate(crop_px) if n else np.zeros((0, 4)), frame_K)
 
     def estimate(
         self, image_rgb: np.ndarray, K_px: np.ndarray | None, boxes: list[HandBox]
@@ -206,9 +200,7 @@ class HandPoseEstimator:
         results: list[list[HandEstimate]] = [[] for _ in frames]
         box_list = [b for _, _, boxes in frames for b in boxes]
         for i, fi in enumerate(prep.frame_of_hand):
-            image, K_px, _ = frames[fi]
-            h, w = image.shape[:2]
-            K = _check_K(K_px, w, h)
+            K = prep.K_px[fi]
             joints = out["joints_cam_m"][i].astype(np.float64)
             z = np.clip(joints[:, 2:3], 1e-6, None)
             kp = (joints[:, :2] / z) @ K[:2, :2].T + K[:2, 2]

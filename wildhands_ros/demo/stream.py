@@ -85,11 +85,9 @@ class DemoStream:
         self._spin.start()
 
     def _recorder(self, topic: str):
-        conn = None
+        conn = self.connections[topic]
 
         def cb(data: bytes) -> None:
-            nonlocal conn
-            conn = conn or self.connections[topic]
             with self._lock:
                 self.writer.write(conn, time.time_ns(), bytes(data))
                 self.counts[topic] += 1
