@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from fixtures_common import interhand_to_openpose_named, write_image
@@ -105,3 +107,106 @@ def test_registry_names_every_adapter_and_builds_by_name(tmp_path):
         build_dataset("freihand", root=tmp_path)
     with pytest.raises(base.DatasetFileError, match="root not found"):
         H2ODataset(tmp_path / "missing")
+
+
+def test_keypoint_box_boxes_visible_points_then_falls_back_to_unclipped_box_then_whole_image():
+    uv = np.array([[10.0, 20.0], [30.0, 60.0], [700.0, 10.0]])  # the third is right of a 640-wide image
+    box, valid = base.keypoint_box(uv, (640, 480), 0.25)
+    np.testing.assert_allclose(box, [5, 10, 35, 70])  # 20 x 40 box grown by 5 / 10 per side
+    np.testing.assert_array_equal(valid, [True, True, False])
+    box, valid = base.keypoint_box(uv, (640, 480), 0.0, annotated=np.array([False, True, True]))
+    np.testing.assert_allclose(box, [30, 60, 30, 60])
+    np.testing.assert_array_equal(valid, [False, True, False])
+
+    outside = np.array([[700.0, 10.0], [800.0, 50.0]])  # x 700..800, y 10..50: grown by 50 / 20 per side
+    box, valid = base.keypoint_box(outside, (640, 480), 0.5, unclipped_fallback=True)
+    np.testing.assert_allclose(box, [650, -10, 850, 70])
+    assert not valid.any()
+    np.testing.assert_allclose(base.keypoint_box(outside, (640, 480), 0.5)[0], [0, 0, 639, 479])
+    behind = np.full((2, 2), np.nan)
+    np.testing.assert_allclose(
+        base.keypoint_box(behind, (640, 480), 0.5, unclipped_fallback=True)[0], [0, 0, 639, 479]
+    )
+
+
+def _write_coco(root, annotations):
+    (root / "annotations").mkdir(parents=True)
+    data = {"images": [{"id": 7, "file_name": "a.jpg", "width": 4, "height": 3}], "annotations": annotations}
+    (root / "annotations" / "val.json").write_text(json.dumps(data))
+
+
+def _parse_score(ann: dict, where: str) -> int | None:
+    assert where.endswith(f"annotation {ann['id']}")
+    return None if ann["score"] == 0 else 2 * ann["score"]
+
+
+def test_coco_hands_reads_side_image_and_parsed_fields_and_skips_what_parse_drops(tmp_path):
+    _write_coco(
+        tmp_path,
+        [
+            {"id": 1, "image_id": 7, "hand_side": "Right", "score": 3},
+            {"id": 2, "image_id": 7, "hand_side": "left", "score": 0},  # dropped by parse
+            {"id": 3, "image_id": 99, "hand_side": "middle", "score": 0},  # dropped before any check
+            {"id": 4, "image_id": 7, "hand_side": "LEFT", "score": 1},
+        ],
+    )
+    hands = base.coco_hands(tmp_path, "val", ("score",), _parse_score)
+    assert [(h.frame_id, h.is_right, h.fields) for h in hands] == [
+        ("a.jpg/1", True, 6),
+        ("a.jpg/4", False, 2),
+    ]
+    assert hands[0].image_path == tmp_path / "images" / "a.jpg"
+
+
+@pytest.mark.parametrize(
+    ("annotation", "message"),
+    [
+        ({"id": 5, "image_id": 7, "hand_side": "left"}, r"annotation 5: missing key\(s\) \['score'\]"),
+        ({"id": 5, "image_id": 9, "hand_side": "left", "score": 1}, "annotation 5: unknown image_id 9"),
+        ({"id": 5, "image_id": 7, "hand_side": "both", "score": 1}, "annotation 5: hand_side must be"),
+    ],
+)
+def test_coco_hands_names_the_annotation_with_a_missing_key_unknown_image_or_bad_side(
+    tmp_path, annotation, message
+):
+    _write_coco(tmp_path, [annotation])
+    with pytest.raises(base.DatasetFormatError, match=message):
+        base.coco_hands(tmp_path, "val", ("score",), _parse_score)
+
+
+def test_assumed_intrinsics_sample_uses_default_k_of_the_image_size_and_flags_it():
+    image = np.zeros((4, 6, 3), dtype=np.uint8)
+    mask = np.ones((4, 6), dtype=np.uint8)
+    s = base.assumed_intrinsics_sample(
+        image, 0.5, np.array([1.0, 1, 3, 2]), True, "toy", "f/1", {"note": 1}, mask=mask, grasp_label=2
+    )
+    # f = 0.5 · 6 = 3 px, principal point ((6 − 1) / 2, (4 − 1) / 2) = (2.5, 1.5)
+    np.testing.assert_allclose(s.K_px, [[3, 0, 2.5], [0, 3, 1.5], [0, 0, 1]])
+    assert s.extra == {"K_assumed": True, "note": 1}
+    assert (s.is_right, s.dataset, s.frame_id, s.grasp_label) == (True, "toy", "f/1", 2)
+    assert s.mask is mask and s.image is image
+    np.testing.assert_allclose(s.box_xyxy_px, [1, 1, 3, 2])
+    assert base.assumed_intrinsics_sample(image, 1.0, s.box_xyxy_px, False, "toy", "f/2").extra == {
+        "K_assumed": True
+    }
+
+
+def test_pinhole_joints_sample_projects_joints_and_boxes_the_visible_annotated_ones():
+    image = np.zeros((480, 640, 3), dtype=np.uint8)
+    K = np.array([[100.0, 0, 320], [0, 100, 240], [0, 0, 1]])
+    joints = np.tile([0.0, 0.0, 1.0], (21, 1))  # → (320, 240)
+    joints[0] = [0.1, 0.0, 1.0]  # → (330, 240)
+    joints[1] = [0.0, -0.2, 0.5]  # → (320, 200), but not annotated
+    joints[2] = [0.0, 0.0, -1.0]  # behind the camera → keypoint (0, 0), not visible
+    annotated = np.ones(21, dtype=bool)
+    annotated[1] = False
+    s = base.pinhole_joints_sample(image, K, joints, annotated, 0.0, False, "toy", "f/3")
+    np.testing.assert_allclose(s.keypoints_px[:3], [[330, 240], [320, 200], [0, 0]])
+    np.testing.assert_allclose(s.keypoints_px[3:], np.tile([320.0, 240.0], (18, 1)))
+    np.testing.assert_array_equal(s.keypoints_valid[:3], [True, False, False])
+    assert s.keypoints_valid[3:].all()
+    np.testing.assert_allclose(s.box_xyxy_px, [320, 240, 330, 240])
+    assert (s.is_right, s.dataset, s.frame_id) == (False, "toy", "f/3")
+    K[0, 0], joints[0, 0], annotated[0] = 1.0, 9.0, False  # the sample holds copies
+    assert s.K_px[0, 0] == 100 and s.joints_cam_m[0, 0] == 0.1 and s.extra["joints3d_valid"][0]
+    assert not s.extra["joints3d_valid"][1]

@@ -42,8 +42,7 @@ from training.datasets.base import (
     DatasetFileError,
     DatasetFormatError,
     HandDataset,
-    box_from_keypoints,
-    in_image,
+    keypoint_box,
     load_rgb,
     read_json,
     read_npy_dict,
@@ -216,10 +215,7 @@ class ArcticEgoDataset(HandDataset):
         image = load_rgb(self.image_path(r.subject, r.seq, r.frame))
         h, w = image.shape[:2]
         uv = hand.keypoints_px[r.frame]
-        valid = in_image(uv, w, h)
-        box = box_from_keypoints(uv, valid, self.box_pad, (w, h))
-        if box is None:
-            box = np.array([0.0, 0.0, w - 1.0, h - 1.0])
+        box, valid = keypoint_box(uv, (w, h), self.box_pad)
         extra: dict = {"joints3d_valid": np.ones(NUM_JOINTS, dtype=bool), "dist8": self.dist8[key].copy()}
         if hand.fitting_err is not None:
             extra["fitting_err"] = float(hand.fitting_err[r.frame])

@@ -31,11 +31,9 @@ import numpy as np
 from training.datasets.base import (
     DatasetFormatError,
     HandDataset,
-    box_from_keypoints,
-    in_image,
     interhand_to_mano21,
     load_rgb,
-    project_points,
+    pinhole_joints_sample,
     read_json,
     require_keys,
 )
@@ -113,21 +111,6 @@ class AssemblyHandsDataset(HandDataset):
 
     def _load(self, r: _AHRecord) -> HandSample:
         image = load_rgb(r.image_path)
-        h, w = image.shape[:2]
-        uv = project_points(r.joints_cam_m, r.K_px)
-        valid = in_image(uv, w, h) & r.joints_valid
-        box = box_from_keypoints(uv, valid, self.box_pad, (w, h))
-        if box is None:
-            box = np.array([0.0, 0.0, w - 1.0, h - 1.0])
-        return HandSample(
-            image=image,
-            K_px=r.K_px.copy(),
-            box_xyxy_px=box,
-            is_right=r.is_right,
-            dataset=self.name,
-            frame_id=r.frame_id,
-            joints_cam_m=r.joints_cam_m.copy(),
-            keypoints_px=np.nan_to_num(uv),
-            keypoints_valid=valid,
-            extra={"joints3d_valid": r.joints_valid.copy()},
+        return pinhole_joints_sample(
+            image, r.K_px, r.joints_cam_m, r.joints_valid, self.box_pad, r.is_right, self.name, r.frame_id
         )

@@ -9,15 +9,18 @@ Conventions every adapter follows (units and frames as in ``training.sample``):
   ``sample.extra["joints3d_valid"]`` ((21,) bool); ``keypoints_valid`` flags the 2D keypoints (annotated, in
   front of the camera and inside the image).
 - Datasets without intrinsics use ``default_intrinsics`` (pinhole, principal point at the image centre,
-  focal given as a multiple of the image width); each adapter states its assumed ratio in its config.
+  focal given as a multiple of the image width) through ``assumed_intrinsics_sample``; each adapter states
+  its assumed ratio in its config.
 """
 
 from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import cv2
 import numpy as np
@@ -185,6 +188,32 @@ def box_from_keypoints(
     return box
 
 
+def keypoint_box(
+    uv: np.ndarray,
+    image_wh: tuple[int, int],
+    pad: float,
+    annotated: np.ndarray | None = None,
+    unclipped_fallback: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hand box (x0, y0, x1, y1) in pixels from (N, 2) keypoints, and their (N,) bool visibility.
+
+    A keypoint is visible when it is finite, inside [0, W−1] × [0, H−1] (``in_image``) and ``annotated``
+    (all when None). The box is ``box_from_keypoints`` of the visible points with ``pad`` per side, clipped
+    to the image. With no visible point: if ``unclipped_fallback``, the padded, unclipped box of every finite
+    point; failing that (or without it) the whole image (0, 0, W−1, H−1).
+    """
+    w, h = image_wh
+    valid = in_image(uv, w, h)
+    if annotated is not None:
+        valid &= np.asarray(annotated, dtype=bool)
+    box = box_from_keypoints(uv, valid, pad, (w, h))
+    if box is None and unclipped_fallback:  # hand entirely outside the image: the unclipped projection
+        box = box_from_keypoints(uv, None, pad)
+    if box is None:
+        box = np.array([0.0, 0.0, w - 1.0, h - 1.0])
+    return box, valid
+
+
 def box_from_mask(mask: np.ndarray) -> np.ndarray | None:
     """Box (x0, y0, x1, y1) in pixels spanning the centres of the mask's extreme pixels; ``None`` if empty."""
     ys, xs = np.nonzero(mask)
@@ -215,6 +244,114 @@ def coco_images(data: dict, path: str | Path) -> dict:
     for img in data["images"]:
         require_keys(img, ("id", "file_name"), f"{path} image entry")
     return {img["id"]: img for img in data["images"]}
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CocoHand(Generic[T]):
+    """One hand annotation of a COCO-style file (an adapter record): its image, ``"<file_name>/<annotation
+    id>"``, its side and what the adapter's ``parse`` read from the annotation."""
+
+    image_path: Path
+    frame_id: str
+    is_right: bool
+    fields: T
+
+
+def coco_hands(
+    root: Path, split: str, keys: tuple[str, ...], parse: Callable[[dict, str], T | None]
+) -> list[CocoHand[T]]:
+    """The hand annotations, in file order, of the COCO-style ``<root>/annotations/<split>.json`` whose
+    images are ``<root>/images/<file_name>`` (checked with ``coco_images``).
+
+    Each annotation must hold "image_id", "hand_side" ("left" | "right", any case) and ``keys``; then
+    ``parse(annotation, where)`` (``where`` names the file and annotation id, for error messages) reads the
+    adapter's fields, returning None to skip the annotation (its image and side are then not checked).
+    Errors (``DatasetFormatError``, naming the annotation): a missing key, an unknown image id, a bad side.
+    """
+    path = root / "annotations" / f"{split}.json"
+    data = read_json(path)
+    images = coco_images(data, path)
+    hands: list[CocoHand[T]] = []
+    for ann in data["annotations"]:
+        where = f"{path} annotation {ann.get('id')}"
+        require_keys(ann, ("image_id", "hand_side", *keys), where)
+        fields = parse(ann, where)
+        if fields is None:
+            continue
+        img = images.get(ann["image_id"])
+        if img is None:
+            raise DatasetFormatError(f"{where}: unknown image_id {ann['image_id']}")
+        side = str(ann["hand_side"]).lower()
+        if side not in ("left", "right"):
+            raise DatasetFormatError(
+                f"{where}: hand_side must be 'left' or 'right', got {ann['hand_side']!r}"
+            )
+        frame_id = f"{img['file_name']}/{ann.get('id')}"
+        hands.append(CocoHand(root / "images" / img["file_name"], frame_id, side == "right", fields))
+    return hands
+
+
+def assumed_intrinsics_sample(
+    image: np.ndarray,
+    focal_over_width: float,
+    box_xyxy_px: np.ndarray,
+    is_right: bool,
+    dataset: str,
+    frame_id: str,
+    extra: dict | None = None,
+    **fields: Any,
+) -> HandSample:
+    """``HandSample`` of a dataset without intrinsics: ``K_px`` = ``default_intrinsics`` of the image's size
+    with ``focal_over_width``, ``extra`` = {"K_assumed": True, **extra}; ``fields`` are further ``HandSample``
+    fields (keypoints, mask, grasp label, ...)."""
+    h, w = image.shape[:2]
+    return HandSample(
+        image=image,
+        K_px=default_intrinsics(w, h, focal_over_width),
+        box_xyxy_px=box_xyxy_px,
+        is_right=is_right,
+        dataset=dataset,
+        frame_id=frame_id,
+        extra={"K_assumed": True, **(extra or {})},
+        **fields,
+    )
+
+
+def pinhole_joints_sample(
+    image: np.ndarray,
+    K_px: np.ndarray,
+    joints_cam_m: np.ndarray,
+    joints_valid: np.ndarray,
+    box_pad: float,
+    is_right: bool,
+    dataset: str,
+    frame_id: str,
+    unclipped_fallback: bool = False,
+) -> HandSample:
+    """``HandSample`` of (21, 3) camera-frame joints (metres, MANO21) seen through the pinhole ``K_px``.
+
+    ``keypoints_px`` is their projection (0 behind the camera); box and ``keypoints_valid`` come from
+    ``keypoint_box`` (annotated = ``joints_valid``); ``extra["joints3d_valid"]`` = ``joints_valid``. K, joints
+    and validity are copied.
+    """
+    h, w = image.shape[:2]
+    uv = project_points(joints_cam_m, K_px)
+    box, valid = keypoint_box(uv, (w, h), box_pad, joints_valid, unclipped_fallback)
+    return HandSample(
+        image=image,
+        K_px=np.array(K_px, dtype=np.float64),
+        box_xyxy_px=box,
+        is_right=is_right,
+        dataset=dataset,
+        frame_id=frame_id,
+        joints_cam_m=np.array(joints_cam_m),
+        keypoints_px=np.nan_to_num(uv),
+        keypoints_valid=valid,
+        extra={"joints3d_valid": np.array(joints_valid, dtype=bool)},
+    )
 
 
 def valid_or_all(valid: np.ndarray | None) -> np.ndarray:

@@ -30,15 +30,14 @@ import numpy as np
 
 from training.datasets.base import (
     DEFAULT_FOCAL_OVER_WIDTH,
+    CocoHand,
     DatasetFormatError,
     HandDataset,
+    assumed_intrinsics_sample,
     box_from_mask,
-    coco_images,
-    default_intrinsics,
+    coco_hands,
     load_rgb,
     polygons_to_mask,
-    read_json,
-    require_keys,
 )
 from training.sample import HandSample
 from wildhands_core.constants import GRASP_CLASS_NAMES
@@ -60,13 +59,21 @@ def grasp_index(name: str | None) -> int | None:
 
 
 @dataclass
-class _GraspRecord:
-    image_path: Path
-    frame_id: str
-    is_right: bool
+class _GraspFields:
     polygons: list
     bbox_xywh: list | None
     grasp: int | None
+
+
+def _parse_grasp(ann: dict, where: str) -> _GraspFields:
+    """Polygons, COCO xywh box (or None), grasp index (or None) of one annotation; errors name ``where``."""
+    if not isinstance(ann["segmentation"], list):
+        raise DatasetFormatError(f"{where}: only polygon segmentations are supported (got RLE)")
+    try:
+        grasp = grasp_index(ann.get("grasp_type"))
+    except KeyError as e:
+        raise DatasetFormatError(f"{where}: unknown grasp_type {ann.get('grasp_type')!r}") from e
+    return _GraspFields(ann["segmentation"], ann.get("bbox"), grasp)
 
 
 class Ego4DGraspDataset(HandDataset):
@@ -79,56 +86,26 @@ class Ego4DGraspDataset(HandDataset):
     ) -> None:
         super().__init__(root)
         self.focal_over_width = focal_over_width
-        path = self.root / "annotations" / f"{split}.json"
-        data = read_json(path)
-        images = coco_images(data, path)
-        for ann in data["annotations"]:
-            where = f"{path} annotation {ann.get('id')}"
-            require_keys(ann, ("image_id", "hand_side", "segmentation"), where)
-            side = str(ann["hand_side"]).lower()
-            if side not in ("left", "right"):
-                raise DatasetFormatError(
-                    f"{where}: hand_side must be 'left' or 'right', got {ann['hand_side']!r}"
-                )
-            if not isinstance(ann["segmentation"], list):
-                raise DatasetFormatError(f"{where}: only polygon segmentations are supported (got RLE)")
-            try:
-                grasp = grasp_index(ann.get("grasp_type"))
-            except KeyError as e:
-                raise DatasetFormatError(f"{where}: unknown grasp_type {ann.get('grasp_type')!r}") from e
-            img = images.get(ann["image_id"])
-            if img is None:
-                raise DatasetFormatError(f"{where}: unknown image_id {ann['image_id']}")
-            self._records.append(
-                _GraspRecord(
-                    self.root / "images" / img["file_name"],
-                    f"{img['file_name']}/{ann.get('id')}",
-                    side == "right",
-                    ann["segmentation"],
-                    ann.get("bbox"),
-                    grasp,
-                )
-            )
+        self._records = coco_hands(self.root, split, ("segmentation",), _parse_grasp)
 
-    def _load(self, r: _GraspRecord) -> HandSample:
+    def _load(self, r: CocoHand[_GraspFields]) -> HandSample:
         image = load_rgb(r.image_path)
         h, w = image.shape[:2]
-        mask = polygons_to_mask(r.polygons, h, w)
-        if r.bbox_xywh is not None:
-            x, y, bw, bh = (float(v) for v in r.bbox_xywh)
+        mask = polygons_to_mask(r.fields.polygons, h, w)
+        if r.fields.bbox_xywh is not None:
+            x, y, bw, bh = (float(v) for v in r.fields.bbox_xywh)
             box = np.array([x, y, x + bw, y + bh])
         else:
             box = box_from_mask(mask)
             if box is None:
                 raise DatasetFormatError(f"{r.frame_id}: empty mask and no bbox")
-        return HandSample(
-            image=image,
-            K_px=default_intrinsics(w, h, self.focal_over_width),
-            box_xyxy_px=box,
-            is_right=r.is_right,
-            dataset=self.name,
-            frame_id=r.frame_id,
+        return assumed_intrinsics_sample(
+            image,
+            self.focal_over_width,
+            box,
+            r.is_right,
+            self.name,
+            r.frame_id,
             mask=mask,
-            grasp_label=r.grasp,
-            extra={"K_assumed": True},
+            grasp_label=r.fields.grasp,
         )

@@ -31,8 +31,7 @@ from training.datasets.base import (
     DatasetFileError,
     DatasetFormatError,
     HandDataset,
-    box_from_keypoints,
-    in_image,
+    keypoint_box,
     load_rgb,
     openpose_to_mano21,
     project_points,
@@ -146,10 +145,7 @@ class EgoExo4DHandsDataset(HandDataset):
     def _load(self, r: _EgoExoRecord) -> HandSample:
         image = load_rgb(r.image_path)
         h, w = image.shape[:2]
-        valid = r.kp2d_valid & in_image(r.kp2d_px, w, h)
-        box = box_from_keypoints(r.kp2d_px, valid, self.box_pad, (w, h))
-        if box is None:
-            box = np.array([0.0, 0.0, w - 1.0, h - 1.0])
+        box, valid = keypoint_box(r.kp2d_px, (w, h), self.box_pad, r.kp2d_valid)
         return HandSample(
             image=image,
             K_px=r.K_px.copy(),

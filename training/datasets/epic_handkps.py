@@ -26,27 +26,23 @@ import numpy as np
 
 from training.datasets.base import (
     DEFAULT_FOCAL_OVER_WIDTH,
+    CocoHand,
     DatasetFormatError,
     HandDataset,
+    assumed_intrinsics_sample,
     box_from_keypoints,
-    coco_images,
-    default_intrinsics,
+    coco_hands,
     load_rgb,
     openpose_to_mano21,
-    read_json,
-    require_keys,
 )
 from training.sample import HandSample
 from wildhands_core.constants import NUM_JOINTS
 
 
 @dataclass
-class _KpsRecord:
-    image_path: Path
-    frame_id: str
-    is_right: bool
-    keypoints_px: np.ndarray  # (21, 2) MANO21
-    valid: np.ndarray  # (21,)
+class _KpsFields:
+    keypoints_px: np.ndarray  # (21, 2) MANO21, pixels, 0 where not annotated
+    valid: np.ndarray  # (21,) bool
 
 
 class EpicHandKpsDataset(HandDataset):
@@ -65,49 +61,23 @@ class EpicHandKpsDataset(HandDataset):
         super().__init__(root)
         self.box_pad = box_pad
         self.focal_over_width = focal_over_width
-        path = self.root / "annotations" / f"{split}.json"
-        data = read_json(path)
-        images = coco_images(data, path)
-        for ann in data["annotations"]:
-            where = f"{path} annotation {ann.get('id')}"
-            require_keys(ann, ("image_id", "hand_side", "keypoints"), where)
+
+        def parse(ann: dict, where: str) -> _KpsFields | None:
             kp = np.asarray(ann["keypoints"], dtype=np.float64)
             if kp.size != 3 * NUM_JOINTS:
                 raise DatasetFormatError(f"{where}: expected {3 * NUM_JOINTS} keypoint values, got {kp.size}")
             kp = openpose_to_mano21(kp.reshape(NUM_JOINTS, 3))
             valid = kp[:, 2] > 0
-            if valid.sum() < min_valid_joints:
-                continue
-            img = images.get(ann["image_id"])
-            if img is None:
-                raise DatasetFormatError(f"{where}: unknown image_id {ann['image_id']}")
-            side = str(ann["hand_side"]).lower()
-            if side not in ("left", "right"):
-                raise DatasetFormatError(
-                    f"{where}: hand_side must be 'left' or 'right', got {ann['hand_side']!r}"
-                )
-            self._records.append(
-                _KpsRecord(
-                    self.root / "images" / img["file_name"],
-                    f"{img['file_name']}/{ann.get('id')}",
-                    side == "right",
-                    kp[:, :2] * valid[:, None],
-                    valid,
-                )
-            )
+            return None if valid.sum() < min_valid_joints else _KpsFields(kp[:, :2] * valid[:, None], valid)
 
-    def _load(self, r: _KpsRecord) -> HandSample:
+        self._records = coco_hands(self.root, split, ("keypoints",), parse)
+
+    def _load(self, r: CocoHand[_KpsFields]) -> HandSample:
         image = load_rgb(r.image_path)
         h, w = image.shape[:2]
-        box = box_from_keypoints(r.keypoints_px, r.valid, self.box_pad, (w, h))
-        return HandSample(
-            image=image,
-            K_px=default_intrinsics(w, h, self.focal_over_width),
-            box_xyxy_px=box,
-            is_right=r.is_right,
-            dataset=self.name,
-            frame_id=r.frame_id,
-            keypoints_px=r.keypoints_px.copy(),
-            keypoints_valid=r.valid.copy(),
-            extra={"K_assumed": True},
+        kp = r.fields
+        box = box_from_keypoints(kp.keypoints_px, kp.valid, self.box_pad, (w, h))
+        kps = {"keypoints_px": kp.keypoints_px.copy(), "keypoints_valid": kp.valid.copy()}
+        return assumed_intrinsics_sample(
+            image, self.focal_over_width, box, r.is_right, self.name, r.frame_id, **kps
         )

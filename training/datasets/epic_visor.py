@@ -29,8 +29,8 @@ from training.datasets.base import (
     DEFAULT_FOCAL_OVER_WIDTH,
     DatasetFileError,
     HandDataset,
+    assumed_intrinsics_sample,
     box_from_mask,
-    default_intrinsics,
     load_rgb,
     polygons_to_mask,
     read_json,
@@ -104,16 +104,7 @@ class EpicVisorDataset(HandDataset):
         if box is None:  # polygon collapsed below one pixel after scaling
             pts = np.concatenate([np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in r.segments]) * scale
             box = np.concatenate([pts.min(axis=0), pts.max(axis=0)])
-        extra: dict = {"K_assumed": True}
-        if r.in_contact_object is not None:
-            extra["in_contact_object"] = r.in_contact_object
-        return HandSample(
-            image=image,
-            K_px=default_intrinsics(w, h, self.focal_over_width),
-            box_xyxy_px=box,
-            is_right=r.is_right,
-            dataset=self.name,
-            frame_id=r.frame_id,
-            mask=mask,
-            extra=extra,
+        extra = {} if r.in_contact_object is None else {"in_contact_object": r.in_contact_object}
+        return assumed_intrinsics_sample(
+            image, self.focal_over_width, box, r.is_right, self.name, r.frame_id, extra, mask=mask
         )

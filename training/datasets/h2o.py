@@ -25,11 +25,9 @@ from training.datasets.base import (
     DatasetFileError,
     DatasetFormatError,
     HandDataset,
-    box_from_keypoints,
-    in_image,
     load_rgb,
     openpose_to_mano21,
-    project_points,
+    pinhole_joints_sample,
 )
 from training.sample import HandSample
 from wildhands_core.constants import NUM_JOINTS
@@ -104,23 +102,17 @@ class H2ODataset(HandDataset):
 
     def _load(self, r: _H2ORecord) -> HandSample:
         image = load_rgb(r.cam_dir / "rgb" / f"{r.stem}.png")
-        h, w = image.shape[:2]
-        uv = project_points(r.joints_cam_m, r.K_px)
-        valid = in_image(uv, w, h)
-        box = box_from_keypoints(uv, valid, self.box_pad, (w, h))
-        if box is None:  # hand entirely outside the image: fall back to the unclipped projection
-            box = box_from_keypoints(uv, None, self.box_pad)
-        if box is None:  # every joint behind the camera
-            box = np.array([0.0, 0.0, w - 1.0, h - 1.0])
-        return HandSample(
-            image=image,
-            K_px=r.K_px.copy(),
-            box_xyxy_px=box,
-            is_right=r.is_right,
-            dataset=self.name,
-            frame_id=f"{r.cam_dir.relative_to(self.root)}/{r.stem}",
-            joints_cam_m=r.joints_cam_m.copy(),
-            keypoints_px=np.nan_to_num(uv),
-            keypoints_valid=valid,
-            extra={"joints3d_valid": np.ones(NUM_JOINTS, dtype=bool)},
+        frame_id = f"{r.cam_dir.relative_to(self.root)}/{r.stem}"
+        valid = np.ones(NUM_JOINTS, dtype=bool)
+        # a hand entirely outside the image keeps the box of its unclipped projection
+        return pinhole_joints_sample(
+            image,
+            r.K_px,
+            r.joints_cam_m,
+            valid,
+            self.box_pad,
+            r.is_right,
+            self.name,
+            frame_id,
+            unclipped_fallback=True,
         )
