@@ -221,3 +221,17 @@ def test_hand_leaving_the_image_is_not_estimated():
     (b,) = tr.step(0, [det(600, 240, True)], SIZE)
     tr.observe(b.track_id, 0, np.array([[700.0, 230.0], [760.0, 250.0]]), 0.9, {})  # keypoints out of view
     assert tr.step(FRAME_NS, None, SIZE) == []
+
+
+def test_a_track_that_kept_the_wrong_side_takes_its_detections_side_when_the_other_hand_returns():
+    tr = HandTracker(TrackerConfig(one_per_side=True, handedness_vote_cap=5.0))
+    for k in range(8):  # one hand at x=500, detected as left with full confidence: vote at the cap (-5)
+        tr.step(k * FRAME_NS, [det(500, 200, False, 1.0)], SIZE)
+    (old,) = tr.tracks
+    assert not old.is_right and old.handedness.margin == 5.0
+    # the detector now sees that hand as right (0.5) and the real left hand appears at x=100 (0.8)
+    tr.step(8 * FRAME_NS, [det(500, 200, True, 0.5), det(100, 200, False, 0.8)], SIZE)
+    sides = {round(0.5 * (t.box_xyxy_px[0] + t.box_xyxy_px[2])): t.is_right for t in tr.tracks}
+    assert sides == {500: True, 100: False}
+    assert tr.track(old.track_id).is_right  # the old track flipped, keeping its id and vote size
+    assert tr.track(old.track_id).handedness.margin == 4.5

@@ -230,9 +230,17 @@ class HandTracker:
         self._next_id += 1
 
     def _resolve_sides(self) -> None:
-        """With ``one_per_side``: if two tracks claim the same side, the weaker vote (tentative tracks are
-        weaker than confirmed ones) takes the other side."""
+        """With ``one_per_side``: if two tracks claim the same side, this frame's detections decide when
+        both tracks got one and the two say different sides (each track takes its detection's side: e.g. a
+        track that kept the wrong side through two hands crossing, and a new track on the other hand);
+        otherwise the weaker vote (tentative tracks are weaker than confirmed ones) takes the other side."""
         ts = list(self._tracks.values())
-        if len(ts) == 2 and ts[0].is_right == ts[1].is_right:
-            weaker = min(ts, key=lambda t: (t.confirmed, t.handedness.margin, -t.track_id))
-            weaker.handedness.force(not weaker.is_right)
+        if len(ts) != 2 or ts[0].is_right != ts[1].is_right:
+            return
+        d0, d1 = ts[0].detection, ts[1].detection
+        if d0 is not None and d1 is not None and d0.is_right != d1.is_right:
+            ts[0].handedness.force(d0.is_right)
+            ts[1].handedness.force(d1.is_right)
+            return
+        weaker = min(ts, key=lambda t: (t.confirmed, t.handedness.margin, -t.track_id))
+        weaker.handedness.force(not weaker.is_right)
