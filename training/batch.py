@@ -7,8 +7,10 @@ frame share its whole-image features), ``is_right`` (N,), ``boxes_224`` (N, 4) c
 (N, 3, 3), all in the 224 frame. Labels (N = hands): ``pose_aa`` (N, 48) rad, ``betas`` (N, 10),
 ``transl_m`` (N, 3) metres, ``joints_cam_m`` (N, 21, 3) metres camera frame, ``joints3d_valid`` (N, 21),
 ``keypoints_224`` (N, 21, 2) 224-frame px, ``keypoints_valid`` (N, 21), ``mask`` (N, S, S) crop-frame
-silhouette in [0, 1] with ``K_mask`` (N, 3, 3), ``grasp`` (N,) long. A missing label is zeros and False
-in ``has[name]`` (N,) bool. ``weights[term]`` (N,) = the loss weight of the hand's dataset.
+silhouette in [0, 1] with ``K_mask`` (N, 3, 3) and ``mask_valid`` (N, S, S) in [0, 1] (1 = the mask label is
+known there: ``TrainHand.mask_valid_crop``; all ones for a mask without an ignore map), ``grasp`` (N,) long. A
+missing label is zeros and False in ``has[name]`` (N,) bool. ``weights[term]`` (N,) = the loss weight of the
+hand's dataset.
 """
 
 from __future__ import annotations
@@ -91,6 +93,12 @@ def collate_frames(
     j3d, has_j3d = _stack([s.joints_cam_m for s in samples], (NUM_JOINTS, 3))
     kp, has_kp = _stack([h.keypoints_224 for _, h in hands], (NUM_JOINTS, 2))
     mask, has_mask = _stack([h.mask_crop for _, h in hands], (mask_size, mask_size))
+    valid = [
+        h.mask_valid_crop if h.mask_valid_crop is not None or h.mask_crop is None
+        else np.ones((mask_size, mask_size), np.float32)
+        for _, h in hands
+    ]
+    mask_valid, _ = _stack(valid, (mask_size, mask_size))
     grasp = np.array([-1 if s.grasp_label is None else int(s.grasp_label) for s in samples], dtype=np.int64)
     j3v = np.stack([h.joints3d_valid for _, h in hands]) & has_j3d[:, None]
     kpv = np.stack([h.keypoints_valid for _, h in hands]) & has_kp[:, None]
@@ -103,6 +111,7 @@ def collate_frames(
         "keypoints_224": torch.from_numpy(kp),
         "keypoints_valid": torch.from_numpy(kpv),
         "mask": torch.from_numpy(mask),
+        "mask_valid": torch.from_numpy(mask_valid),
         "K_mask": torch.from_numpy(np.stack([h.K_mask for _, h in hands]).astype(np.float32)),
         "grasp": torch.from_numpy(np.maximum(grasp, 0)),
     }

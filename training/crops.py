@@ -6,11 +6,11 @@ only the crop BOX differs: during training it comes from the 2D keypoints (paper
 box, is scaled by ``crop_scale`` (1.5) with a random scale and a random shift (fractions of the crop side).
 
 K-consistent augmentation: a random scale ``s`` about the image centre plus a shift ``t`` (pixels) is one
-affine map ``A`` of the pixel plane (pixel centres at integer coordinates, as ``cv2.warpAffine`` uses);
-the image, the masks (nearest) and the 2D keypoints / boxes are warped by ``A`` and ``K' = A K``, so the 3D
-labels (camera frame, metres) are unchanged and still project onto the warped keypoints. Colour jitter
-(brightness, contrast, saturation) does not touch geometry. All hands of a frame share one augmentation,
-so they share the frame's whole image.
+affine map ``A`` of the pixel plane (pixel centres at integer coordinates, as ``cv2.warpAffine`` uses); the
+image, the masks and mask-ignore maps (nearest; what comes from outside the image is ignored) and the 2D
+keypoints / boxes are warped by ``A`` and ``K' = A K``, so the 3D labels (camera frame, metres) are
+unchanged and still project onto the warped keypoints. Colour jitter (brightness, contrast, saturation) does
+not touch geometry. All hands of a frame share one augmentation, so they share the frame's whole image.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ __all__ = [
 
 BOX_SOURCES = ("keypoints", "sample")
 MIN_BOX_KEYPOINTS = 3  # fewer valid keypoints -> the sample's own box
+IGNORE_EPS = 1e-3  # warped mask-ignore share above which a crop pixel is not supervised
 
 
 @dataclass
@@ -48,7 +49,11 @@ class TrainHand:
     """One hand's crop box and labels in the 224 frame (3D in metres, camera frame; 2D in 224-frame px).
 
     ``mask_crop``: (S, S) float32 in [0, 1], the hand's GT mask in the crop frame at the loss resolution;
-    ``K_mask``: (3, 3) intrinsics of that S x S crop image (the mask loss renders with it).
+    ``K_mask``: (3, 3) intrinsics of that S x S crop image (the mask loss renders with it);
+    ``mask_valid_crop``: (S, S) float32 {0, 1}, 1 = the pixel's mask label is known (supervised): 0 where the
+    sample's ``mask_ignore`` (None: zeros), warped exactly like the mask (same affine, bilinear) with 1 beyond
+    the image, is above ``IGNORE_EPS``: every crop pixel touching an ignored image pixel or lying (partly)
+    outside the image, where a hand cut by the image border has no label; None without a mask.
     """
 
     sample: HandSample  # after augmentation (original-resolution geometry)
@@ -58,6 +63,7 @@ class TrainHand:
     joints3d_valid: np.ndarray  # (21,) bool
     mask_crop: np.ndarray | None
     K_mask: np.ndarray
+    mask_valid_crop: np.ndarray | None = None
 
 
 @dataclass
@@ -96,12 +102,15 @@ def warp_sample(sample: HandSample, A: np.ndarray, image: np.ndarray | None = No
     box = _apply_points(A, np.asarray(sample.box_xyxy_px, dtype=np.float64).reshape(2, 2)).reshape(4)
     kp = sample.keypoints_px
     kp = None if kp is None else _apply_points(A, np.asarray(kp, np.float64))
-    mask = None
+    mask = ignore = None
     if sample.mask is not None:
         mask = cv2.warpAffine(sample.mask, A[:2], (w, h), flags=cv2.INTER_NEAREST)
+        # what comes from outside the original image has no label: ignored
+        ignore = np.zeros((h, w), np.uint8) if sample.mask_ignore is None else sample.mask_ignore
+        ignore = cv2.warpAffine(ignore, A[:2], (w, h), flags=cv2.INTER_NEAREST, borderValue=1)
     return dataclasses.replace(
         sample, image=image, K_px=A @ np.asarray(sample.K_px, dtype=np.float64), box_xyxy_px=box,
-        keypoints_px=kp, mask=mask,
+        keypoints_px=kp, mask=mask, mask_ignore=ignore,
     )
 
 
@@ -192,20 +201,31 @@ def prepare_frame(
             kv = kv & np.all(np.isfinite(kp224), axis=1)
         j3v = np.asarray(s.extra.get("joints3d_valid", np.ones(NUM_JOINTS, bool)), dtype=bool)
         A_mask = crop_affine_224(cb, mask_size)
-        mask_crop = None
+        mask_crop = valid_crop = None
         if s.mask is not None:
             M = (A_mask @ lb_affine)[:2]
-            mask_crop = cv2.warpAffine(
-                s.mask.astype(np.float32), M, (mask_size, mask_size), flags=cv2.INTER_LINEAR
-            )
+            mask_crop = _warp_to_crop(s.mask, M, mask_size)
+            # a crop pixel blending in any ignored image pixel (or one outside the image) has an unknown label
+            # too: its mask value is right if the hand lies in front of the other segment, wrong if behind
+            ignore = np.zeros(s.mask.shape, np.uint8) if s.mask_ignore is None else s.mask_ignore
+            valid_crop = (_warp_to_crop(ignore, M, mask_size, outside=1.0) <= IGNORE_EPS).astype(np.float32)
         hands.append(
             TrainHand(
                 sample=s, crop_box_224=cb, keypoints_224=kp224, keypoints_valid=kv, joints3d_valid=j3v,
-                mask_crop=mask_crop, K_mask=A_mask @ K_224,
+                mask_crop=mask_crop, K_mask=A_mask @ K_224, mask_valid_crop=valid_crop,
             )
         )
     crops = cut_crops(image, whole, lb, np.stack(boxes), "whole224", INPUT_SIZE)
     return TrainFrame(whole_224=whole, crops=crops, K_224=K_224, hands=hands, dataset=first.dataset)
+
+
+def _warp_to_crop(label: np.ndarray, M: np.ndarray, size: int, outside: float = 0.0) -> np.ndarray:
+    """(H, W) {0, 1} map in original pixels -> (size, size) float32 in [0, 1] through the 2x3 affine ``M``
+    (bilinear, ``outside`` beyond the image): the one warp of both the mask and its ignore map."""
+    return cv2.warpAffine(
+        label.astype(np.float32), M, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+        borderValue=outside,
+    )
 
 
 def _K_to_224(lb: Letterbox, K_px: np.ndarray) -> np.ndarray:

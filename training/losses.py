@@ -10,7 +10,9 @@ Per hand i and term t the error ``e_ti`` is a mean of squares (L2), or the cross
   projection of the predicted joints with ``K_224``; mean over valid joints;
 - ``cam``: weak-perspective (s, tx, ty) vs the GT's ``(2 f / (224 tz), tx, ty)`` of the GT MANO translation;
 - ``mask``: SoftRas silhouette (``training.render.soft_rasterizer``) of the predicted MANO mesh rendered
-  with ``K_mask`` into the S x S crop frame vs the GT mask warped there, mean over pixels;
+  with ``K_mask`` into the S x S crop frame vs the GT (visible) mask warped there, mean over the VALID
+  pixels (``mask_valid`` weights in [0, 1]; 0 where another segment, e.g. the other hand or an occluding
+  object, covers the pixel so the hand may lie hidden there; 0 error when no pixel is valid);
 - ``grasp``: cross-entropy over the 9 logits (``wildhands_core.constants.GRASP_CLASS_NAMES``).
 
 Term loss ``L_t = sum_i w_ti e_ti / n_t`` with ``w_ti`` the weight of hand i's dataset and ``n_t`` the number
@@ -33,7 +35,9 @@ from wildhands_core.camera import focal_mean
 from wildhands_core.constants import INPUT_SIZE, NUM_MANO_JOINTS
 from wildhands_core.rotations import axis_angle_to_rotmat
 
-__all__ = ["LOSS_TERMS", "TERM_LABEL", "compute_losses", "crop_normalise", "gt_weak_perspective"]
+__all__ = [
+    "LOSS_TERMS", "TERM_LABEL", "compute_losses", "crop_normalise", "gt_weak_perspective", "mask_error",
+]
 
 LOSS_TERMS = ("theta", "betas", "kp3d", "kp2d", "cam", "mask", "grasp")
 #: The has-label group each term needs (``Batch.has`` keys).
@@ -65,6 +69,16 @@ def _masked_mean(err: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     """(N, J) squared errors, (N, J) bool -> (N,) mean over valid entries (0 where none)."""
     v = valid.to(err.dtype)
     return (err * v).sum(dim=1) / v.sum(dim=1).clamp(min=1.0)
+
+
+def mask_error(sil: torch.Tensor, mask: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+    """(N, S, S) silhouettes and GT masks in [0, 1], (N, S, S) valid-pixel weights in [0, 1] (None: all
+    ones) -> (N,) mean squared difference over the valid pixels (weighted mean; 0 where none is valid)."""
+    err = (sil - mask).square().flatten(1)
+    if valid is None:
+        return err.mean(dim=1)
+    v = valid.flatten(1).to(err.dtype)
+    return (err * v).sum(dim=1) / v.sum(dim=1).clamp(min=1e-6)
 
 
 def _silhouettes(
@@ -150,7 +164,8 @@ def _term_error(
             out["vertices_cam_m"].float()[idx], batch.inputs["is_right"][idx], faces_r, faces_l,
             lab["K_mask"][idx], size, cfg.mask_sigma_px2,
         )
-        return err.index_copy(0, idx, (sil - lab["mask"][idx]).square().flatten(1).mean(dim=1))
+        valid = lab["mask_valid"][idx] if "mask_valid" in lab else None
+        return err.index_copy(0, idx, mask_error(sil, lab["mask"][idx], valid))
     if t == "grasp":
         return nnf.cross_entropy(out["grasp_logits"].float(), lab["grasp"], reduction="none")
     raise ValueError(f"unknown loss term {t!r}")

@@ -13,7 +13,11 @@ A sample is one hand in one image. Labels a dataset does not have are ``None``; 
 - ``mano_pose_aa``: (48,) axis-angle, global orientation then 15 articulations, relative to the MANO mean
   pose (smplx ``flat_hand_mean=False`` convention); ``mano_betas``: (10,).
 - ``mano_transl_m``: (3,) translation in metres added to smplx's output joints (camera frame).
-- ``mask``: (H, W) uint8 {0, 1} silhouette of this hand in ``image``.
+- ``mask``: (H, W) uint8 {0, 1} VISIBLE silhouette of this hand in ``image`` (pixels where it is the nearest
+  surface).
+- ``mask_ignore``: (H, W) uint8 {0, 1}, 1 where this hand's mask label is unknown because another segment
+  covers the pixel (the other hand, an occluding object): the hand may or may not lie behind it, so the
+  mask loss skips those pixels. None: every pixel of ``mask`` is a label. Never overlaps ``mask``.
 - ``grasp_label``: int in [0, 8] (8 = no grasp), ``wildhands_core.constants.GRASP_CLASS_NAMES``.
 """
 
@@ -41,6 +45,7 @@ class HandSample:
     mask: np.ndarray | None = None
     grasp_label: int | None = None
     extra: dict = field(default_factory=dict)
+    mask_ignore: np.ndarray | None = None
 
     @property
     def has_joints3d(self) -> bool:

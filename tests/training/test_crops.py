@@ -105,3 +105,73 @@ def test_augmented_frame_labels_stay_consistent_in_the_224_frame_and_the_mask_cr
     inside = (ij >= 0).all(axis=1) & (ij < 28).all(axis=1)
     assert inside.sum() >= 15
     assert hand.mask_crop[ij[inside, 1], ij[inside, 0]].mean() > 0.9
+
+
+def _crop_source_points(hand, mask_size: int, width: int, height: int) -> np.ndarray:
+    """(S, S, 2) original-image point (x, y) each crop-pixel centre samples (inverse of the crop warp)."""
+    lb = Letterbox(width, height)
+    from wildhands_core.preprocess import crop_affine_224
+
+    M = crop_affine_224(hand.crop_box_224, mask_size) @ np.vstack([lb.affine_2x3(), [0.0, 0.0, 1.0]])
+    jj, ii = np.meshgrid(np.arange(mask_size), np.arange(mask_size))
+    pts = np.stack([jj, ii, np.ones_like(jj)], axis=-1).reshape(-1, 3) @ np.linalg.inv(M).T
+    return pts[:, :2].reshape(mask_size, mask_size, 2)
+
+
+def test_mask_valid_is_zero_exactly_where_the_crop_pixel_samples_an_ignored_image_pixel():
+    s = _sample()
+    cut = round((s.box_xyxy_px[0] + s.box_xyxy_px[2]) / 2)  # ignore the columns left of the hand's middle
+    ignore = np.zeros((H, W), np.uint8)
+    ignore[:, :cut] = 1
+    s = dataclasses.replace(s, mask=s.mask * (1 - ignore), mask_ignore=ignore)
+    hand = prepare_frame([s], AugmentConfig(enabled=False), rng=None, mask_size=40).hands[0]
+    src = _crop_source_points(hand, 40, W, H)
+    inside = (src[..., 0] >= 0) & (src[..., 0] <= W - 1) & (src[..., 1] >= 0) & (src[..., 1] <= H - 1)
+    x = src[..., 0]
+    assert hand.mask_valid_crop.dtype == np.float32 and set(np.unique(hand.mask_valid_crop)) == {0.0, 1.0}
+    assert np.all(hand.mask_valid_crop[x <= cut - 0.01] == 0)  # bilinear sample touches column cut - 1
+    assert np.all(hand.mask_valid_crop[(x >= cut + 0.01) & inside] == 1)
+    assert (x <= cut - 0.01).sum() > 100 and ((x >= cut + 0.01) & inside).sum() > 100
+
+
+def test_mask_valid_is_one_inside_the_image_and_zero_beyond_its_border_without_an_ignore_map():
+    s = _sample()
+    s = dataclasses.replace(s, box_xyxy_px=np.array([150.0, 120.0, 199.0, 149.0]), keypoints_px=None)
+    hand = prepare_frame([s], AugmentConfig(enabled=False), rng=None, mask_size=32).hands[0]
+    src = _crop_source_points(hand, 32, W, H)
+    x, y = src[..., 0], src[..., 1]
+    inside = (x >= 0.01) & (x <= W - 1.01) & (y >= 0.01) & (y <= H - 1.01)
+    outside = (x > W - 0.99) | (y > H - 0.99)  # the crop runs into the letterbox bar
+    assert np.all(hand.mask_valid_crop[inside] == 1) and np.all(hand.mask_valid_crop[outside] == 0)
+    assert inside.sum() > 50 and outside.sum() > 50
+
+
+def test_augmentation_carries_the_ignore_map_and_ignores_what_comes_from_outside_the_image():
+    s = _sample()
+    ignore = np.zeros((H, W), np.uint8)
+    ignore[10:20, 30:40] = 1
+    s = dataclasses.replace(s, mask_ignore=ignore)
+    A = np.array([[1.0, 0.0, 5.0], [0.0, 1.0, -3.0], [0.0, 0.0, 1.0]])  # shift 5 px right, 3 px up
+    w = warp_sample(s, A)
+    assert w.mask_ignore[7:17, 35:45].all() and w.mask_ignore[7:17, 45:].sum() == 0
+    assert w.mask_ignore[:, :5].all() and w.mask_ignore[H - 3:, :].all()  # revealed strips: no label
+    assert int(w.mask_ignore.sum()) == 10 * 10 + 5 * H + 3 * W - 5 * 3
+    plain = warp_sample(dataclasses.replace(s, mask_ignore=None), A)  # no ignore map: only the strips
+    assert int(plain.mask_ignore.sum()) == 5 * H + 3 * W - 5 * 3
+
+
+def test_collated_mask_valid_is_the_crops_valid_map_and_ones_inside_the_image_without_ignore():
+    from training.batch import collate_frames
+    from training.config import LossWeights
+
+    s = _sample()
+    ignore = np.zeros((H, W), np.uint8)
+    ignore[:, :100] = 1
+    frames = [prepare_frame([x], AugmentConfig(enabled=False), rng=None, mask_size=24)
+              for x in (s, dataclasses.replace(s, mask_ignore=ignore), dataclasses.replace(s, mask=None))]
+    b = collate_frames(frames, {"synthetic": LossWeights(mask=1.0)}, mask_size=24)
+    assert b.labels["mask_valid"].shape == (3, 24, 24)
+    assert torch.all(b.labels["mask_valid"][0] == 1)  # this crop lies inside the image
+    np.testing.assert_array_equal(b.labels["mask_valid"][1].numpy(), frames[1].hands[0].mask_valid_crop)
+    assert 0 < b.labels["mask_valid"][1].sum() < 24 * 24
+    assert b.has["mask"].tolist() == [True, True, False]

@@ -210,3 +210,12 @@ def test_pinhole_joints_sample_projects_joints_and_boxes_the_visible_annotated_o
     K[0, 0], joints[0, 0], annotated[0] = 1.0, 9.0, False  # the sample holds copies
     assert s.K_px[0, 0] == 100 and s.joints_cam_m[0, 0] == 0.1 and s.extra["joints3d_valid"][0]
     assert not s.extra["joints3d_valid"][1]
+
+
+def test_overlapping_polygons_are_united_not_xored():
+    square = [[0, 0], [10, 0], [10, 10], [0, 10]]
+    shifted = [[5, 0], [15, 0], [15, 10], [5, 10]]
+    from training.datasets.base import polygons_to_mask
+
+    assert polygons_to_mask([square, square], 20, 20).sum() == 121  # 11 x 11 pixels, drawn inclusive
+    assert polygons_to_mask([square, shifted], 20, 20).sum() == 16 * 11

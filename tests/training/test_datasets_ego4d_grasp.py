@@ -49,3 +49,14 @@ def test_ego4d_unknown_grasp_name_is_reported_with_the_file(tmp_path):
     )
     with pytest.raises(DatasetFormatError, match=r"train\.json annotation 9: unknown grasp_type 'Pinch'"):
         Ego4DGraspDataset(tmp_path)
+
+
+def test_ego4d_ignore_map_is_the_other_hands_of_the_image_minus_the_hand_itself(tmp_path):
+    write_ego4d_grasp(tmp_path)
+    s = [Ego4DGraspDataset(tmp_path)[i] for i in range(4)]
+    np.testing.assert_array_equal(s[0].mask_ignore, s[1].mask)  # image 1: right <-> left
+    np.testing.assert_array_equal(s[1].mask_ignore, s[0].mask)
+    assert int(s[1].mask_ignore.sum()) == 11 * 11
+    # image 2: both annotations cover the same square, so neither leaves an unknown pixel for the other
+    assert s[2].mask_ignore.sum() == 0 and s[3].mask_ignore.sum() == 0
+    assert s[0].mask_ignore.shape == (48, 64) and s[0].mask_ignore.dtype == np.uint8

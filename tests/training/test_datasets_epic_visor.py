@@ -46,3 +46,19 @@ def test_visor_missing_frame_is_named_when_read(tmp_path):
     (tmp_path / "rgb_frames" / "train" / "P01" / "P01_01" / "P01_01_frame_0000000250.jpg").unlink()
     with pytest.raises(DatasetFileError, match="P01_01_frame_0000000250"):
         ds[2]
+
+
+def test_visor_ignore_map_is_the_other_entities_minus_the_hand_itself(tmp_path):
+    write_epic_visor(tmp_path)
+    ds = EpicVisorDataset(tmp_path)
+    left, right, alone = ds[0], ds[1], ds[2]
+    knife = np.zeros((36, 64), dtype=np.uint8)
+    knife[0, 0:4] = knife[1, 1:4] = knife[2, 2:4] = knife[3, 3] = 1  # (0,0),(100,0),(100,100) / 30, rounded
+    # left hand: the right hand and the knife; the glove has the left hand's own polygon, so adds nothing
+    np.testing.assert_array_equal(left.mask_ignore, right.mask | knife)
+    assert int(left.mask_ignore.sum()) == 11 * 11 + 4 * 4 + 10
+    # right hand: the left hand (= the glove) and the knife
+    np.testing.assert_array_equal(right.mask_ignore, left.mask | knife)
+    assert int(right.mask_ignore.sum()) == 16 * 21 + 10
+    assert left.mask_ignore.dtype == np.uint8 and not np.any(left.mask_ignore & left.mask)
+    assert alone.mask_ignore.sum() == 0  # frame 250: the right hand is the only entity

@@ -10,7 +10,7 @@ import torch
 
 from training.batch import HAS_KEYS, Batch
 from training.config import LossConfig
-from training.losses import compute_losses, crop_normalise, gt_weak_perspective
+from training.losses import compute_losses, crop_normalise, gt_weak_perspective, mask_error
 from wildhands_core.camera import project, weak_perspective_to_translation
 from wildhands_core.mano.layer import load_mano_pair
 from wildhands_core.preprocess import crop_affine_224
@@ -40,9 +40,11 @@ def _gt_batch(mano, n: int = 2, weight: float = 1.0) -> tuple[Batch, dict[str, t
     size = 32
     A = [torch.from_numpy(crop_affine_224(b.numpy(), size)).float() for b in boxes]
     K_mask = torch.stack([a @ k for a, k in zip(A, K, strict=True)])
-    from training.render.soft_rasterizer import soft_silhouette
+    from training.render.hard_rasterizer import rasterize
 
-    mask = (soft_silhouette(verts, mano[0].faces, K_mask, (size, size)) > 0.5).float()
+    # the true (hard) silhouette of the GT mesh
+    mask = torch.stack([rasterize(v, mano[0].faces, k, (size, size)).covered.float()
+                        for v, k in zip(verts, K_mask, strict=True)])
     cam = gt_weak_perspective(transl, K)
     rotmat = axis_angle_to_rotmat(pose.reshape(n, 16, 3))
     grasp = torch.arange(n) % 9
@@ -125,3 +127,62 @@ def test_mask_loss_gradient_moves_the_mesh_towards_the_mask(mano):
     assert verts.grad[..., 0].sum().item() > 0
     assert math.isfinite(terms["mask"].item())
     assert np.isfinite(verts.grad.numpy()).all()
+
+
+def test_mask_error_is_the_mean_squared_difference_over_the_valid_pixels():
+    sil = torch.tensor([[[1.0, 0.0], [1.0, 1.0]], [[0.5, 0.5], [0.5, 0.5]]])
+    gt = torch.tensor([[[1.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 1.0]]])
+    valid = torch.tensor([[[1.0, 1.0], [0.0, 1.0]], [[0.0, 0.0], [0.0, 0.0]]])
+    # hand 0: squared errors 0, 1, (1 ignored), 1 over 3 valid pixels; hand 1: nothing valid -> 0
+    np.testing.assert_allclose(mask_error(sil, gt, valid).numpy(), [2.0 / 3.0, 0.0])
+    np.testing.assert_allclose(mask_error(sil, gt).numpy(), [0.75, 0.25])  # no valid map: every pixel
+
+
+@pytest.fixture(scope="module")
+def occluded_synth(tmp_path_factory):
+    """Seed 0, 2 frames of 160 x 120: frame 0's right hand is mostly hidden behind an occluder blob, frame
+    1's right hand behind the left hand (``wildhands-synth`` masks are visible masks)."""
+    from training.datasets.synthetic import SyntheticHandsDataset
+    from training.synth.generate import generate_dataset
+
+    root = generate_dataset(tmp_path_factory.mktemp("occ") / "ds", 2, 0, (160, 120), progress=False)
+    return SyntheticHandsDataset(root)
+
+
+def _gt_vertices(mano, s) -> torch.Tensor:
+    layer = mano[0] if s.is_right else mano[1]
+    out = layer.forward_aa(torch.from_numpy(s.mano_pose_aa)[None], torch.from_numpy(s.mano_betas)[None])
+    return out["vertices"][0] + torch.from_numpy(s.mano_transl_m)
+
+
+def test_the_gt_mesh_silhouette_equals_the_visible_mask_outside_the_ignore_map(mano, occluded_synth):
+    from training.render.hard_rasterizer import rasterize
+
+    for i in (0, 1):  # the two occluded right hands
+        s = occluded_synth[i]
+        assert s.is_right
+        layer = mano[0]
+        sil = rasterize(_gt_vertices(mano, s).double(), torch.as_tensor(layer.faces).long(),
+                        torch.from_numpy(s.K_px), s.mask.shape).face_id.numpy() >= 0
+        assert sil.sum() > 3 * s.mask.sum()  # occluded: the full silhouette is far larger than the mask
+        keep = s.mask_ignore == 0
+        np.testing.assert_array_equal(sil[keep], s.mask[keep].astype(bool))
+
+
+def test_the_gt_mesh_of_an_occluded_hand_gets_a_near_zero_mask_loss_with_the_ignore_map(mano, occluded_synth):
+    from training.batch import collate_frames
+    from training.config import AugmentConfig, LossWeights
+    from training.crops import prepare_frame
+
+    s = occluded_synth[0]  # right hand behind the occluder blob
+    frame = prepare_frame([s], AugmentConfig(enabled=False), rng=None, mask_size=56)
+    batch = collate_frames([frame], {"synthetic": LossWeights(mask=10.0)}, mask_size=56)
+    out = {"rotmat": torch.zeros(1, 16, 3, 3), "vertices_cam_m": _gt_vertices(mano, s)[None]}
+    cfg = LossConfig(mask_size=56, mask_sigma_px2=0.1)
+    _, with_ignore = compute_losses(out, batch, mano[0].faces, mano[1].faces, cfg)
+    assert set(with_ignore) == {"mask"}
+    batch.labels.pop("mask_valid")  # the former loss: every pixel of the visible mask is a label
+    _, without = compute_losses(out, batch, mano[0].faces, mano[1].faces, cfg)
+    empty = 10.0 * mask_error(torch.zeros(1, 56, 56), batch.labels["mask"]).item()
+    assert with_ignore["mask"].item() < 0.1
+    assert without["mask"].item() > 1.0 and without["mask"].item() > 0.5 * empty  # truth ~ as bad as nothing

@@ -54,7 +54,8 @@ def test_the_same_seed_gives_byte_identical_labels_and_images(tmp_path: Path, da
 
 def test_meta_describes_the_dataset(dataset_dir: Path) -> None:
     meta = json.loads((dataset_dir / "meta.json").read_text())
-    assert meta["format"] == "wildhands-synth" and meta["version"] == 1
+    assert meta["format"] == "wildhands-synth" and meta["version"] == 2
+    assert meta["mask_values"] == {"background": 0, "right": 1, "left": 2, "occluder": 3}
     assert (meta["count"], meta["width"], meta["height"], meta["seed"]) == (N_FRAMES, *SIZE, 11)
     assert meta["family_grasp_labels"] == [f.grasp_label for f in FAMILIES]
     img = cv2.imread(str(dataset_dir / "images/000000.jpg"))
@@ -86,7 +87,7 @@ def test_masks_boxes_and_visible_keypoints_agree(dataset_dir: Path, labels: dict
     n_visible = 0
     for i in range(N_FRAMES):
         mask = cv2.imread(str(dataset_dir / f"masks/{i:06d}.png"), cv2.IMREAD_UNCHANGED)
-        assert set(np.unique(mask)) <= {0, 1, 2}
+        assert set(np.unique(mask)) <= {0, 1, 2, 3}
         for s, value in ((0, 1), (1, 2)):
             n_px = int((mask == value).sum())
             assert n_px == labels["mask_pixels"][i, s]

@@ -233,8 +233,8 @@ def polygons_to_mask(
         p = np.asarray(poly, dtype=np.float64).reshape(-1, 2) * np.asarray(scale_xy, dtype=np.float64)
         if len(p) >= 3:
             pts.append(np.round(p).astype(np.int32))
-    if pts:
-        cv2.fillPoly(mask, pts, 1)
+    for p in pts:  # one call per polygon: a single fillPoly of several polygons XORs their overlaps
+        cv2.fillPoly(mask, [p], 1)
     return mask
 
 

@@ -18,12 +18,14 @@ once (a short script) if it differs::
 Grasp names are matched case- and punctuation-insensitively ("Pow-Pris" = "pow_pris"; "Later" = "Lateral";
 "none" / "no grasp" → 8). A null or absent ``grasp_type`` means unlabelled (``grasp_label`` None). The box is
 ``bbox`` when given, else the mask's extent. No intrinsics: K assumes focal ``focal_over_width`` × width.
+``mask_ignore`` is the union of the OTHER hand annotations' polygons of the same image minus this hand's mask
+(a visible mask says nothing about whether the hand lies behind another hand).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +65,7 @@ class _GraspFields:
     polygons: list
     bbox_xywh: list | None
     grasp: int | None
+    other_polygons: list = field(default_factory=list)  # the other hands of the image, filled after parsing
 
 
 def _parse_grasp(ann: dict, where: str) -> _GraspFields:
@@ -87,6 +90,12 @@ class Ego4DGraspDataset(HandDataset):
         super().__init__(root)
         self.focal_over_width = focal_over_width
         self._records = coco_hands(self.root, split, ("segmentation",), _parse_grasp)
+        by_image: dict[Path, list[CocoHand[_GraspFields]]] = {}
+        for r in self._records:
+            by_image.setdefault(r.image_path, []).append(r)
+        for hands in by_image.values():
+            for r in hands:
+                r.fields.other_polygons = [p for o in hands if o is not r for p in o.fields.polygons]
 
     def _load(self, r: CocoHand[_GraspFields]) -> HandSample:
         image = load_rgb(r.image_path)
@@ -99,6 +108,10 @@ class Ego4DGraspDataset(HandDataset):
             box = box_from_mask(mask)
             if box is None:
                 raise DatasetFormatError(f"{r.frame_id}: empty mask and no bbox")
+        ignore = np.zeros_like(mask)
+        for poly in r.fields.other_polygons:  # one at a time: one fillPoly call XORs overlapping polygons
+            ignore |= polygons_to_mask([poly], h, w)
+        ignore &= 1 - mask
         return assumed_intrinsics_sample(
             image,
             self.focal_over_width,
@@ -107,5 +120,6 @@ class Ego4DGraspDataset(HandDataset):
             self.name,
             r.frame_id,
             mask=mask,
+            mask_ignore=ignore,
             grasp_label=r.fields.grasp,
         )

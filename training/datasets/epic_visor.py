@@ -15,7 +15,9 @@ resolution) and are scaled to the size of the image read from disk (e.g. 854x480
 "left hand" / "right hand" entity with a polygon of ≥ 3 points; ``mask`` is the union of its polygons, the box
 is the mask's extent. VISOR has no intrinsics: K assumes focal ``focal_over_width`` × width and the principal
 point at the image centre (``base.DEFAULT_FOCAL_OVER_WIDTH``). ``extra["in_contact_object"]`` keeps VISOR's
-contact field when present.
+contact field when present. ``mask_ignore`` is the union of every OTHER entity's polygons in the frame (the
+other hand, objects, gloves, ...) minus this hand's mask: a visible-mask annotation says nothing about
+whether the hand lies behind another segment.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class _VisorRecord:
     is_right: bool
     segments: list
     in_contact_object: object
+    other_segments: list  # polygons of every other entity of the frame
 
 
 class EpicVisorDataset(HandDataset):
@@ -79,21 +82,26 @@ class EpicVisorDataset(HandDataset):
                 video = entry["image"].get("video", path.stem)
                 participant = video.split("_")[0]
                 image_path = self.root / "rgb_frames" / split / participant / video / name
-                for ann in entry["annotations"]:
+                anns = entry["annotations"]
+                polys = [
+                    [s for s in ann.get("segments", []) if len(np.asarray(s).reshape(-1, 2)) >= 3]
+                    for ann in anns
+                ]
+                for k, ann in enumerate(anns):
                     label = str(ann.get("name", "")).strip().lower()
-                    if label not in HAND_NAMES:
+                    if label not in HAND_NAMES or not polys[k]:
                         continue
-                    segs = [s for s in ann.get("segments", []) if len(np.asarray(s).reshape(-1, 2)) >= 3]
-                    if segs:
-                        self._records.append(
-                            _VisorRecord(
-                                image_path,
-                                f"{video}/{name}/{label}",
-                                HAND_NAMES[label],
-                                segs,
-                                ann.get("in_contact_object"),
-                            )
+                    others = [s for j, segs in enumerate(polys) if j != k for s in segs]
+                    self._records.append(
+                        _VisorRecord(
+                            image_path,
+                            f"{video}/{name}/{label}",
+                            HAND_NAMES[label],
+                            polys[k],
+                            ann.get("in_contact_object"),
+                            others,
                         )
+                    )
 
     def _load(self, r: _VisorRecord) -> HandSample:
         image = load_rgb(r.image_path)
@@ -105,6 +113,11 @@ class EpicVisorDataset(HandDataset):
             pts = np.concatenate([np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in r.segments]) * scale
             box = np.concatenate([pts.min(axis=0), pts.max(axis=0)])
         extra = {} if r.in_contact_object is None else {"in_contact_object": r.in_contact_object}
+        ignore = np.zeros_like(mask)
+        for poly in r.other_segments:  # one at a time: one fillPoly call XORs overlapping polygons
+            ignore |= polygons_to_mask([poly], h, w, scale)
+        ignore &= 1 - mask
         return assumed_intrinsics_sample(
-            image, self.focal_over_width, box, r.is_right, self.name, r.frame_id, extra, mask=mask
+            image, self.focal_over_width, box, r.is_right, self.name, r.frame_id, extra, mask=mask,
+            mask_ignore=ignore,
         )

@@ -1,10 +1,15 @@
-"""Synthetic egocentric hands written by ``wildhands-synth`` (``training.synth.generate``, format version 1).
+"""Synthetic egocentric hands written by ``wildhands-synth`` (``training.synth.generate``, format versions
+1 and 2).
 
 One sample per present hand per frame (``labels.npz["present"]``), right hand before left. Every label is
 exact: 3D joints (camera frame, metres), 2D keypoints with visibility, MANO pose/shape/translation
 (``joints_cam_m = MANO(pose_aa, betas).joints + transl_m``), the hand's visible mask and a grasp class.
 The box is the tight box of the visible mask (pixel extents), grown by ``box_pad`` (fraction of its size)
 on each side; ``extra`` holds the amodal box, the pose family index and the frame index.
+
+``mask_ignore`` marks the pixels of every OTHER non-background label of the mask image (the other hand;
+from version 2 on also the occluder objects, value 3): there this hand may lie hidden, so its visible mask
+says nothing. Version 1 wrote occluders as background, so its ignore map holds the other hand only.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import numpy as np
 from training.datasets.base import DatasetFileError, DatasetFormatError, HandDataset, load_rgb
 from training.sample import HandSample
 
-SUPPORTED_VERSION = 1
+SUPPORTED_VERSIONS = (1, 2)
 
 
 @dataclass
@@ -42,9 +47,9 @@ class SyntheticHandsDataset(HandDataset):
             if not path.is_file():
                 raise DatasetFileError(f"synthetic dataset file not found: {path}")
         self.meta = json.loads(meta_path.read_text())
-        if self.meta.get("format") != "wildhands-synth" or self.meta.get("version") != SUPPORTED_VERSION:
+        if self.meta.get("format") != "wildhands-synth" or self.meta.get("version") not in SUPPORTED_VERSIONS:
             raise DatasetFormatError(
-                f"{meta_path}: expected format 'wildhands-synth' version {SUPPORTED_VERSION}, got "
+                f"{meta_path}: expected format 'wildhands-synth' version in {SUPPORTED_VERSIONS}, got "
                 f"{self.meta.get('format')!r} version {self.meta.get('version')!r}"
             )
         with np.load(labels_path) as npz:
@@ -67,6 +72,7 @@ class SyntheticHandsDataset(HandDataset):
         if mask_all is None:
             raise DatasetFileError(f"synthetic mask not found or unreadable: {mask_path}")
         value = self.mask_values["right" if s == 0 else "left"]
+        background = self.mask_values.get("background", 0)
         box = lab["box_xyxy_px"][i, s].astype(np.float64)
         if self.box_pad:
             dx, dy = (box[2] - box[0]) * self.box_pad, (box[3] - box[1]) * self.box_pad
@@ -85,6 +91,7 @@ class SyntheticHandsDataset(HandDataset):
             mano_betas=lab["betas"][i, s].astype(np.float32),
             mano_transl_m=lab["transl_m"][i, s].astype(np.float32),
             mask=(mask_all == value).astype(np.uint8),
+            mask_ignore=((mask_all != value) & (mask_all != background)).astype(np.uint8),
             grasp_label=int(lab["grasp_label"][i, s]),
             extra={
                 "box_amodal_xyxy_px": lab["box_amodal_xyxy_px"][i, s].astype(np.float64),

@@ -1,13 +1,14 @@
 """Synthetic egocentric hand dataset: random frames rendered with MANO hands, written to disk.
 
-On-disk format (``FORMAT_VERSION`` 1), directory ``DIR``:
+On-disk format (``FORMAT_VERSION`` 2), directory ``DIR``:
 
-- ``DIR/meta.json``: ``{"format": "wildhands-synth", "version": 1, "seed", "count", "width", "height",
+- ``DIR/meta.json``: ``{"format": "wildhands-synth", "version": 2, "seed", "count", "width", "height",
   "hand_slots": ["right", "left"], "families": [...], "family_grasp_labels": [...], "grasp_class_names":
-  [...], "mask_values": {"background": 0, "right": 1, "left": 2}, "image_ext": ".jpg"}``.
+  [...], "mask_values": {"background": 0, "right": 1, "left": 2, "occluder": 3}, "image_ext": ".jpg"}``.
 - ``DIR/images/000000.jpg``: RGB image (JPEG quality 95), frame i is ``f"{i:06d}.jpg"``.
-- ``DIR/masks/000000.png``: uint8 label image, 0 background (and occluders), 1 right hand, 2 left hand:
-  the pixels where that hand is the nearest surface (after hand-hand and occluder occlusion).
+- ``DIR/masks/000000.png``: uint8 label image, 0 background, 1 right hand, 2 left hand, 3 occluder object:
+  the pixels where that part is the nearest surface (after hand-hand and occluder occlusion). Version 1
+  (same images and labels) had no value 3: occluder pixels were 0 there.
 - ``DIR/labels.npz``: arrays over frames N and hand slots (0 = right, 1 = left):
 
   ========================  ===============  ===========================================================
@@ -55,11 +56,19 @@ from training.synth.annotate import amodal_box, keypoint_visibility, mask_box, p
 from training.synth.background import make_background
 from training.synth.hands import HandModel, PosedHand, load_hand_models
 from training.synth.poses import FAMILIES, FAMILY_NAMES
-from training.synth.render import MASK_LEFT, MASK_RIGHT, MeshPart, ellipsoid_part, render_parts
+from training.synth.render import (
+    MASK_BACKGROUND,
+    MASK_LEFT,
+    MASK_OCCLUDER,
+    MASK_RIGHT,
+    MeshPart,
+    ellipsoid_part,
+    render_parts,
+)
 from training.synth.scene import FrameSpec, SceneConfig, sample_frame, sample_occluder
 from wildhands_core.constants import GRASP_CLASS_NAMES
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 JPEG_QUALITY = 95
 LABEL_KEYS: tuple[str, ...] = (
     "K_px", "in_scene", "present", "is_right", "pose_aa", "betas", "transl_m", "joints_cam_m", "keypoints_px",
@@ -169,7 +178,10 @@ def meta_dict(seed: int, count: int, width: int, height: int) -> dict:
         "width": width, "height": height, "hand_slots": ["right", "left"],
         "families": list(FAMILY_NAMES), "family_grasp_labels": [f.grasp_label for f in FAMILIES],
         "grasp_class_names": list(GRASP_CLASS_NAMES),
-        "mask_values": {"background": 0, "right": MASK_RIGHT, "left": MASK_LEFT}, "image_ext": ".jpg",
+        "mask_values": {
+            "background": MASK_BACKGROUND, "right": MASK_RIGHT, "left": MASK_LEFT, "occluder": MASK_OCCLUDER,
+        },
+        "image_ext": ".jpg",
     }
 
 

@@ -1,8 +1,8 @@
 """Shaded rendering of posed hands (and occluder blobs) over a background, with one shared z-buffer.
 
 Inputs in the camera optical frame (x right, y down, z forward, metres). Outputs: the RGB image (H, W, 3)
-uint8, the label mask (H, W) uint8 (0 background or occluder, 1 right hand, 2 left hand; the pixels where
-that hand is the nearest surface) and the depth of the nearest surface (H, W) float32 metres (+inf where
+uint8, the label mask (H, W) uint8 (0 background, 1 right hand, 2 left hand, 3 occluder object; the pixels
+where that part is the nearest surface) and the depth of the nearest surface (H, W) float32 metres (+inf where
 there is only background). Shading is two-sided Lambert + ambient with a per-vertex albedo.
 """
 
@@ -17,7 +17,7 @@ import torch
 from training.render import interpolate_vertex_attributes, lambert_shading, rasterize, vertex_normals
 from training.render.primitives import uv_ellipsoid
 
-MASK_BACKGROUND, MASK_RIGHT, MASK_LEFT = 0, 1, 2
+MASK_BACKGROUND, MASK_RIGHT, MASK_LEFT, MASK_OCCLUDER = 0, 1, 2, 3
 
 
 @dataclass
@@ -46,7 +46,7 @@ def ellipsoid_part(
     """An occluder blob: unit sphere scaled by ``radii_m``, rotated, moved to ``centre_cam_m``."""
     v, f = _ELLIPSOID
     verts = (v.numpy().astype(np.float64) * radii_m) @ rotmat.T + centre_cam_m
-    return MeshPart(verts, f.numpy(), np.tile(rgb, (verts.shape[0], 1)), MASK_BACKGROUND)
+    return MeshPart(verts, f.numpy(), np.tile(rgb, (verts.shape[0], 1)), MASK_OCCLUDER)
 
 
 def render_parts(
