@@ -17,6 +17,8 @@ from pathlib import Path
 
 __all__ = ["eval_main", "train_main"]
 
+TREND_WINDOW = 20  # steps averaged at each end of a run for the printed per-term loss trend
+
 
 def _train_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wildhands-train", description="Train WildHands (training.trainer).")
@@ -31,6 +33,7 @@ def train_main(argv: list[str] | None = None) -> int:
     """``wildhands-train``: returns the process exit status."""
     args = _train_parser().parse_args(argv)
     from training.config import load_train_config
+    from training.loss_trend import format_loss_trend, loss_trend
     from training.trainer import Trainer
 
     try:
@@ -46,6 +49,8 @@ def train_main(argv: list[str] | None = None) -> int:
         last = history[-1]
         terms = "  ".join(f"{k} {v:.4g}" for k, v in last.items() if k not in ("step",))
         print(f"done: step {trainer.step}  {terms}  checkpoint {Path(cfg.log.out_dir) / 'last.pt'}")
+        print(f"loss terms over this run (mean of the first vs the last {TREND_WINDOW} steps):")
+        print(format_loss_trend(loss_trend(history, TREND_WINDOW)))
     return 0
 
 

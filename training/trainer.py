@@ -254,6 +254,17 @@ class Trainer:
         logged["loss"] = float(sum(logged.values()))
         return logged, out
 
+    @torch.no_grad()
+    def term_losses(self, batch: Batch) -> dict[str, float]:
+        """The active loss terms of ``batch`` for the current weights, without a step (eval mode: BN running
+        statistics, no dropout), e.g. on a fixed probe batch before and after a run."""
+        self.model.eval()
+        try:
+            _, terms, _ = self.forward_loss(batch.to(self.device))
+        finally:
+            self._train_mode()
+        return {k: float(v) for k, v in terms.items()}
+
     def batches(self, start: int, stop: int) -> DataLoader:
         steps = StepBatches(self.datasets, self.groups, self.sampler, self.cfg, self.weights)
         nw = self.cfg.data.num_workers
