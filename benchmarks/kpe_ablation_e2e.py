@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         ckpt = out / variant / "last.pt"
         if not ckpt.exists():  # resumable: a finished variant is not trained again
             ckpt = train_variant(variant, a.train, out, a.steps, a.overrides)
-        results[variant] = evaluate_checkpoint(ckpt, {"synthetic": test}, max_frames=a.test_frames)["synthetic"]
+        scores = evaluate_checkpoint(ckpt, {"synthetic": test}, max_frames=a.test_frames)
+        results[variant] = scores["synthetic"]
     print(f"\nKPE ablation, end to end: {a.steps} steps each from scratch, same seed and batch; "
           f"{a.test_frames} held-out frames, ground-truth boxes")
     print(format_results_table({f"{v} ({'KPE' if v == 'wildhands' else 'no KPE'})": r

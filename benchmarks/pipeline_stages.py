@@ -23,6 +23,7 @@ from training.synth.sequence import SyntheticSequence
 from wildhands_core.estimate import HandBox, HandEstimate
 from wildhands_core.estimator import EstimatorConfig, HandPoseEstimator
 from wildhands_core.pipeline import HandPipeline, PipelineConfig
+from wildhands_core.tracking import TrackerConfig
 from wildhands_ros.demo.cli import DEMO_SEED, default_model_dir
 from wildhands_ros.demo.report import compute_metrics
 
@@ -63,7 +64,9 @@ def run(frames: int, model_dir: Path, size: tuple[int, int]) -> dict[str, dict[s
     est = HandPoseEstimator(EstimatorConfig(checkpoint=str(model_dir / "wildhands_demo.pt"),
                                             backend="onnxruntime", max_hands=2))
     det_ckpt = str(model_dir / "detector_demo.pt")
-    cfg = dict(detector_sources=("learned",), learned_detector_checkpoint=det_ckpt, detector_min_score=0.25)
+    # as the demo's node parameters: detector.min_score 0.25 is both the detector's and the tracker's floor
+    cfg = dict(detector_sources=("learned",), learned_detector_checkpoint=det_ckpt, detector_min_score=0.25,
+               tracker=TrackerConfig(min_detection_score=0.25))
     stages = {
         "gt boxes": None,
         "detector": HandPipeline(est, PipelineConfig(**cfg, tracking=False)),
