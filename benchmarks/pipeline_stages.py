@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from training.synth.sequence import SyntheticSequence
+from wildhands_core.detection import box_iou_xyxy
 from wildhands_core.estimate import HandBox, HandEstimate
 from wildhands_core.estimator import EstimatorConfig, HandPoseEstimator
 from wildhands_core.pipeline import HandPipeline, PipelineConfig
@@ -28,20 +29,12 @@ from wildhands_ros.demo.cli import DEMO_SEED, default_model_dir
 from wildhands_ros.demo.report import compute_metrics
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def _side_errors(ests: list[HandEstimate], truth: dict, i: int) -> tuple[int, int]:
     """(estimates whose box overlaps the other side's true hand better than their own side's, estimates)."""
     wrong = 0
     for e in ests:
-        ious = [_iou(e.box_xyxy_px, truth["box_xyxy_px"][i, s]) if truth["present"][i, s] else -1.0
-                for s in (0, 1)]
+        ious = [float(box_iou_xyxy(e.box_xyxy_px, truth["box_xyxy_px"][i, s])[0, 0]) if truth["present"][i, s]
+                else -1.0 for s in (0, 1)]
         own = 0 if e.is_right else 1
         if ious[1 - own] > max(ious[own], 0.0):
             wrong += 1

@@ -108,10 +108,7 @@ class Ego4DGraspDataset(HandDataset):
             box = box_from_mask(mask)
             if box is None:
                 raise DatasetFormatError(f"{r.frame_id}: empty mask and no bbox")
-        ignore = np.zeros_like(mask)
-        for poly in r.fields.other_polygons:  # one at a time: one fillPoly call XORs overlapping polygons
-            ignore |= polygons_to_mask([poly], h, w)
-        ignore &= 1 - mask
+        ignore = polygons_to_mask(r.fields.other_polygons, h, w) & (1 - mask)
         return assumed_intrinsics_sample(
             image,
             self.focal_over_width,

@@ -113,10 +113,7 @@ class EpicVisorDataset(HandDataset):
             pts = np.concatenate([np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in r.segments]) * scale
             box = np.concatenate([pts.min(axis=0), pts.max(axis=0)])
         extra = {} if r.in_contact_object is None else {"in_contact_object": r.in_contact_object}
-        ignore = np.zeros_like(mask)
-        for poly in r.other_segments:  # one at a time: one fillPoly call XORs overlapping polygons
-            ignore |= polygons_to_mask([poly], h, w, scale)
-        ignore &= 1 - mask
+        ignore = polygons_to_mask(r.other_segments, h, w, scale) & (1 - mask)
         return assumed_intrinsics_sample(
             image, self.focal_over_width, box, r.is_right, self.name, r.frame_id, extra, mask=mask,
             mask_ignore=ignore,
