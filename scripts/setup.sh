@@ -27,13 +27,14 @@ if [ ! -x "$venv/bin/python" ]; then
   log "creating $venv"
   "$py" -m venv "$venv"
 fi
-req_hash=$(hash_of requirements.txt setup.py)
+req_hash=$(hash_of requirements.txt requirements-nodeps.txt setup.py)
 if [ "$(cat "$venv/.wildhands-requirements" 2>/dev/null)" != "$req_hash" ]; then
   log "installing pinned packages (first time: several minutes; torch is a large wheel)"
   pip_log="$venv/pip-install.log"
   {
     "$venv/bin/python" -m pip install --upgrade pip wheel 'setuptools<80' &&
     "$venv/bin/python" -m pip install -r requirements.txt &&
+    "$venv/bin/python" -m pip install --no-deps -r requirements-nodeps.txt &&
     "$venv/bin/python" -m pip install --no-deps --no-build-isolation -e .
   } > "$pip_log" 2>&1 || { tail -n 40 "$pip_log" >&2; echo "[setup] pip failed; full log: $pip_log" >&2; exit 1; }
   # The ros-kilted wheels' CMake files name the paths of the machine that built them; point them here.
