@@ -84,7 +84,7 @@ def collate_frames(
         "crops": torch.from_numpy(normalize(np.concatenate([f.crops for f in frames]))),
         "frame_idx": torch.tensor([fi for fi, _ in hands], dtype=torch.long),
         "is_right": torch.tensor([bool(s.is_right) for s in samples], dtype=torch.bool),
-        "boxes_224": torch.from_numpy(np.stack([h.crop_box_224 for _, h in hands]).astype(np.float32)),
+        "boxes_224": torch.from_numpy(np.stack([h.kpe_box_224 for _, h in hands]).astype(np.float32)),
         "K_224": torch.from_numpy(np.stack([frames[fi].K_224 for fi, _ in hands]).astype(np.float32)),
     }
     pose, has_pose = _stack([s.mano_pose_aa for s in samples], (NUM_MANO_JOINTS * 3,))

@@ -25,7 +25,7 @@ from training.config import AugmentConfig
 from training.sample import HandSample
 from wildhands_core.camera import Letterbox
 from wildhands_core.constants import INPUT_SIZE, NUM_JOINTS
-from wildhands_core.preprocess import crop_affine_224, cut_crops, letterbox_image, square_crop_boxes
+from wildhands_core.preprocess import crop_affine_224, crop_and_kpe_boxes, cut_crops, whole_image_224
 
 __all__ = [
     "BOX_SOURCES",
@@ -57,7 +57,8 @@ class TrainHand:
     """
 
     sample: HandSample  # after augmentation (original-resolution geometry)
-    crop_box_224: np.ndarray  # (4,)
+    crop_box_224: np.ndarray  # (4,) the square cut for the crop
+    kpe_box_224: np.ndarray  # (4,) the box given to the KPE (the crop, clipped to the image in "release")
     keypoints_224: np.ndarray | None  # (21, 2)
     keypoints_valid: np.ndarray  # (21,) bool
     joints3d_valid: np.ndarray  # (21,) bool
@@ -146,10 +147,11 @@ def hand_box_px(sample: HandSample, box_source: str = "keypoints") -> np.ndarray
 
 def crop_box_224(
     box_224: np.ndarray, crop_scale: float, rng: np.random.Generator | None, scale_jitter: float,
-    shift_jitter: float,
-) -> np.ndarray:
-    """(4,) hand box (224 frame) -> (4,) crop box: square of ``crop_scale`` x U(1 -/+ scale_jitter) x the
-    longest side, centre shifted by U(-/+ shift_jitter) x that side, clipped as at inference."""
+    shift_jitter: float, convention: str = "release",
+) -> tuple[np.ndarray, np.ndarray]:
+    """(4,) hand box (224 frame) -> ((4,) crop box, (4,) KPE box): square of ``crop_scale`` x
+    U(1 -/+ scale_jitter) x the longest side, centre shifted by U(-/+ shift_jitter) x that side, clipped
+    as at inference under ``convention`` (:func:`wildhands_core.preprocess.crop_and_kpe_boxes`)."""
     b = np.asarray(box_224, dtype=np.float64).reshape(4)
     scale = crop_scale
     if rng is not None:
@@ -159,7 +161,8 @@ def crop_box_224(
             side = max(b[2] - b[0], b[3] - b[1]) * scale
             d = rng.uniform(-shift_jitter, shift_jitter, size=2) * side
             b = b + np.concatenate([d, d])
-    return square_crop_boxes(b[None], scale, clip=True)[0]
+    crop, kpe = crop_and_kpe_boxes(b[None], scale, convention)
+    return crop[0], kpe[0]
 
 
 def prepare_frame(
@@ -168,8 +171,10 @@ def prepare_frame(
     rng: np.random.Generator | None,
     mask_size: int = 56,
     box_source: str = "keypoints",
+    convention: str = "release",
 ) -> TrainFrame:
-    """All hands of one frame (same image and K) -> :class:`TrainFrame`. ``rng`` None: no randomness."""
+    """All hands of one frame (same image and K) -> :class:`TrainFrame`. ``rng`` None: no randomness.
+    ``convention``: the model's ``input_convention`` (whole image, crops and KPE boxes as at inference)."""
     if not samples:
         raise ValueError("a frame needs at least one hand")
     first = samples[0]
@@ -183,16 +188,17 @@ def prepare_frame(
             samples = [warp_sample(s, A, warped) for s in samples]
             image = warped
         image = colour_jitter(image, rng, cfg.colour_jitter)
-    lb = Letterbox(w, h)
-    whole = letterbox_image(image, lb)
+    lb = Letterbox(w, h, convention=convention)
+    whole = whole_image_224(image, lb)
     K_224 = _K_to_224(lb, samples[0].K_px)
     lb_affine = np.vstack([lb.affine_2x3(), [0.0, 0.0, 1.0]])
     boxes, hands = [], []
     for s in samples:
         box_px = hand_box_px(s, box_source)
         box_224 = _apply_points(lb_affine, box_px.reshape(2, 2)).reshape(4)
-        cb = crop_box_224(
-            box_224, cfg.crop_scale, rng if augment else None, cfg.crop_scale_jitter, cfg.crop_shift_jitter
+        cb, kpe_box = crop_box_224(
+            box_224, cfg.crop_scale, rng if augment else None, cfg.crop_scale_jitter, cfg.crop_shift_jitter,
+            convention,
         )
         boxes.append(cb)
         kp224 = None if s.keypoints_px is None else _apply_points(lb_affine, np.asarray(s.keypoints_px))
@@ -211,7 +217,8 @@ def prepare_frame(
             valid_crop = (_warp_to_crop(ignore, M, mask_size, outside=1.0) <= IGNORE_EPS).astype(np.float32)
         hands.append(
             TrainHand(
-                sample=s, crop_box_224=cb, keypoints_224=kp224, keypoints_valid=kv, joints3d_valid=j3v,
+                sample=s, crop_box_224=cb, kpe_box_224=kpe_box, keypoints_224=kp224, keypoints_valid=kv,
+                joints3d_valid=j3v,
                 mask_crop=mask_crop, K_mask=A_mask @ K_224, mask_valid_crop=valid_crop,
             )
         )

@@ -37,9 +37,11 @@ from training.crops import prepare_frame
 from training.losses import LOSS_TERMS, compute_losses
 from training.sampler import MixtureSampler, frame_groups
 from wildhands_core.checkpoint import (
+    HEAD_NAMES,
     load_state_dict_strict,
     released_to_project_state_dict,
     save_checkpoint,
+    upgrade_state_dict,
 )
 from wildhands_core.model.wildhands import WildHands
 
@@ -97,7 +99,8 @@ class StepBatches(Dataset):
                 s.dataset = self.cfg.data.datasets[ref.dataset].name
             rng = np.random.default_rng(list(ref.seed))
             aug = self.cfg.augment
-            frames.append(prepare_frame(samples, aug, rng, self.cfg.loss.mask_size, aug.box_source))
+            frames.append(prepare_frame(samples, aug, rng, self.cfg.loss.mask_size, aug.box_source,
+                                        self.cfg.model.input_convention))
         return collate_frames(frames, self.weights, self.cfg.loss.mask_size)
 
 
@@ -383,8 +386,11 @@ class Trainer:
         state = ckpt.get("training") or {}
         if "optimizer" not in state:
             raise ValueError(f"{path}: no training state (not written by Trainer.save)")
-        load_state_dict_strict(self.model.net, ckpt["state_dict"])
+        version = int(ckpt.get("version", 1))
+        load_state_dict_strict(self.model.net, upgrade_state_dict(ckpt["state_dict"], version))
         self.optimizer.load_state_dict(state["optimizer"])
+        if version < 2:  # the Adam moments of the permuted refine weights move with their columns
+            self._upgrade_optimizer_state(ckpt["state_dict"], version)
         for group in self.optimizer.param_groups:  # the config's lr wins (a resumed run may lower it)
             group["lr"] = self.cfg.optim.lr
         self.scaler.load_state_dict(state["scaler"])
@@ -394,6 +400,17 @@ class Trainer:
             if "cuda_rng" in state and torch.cuda.is_available():
                 torch.cuda.set_rng_state_all(state["cuda_rng"])
         self._say(f"resumed {path} at step {self.step}")
+
+    def _upgrade_optimizer_state(self, old_state_dict: dict[str, torch.Tensor], version: int) -> None:
+        params = dict(self.model.net.named_parameters())
+        for head in HEAD_NAMES:
+            key = f"{head}.hmr_layer.refine.0.weight"
+            p = params.get(key)
+            if p is None or p not in self.optimizer.state:
+                continue
+            for name, value in self.optimizer.state[p].items():
+                if isinstance(value, torch.Tensor) and value.shape == p.shape:
+                    self.optimizer.state[p][name] = upgrade_state_dict({key: value}, version)[key]
 
     def close(self) -> None:
         if self.writer is not None:

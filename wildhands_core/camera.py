@@ -3,19 +3,21 @@
 Pixel convention (everywhere in wildhands): the centre of the top-left pixel is (0, 0), u grows to the
 right, v grows down. Camera frame: optical frame, x right, y down, z forward, metres.
 
-Letterbox (release demo, see ``shared/reference/README.md``): the original image of size (W, H) is placed
-in a square of side ``L = max(W, H)`` and that square is resized to 224x224, so ``scale = 224 / L``. The
-reference does not say where the image sits in the square; this project CENTRES it, with whole-pixel
-padding ``pad_x = (L - W) // 2`` and ``pad_y = (L - H) // 2`` (padding on the left/top; the right/bottom
-get the remainder). With the pixel-centre convention, resizing the square by ``scale`` maps
+Letterbox: the original image of size (W, H) is placed in a square of side ``L = max(W, H)`` and that square
+is resized to 224x224, so ``scale = 224 / L`` and ``u_224 = scale * u + offset_x`` (same for v). Where the
+image sits in the square is a convention of the checkpoint (``ModelConfig.input_convention``):
 
-    u_224 = scale * (u + pad_x + 0.5) - 0.5 = scale * u + offset_x,   offset_x = scale * (pad_x + 0.5) - 0.5
+- ``release`` (the authors' release, ``shared/reference/README.md``): ``u_224 = (u - W/2) * 224/L + 112``,
+  i.e. ``offset_x = 112 - scale * W / 2``;
+- ``wildhands_v1`` (this project's format-1 checkpoints): the image is CENTRED with whole-pixel padding
+  ``pad_x = (L - W) // 2`` on the left/top, and the pixel-centre resize gives
+  ``u_224 = scale * (u + pad_x + 0.5) - 0.5``, i.e. ``offset_x = scale * (pad_x + 0.5) - 0.5``.
 
-(and the same for v). This is the mapping of ``cv2.resize`` / ``cv2.warpAffine`` with
-:meth:`Letterbox.affine_2x3`. Because it is a pure scale + shift of the pixel plane, the intrinsics map as
+Either way the mapping is a pure scale + shift of the pixel plane, so the intrinsics map as
 ``fx' = scale * fx``, ``cx' = scale * cx + offset_x`` and the 3D camera frame is unchanged: a point
 expressed in the camera frame projects with the 224-frame K to the 224 frame and with the original K to the
-original pixels, and the two are related by :meth:`Letterbox.points_to_original`.
+original pixels, and the two are related by :meth:`Letterbox.points_to_original`. Image, boxes and K of one
+frame must always be mapped by the same :class:`Letterbox`.
 
 Weak perspective (release): the head predicts ``(s, tx, ty)``; the translation of the MANO hand in the
 camera frame is ``(tx, ty, 2 f / (224 s))`` with ``s`` clamped to >= 0.1 and ``f = (fx + fy) / 2`` of the
@@ -32,6 +34,7 @@ import torch
 from wildhands_core.constants import INPUT_SIZE
 
 __all__ = [
+    "LETTERBOX_CONVENTIONS",
     "MIN_WEAK_PERSPECTIVE_SCALE",
     "Letterbox",
     "default_K_224",
@@ -39,6 +42,9 @@ __all__ = [
     "project",
     "weak_perspective_to_translation",
 ]
+
+#: Letterbox conventions (= ``wildhands_core.config.INPUT_CONVENTIONS``; see the module docstring).
+LETTERBOX_CONVENTIONS = ("release", "wildhands_v1")
 
 #: Lower clamp of the weak-perspective scale s (release), so depth 2f/(224 s) stays finite.
 MIN_WEAK_PERSPECTIVE_SCALE = 0.1
@@ -51,12 +57,18 @@ DEMO_FOCAL_PX = 1000.0
 class Letterbox:
     """The letterbox mapping of an original image of ``width`` x ``height`` pixels into the 224 frame.
 
-    ``u_224 = scale * u + offset_x``, ``v_224 = scale * v + offset_y`` (pixel-centre convention).
+    ``u_224 = scale * u + offset_x``, ``v_224 = scale * v + offset_y`` (pixel-centre convention);
+    ``convention``: ``"release"`` or ``"wildhands_v1"`` (module docstring).
     """
 
     width: int
     height: int
     size: int = INPUT_SIZE
+    convention: str = "release"
+
+    def __post_init__(self) -> None:
+        if self.convention not in LETTERBOX_CONVENTIONS:
+            raise ValueError(f"convention must be one of {LETTERBOX_CONVENTIONS}, got {self.convention!r}")
 
     @property
     def side(self) -> int:
@@ -70,20 +82,24 @@ class Letterbox:
 
     @property
     def pad_x(self) -> int:
-        """Whole-pixel padding on the left of the image inside the square (image centred)."""
+        """Whole-pixel padding on the left of the image inside the square (``wildhands_v1``)."""
         return (self.side - self.width) // 2
 
     @property
     def pad_y(self) -> int:
-        """Whole-pixel padding above the image inside the square (image centred)."""
+        """Whole-pixel padding above the image inside the square (``wildhands_v1``)."""
         return (self.side - self.height) // 2
 
     @property
     def offset_x(self) -> float:
+        if self.convention == "release":
+            return self.size / 2.0 - self.scale * self.width / 2.0
         return self.scale * (self.pad_x + 0.5) - 0.5
 
     @property
     def offset_y(self) -> float:
+        if self.convention == "release":
+            return self.size / 2.0 - self.scale * self.height / 2.0
         return self.scale * (self.pad_y + 0.5) - 0.5
 
     def affine_2x3(self) -> np.ndarray:

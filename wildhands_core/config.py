@@ -17,8 +17,11 @@ from typing import Any, TypeVar
 
 import yaml
 
+from wildhands_core.camera import LETTERBOX_CONVENTIONS
+
 __all__ = [
     "BACKBONES",
+    "INPUT_CONVENTIONS",
     "KPE_FORMS",
     "VARIANTS",
     "ModelConfig",
@@ -34,6 +37,15 @@ VARIANTS = ("wildhands", "handnet", "kpe_input", "arcticnet_sf")
 KPE_FORMS = ("sparse", "dense", "none_intrinsics")
 #: Image trunks (backbone ablation).
 BACKBONES = ("resnet50", "resnet34", "resnet18", "vit_b_16", "mobilenet_v3_small", "mobilenet_v3_large")
+
+#: How the network's inputs are prepared (``wildhands_core.preprocess``); one per checkpoint, recorded in it:
+#: - ``release``: the authors' release: whole image blurred (5x5 Gaussian, sigma 8) at full resolution and
+#:   resized bicubically with ``u' = (u - W/2) 224/L + 112``; crops cut unclipped from the 224 image (zero
+#:   padding), only the KPE box clipped to [0, 223];
+#: - ``wildhands_v1``: this project's checkpoints of format version 1: whole image area-shrunk and
+#:   bilinearly placed with ``u' = 224/L (u + pad + 0.5) - 0.5`` (image centred with whole-pixel padding);
+#:   crops clipped to the 224 image and stretched, the KPE box = the clipped crop.
+INPUT_CONVENTIONS = LETTERBOX_CONVENTIONS
 
 T = TypeVar("T")
 
@@ -72,6 +84,8 @@ class ModelConfig:
     # Grasp classifier (Sec. 3.3, trained with the grasp loss on EPIC/Ego4D; not in the inference state dict).
     grasp_head: bool = False
     grasp_hidden: tuple[int, ...] = (1024, 512, 128)  # release; the paper's text says 1024-1024-512-128
+    # Input preparation the weights were trained with (see INPUT_CONVENTIONS).
+    input_convention: str = "release"
 
     def __post_init__(self) -> None:
         self.conv_dims = tuple(int(c) for c in self.conv_dims)  # type: ignore[assignment]
@@ -82,6 +96,10 @@ class ModelConfig:
             raise ValueError(f"kpe must be one of {KPE_FORMS}, got {self.kpe!r}")
         if self.backbone not in BACKBONES:
             raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
+        if self.input_convention not in INPUT_CONVENTIONS:
+            raise ValueError(
+                f"input_convention must be one of {INPUT_CONVENTIONS}, got {self.input_convention!r}"
+            )
         if len(self.conv_dims) != 3:
             raise ValueError(f"conv_dims must have 3 entries, got {self.conv_dims}")
         if self.iterations < 1:

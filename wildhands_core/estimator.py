@@ -9,10 +9,11 @@ resolution, principal point at the image centre); boxes in full-image pixels.
 Outputs: :class:`wildhands_core.estimate.HandEstimate` per box, in input order: 3D in metres in the camera
 optical frame of the image, 2D in full-image pixels (the projection of the 3D joints with ``K_px``).
 
-Pre-processing follows the release (``wildhands_core.preprocess``): the whole image letterboxed to
-224x224 once per frame, square crops of ``crop_scale`` x the box around each box, K mapped into the 224
-frame, KPE from each crop's true place in that frame. All hands of a frame (and all frames of a
-:meth:`HandPoseEstimator.estimate_batch` call) go through the network in one batch.
+Pre-processing (``wildhands_core.preprocess``) follows the convention the checkpoint records
+(``ModelConfig.input_convention``: the release's, or this project's format-1 one): the whole image into
+the 224 frame once per frame, square crops of ``crop_scale`` x the box around each box, K mapped into the
+224 frame by the same letterbox, KPE from each crop's place in that frame. All hands of a frame (and all
+frames of a :meth:`HandPoseEstimator.estimate_batch` call) go through the network in one batch.
 
 Confidence: the detector's score times the fraction of the 21 projected keypoints that fall inside the
 crop the network saw (a hand estimate that leaves its own crop is implausible).
@@ -30,7 +31,7 @@ import torch
 from wildhands_core.camera import DEMO_FOCAL_PX, Letterbox
 from wildhands_core.estimate import HandBox, HandEstimate
 from wildhands_core.inference.graph import GRAPH_VERSION, InferenceGraph
-from wildhands_core.preprocess import CROP_SOURCES, cut_crops, letterbox_image, normalize, square_crop_boxes
+from wildhands_core.preprocess import CROP_SOURCES, crop_and_kpe_boxes, cut_crops, normalize, whole_image_224
 
 BACKENDS = ("torch", "onnxruntime", "tensorrt")
 
@@ -78,14 +79,20 @@ class _Prepared:
 def load_model(cfg: EstimatorConfig) -> torch.nn.Module:
     """The full :class:`WildHands` model (network + MANO) of ``cfg``, in eval mode."""
     from wildhands_core.checkpoint import load_any_checkpoint
+    from wildhands_core.mano.layer import load_mano_pair
     from wildhands_core.model.wildhands import WildHands
     from wildhands_core.model.wildhands_net import WildHandsNet
 
+    meta: dict = {}
     if cfg.checkpoint is None:
         net = WildHandsNet()
     else:
-        net, _, _ = load_any_checkpoint(Path(cfg.checkpoint).expanduser())
-    return WildHands(net, mano_dir=cfg.mano_dir).eval()
+        path = Path(cfg.checkpoint).expanduser()
+        net, _, meta = load_any_checkpoint(path)
+    right, left = load_mano_pair(cfg.mano_dir, meta.get("mano"), Path(cfg.checkpoint or "").name)
+    model = WildHands(net, mano_right=right, mano_left=left).eval()
+    model.checkpoint_meta = meta  # what loading found (format, skipped objects, ...), for diagnostics
+    return model
 
 
 class HandPoseEstimator:
@@ -96,6 +103,8 @@ class HandPoseEstimator:
         self.model = model if model is not None else load_model(cfg)
         self.model.eval()
         self.mano_source = str(getattr(self.model.mano_r, "source", "unknown"))
+        #: how the checkpoint's inputs are prepared (recorded in the checkpoint, never guessed)
+        self.input_convention: str = self.model.cfg.input_convention
         graph = InferenceGraph(self.model)
         if cfg.backend == "torch":
             from wildhands_core.inference.torch_backend import TorchBackend
@@ -143,22 +152,22 @@ class HandPoseEstimator:
         for fi, (image, K_px, boxes) in enumerate(frames):
             image = _check_image(image)
             h, w = image.shape[:2]
-            lb = Letterbox(w, h)
+            lb = Letterbox(w, h, convention=self.input_convention)
             K = _check_K(K_px, w, h)
             frame_K.append(K)
-            whole = letterbox_image(image, lb)
+            whole = whole_image_224(image, lb)
             images.append(whole)
             if not boxes:
                 continue
             b_px = np.stack([_check_box(b.box_xyxy_px) for b in boxes])
             b224 = b_px * lb.scale + np.array([lb.offset_x, lb.offset_y] * 2)
-            cb224 = square_crop_boxes(b224, self.cfg.crop_scale, clip=self.cfg.crop_source == "whole224")
+            cb224, kpe224 = crop_and_kpe_boxes(b224, self.cfg.crop_scale, lb.convention, self.cfg.crop_source)
             crops.append(cut_crops(image, whole, lb, cb224, self.cfg.crop_source))
             K224 = lb.K_to_224(torch.from_numpy(K)).numpy()
-            for b, cb in zip(boxes, cb224, strict=True):
+            for b, kb in zip(boxes, kpe224, strict=True):
                 frame_idx.append(fi)
                 is_right.append(bool(b.is_right))
-                boxes_224.append(cb)
+                boxes_224.append(kb)
                 K_224.append(K224)
                 frame_of_hand.append(fi)
             crop_px.append((cb224 - np.array([lb.offset_x, lb.offset_y] * 2)) / lb.scale)

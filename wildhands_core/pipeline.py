@@ -30,11 +30,13 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+import torch
 from scipy.spatial.transform import Rotation
 
 from wildhands_core.detection.base import ExternalBoxes, HandDetection, HandDetector
 from wildhands_core.detection.factory import DETECTOR_SOURCES, DetectorConfig, build_available_detector
 from wildhands_core.estimate import HandBox, HandEstimate
+from wildhands_core.rotations import rotmat_to_axis_angle_release
 from wildhands_core.smoothing.config import SmoothingConfig
 from wildhands_core.tracking.config import TrackerConfig
 from wildhands_core.tracking.tracker import HandTracker
@@ -261,8 +263,9 @@ class HandPipeline:
     def _from_smoothed(
         est: HandEstimate, s: dict, track_id: int, is_right: bool, K_px: np.ndarray
     ) -> HandEstimate:
+        # the smoothed rotations, back in the release's axis-angle convention (the one MANO is fed)
         rot = Rotation.from_rotvec(np.asarray(s["mano_pose_aa"], np.float64).reshape(16, 3))
-        aa = rot.as_rotvec()
+        aa = rotmat_to_axis_angle_release(torch.from_numpy(rot.as_matrix())).numpy()
         joints = np.asarray(s["joints_cam_m"], np.float64).reshape(-1, 3)
         verts = None
         if est.vertices_m is not None:

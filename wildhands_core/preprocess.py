@@ -4,16 +4,20 @@ Conventions: pixel centres at integer coordinates (top-left pixel centre = (0, 0
 (x0, y0, x1, y1) in the coordinates of the frame they are given in. The "224 frame" is the letterboxed
 whole image (``wildhands_core.camera.Letterbox``).
 
-Crops (release demo, ``shared/reference/README.md``): a square of side ``crop_scale`` x the longest box side
-around the box centre (1.75 at inference, 1.5 in the paper's training), expressed in the 224 frame. Two
-sources are supported:
+Two conventions, one per checkpoint (``ModelConfig.input_convention``, recorded in the checkpoint):
 
-- ``crop_source="whole224"`` (release): the crop is cut from the 224x224 letterboxed image, and its corners
-  are clipped to [0, 223] as in the release (a crop at the border becomes a non-square region stretched to
-  224x224; the KPE then describes the clipped box, as the released model saw in training);
-- ``crop_source="full"``: the same square region is sampled directly from the full-resolution image (more
-  pixels per hand for distant hands in large images), and not clipped: parts outside the image are
-  zero-padded.
+- ``release`` (``shared/reference/README.md``): the whole image is blurred at full resolution (5x5 Gaussian,
+  sigma 8) and resized bicubically into the 224 square with ``u' = (u - W/2) 224/L + 112``
+  (:func:`whole_image_224`). A crop is a square of side ``crop_scale`` x the longest box side around the box
+  centre, cut from that 224 image WITHOUT clipping: the parts of the square outside the image are zero
+  padding. Only the box given to the KPE is clipped to [0, 223] (:func:`crop_and_kpe_boxes`; the release
+  truncates its corners to whole pixels, this project keeps floats: < 1 px apart).
+- ``wildhands_v1`` (this project's format-1 checkpoints): the whole image area-shrunk and placed bilinearly
+  (:func:`letterbox_image`); the crop square clipped to [0, 223] (a crop at the border becomes a non-square
+  region stretched to 224x224) and the KPE given that clipped box.
+
+``crop_source="full"`` samples the same square region directly from the full-resolution image (more pixels
+per hand for distant hands in large images), never clipped (zero padding outside the image).
 
 A crop box ``(x0, y0, x1, y1)`` maps to the crop image so that its edges land on the crop's outer pixel
 edges: ``u_crop = (u - x0) * 224 / (x1 - x0) - 0.5`` (``x0 -> -0.5``, ``x1 -> 223.5``; see
@@ -30,6 +34,9 @@ from wildhands_core.camera import Letterbox
 from wildhands_core.constants import IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE
 
 CROP_SOURCES = ("whole224", "full")
+#: Release whole-image filter: a 5x5 Gaussian with sigma 8 (full-resolution pixels) before the resize.
+RELEASE_BLUR_KSIZE = 5
+RELEASE_BLUR_SIGMA = 8.0
 
 
 def letterbox_image(image: np.ndarray, lb: Letterbox) -> np.ndarray:
@@ -57,24 +64,62 @@ def letterbox_image(image: np.ndarray, lb: Letterbox) -> np.ndarray:
     return cv2.warpAffine(src, A, (lb.size, lb.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
 
+def whole_image_224(image: np.ndarray, lb: Letterbox) -> np.ndarray:
+    """(H, W, 3) uint8 image -> (224, 224, 3) uint8 whole image as ``lb.convention`` prepares it.
+
+    ``release``: 5x5 Gaussian blur (sigma 8) at full resolution, then one bicubic warp with ``lb``'s mapping
+    (zero outside the image); ``wildhands_v1``: :func:`letterbox_image`.
+    """
+    if lb.convention != "release":
+        return letterbox_image(image, lb)
+    h, w = image.shape[:2]
+    if (w, h) != (lb.width, lb.height):
+        raise ValueError(f"letterbox made for {lb.width}x{lb.height}, image is {w}x{h}")
+    k = RELEASE_BLUR_KSIZE
+    blurred = cv2.GaussianBlur(image, (k, k), RELEASE_BLUR_SIGMA)
+    return cv2.warpAffine(
+        blurred, lb.affine_2x3(), (lb.size, lb.size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT
+    )
+
+
+def crop_and_kpe_boxes(
+    boxes_224: np.ndarray, crop_scale: float, convention: str, crop_source: str = "whole224",
+    size: int = INPUT_SIZE,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 4) hand boxes in the 224 frame -> ((N, 4) crop squares to cut, (N, 4) boxes for the KPE angles).
+
+    ``release``: the crop square unclipped, the KPE box = the square clipped to [0, size - 1];
+    ``wildhands_v1``: the square clipped (``whole224``) or not (``full``), the KPE box = the crop box.
+    """
+    if convention == "release":
+        crop = square_crop_boxes(boxes_224, crop_scale, clip=False, size=size)
+        return crop, clip_boxes_224(crop, size)
+    crop = square_crop_boxes(boxes_224, crop_scale, clip=crop_source == "whole224", size=size)
+    return crop, crop.copy()
+
+
+def clip_boxes_224(boxes_224: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
+    """(N, 4) boxes -> corners clipped to [0, size - 1], at least 2 px wide and high."""
+    out = np.clip(np.asarray(boxes_224, dtype=np.float64).reshape(-1, 4), 0.0, size - 1.0)
+    out[:, 2] = np.maximum(out[:, 2], out[:, 0] + 2.0)
+    out[:, 3] = np.maximum(out[:, 3], out[:, 1] + 2.0)
+    return out
+
+
 def square_crop_boxes(
     boxes_224: np.ndarray, crop_scale: float, clip: bool, size: int = INPUT_SIZE
 ) -> np.ndarray:
     """(N, 4) hand boxes in the 224 frame -> (N, 4) crop boxes in the 224 frame.
 
     Square of side ``crop_scale * max(box w, box h)`` centred on the box; with ``clip`` its corners are
-    clipped to [0, size - 1] (release). Degenerate boxes get a side of at least 8 px (224 frame).
+    clipped to [0, size - 1] (``wildhands_v1``). Degenerate boxes get a side of at least 8 px (224 frame).
     """
     b = np.asarray(boxes_224, dtype=np.float64).reshape(-1, 4)
     c = 0.5 * (b[:, :2] + b[:, 2:])
     side = np.maximum(np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) * crop_scale, 8.0)
     out = np.concatenate([c - side[:, None] / 2, c + side[:, None] / 2], axis=1)
-    if clip:
-        out = np.clip(out, 0.0, size - 1.0)
-        # keep at least 2 px so the warp stays invertible
-        out[:, 2] = np.maximum(out[:, 2], out[:, 0] + 2.0)
-        out[:, 3] = np.maximum(out[:, 3], out[:, 1] + 2.0)
-    return out
+    # clipped: at least 2 px so the warp stays invertible
+    return clip_boxes_224(out, size) if clip else out
 
 
 def crop_affine_224(crop_box_224: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:

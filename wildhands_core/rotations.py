@@ -5,7 +5,10 @@ Conventions:
 - 6D (Zhou et al., CVPR 2019, pytorch3d convention): the 6 numbers are the FIRST TWO ROWS of the
   matrix, ``rot_6d = R[..., :2, :].reshape(..., 6)``. Decoding Gram-Schmidt-orthonormalises the two
   rows ``a1 = x[..., 0:3]``, ``a2 = x[..., 3:6]`` into ``b1, b2`` and stacks ``b1, b2, b1 x b2`` as rows.
-- Axis-angle ``rot_aa`` (..., 3): unit axis times angle in radians (right-hand rule), angle in [0, pi].
+- Axis-angle ``rot_aa`` (..., 3): unit axis times angle in radians (right-hand rule), angle in [0, pi]
+  (:func:`rotmat_to_axis_angle`), except :func:`rotmat_to_axis_angle_release`: the released WildHands
+  mapping, angle in [0, 2 pi) (see there). Both describe the same rotation, but they differ as MANO
+  input, because smplx adds the mean pose to the axis-angle vector (``flat_hand_mean=False``).
 - Quaternions (..., 4) in scipy's scalar-LAST order ``(x, y, z, w)``, as
   ``scipy.spatial.transform.Rotation.as_quat()``; outputs are unit quaternions with ``w >= 0``.
 
@@ -24,6 +27,7 @@ __all__ = [
     "quaternion_to_rotmat",
     "rot6d_to_rotmat",
     "rotmat_to_axis_angle",
+    "rotmat_to_axis_angle_release",
     "rotmat_to_quaternion",
     "rotmat_to_rot6d",
 ]
@@ -70,12 +74,13 @@ def quaternion_to_rotmat(quat_xyzw: torch.Tensor) -> torch.Tensor:
     return torch.stack(rows, dim=-1).reshape((*q.shape[:-1], 3, 3))
 
 
-def rotmat_to_quaternion(rotmat: torch.Tensor) -> torch.Tensor:
-    """(..., 3, 3) -> (..., 4) unit quaternions (x, y, z, w) with w >= 0.
+def _shepperd_quaternion(rotmat: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) -> (..., 4) unit quaternions (x, y, z, w), sign NOT standardised.
 
     Shepperd's method: four candidate quaternions, each computed from a different diagonal combination;
     the one with the largest ``1 ± m00 ± m11 ± m22`` (always >= 1, since the four sum to 4) is kept, which
-    is accurate for every angle, including 0 and pi.
+    is accurate for every angle, including 0 and pi. The kept candidate's largest-magnitude component is
+    positive; ``w`` may be negative (pytorch3d <= 0.7 ``matrix_to_quaternion``, as the release uses it).
     """
     m = rotmat
     m00, m01, m02 = m[..., 0, 0], m[..., 0, 1], m[..., 0, 2]
@@ -95,16 +100,26 @@ def rotmat_to_quaternion(rotmat: torch.Tensor) -> torch.Tensor:
     best = torch.argmax(t, dim=-1, keepdim=True)  # (..., 1)
     index = best.unsqueeze(-1).expand((*best.shape[:-1], 1, 4))
     q = torch.gather(cands, -2, index).squeeze(-2)
-    q = _normalize(q)
+    return _normalize(q)
+
+
+def _w_nonnegative(q: torch.Tensor) -> torch.Tensor:
     sign = torch.where(q[..., 3:4] < 0, -torch.ones_like(q[..., 3:4]), torch.ones_like(q[..., 3:4]))
     return q * sign
 
 
+def rotmat_to_quaternion(rotmat: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) -> (..., 4) unit quaternions (x, y, z, w) with w >= 0 (Shepperd's method)."""
+    return _w_nonnegative(_shepperd_quaternion(rotmat))
+
+
 def quaternion_to_axis_angle(quat_xyzw: torch.Tensor) -> torch.Tensor:
     """(..., 4) quaternions (x, y, z, w) -> (..., 3) axis-angle with angle in [0, pi]."""
-    q = _normalize(quat_xyzw)
-    sign = torch.where(q[..., 3:4] < 0, -torch.ones_like(q[..., 3:4]), torch.ones_like(q[..., 3:4]))
-    q = q * sign
+    return _quaternion_to_axis_angle_any_sign(_w_nonnegative(_normalize(quat_xyzw)))
+
+
+def _quaternion_to_axis_angle_any_sign(q: torch.Tensor) -> torch.Tensor:
+    """(..., 4) unit quaternions (x, y, z, w) -> axis-angle with angle = 2 atan2(|v|, w) in [0, 2 pi)."""
     v = q[..., :3]
     w = q[..., 3:4]
     sin_half = torch.sqrt((v * v).sum(dim=-1, keepdim=True).clamp(min=1e-12))
@@ -135,3 +150,17 @@ def axis_angle_to_rotmat(rot_aa: torch.Tensor) -> torch.Tensor:
 def rotmat_to_axis_angle(rotmat: torch.Tensor) -> torch.Tensor:
     """(..., 3, 3) -> (..., 3) axis-angle (radians, angle in [0, pi]); robust at 0 and pi."""
     return quaternion_to_axis_angle(rotmat_to_quaternion(rotmat))
+
+
+def rotmat_to_axis_angle_release(rotmat: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) -> (..., 3) axis-angle exactly as the released WildHands model computes it before MANO.
+
+    The Shepperd quaternion (best-conditioned candidate, its largest component positive) is used WITHOUT
+    standardising its sign, and the angle is ``2 atan2(|v|, w)``, so it lies in [0, 2 pi): a rotation whose
+    kept candidate has ``w < 0`` comes out as ``(2 pi - theta) * (-axis)`` rather than ``theta * axis``
+    (release ``common/rot.py``, the pytorch3d <= 0.7 functions; ``shared/reference/README.md``). The released
+    weights were trained through this mapping, and smplx adds the MANO mean pose to its result, so the
+    finger rotations it feeds MANO must come from here. This is also the convention of the axis-angles the
+    project publishes (``msg/Hand.msg``).
+    """
+    return _quaternion_to_axis_angle_any_sign(_shepperd_quaternion(rotmat))

@@ -17,7 +17,7 @@ from wildhands_core.camera import (
 
 
 def test_landscape_image_is_centred_vertically_in_the_letterbox() -> None:
-    lb = Letterbox(640, 480)
+    lb = Letterbox(640, 480, convention="wildhands_v1")
     assert lb.scale == pytest.approx(0.35)
     assert (lb.pad_x, lb.pad_y) == (0, 80)
     assert lb.offset_x == pytest.approx(-0.325)
@@ -28,21 +28,26 @@ def test_landscape_image_is_centred_vertically_in_the_letterbox() -> None:
 
 
 def test_portrait_image_is_centred_horizontally_in_the_letterbox() -> None:
-    lb = Letterbox(480, 640)
+    lb = Letterbox(480, 640, convention="wildhands_v1")
     assert (lb.pad_x, lb.pad_y) == (80, 0)
     top_left = lb.points_to_224(torch.tensor([-0.5, -0.5], dtype=torch.float64))  # pixel (0, 0) outer corner
     torch.testing.assert_close(top_left, torch.tensor([80 * 0.35 - 0.5, -0.5], dtype=torch.float64))
 
 
-def test_affine_matrix_matches_where_cv2_puts_the_image_content() -> None:
-    lb = Letterbox(640, 480)
+@pytest.mark.parametrize("convention", ["release", "wildhands_v1"])
+def test_affine_matrix_matches_where_cv2_puts_the_image_content(convention: str) -> None:
+    lb = Letterbox(640, 480, convention=convention)
     img = np.zeros((480, 640), np.float32)
     img[200:240, 300:340] = 1.0  # centroid (319.5, 219.5)
+    # a symmetric blur keeps the centroid and band-limits the box, so the warp's sampling phase cannot bias it
+    img = cv2.GaussianBlur(img, (0, 0), 3.0)
     warped = cv2.warpAffine(img, lb.affine_2x3(), (224, 224), flags=cv2.INTER_LINEAR)
     ys, xs = np.mgrid[0:224, 0:224]
     centroid = np.array([(warped * xs).sum(), (warped * ys).sum()]) / warped.sum()
     expected = lb.points_to_224(torch.tensor([319.5, 219.5], dtype=torch.float64)).numpy()
     np.testing.assert_allclose(centroid, expected, atol=0.05)
+    if convention == "release":  # u' = (u - W/2) 224/L + 112 (shared/reference/README.md)
+        np.testing.assert_allclose(expected, [(319.5 - 320) * 0.35 + 112, (219.5 - 240) * 0.35 + 112])
 
 
 def test_points_boxes_and_K_round_trip_through_the_224_frame() -> None:

@@ -35,7 +35,7 @@ def test_project_checkpoint_is_described_with_its_config_and_parameter_count(tmp
     save_checkpoint(path, net, small_cfg())
     res = inspect(path)
     assert res.returncode == 0, res.stderr
-    assert "format: project (version 1)" in res.stdout
+    assert "format: project (version 2)" in res.stdout
     assert "backbone: resnet18" in res.stdout
     assert f"learnable_parameters: {count_learnable_parameters(net)}\n" in res.stdout
 

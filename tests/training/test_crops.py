@@ -12,7 +12,7 @@ from training.config import AugmentConfig
 from training.crops import colour_jitter, hand_box_px, prepare_frame, random_image_affine, warp_sample
 from training.sample import HandSample
 from wildhands_core.camera import Letterbox, project
-from wildhands_core.preprocess import cut_crops, letterbox_image, square_crop_boxes
+from wildhands_core.preprocess import crop_and_kpe_boxes, cut_crops, whole_image_224
 
 W, H = 200, 150
 K = np.array([[180.0, 0.0, 97.0], [0.0, 170.0, 76.0], [0.0, 0.0, 1.0]])
@@ -76,11 +76,12 @@ def test_unperturbed_training_crop_equals_the_inference_crop():
     s = _sample()
     cfg = AugmentConfig(crop_scale=1.5)
     frame = prepare_frame([s], cfg, rng=None, mask_size=28)
-    lb = Letterbox(W, H)
+    lb = Letterbox(W, H)  # the release convention, the default of prepare_frame and ModelConfig
     box224 = lb.boxes_to_224(torch.from_numpy(hand_box_px(s))).numpy()
-    cb = square_crop_boxes(box224[None], 1.5, clip=True)
+    cb, kpe = crop_and_kpe_boxes(box224[None], 1.5, "release")
     np.testing.assert_allclose(frame.hands[0].crop_box_224, cb[0], atol=1e-9)
-    whole = letterbox_image(s.image, lb)
+    np.testing.assert_allclose(frame.hands[0].kpe_box_224, kpe[0], atol=1e-9)
+    whole = whole_image_224(s.image, lb)
     assert np.array_equal(frame.whole_224, whole)
     assert np.array_equal(frame.crops, cut_crops(s.image, whole, lb, cb))
     # crop side = 1.5 x the longest keypoint-box side (224 frame)

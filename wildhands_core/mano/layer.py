@@ -4,7 +4,9 @@ Model files are looked up in this order:
 
 1. the ``mano_dir`` argument,
 2. the environment variable ``WILDHANDS_MANO_DIR``,
-3. the procedural stand-in (:mod:`wildhands_core.mano.procedural`), generated once into
+3. the MANO model a released checkpoint carries (``checkpoint_mano`` of :func:`load_mano_pair`, from
+   :mod:`wildhands_core.mano.checkpoint_buffers`), when there is one,
+4. the procedural stand-in (:mod:`wildhands_core.mano.procedural`), generated once into
    ``$XDG_CACHE_HOME/wildhands/mano_procedural_v<N>/`` (``~/.cache/...`` when XDG_CACHE_HOME is unset).
 
 A directory must hold ``MANO_RIGHT.pkl`` and ``MANO_LEFT.pkl``: the licensed files as downloaded (they are
@@ -38,7 +40,7 @@ from wildhands_core.mano.procedural import (
     PROCEDURAL_MARKER_KEY,
     write_procedural_mano,
 )
-from wildhands_core.rotations import rotmat_to_axis_angle
+from wildhands_core.rotations import rotmat_to_axis_angle_release
 
 __all__ = ["MANO_DIR_ENV", "ManoLayer", "load_mano_pair", "procedural_cache_dir", "resolve_mano_dir"]
 
@@ -75,22 +77,32 @@ class ManoLayer(torch.nn.Module):
     (1538, 3) long buffer, ``tip_vertex_ids`` (5,) long buffer (thumb, index, middle, ring, pinky).
     """
 
-    def __init__(self, side: str, mano_dir: str | Path | None = None) -> None:
+    def __init__(
+        self, side: str, mano_dir: str | Path | None = None, data: dict | None = None,
+        source: str | None = None,
+    ) -> None:
+        """``data``: MANO pickle contents to use instead of files (e.g. from a checkpoint), described by
+        ``source``; otherwise the files of ``mano_dir`` (lookup order in the module docstring)."""
         super().__init__()
         if side not in _SIDES:
             raise ValueError(f"side must be 'right' or 'left', got {side!r}")
         self.side = side
-        directory = resolve_mano_dir(mano_dir)
-        path = directory / _SIDES[side]
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} not found: {MANO_DIR_ENV} / mano_dir must hold "
-                                    "MANO_RIGHT.pkl and MANO_LEFT.pkl")
-        raw = load_mano_pickle(path)
-        data = {k: to_plain(v, k) for k, v in raw.items()}
-        if data.get(PROCEDURAL_MARKER_KEY):
-            self.source = f"procedural MANO-format hand (not the licensed MANO model) at {directory}"
+        if data is not None:
+            directory = Path(".")
+            path = Path(f"<{source or 'MANO data'}>")
+            self.source = source or "MANO data given in memory"
         else:
-            self.source = f"licensed MANO files at {directory}"
+            directory = resolve_mano_dir(mano_dir)
+            path = directory / _SIDES[side]
+            if not path.is_file():
+                raise FileNotFoundError(f"{path} not found: {MANO_DIR_ENV} / mano_dir must hold "
+                                        "MANO_RIGHT.pkl and MANO_LEFT.pkl")
+            raw = load_mano_pickle(path)
+            data = {k: to_plain(v, k) for k, v in raw.items()}
+            if data.get(PROCEDURAL_MARKER_KEY):
+                self.source = f"procedural MANO-format hand (not the licensed MANO model) at {directory}"
+            else:
+                self.source = f"licensed MANO files at {directory}"
         self.mano = smplx.MANO(
             model_path=str(directory), is_rhand=side == "right", data_struct=Struct(**data), use_pca=False,
             flat_hand_mean=False, num_betas=NUM_BETAS, create_global_orient=False, create_hand_pose=False,
@@ -111,8 +123,12 @@ class ManoLayer(torch.nn.Module):
     def forward(self, rotmat: torch.Tensor, betas: torch.Tensor) -> dict[str, torch.Tensor]:
         """rotmat (B, 16, 3, 3) local rotations (global orientation, then 15 finger joints relative to the
         mean pose), betas (B, 10) -> {'vertices': (B, 778, 3), 'joints': (B, 21, 3)} in metres, MANO frame,
-        joints in MANO21 order (16 MANO joints, then tips thumb, index, middle, ring, pinky)."""
-        pose_aa = rotmat_to_axis_angle(rotmat).reshape(rotmat.shape[0], 3 * rotmat.shape[1])
+        joints in MANO21 order (16 MANO joints, then tips thumb, index, middle, ring, pinky).
+
+        The rotations become axis-angle through the release's mapping (angle in [0, 2 pi),
+        :func:`~wildhands_core.rotations.rotmat_to_axis_angle_release`) before smplx adds the mean pose,
+        as the released model does."""
+        pose_aa = rotmat_to_axis_angle_release(rotmat).reshape(rotmat.shape[0], 3 * rotmat.shape[1])
         return self.forward_aa(pose_aa, betas)
 
     def forward_aa(self, pose_aa: torch.Tensor, betas: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -131,7 +147,16 @@ class ManoLayer(torch.nn.Module):
         return {"vertices": vertices, "joints": joints}
 
 
-def load_mano_pair(mano_dir: str | Path | None = None) -> tuple[ManoLayer, ManoLayer]:
-    """(right, left) layers from the same directory (same lookup order as :class:`ManoLayer`)."""
+def load_mano_pair(
+    mano_dir: str | Path | None = None, checkpoint_mano: dict[str, dict] | None = None,
+    checkpoint_name: str = "checkpoint",
+) -> tuple[ManoLayer, ManoLayer]:
+    """(right, left) layers (lookup order in the module docstring): MANO files given explicitly
+    (``mano_dir`` or ``WILDHANDS_MANO_DIR``) win over ``checkpoint_mano`` ({"right": data, "left": data},
+    the MANO a released checkpoint carries), which wins over the procedural hand."""
+    if mano_dir is None and not os.environ.get(MANO_DIR_ENV) and checkpoint_mano:
+        source = f"MANO from checkpoint ({checkpoint_name})"
+        return (ManoLayer("right", data=checkpoint_mano["right"], source=source),
+                ManoLayer("left", data=checkpoint_mano["left"], source=source))
     directory = resolve_mano_dir(mano_dir)
     return ManoLayer("right", directory), ManoLayer("left", directory)

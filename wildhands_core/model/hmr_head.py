@@ -1,11 +1,15 @@
 """Iterative HMR-style regressor of one hand side (paper Sec. 3.1, as in HMR / ARCTIC; release layout).
 
-Estimate vector (109 = 96 + 3 + 10), in this order:
+Estimate vector (109 = 96 + 10 + 3), concatenated in this order (the release's, the order in which its
+head builds the initial estimate; not the order its decoders are listed in; ``shared/reference/README.md``):
 - ``pose_6d`` (96): 16 rotations (global orientation then the 15 finger joints, MANO order) in 6D, the
   pytorch3d convention (first two ROWS of each matrix, see :mod:`wildhands_core.rotations`); the rotations
   are relative to the MANO mean pose (smplx ``flat_hand_mean=False``); initial value = identity.
-- ``cam_t/wp`` (3): weak-perspective camera (s, tx, ty) of the 224 frame; initial value = ``cam_init(f)``.
 - ``shape`` (10): MANO betas; initial value = zeros.
+- ``cam_t/wp`` (3): weak-perspective camera (s, tx, ty) of the 224 frame; initial value = ``cam_init(f)``.
+
+Project checkpoints of format version 1 were written with the order pose_6d, cam_t/wp, shape;
+:mod:`wildhands_core.checkpoint` permutes their ``refine`` input columns on load.
 
 Each iteration: ``x = refine(concat(f, estimate))``, then every decoder adds a residual to its part.
 """
@@ -18,14 +22,32 @@ from torch import nn
 from wildhands_core.constants import NUM_BETAS, NUM_MANO_JOINTS
 from wildhands_core.rotations import rot6d_to_rotmat
 
-__all__ = ["ESTIMATE_SPECS", "HMRHead", "HMRLayer"]
+__all__ = ["ESTIMATE_SPECS", "ESTIMATE_SPECS_V1", "HMRHead", "HMRLayer", "estimate_column_permutation"]
 
 #: (name, size) of the estimate's parts, in the release's concatenation order.
 ESTIMATE_SPECS: tuple[tuple[str, int], ...] = (
     ("pose_6d", NUM_MANO_JOINTS * 6),
+    ("shape", NUM_BETAS),
+    ("cam_t/wp", 3),
+)
+#: The order of project checkpoint format version 1 (wrong for the released weights).
+ESTIMATE_SPECS_V1: tuple[tuple[str, int], ...] = (
+    ("pose_6d", NUM_MANO_JOINTS * 6),
     ("cam_t/wp", 3),
     ("shape", NUM_BETAS),
 )
+
+
+def estimate_column_permutation(
+    feat_dim: int, old: tuple[tuple[str, int], ...], new: tuple[tuple[str, int], ...] = ESTIMATE_SPECS
+) -> torch.Tensor:
+    """Column indices ``idx`` of ``refine``'s first weight such that ``W_new = W_old[:, idx]`` when the
+    estimate parts are concatenated in order ``new`` instead of ``old`` (features first, unchanged)."""
+    start, pos = feat_dim, {}
+    for name, size in old:
+        pos[name] = torch.arange(start, start + size)
+        start += size
+    return torch.cat([torch.arange(feat_dim)] + [pos[name] for name, _ in new])
 DECODER_INIT_GAIN = 0.01  # release: Xavier-uniform with gain 0.01 on the decoder weights
 
 

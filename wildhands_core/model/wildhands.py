@@ -23,7 +23,7 @@ from wildhands_core.config import ModelConfig
 from wildhands_core.constants import NUM_JOINTS, NUM_MANO_JOINTS, NUM_MANO_VERTICES
 from wildhands_core.mano.layer import ManoLayer
 from wildhands_core.model.wildhands_net import WildHandsNet, select_by_side
-from wildhands_core.rotations import rotmat_to_axis_angle
+from wildhands_core.rotations import rotmat_to_axis_angle_release
 
 __all__ = ["WildHands"]
 
@@ -68,7 +68,8 @@ class WildHands(nn.Module):
         """Inputs as :meth:`WildHandsNet.forward`. Outputs (N hands, input order):
 
         ``rot_6d`` (N, 16, 6), ``rotmat`` (N, 16, 3, 3), ``betas`` (N, 10), ``cam_wp`` (N, 3),
-        ``global_orient_aa`` (N, 3), ``hand_pose_aa`` (N, 45) (axis-angle relative to the MANO mean pose),
+        ``global_orient_aa`` (N, 3), ``hand_pose_aa`` (N, 45) (axis-angle, the release's mapping with
+        angles in [0, 2 pi), finger rotations relative to the MANO mean pose: the exact smplx MANO input),
         ``transl_cam_m`` (N, 3), ``joints_cam_m`` (N, 21, 3), ``keypoints_224_px`` (N, 21, 2),
         ``vertices_cam_m`` (N, 778, 3) if ``return_vertices``, and ``grasp_logits`` / ``grasp_prob`` (N, 9)
         when the network has a grasp head.
@@ -76,8 +77,12 @@ class WildHands(nn.Module):
         out = dict(self.net(images, crops, frame_idx, is_right, boxes_224, K_224))
         n = frame_idx.shape[0]
         rotmat, betas = out["rotmat"], out["betas"]
-        out["global_orient_aa"] = rotmat_to_axis_angle(rotmat[:, 0])
-        out["hand_pose_aa"] = rotmat_to_axis_angle(rotmat[:, 1:]).reshape(n, (NUM_MANO_JOINTS - 1) * 3)
+        # the release's mapping (angle in [0, 2 pi)): exactly what MANO is fed, so that smplx MANO
+        # (flat_hand_mean=False) given these two gives joints_cam_m - transl_cam_m
+        out["global_orient_aa"] = rotmat_to_axis_angle_release(rotmat[:, 0])
+        out["hand_pose_aa"] = rotmat_to_axis_angle_release(rotmat[:, 1:]).reshape(
+            n, (NUM_MANO_JOINTS - 1) * 3
+        )
         if "grasp_logits" in out:
             out["grasp_prob"] = torch.softmax(out["grasp_logits"], dim=-1)
         if n == 0:
