@@ -14,6 +14,7 @@ from training.datasets.egoexo4d_hands import EgoExo4DHandsDataset
 from training.datasets.epic_handkps import EpicHandKpsDataset
 from training.datasets.epic_visor import EpicVisorDataset
 from training.datasets.h2o import H2ODataset
+from training.datasets.hands23 import Hands23Dataset
 
 DATASETS: dict[str, type[HandDataset]] = {
     cls.name: cls
@@ -22,6 +23,7 @@ DATASETS: dict[str, type[HandDataset]] = {
         AssemblyHandsDataset,
         EpicVisorDataset,
         Ego4DGraspDataset,
+        Hands23Dataset,
         H2ODataset,
         EpicHandKpsDataset,
         EgoExo4DHandsDataset,
@@ -49,6 +51,7 @@ __all__ = [
     "EpicHandKpsDataset",
     "EpicVisorDataset",
     "H2ODataset",
+    "Hands23Dataset",
     "HandDataset",
     "build_dataset",
 ]

@@ -1,122 +1,112 @@
-"""Ego4D hand masks with grasp labels (Cheng et al., "Towards a richer 2D understanding of hands at scale",
-NeurIPS 2023): mask + grasp class per hand, no 3D.
+"""Ego4D hands with grasp labels and masks, as the WildHands authors trained on them (Cheng et al., NeurIPS
+2023, "Towards a richer 2D understanding of hands at scale"): box + grasp class (+ mask) per hand, no 3D.
 
-The exact file format of the public release was not available when this adapter was written: the layout
-below is MODELLED ON THE PUBLIC DESCRIPTION of the release (per-hand side, box, segmentation and grasp type
-on Ego4D frames) in COCO style, and every field marked * is an assumption. Convert the release into it
-once (a short script) if it differs::
+There is no COCO release of "Ego4D with grasp labels": the authors distribute the model predictions they
+trained on (ap229997/hands, ``$DATA_DIR/ego4d_hands/``). Expected layout::
 
-    <root>/annotations/<split>.json
-        {"images": [{"id", "file_name", "width", "height"}],
-         "annotations": [{"id", "image_id",
-                          "hand_side"*: "left" | "right",
-                          "segmentation"*: [[x0, y0, x1, y1, ...], ...]   COCO polygons, image pixels,
-                          "bbox"*: [x, y, w, h]                           optional, COCO xywh pixels,
-                          "grasp_type"*: one of GRASP_CLASS_NAMES[:8], "no-grasp"/"none", or null}]}
-    <root>/images/<file_name>
+    <root>/ego4d_hands/grasp_ego.pkl             {image name: {"right_bbox", "left_bbox": [x0, y0, x1, y1]
+                                                  pixels | None, "right_grasp", "left_grasp": name | None}}
+    <root>/ego4d_hands/ego_blur_pred_masks.npz   optional; {image name: (H, W, 3) uint8, red channel
+                                                  255 = right hand, 127 = left hand}
+    <image_root>/<image name>                    the Ego4D frames (``image_root`` defaults to ``<root>``)
 
-Grasp names are matched case- and punctuation-insensitively ("Pow-Pris" = "pow_pris"; "Later" = "Lateral";
-"none" / "no grasp" → 8). A null or absent ``grasp_type`` means unlabelled (``grasp_label`` None). The box is
-``bbox`` when given, else the mask's extent. No intrinsics: K assumes focal ``focal_over_width`` × width.
-``mask_ignore`` is the union of the OTHER hand annotations' polygons of the same image minus this hand's mask
-(a visible mask says nothing about whether the hand lies behind another hand).
+Fields read: the four keys of the grasp pickle and the red channel of the mask (``authors_files``). A hand is
+a sample when its box is not None. Its grasp name maps through the authors' table (``Later`` = class 6,
+``Other`` = 7); ``None`` is class 8, "no grasp", as the authors train it. With ``masks`` (default) and the
+image in the archive the hand gets its predicted mask, cut to its box as the authors do, and ``mask_ignore``
+= the other hand's mask (minus its own). Intrinsics: none; the default K is the authors' no-intrinsics KPE
+for Ego4D, f = max(W, H) / 2 with the principal point at the centre (``focal_over_width`` overrides it).
+Hands23's own COCO (integer ``handside``/``grasptype``) is read by ``training.datasets.hands23``.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from training.datasets.base import (
-    DEFAULT_FOCAL_OVER_WIDTH,
-    CocoHand,
-    DatasetFormatError,
-    HandDataset,
-    assumed_intrinsics_sample,
-    box_from_mask,
-    coco_hands,
-    load_rgb,
-    polygons_to_mask,
+from training.datasets.authors_files import (
+    authors_grasp_class,
+    clip_mask_to_box,
+    hand_masks_from_pred,
+    open_pred_masks,
+    read_grasp_pickle,
+    resolve_image,
 )
+from training.datasets.base import HandDataset, assumed_intrinsics_sample, load_rgb
 from training.sample import HandSample
-from wildhands_core.constants import GRASP_CLASS_NAMES
+
+GRASP_PICKLE = "ego4d_hands/grasp_ego.pkl"
+MASKS_NPZ = "ego4d_hands/ego_blur_pred_masks.npz"
 
 
-def _norm(name: str) -> str:
-    return re.sub(r"[^a-z]", "", name.lower())
-
-
-_GRASP_INDEX = {_norm(n): i for i, n in enumerate(GRASP_CLASS_NAMES)}
-_GRASP_INDEX.update({"later": 6, "none": 8, "nograsp": 8, "nocontact": 8})
-
-
-def grasp_index(name: str | None) -> int | None:
-    """Grasp class index in ``GRASP_CLASS_NAMES`` of a grasp name, None for None; ``KeyError`` if unknown."""
-    if name is None:
-        return None
-    return _GRASP_INDEX[_norm(str(name))]
+def half_max_side_focal_over_width(width: int, height: int) -> float:
+    """Focal / width of the authors' no-intrinsics KPE: f = max(W, H) / 2."""
+    return 0.5 * max(width, height) / width
 
 
 @dataclass
-class _GraspFields:
-    polygons: list
-    bbox_xywh: list | None
-    grasp: int | None
-    other_polygons: list = field(default_factory=list)  # the other hands of the image, filled after parsing
-
-
-def _parse_grasp(ann: dict, where: str) -> _GraspFields:
-    """Polygons, COCO xywh box (or None), grasp index (or None) of one annotation; errors name ``where``."""
-    if not isinstance(ann["segmentation"], list):
-        raise DatasetFormatError(f"{where}: only polygon segmentations are supported (got RLE)")
-    try:
-        grasp = grasp_index(ann.get("grasp_type"))
-    except KeyError as e:
-        raise DatasetFormatError(f"{where}: unknown grasp_type {ann.get('grasp_type')!r}") from e
-    return _GraspFields(ann["segmentation"], ann.get("bbox"), grasp)
+class _HandRecord:
+    image_path: Path
+    name: str  # the authors' image name (pickle / archive key)
+    is_right: bool
+    box_xyxy_px: np.ndarray
+    grasp: int
+    has_mask: bool
 
 
 class Ego4DGraspDataset(HandDataset):
-    """Ego4D hands of Cheng et al.: one ``HandSample`` per hand with mask, box, grasp label, assumed K."""
+    """Ego4D hands from the authors' ``grasp_ego.pkl`` (+ predicted masks): box, grasp class, mask, K."""
 
     name = "ego4d_grasp"
 
     def __init__(
-        self, root: str | Path, split: str = "train", focal_over_width: float = DEFAULT_FOCAL_OVER_WIDTH
+        self,
+        root: str | Path,
+        image_root: str | Path | None = None,
+        masks: bool = True,
+        focal_over_width: float | None = None,
+        path_prefix: tuple[str, str] | None = None,
     ) -> None:
         super().__init__(root)
+        self.image_root = Path(image_root) if image_root is not None else self.root
         self.focal_over_width = focal_over_width
-        self._records = coco_hands(self.root, split, ("segmentation",), _parse_grasp)
-        by_image: dict[Path, list[CocoHand[_GraspFields]]] = {}
-        for r in self._records:
-            by_image.setdefault(r.image_path, []).append(r)
-        for hands in by_image.values():
-            for r in hands:
-                r.fields.other_polygons = [p for o in hands if o is not r for p in o.fields.polygons]
+        pkl = self.root / GRASP_PICKLE
+        data = read_grasp_pickle(pkl)
+        self._masks = None
+        mask_names: set[str] = set()
+        if masks and (self.root / MASKS_NPZ).is_file():
+            self._masks = open_pred_masks(self.root / MASKS_NPZ)
+            mask_names = set(self._masks.files)
+        prefix = tuple(path_prefix) if path_prefix else None
+        for name, entry in data.items():
+            path = resolve_image(str(name), self.image_root, prefix)
+            for is_right, side in ((True, "right"), (False, "left")):
+                box = entry.get(f"{side}_bbox")
+                if box is None:
+                    continue
+                grasp = authors_grasp_class(entry.get(f"{side}_grasp"), f"{pkl} entry {name!r} {side}_grasp")
+                self._records.append(
+                    _HandRecord(path, str(name), is_right, np.asarray(box, np.float64).reshape(4), grasp,
+                                name in mask_names)
+                )
 
-    def _load(self, r: CocoHand[_GraspFields]) -> HandSample:
+    def _load(self, r: _HandRecord) -> HandSample:
         image = load_rgb(r.image_path)
         h, w = image.shape[:2]
-        mask = polygons_to_mask(r.fields.polygons, h, w)
-        if r.fields.bbox_xywh is not None:
-            x, y, bw, bh = (float(v) for v in r.fields.bbox_xywh)
-            box = np.array([x, y, x + bw, y + bh])
-        else:
-            box = box_from_mask(mask)
-            if box is None:
-                raise DatasetFormatError(f"{r.frame_id}: empty mask and no bbox")
-        ignore = polygons_to_mask(r.fields.other_polygons, h, w) & (1 - mask)
+        mask = ignore = None
+        if r.has_mask and self._masks is not None:
+            hands = hand_masks_from_pred(self._masks[r.name], f"{self.root / MASKS_NPZ}[{r.name!r}]")
+            if hands[True].shape != (h, w):
+                import cv2
+
+                hands = {k: cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST) for k, m in hands.items()}
+            mask = clip_mask_to_box(hands[r.is_right], r.box_xyxy_px)
+            ignore = hands[not r.is_right] & (1 - mask)
+        f = self.focal_over_width if self.focal_over_width is not None else half_max_side_focal_over_width(w, h)
+        side = "right" if r.is_right else "left"
         return assumed_intrinsics_sample(
-            image,
-            self.focal_over_width,
-            box,
-            r.is_right,
-            self.name,
-            r.frame_id,
-            mask=mask,
-            mask_ignore=ignore,
-            grasp_label=r.fields.grasp,
+            image, f, r.box_xyxy_px.copy(), r.is_right, self.name, f"{r.name}/{side}",
+            mask=mask, mask_ignore=ignore, grasp_label=r.grasp,
         )
