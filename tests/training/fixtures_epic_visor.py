@@ -70,3 +70,32 @@ def write_epic_visor(root: Path) -> dict:
     ann_dir.mkdir(parents=True)
     (ann_dir / "P01_01.json").write_text(json.dumps({"info": {}, "video_annotations": entries}))
     return {"frames": frames}
+
+
+AUTHORS_FRAME_1 = "EPIC-KITCHENS/P01/rgb_frames/P01_01/P01_01_frame_0000000140.jpg"
+AUTHORS_FRAME_2 = "EPIC-KITCHENS/P01/rgb_frames/P01_01/P01_01_frame_0000000250.jpg"
+
+
+def write_epic_authors(root: Path) -> None:
+    """The authors' EPIC files (reference/datasets.md) for 2 frames of 64x36: ``epic_hands/
+    grasp_visor_train.pkl`` (boxes, grasp names, None = no grasp), ``visor_pred_masks_train.npz`` (red 255 =
+    right, 127 = left; frame 1 only) and ``modal_amodal_annot.pkl`` (frame 1: right unoccluded, left occluded)."""
+    import pickle
+
+    import numpy as np
+
+    grasp = {
+        AUTHORS_FRAME_1: {"right_bbox": [40, 5, 51, 16], "left_bbox": [10, 10, 31, 26],
+                          "right_grasp": "Pre-Pris", "left_grasp": None},
+        AUTHORS_FRAME_2: {"right_bbox": [0, 0, 8, 8], "left_bbox": None, "right_grasp": "Other", "left_grasp": None},
+    }
+    m = np.zeros((36, 64, 3), np.uint8)
+    m[5:16, 40:51, 0] = 255
+    m[10:26, 10:31, 0] = 127
+    d = root / "epic_hands"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "grasp_visor_train.pkl").write_bytes(pickle.dumps(grasp))
+    (d / "modal_amodal_annot.pkl").write_bytes(pickle.dumps({AUTHORS_FRAME_1: {"right": 1, "left": 0}}))
+    np.savez(d / "visor_pred_masks_train.npz", **{AUTHORS_FRAME_1: m})
+    for name in (AUTHORS_FRAME_1, AUTHORS_FRAME_2):
+        write_image(root / name, VISOR_W, VISOR_H, (9, 9, 9))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fixtures_epic_visor import write_epic_visor
+from fixtures_epic_visor import write_epic_authors, write_epic_visor
 
 from training.datasets.base import DatasetFileError
 from training.datasets.epic_visor import EpicVisorDataset
@@ -62,3 +62,40 @@ def test_visor_ignore_map_is_the_other_entities_minus_the_hand_itself(tmp_path):
     assert int(right.mask_ignore.sum()) == 16 * 21 + 10
     assert left.mask_ignore.dtype == np.uint8 and not np.any(left.mask_ignore & left.mask)
     assert alone.mask_ignore.sum() == 0  # frame 250: the right hand is the only entity
+
+
+def test_visor_default_K_is_the_authors_focal_1000_at_1920(tmp_path):
+    write_epic_visor(tmp_path)
+    s = EpicVisorDataset(tmp_path)[0]
+    np.testing.assert_allclose(s.K_px[0, 0], 1000 * 64 / 1920)
+
+
+def test_visor_authors_seg_uses_predicted_masks_only_on_unoccluded_hands(tmp_path):
+    write_epic_authors(tmp_path)
+    ds = EpicVisorDataset(tmp_path, source="authors_seg")
+    s = [ds[i] for i in range(len(ds))]  # frame 2 is not in the mask archive / occlusion labels
+    assert [(x.is_right, x.frame_id.endswith("0140.jpg/" + ("right" if x.is_right else "left"))) for x in s] == [
+        (True, True), (False, True)]
+    assert int(s[0].mask.sum()) == 11 * 11 and s[1].mask is None  # left hand labelled occluded: no mask loss
+    np.testing.assert_allclose(s[0].box_xyxy_px, [40, 5, 51, 16])
+    assert s[0].grasp_label is None  # the seg source carries masks only
+
+
+def test_visor_authors_grasp_labels_come_from_the_grasp_pickle(tmp_path):
+    write_epic_authors(tmp_path)
+    ds = EpicVisorDataset(tmp_path, source="authors_grasp")
+    assert [(ds[i].is_right, ds[i].grasp_label, ds[i].mask) for i in range(len(ds))] == [
+        (True, 3, None), (False, 8, None), (True, 7, None)]
+
+
+def test_visor_grasp_pickle_attaches_grasp_classes_to_the_ground_truth_hands(tmp_path):
+    write_epic_visor(tmp_path)
+    write_epic_authors(tmp_path)
+    ds = EpicVisorDataset(tmp_path, grasp_pickle=tmp_path / "epic_hands" / "grasp_visor_train.pkl")
+    assert [ds[i].grasp_label for i in range(3)] == [8, 3, 7]  # frame 140 left, right; frame 250 right
+
+
+def test_visor_authors_source_without_its_files_names_the_first_one_missing(tmp_path):
+    write_epic_visor(tmp_path)  # ground truth only
+    with pytest.raises(DatasetFileError, match=r"epic_hands/grasp_visor_train\.pkl"):
+        EpicVisorDataset(tmp_path, source="authors_seg")

@@ -19,12 +19,15 @@ one as it is, after replacing the prefix ``path_prefix[0]`` by ``path_prefix[1]`
 from __future__ import annotations
 
 import pickle
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
-from training.datasets.base import DatasetFileError, DatasetFormatError
+from training.datasets.base import DatasetFileError, DatasetFormatError, assumed_intrinsics_sample, load_rgb
+from training.sample import HandSample
 
 #: The authors' grasp names → class index (their loaders' table); None → 8, "no grasp".
 AUTHORS_GRASP_NAMES: dict[str, int] = {
@@ -116,3 +119,62 @@ def clip_mask_to_box(mask: np.ndarray, box_xyxy: np.ndarray) -> np.ndarray:
     out = np.zeros_like(mask)
     out[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)] = mask[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)]
     return out
+
+
+@dataclass
+class AuthorsHand:
+    """One hand of an authors' grasp pickle: its image, box (pixels), grasp class and whether its predicted
+    mask is used (image in the archive and, where the occlusion labels are given, labelled unoccluded)."""
+
+    image_path: Path
+    name: str  # the authors' image name (pickle / archive key)
+    is_right: bool
+    box_xyxy_px: np.ndarray
+    grasp: int | None
+    use_mask: bool
+
+
+def authors_hands(
+    pkl: Path, data: dict, image_root: Path, names: list | None = None, mask_names: set | None = None,
+    unoccluded: dict | None = None, grasp: bool = True, path_prefix: tuple[str, str] | None = None,
+) -> list[AuthorsHand]:
+    """The hands (box not None) of ``data`` (a grasp pickle read from ``pkl``) for the image ``names``
+    (default all). ``mask_names``: images of the mask archive (None: no masks); ``unoccluded``: the
+    ``modal_amodal_annot.pkl`` dict (None: every hand counts as unoccluded); ``grasp``: attach the class."""
+    out = []
+    prefix = tuple(path_prefix) if path_prefix else None
+    for name in data if names is None else names:
+        entry = data[name]
+        path = resolve_image(str(name), image_root, prefix)
+        for is_right, side in ((True, "right"), (False, "left")):
+            box = entry.get(f"{side}_bbox")
+            if box is None:
+                continue
+            g = authors_grasp_class(entry.get(f"{side}_grasp"), f"{pkl} entry {name!r} {side}_grasp") if grasp else None
+            use_mask = mask_names is not None and name in mask_names
+            if use_mask and unoccluded is not None:
+                use_mask = int((unoccluded.get(name) or {}).get(side, 0)) == 1
+            out.append(AuthorsHand(path, str(name), is_right, np.asarray(box, np.float64).reshape(4), g, use_mask))
+    return out
+
+
+def authors_hand_sample(
+    r: AuthorsHand, masks: Any, masks_path: Path, focal_over_width: float | None, dataset: str
+) -> HandSample:
+    """The ``HandSample`` of an ``AuthorsHand``: its predicted mask cut to its box (``mask_ignore`` = the other
+    hand's mask minus its own) when ``use_mask``; K assumed with ``focal_over_width`` (None: max(W, H) / 2)."""
+    image = load_rgb(r.image_path)
+    h, w = image.shape[:2]
+    mask = ignore = None
+    if r.use_mask and masks is not None:
+        hands = hand_masks_from_pred(masks[r.name], f"{masks_path}[{r.name!r}]")
+        if hands[True].shape != (h, w):
+            hands = {k: cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST) for k, m in hands.items()}
+        mask = clip_mask_to_box(hands[r.is_right], r.box_xyxy_px)
+        ignore = hands[not r.is_right] & (1 - mask)
+    f = focal_over_width if focal_over_width is not None else 0.5 * max(w, h) / w
+    side = "right" if r.is_right else "left"
+    return assumed_intrinsics_sample(
+        image, f, r.box_xyxy_px.copy(), r.is_right, dataset, f"{r.name}/{side}",
+        mask=mask, mask_ignore=ignore, grasp_label=r.grasp,
+    )

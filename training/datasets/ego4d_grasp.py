@@ -21,20 +21,16 @@ Hands23's own COCO (integer ``handside``/``grasptype``) is read by ``training.da
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from training.datasets.authors_files import (
-    authors_grasp_class,
-    clip_mask_to_box,
-    hand_masks_from_pred,
+    AuthorsHand,
+    authors_hand_sample,
+    authors_hands,
     open_pred_masks,
     read_grasp_pickle,
-    resolve_image,
 )
-from training.datasets.base import HandDataset, assumed_intrinsics_sample, load_rgb
+from training.datasets.base import HandDataset
 from training.sample import HandSample
 
 GRASP_PICKLE = "ego4d_hands/grasp_ego.pkl"
@@ -44,16 +40,6 @@ MASKS_NPZ = "ego4d_hands/ego_blur_pred_masks.npz"
 def half_max_side_focal_over_width(width: int, height: int) -> float:
     """Focal / width of the authors' no-intrinsics KPE: f = max(W, H) / 2."""
     return 0.5 * max(width, height) / width
-
-
-@dataclass
-class _HandRecord:
-    image_path: Path
-    name: str  # the authors' image name (pickle / archive key)
-    is_right: bool
-    box_xyxy_px: np.ndarray
-    grasp: int
-    has_mask: bool
 
 
 class Ego4DGraspDataset(HandDataset):
@@ -70,43 +56,15 @@ class Ego4DGraspDataset(HandDataset):
         path_prefix: tuple[str, str] | None = None,
     ) -> None:
         super().__init__(root)
-        self.image_root = Path(image_root) if image_root is not None else self.root
         self.focal_over_width = focal_over_width
         pkl = self.root / GRASP_PICKLE
         data = read_grasp_pickle(pkl)
         self._masks = None
-        mask_names: set[str] = set()
         if masks and (self.root / MASKS_NPZ).is_file():
             self._masks = open_pred_masks(self.root / MASKS_NPZ)
-            mask_names = set(self._masks.files)
-        prefix = tuple(path_prefix) if path_prefix else None
-        for name, entry in data.items():
-            path = resolve_image(str(name), self.image_root, prefix)
-            for is_right, side in ((True, "right"), (False, "left")):
-                box = entry.get(f"{side}_bbox")
-                if box is None:
-                    continue
-                grasp = authors_grasp_class(entry.get(f"{side}_grasp"), f"{pkl} entry {name!r} {side}_grasp")
-                self._records.append(
-                    _HandRecord(path, str(name), is_right, np.asarray(box, np.float64).reshape(4), grasp,
-                                name in mask_names)
-                )
+        mask_names = set(self._masks.files) if self._masks is not None else None
+        image_root = Path(image_root) if image_root is not None else self.root
+        self._records = authors_hands(pkl, data, image_root, mask_names=mask_names, path_prefix=path_prefix)
 
-    def _load(self, r: _HandRecord) -> HandSample:
-        image = load_rgb(r.image_path)
-        h, w = image.shape[:2]
-        mask = ignore = None
-        if r.has_mask and self._masks is not None:
-            hands = hand_masks_from_pred(self._masks[r.name], f"{self.root / MASKS_NPZ}[{r.name!r}]")
-            if hands[True].shape != (h, w):
-                import cv2
-
-                hands = {k: cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST) for k, m in hands.items()}
-            mask = clip_mask_to_box(hands[r.is_right], r.box_xyxy_px)
-            ignore = hands[not r.is_right] & (1 - mask)
-        f = self.focal_over_width if self.focal_over_width is not None else half_max_side_focal_over_width(w, h)
-        side = "right" if r.is_right else "left"
-        return assumed_intrinsics_sample(
-            image, f, r.box_xyxy_px.copy(), r.is_right, self.name, f"{r.name}/{side}",
-            mask=mask, mask_ignore=ignore, grasp_label=r.grasp,
-        )
+    def _load(self, r: AuthorsHand) -> HandSample:
+        return authors_hand_sample(r, self._masks, self.root / MASKS_NPZ, self.focal_over_width, self.name)
