@@ -31,8 +31,8 @@ def toy_mano_fn(pose_aa: np.ndarray, betas: np.ndarray, is_right: bool) -> np.nd
     return np.einsum("bij,bkj->bki", R, tpl - j0) + j0
 
 
-def arctic_camera() -> tuple[np.ndarray, np.ndarray]:
-    """World → ego camera per frame: (3, 3, 3) rotations and (3, 3) translations, metres."""
+def arctic_camera(n_frames: int = N_FRAMES) -> tuple[np.ndarray, np.ndarray]:
+    """World → ego camera per frame: (n, 3, 3) rotations and (n, 3) translations, metres (3 poses, cycled)."""
     R = np.stack(
         [
             np.eye(3),
@@ -41,35 +41,36 @@ def arctic_camera() -> tuple[np.ndarray, np.ndarray]:
         ]
     )
     T = np.array([[0.0, 0.0, 0.5], [0.01, 0.0, 0.5], [0.0, 0.02, 0.45]])
-    return R, T
+    idx = np.arange(n_frames) % 3
+    return R[idx], T[idx]
 
 
-def arctic_mano() -> dict:
+def arctic_mano(n_frames: int = N_FRAMES) -> dict:
     rng = np.random.default_rng(3)
     out = {}
     for side, trans, beta0 in (("right", [0.02, 0.0, 0.0], 0.5), ("left", [-0.03, 0.01, 0.02], -0.3)):
         shape = np.zeros(10)
         shape[0] = beta0
         out[side] = {
-            "rot": rng.uniform(-0.4, 0.4, size=(N_FRAMES, 3)),
-            "pose": rng.uniform(-0.2, 0.2, size=(N_FRAMES, 45)),
-            "trans": np.tile(np.asarray(trans), (N_FRAMES, 1)) + 0.01 * np.arange(N_FRAMES)[:, None],
+            "rot": rng.uniform(-0.4, 0.4, size=(n_frames, 3)),
+            "pose": rng.uniform(-0.2, 0.2, size=(n_frames, 45)),
+            "trans": np.tile(np.asarray(trans), (n_frames, 1)) + 0.01 * (np.arange(n_frames) % 3)[:, None],
             "shape": shape,
-            "fitting_err": np.array([0.001, 0.002, 0.003]),
+            "fitting_err": 0.001 * (1 + np.arange(n_frames)),
         }
     return out
 
 
-def write_arctic(root: Path, dist8: np.ndarray | None = None) -> dict:
+def write_arctic(root: Path, dist8: np.ndarray | None = None, n_frames: int = N_FRAMES) -> dict:
     """Writes meta/misc.json, raw_seqs/s01/box_grab_01.{mano,egocam.dist}.npy, the ego images (frame t's image
     is ``{t + IOI_OFFSET:05d}.jpg``, colour (40 (t + 2), 100, 50)) and splits_json/protocol_p1.json."""
     (root / "meta").mkdir(parents=True)
     (root / "meta" / "misc.json").write_text(json.dumps({"s01": {"ioi_offset": IOI_OFFSET, "world2cam": []}}))
     seq_dir = root / "raw_seqs" / "s01"
     seq_dir.mkdir(parents=True)
-    mano = arctic_mano()
+    mano = arctic_mano(n_frames)
     np.save(seq_dir / "box_grab_01.mano.npy", mano, allow_pickle=True)
-    R, T = arctic_camera()
+    R, T = arctic_camera(n_frames)
     cam = {
         "R_k_cam_np": R,
         "T_k_cam_np": T[:, :, None],
@@ -77,16 +78,15 @@ def write_arctic(root: Path, dist8: np.ndarray | None = None) -> dict:
         "dist8": np.zeros(8) if dist8 is None else np.asarray(dist8),
     }
     np.save(seq_dir / "box_grab_01.egocam.dist.npy", cam, allow_pickle=True)
-    for t in range(N_FRAMES):
+    for t in range(n_frames):
         idx = t + IOI_OFFSET
         write_image(
             root / "images" / "s01" / "box_grab_01" / "0" / f"{idx:05d}.jpg",
             ARCTIC_W,
             ARCTIC_H,
-            (40 * idx, 100, 50),
+            ((40 * idx) % 256, 100, 50),
         )
     (root / "splits_json").mkdir()
-    (root / "splits_json" / "protocol_p1.json").write_text(
-        json.dumps({"train": [SEQ], "val": [], "test": []})
-    )
+    for p in ("p1", "p2"):  # the release ships both protocols
+        (root / "splits_json" / f"protocol_{p}.json").write_text(json.dumps({"train": [SEQ], "val": [], "test": []}))
     return {"mano": mano, "R": R, "T": T}

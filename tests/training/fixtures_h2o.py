@@ -34,3 +34,10 @@ def write_h2o(root: Path) -> dict:
         (cam / "hand_pose" / f"{i:06d}.txt").write_text(" ".join(f"{v:.6f}" for v in vals) + "\n")
         write_image(cam / "rgb" / f"{i:06d}.png", H2O_W, H2O_H, (200, 10 * i, 30))
     return {"cam_dir": cam, "right": right, "left": left}
+
+
+def write_h2o_val_list(root: Path) -> None:
+    """``pose_lists/pose_val.txt`` listing frame 000001 only, in the release's line form
+    (subject/action/take/cam4/rgb/frame.png)."""
+    (root / "pose_lists").mkdir(parents=True, exist_ok=True)
+    (root / "pose_lists" / "pose_val.txt").write_text("subject1/h1/0/cam4/rgb/000001.png\n")

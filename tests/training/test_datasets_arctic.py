@@ -17,17 +17,17 @@ def _by_id(ds: ArcticEgoDataset) -> dict:
 
 def test_arctic_yields_both_hands_of_every_frame(tmp_path):
     write_arctic(tmp_path)
-    ds = ArcticEgoDataset(tmp_path, toy_mano_fn)
+    ds = ArcticEgoDataset(tmp_path, toy_mano_fn, trim_frames=0)
     assert len(ds) == 2 * N_FRAMES
     assert sorted(_by_id(ds)) == sorted(
         f"s01/box_grab_01/{t:05d}/{s}" for t in range(3) for s in ("left", "right")
     )
-    assert len(ArcticEgoDataset(tmp_path, toy_mano_fn, frame_stride=2)) == 4
+    assert len(ArcticEgoDataset(tmp_path, toy_mano_fn, trim_frames=0, frame_stride=2)) == 4
 
 
 def test_arctic_joints_are_mano_plus_trans_moved_into_the_ego_camera(tmp_path):
     gt = write_arctic(tmp_path)
-    samples = _by_id(ArcticEgoDataset(tmp_path, toy_mano_fn))
+    samples = _by_id(ArcticEgoDataset(tmp_path, toy_mano_fn, trim_frames=0))
     for t in range(N_FRAMES):
         for side in ("left", "right"):
             m = gt["mano"][side]
@@ -44,7 +44,7 @@ def test_arctic_joints_are_mano_plus_trans_moved_into_the_ego_camera(tmp_path):
 
 def test_arctic_camera_frame_mano_parameters_reproduce_the_camera_joints(tmp_path):
     gt = write_arctic(tmp_path)
-    for s in _by_id(ArcticEgoDataset(tmp_path, toy_mano_fn)).values():
+    for s in _by_id(ArcticEgoDataset(tmp_path, toy_mano_fn, trim_frames=0)).values():
         regenerated = toy_mano_fn(s.mano_pose_aa[None], s.mano_betas[None], s.is_right)[0] + s.mano_transl_m
         np.testing.assert_allclose(regenerated, s.joints_cam_m, atol=1e-12)
         t = int(s.frame_id.split("/")[2])
@@ -55,20 +55,28 @@ def test_arctic_camera_frame_mano_parameters_reproduce_the_camera_joints(tmp_pat
         assert s.extra["fitting_err"] == pytest.approx(0.001 * (t + 1))
 
 
-def test_arctic_keypoints_are_the_pinhole_projection_and_box_their_extent(tmp_path):
+def test_arctic_keypoints_are_the_pinhole_projection_and_box_their_tight_extent(tmp_path):
     write_arctic(tmp_path)
-    s = _by_id(ArcticEgoDataset(tmp_path, toy_mano_fn))["s01/box_grab_01/00001/left"]
+    s = _by_id(ArcticEgoDataset(tmp_path, toy_mano_fn, trim_frames=0))["s01/box_grab_01/00001/left"]
     np.testing.assert_allclose(s.K_px, ARCTIC_K)
     j = s.joints_cam_m
     np.testing.assert_allclose(s.keypoints_px, 40 * j[:, :2] / j[:, 2:] + [32, 24], atol=1e-6)
     assert s.keypoints_valid.all()
     lo, hi = s.keypoints_px.min(0), s.keypoints_px.max(0)
-    np.testing.assert_allclose(s.box_xyxy_px, [*(lo - 0.1 * (hi - lo)), *(hi + 0.1 * (hi - lo))], atol=1e-9)
+    np.testing.assert_allclose(s.box_xyxy_px, [*lo, *hi], atol=1e-9)
 
 
-def test_arctic_applies_the_egocam_distortion_to_keypoints(tmp_path):
+def test_arctic_keypoints_are_undistorted_by_default_as_the_authors_train(tmp_path):
     write_arctic(tmp_path, dist8=[0.1, 0, 0, 0, 0, 0, 0, 0])
-    s = ArcticEgoDataset(tmp_path, toy_mano_fn)[0]
+    s = ArcticEgoDataset(tmp_path, toy_mano_fn, trim_frames=0)[0]
+    j = s.joints_cam_m
+    np.testing.assert_allclose(s.keypoints_px, 40 * j[:, :2] / j[:, 2:] + [32, 24], atol=1e-6)
+    np.testing.assert_allclose(s.extra["dist8"], [0.1, 0, 0, 0, 0, 0, 0, 0])
+
+
+def test_arctic_can_apply_the_egocam_distortion_to_keypoints(tmp_path):
+    write_arctic(tmp_path, dist8=[0.1, 0, 0, 0, 0, 0, 0, 0])
+    s = ArcticEgoDataset(tmp_path, toy_mano_fn, trim_frames=0, apply_distortion=True)[0]
     x, y = s.joints_cam_m[:, 0] / s.joints_cam_m[:, 2], s.joints_cam_m[:, 1] / s.joints_cam_m[:, 2]
     radial = 1 + 0.1 * (x**2 + y**2)  # OpenCV model with k1 = 0.1 only
     np.testing.assert_allclose(
@@ -79,7 +87,7 @@ def test_arctic_applies_the_egocam_distortion_to_keypoints(tmp_path):
 
 def test_arctic_image_of_a_mano_frame_is_offset_by_ioi_offset(tmp_path):
     write_arctic(tmp_path)
-    samples = _by_id(ArcticEgoDataset(tmp_path, toy_mano_fn))
+    samples = _by_id(ArcticEgoDataset(tmp_path, toy_mano_fn, trim_frames=0))
     for t in range(N_FRAMES):
         img = samples[f"s01/box_grab_01/{t:05d}/right"].image
         assert img.shape == (48, 64, 3)
@@ -94,8 +102,33 @@ def test_arctic_image_scale_maps_intrinsics_to_resized_images():
 
 def test_arctic_split_comes_from_splits_json_and_bad_names_are_reported(tmp_path):
     write_arctic(tmp_path)
-    assert len(ArcticEgoDataset(tmp_path, toy_mano_fn, split="train")) == 6
-    with pytest.raises(DatasetFormatError, match=r"protocol_p1\.json"):
-        ArcticEgoDataset(tmp_path, toy_mano_fn, split="nope")
+    assert len(ArcticEgoDataset(tmp_path, toy_mano_fn, trim_frames=0, split="train")) == 6
+    with pytest.raises(DatasetFormatError, match=r"protocol_p2\.json"):
+        ArcticEgoDataset(tmp_path, toy_mano_fn, trim_frames=0, split="nope")
     with pytest.raises(DatasetFileError, match=r"box_grab_02\.mano\.npy"):
-        ArcticEgoDataset(tmp_path, toy_mano_fn, sequences=["s01/box_grab_02"])
+        ArcticEgoDataset(tmp_path, toy_mano_fn, trim_frames=0, sequences=["s01/box_grab_02"])
+
+
+def test_arctic_drops_the_first_and_last_10_frames_and_uses_protocol_p2(tmp_path):
+    write_arctic(tmp_path, n_frames=23)
+    (tmp_path / "splits_json" / "protocol_p1.json").unlink()  # p2 is the default: p1 is never read
+    ds = ArcticEgoDataset(tmp_path, toy_mano_fn, split="train")
+    assert sorted({s.frame_id.split("/")[2] for s in (ds[i] for i in range(len(ds)))}) == ["00010", "00011", "00012"]
+
+
+def test_arctic_keeps_a_hand_only_with_its_root_and_3_joints_inside_the_image(tmp_path):
+    """Images cut narrower and narrower from the right (``image_wh``): the frame-0 right hand is kept exactly
+    while its wrist and at least 3 of its 21 keypoints have u <= W - 1 (all have 0 <= v <= 47)."""
+    write_arctic(tmp_path)
+    s = {x.frame_id: x for x in (lambda d: [d[i] for i in range(len(d))])(
+        ArcticEgoDataset(tmp_path, toy_mano_fn, trim_frames=0))}["s01/box_grab_01/00000/right"]
+    u = s.keypoints_px[:, 0]
+    assert np.all((s.keypoints_px[:, 1] >= 0) & (s.keypoints_px[:, 1] <= 47))
+    seen = set()
+    for w in range(int(np.floor(u.min())) - 1, int(np.ceil(u.max())) + 2):
+        ds = ArcticEgoDataset(tmp_path, toy_mano_fn, trim_frames=0, sequences=["s01/box_grab_01"], image_wh=(w, 48))
+        kept = s.frame_id in {r.frame_id for r in (ds[i] for i in range(len(ds)))}
+        inside = u <= w - 1
+        assert kept == bool(inside[0] and inside.sum() >= 3), w
+        seen.add((bool(inside[0]), int(min(inside.sum(), 3)), kept))
+    assert (True, 3, True) in seen and any(not k for *_, k in seen)

@@ -39,8 +39,8 @@ def test_h2o_reads_intrinsics_projects_keypoints_and_boxes_them(tmp_path):
         s.keypoints_px[list(MANO21_TO_OPENPOSE)], np.stack([22 + k, 24 + k / 2], 1), atol=1e-4
     )
     assert s.keypoints_valid.all()
-    # tight box x 22..42, y 24..34, grown by 10 % of each side on both ends
-    np.testing.assert_allclose(s.box_xyxy_px, [20.0, 23.0, 44.0, 35.0], atol=1e-4)
+    # tight box x 22..42, y 24..34 (no padding)
+    np.testing.assert_allclose(s.box_xyxy_px, [22.0, 24.0, 42.0, 34.0], atol=1e-4)
 
 
 def test_h2o_loads_the_rgb_image_lazily_as_rgb(tmp_path):
@@ -59,3 +59,18 @@ def test_h2o_names_a_malformed_pose_file(tmp_path):
     (gt["cam_dir"] / "hand_pose" / "000001.txt").write_text("1 2 3\n")
     with pytest.raises(DatasetFormatError, match=r"000001\.txt"):
         H2ODataset(tmp_path)
+
+
+def test_h2o_val_split_reads_only_the_frames_of_pose_val(tmp_path):
+    from fixtures_h2o import write_h2o_val_list
+
+    write_h2o(tmp_path)
+    write_h2o_val_list(tmp_path)
+    ds = H2ODataset(tmp_path, split="val")
+    assert [(s.frame_id, s.is_right) for s in (ds[i] for i in range(len(ds)))] == [("subject1/h1/0/cam4/000001", True)]
+
+
+def test_h2o_split_without_its_list_names_the_file(tmp_path):
+    write_h2o(tmp_path)
+    with pytest.raises(DatasetFileError, match=r"pose_lists/pose_val\.txt"):
+        H2ODataset(tmp_path, split="val")

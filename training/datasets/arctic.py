@@ -22,10 +22,17 @@ MANO21 joints in metres, MANO's own frame, zero translation (e.g. smplx MANO + 5
 World joints = ``mano_fn(...) + trans``; camera joints = ``R_k_cam · world + T_k_cam``. The MANO parameters
 are re-expressed in the camera frame: global orientation ``R_k_cam · R_rot`` and translation
 ``R_k_cam (J0 + trans) + T_k_cam − J0`` (J0 = the wrist of the unposed hand, about which smplx rotates),
-so running MANO with them gives the camera joints. 2D keypoints are projected with ``dist8`` (the
-egocentric images are distorted); ``K_px`` is the undistorted ``intrinsics`` and ``extra["dist8"]`` holds the
-coefficients. ``image_scale`` maps K (and so the keypoints) to images on disk resized by that factor. The
-processed ``splits/p1_train.npy`` files are not used; splits come from ``splits_json``.
+so running MANO with them gives the camera joints.
+
+As the WildHands authors train on ARCTIC (reference/datasets.md): 2D keypoints are the UNDISTORTED pinhole
+projection of view 0 (``apply_distortion=False``; True projects with ``dist8`` as the images are distorted);
+``K_px`` is ``intrinsics`` and ``extra["dist8"]`` holds the coefficients. A hand is kept only when its root
+(wrist) and at least ``min_joints_in_image`` (3) joints in all, the root included, fall inside the image (the
+image size is read from one frame per sequence, or given as ``image_wh``); the first and last
+``trim_frames`` (10) frames of each sequence are dropped (they may be black). Splits come from
+``splits_json/protocol_<p>.json``; the default is the egocentric protocol ``p2`` (the processed
+``splits/p1_train.npy`` files are not used). ``image_scale`` maps K (and so the keypoints) to images on disk
+resized by that factor.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from training.datasets.base import (
     DatasetFileError,
     DatasetFormatError,
     HandDataset,
+    in_image,
     keypoint_box,
     load_rgb,
     read_json,
@@ -118,12 +126,15 @@ class ArcticEgoDataset(HandDataset):
         root: str | Path,
         mano_fn: ManoFn,
         split: str | None = None,
-        protocol: str = "p1",
+        protocol: str = "p2",
         sequences: list[str] | None = None,
         frame_stride: int = 1,
         image_scale: float = 1.0,
-        box_pad: float = 0.1,
-        apply_distortion: bool = True,
+        box_pad: float = 0.0,
+        apply_distortion: bool = False,
+        trim_frames: int = 10,
+        min_joints_in_image: int = 3,
+        image_wh: tuple[int, int] | None = None,
     ) -> None:
         super().__init__(root)
         self.mano_fn = mano_fn
@@ -151,9 +162,19 @@ class ArcticEgoDataset(HandDataset):
                 raise DatasetFormatError(f"{self.root / 'meta' / 'misc.json'}: no '{subject}' → 'ioi_offset'")
             self.ioi_offset[subject] = int(misc[subject]["ioi_offset"])
             n = self._load_sequence(subject, seq)
-            for t in range(0, n, frame_stride):
+            frames = range(trim_frames, n - trim_frames, frame_stride)
+            if not len(frames):
+                continue
+            w, h = image_wh or self._image_size(subject, seq, frames[0])
+            for t in frames:
                 for side in ("left", "right"):
-                    self._records.append(_ArcticRecord(subject, seq, t, side))
+                    inside = in_image(self._hands[(f"{subject}/{seq}", side)].keypoints_px[t], w, h)
+                    if inside[0] and inside.sum() >= min_joints_in_image:
+                        self._records.append(_ArcticRecord(subject, seq, t, side))
+
+    def _image_size(self, subject: str, seq: str, frame: int) -> tuple[int, int]:
+        """(width, height) of the sequence's ego images (one frame read)."""
+        return tuple(load_rgb(self.image_path(subject, seq, frame)).shape[1::-1])
 
     def _load_sequence(self, subject: str, seq: str) -> int:
         seq_dir = self.root / "raw_seqs" / subject

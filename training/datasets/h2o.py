@@ -8,16 +8,21 @@ Expected layout (as released; the takes may sit one or two levels below the subj
         hand_pose/000000.txt      128 numbers: left valid flag (1), left joints (21·3),
                                   right valid flag (1), right joints (21·3); metres, cam4 optical frame
 
-Every ``cam4`` directory matching ``<root>/subject*/**/cam4`` is read (or only the subjects given). Joint
+    <root>/pose_lists/pose_<split>.txt      one frame per line, "subject3/k2/0/cam4/rgb/000000.png"
+
+With ``split`` ("val" is the official evaluation split: ``pose_val.txt`` = subject3/{k2, o1, o2}, 11,638 frames)
+only the frames listed there are read; without it every ``cam4`` directory matching ``<root>/subject*/**/cam4``
+(or only the subjects given). Fields read: ``cam_intrinsics.txt`` (fx fy cx cy width height) and
+``hand_pose/%06d.txt``. Joint
 order in ``hand_pose``: OpenPose order (wrist, then thumb, index, middle, ring, pinky from base to tip),
 converted to MANO21 here. One sample per valid hand per frame; the box is the tight box of the projected
-joints grown by ``box_pad`` on each side. The MANO fits in ``hand_pose_mano/`` are not read.
+joints (``box_pad`` per side, 0 = none). The MANO fits in ``hand_pose_mano/`` are not read.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
@@ -80,10 +85,14 @@ class H2ODataset(HandDataset):
         subjects: list[str] | None = None,
         camera: str = "cam4",
         frame_stride: int = 1,
-        box_pad: float = 0.1,
+        box_pad: float = 0.0,
+        split: str | None = None,
     ) -> None:
         super().__init__(root)
         self.box_pad = box_pad
+        if split is not None:
+            self._read_split(split, frame_stride)
+            return
         pattern_roots = [self.root / s for s in subjects] if subjects else sorted(self.root.glob("subject*"))
         cam_dirs = sorted(d for r in pattern_roots for d in r.glob(f"**/{camera}") if d.is_dir())
         if not cam_dirs:
@@ -92,13 +101,31 @@ class H2ODataset(HandDataset):
             K, _ = read_h2o_intrinsics(cam_dir / "cam_intrinsics.txt")
             pose_files = sorted((cam_dir / "hand_pose").glob("*.txt"))[::frame_stride]
             for pf in pose_files:
-                hands = read_h2o_hand_pose(pf)
-                for side in ("left", "right"):
-                    j = hands[side]
-                    if j is not None:
-                        self._records.append(
-                            _H2ORecord(cam_dir, pf.stem, side == "right", openpose_to_mano21(j), K)
-                        )
+                self._add_frame(cam_dir, pf, K)
+
+    def _add_frame(self, cam_dir: Path, pose_file: Path, K: np.ndarray) -> None:
+        hands = read_h2o_hand_pose(pose_file)
+        for side in ("left", "right"):
+            j = hands[side]
+            if j is not None:
+                self._records.append(_H2ORecord(cam_dir, pose_file.stem, side == "right", openpose_to_mano21(j), K))
+
+    def _read_split(self, split: str, frame_stride: int) -> None:
+        """The frames of ``pose_lists/pose_<split>.txt`` (paths from ``subject*``; ``rgb/<frame>.png``)."""
+        path = self.root / "pose_lists" / f"pose_{split}.txt"
+        if not path.is_file():
+            raise DatasetFileError(f"H2O split list not found: {path}")
+        lines = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()][::frame_stride]
+        Ks: dict[Path, np.ndarray] = {}
+        for ln in lines:
+            i = ln.find("subject")
+            if i < 0:
+                raise DatasetFormatError(f"{path}: line {ln!r} does not name a subject*/ path")
+            p = PurePosixPath(ln[i:])
+            cam_dir = self.root / (p.parent.parent if p.parent.name == "rgb" else p.parent)
+            if cam_dir not in Ks:
+                Ks[cam_dir] = read_h2o_intrinsics(cam_dir / "cam_intrinsics.txt")[0]
+            self._add_frame(cam_dir, cam_dir / "hand_pose" / f"{p.stem}.txt", Ks[cam_dir])
 
     def _load(self, r: _H2ORecord) -> HandSample:
         image = load_rgb(r.cam_dir / "rgb" / f"{r.stem}.png")
