@@ -63,6 +63,7 @@ DEFAULT_LOSS_WEIGHTS: dict[str, LossWeights] = {
     # Sec. 4.1: EPIC-Kitchens (VISOR) / Ego4D: mask 10, grasp 0.1.
     "epic_visor": LossWeights(mask=10.0, grasp=0.1),
     "ego4d_grasp": LossWeights(mask=10.0, grasp=0.1),
+    "hands23": LossWeights(mask=10.0, grasp=0.1),  # the Ego4D weights (a second source of the same labels)
     # Evaluation-only datasets in the paper (zero-shot); if trained on, treated like AssemblyHands / 2D only.
     "h2o": LossWeights(kp3d=5.0, kp2d=5.0),
     "egoexo4d_hands": LossWeights(kp3d=5.0, kp2d=5.0),

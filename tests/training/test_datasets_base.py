@@ -95,6 +95,7 @@ def test_registry_names_every_adapter_and_builds_by_name(tmp_path):
         "h2o",
         "epic_handkps",
         "egoexo4d_hands",
+        "hands23",
     }
     assert all(cls.name == name for name, cls in DATASETS.items())
     write_h2o(tmp_path)

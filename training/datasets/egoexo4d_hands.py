@@ -1,23 +1,32 @@
 """Ego-Exo4D hand pose (Grauman et al., CVPR 2024), egocentric Aria view: 3D and 2D joints of both hands.
 
-Modelled on the public ``ego_pose`` hand annotations; the structure below is what this adapter ASSUMES
-(fields marked * are assumptions where the release was not at hand)::
+Reads the released ``ego_pose`` hand annotations (docs.ego-exo4d-data.org; EGO4D/ego-exo4d-egopose)::
 
     <root>/annotations/ego_pose/<split>/hand/annotation/<take_uid>.json
         {"<frame>": [{"annotation3D": {"<side>_<joint>": {"x", "y", "z"}, ...},    metres, world frame
-                      "annotation2D": {"<camera>[_<stream>]": {"<side>_<joint>": {"x", "y"}, ...}}}]}
+                      "annotation2D": {"<camera>": {"<side>_<joint>": {"x", "y"}, ...}}}]}
     <root>/annotations/ego_pose/<split>/camera_pose/<take_uid>.json
-        {"<camera>": {"camera_intrinsics": (3, 3) pixels,
+        {"metadata": {"take_name", "take_uid"},
+         "<camera>": {"camera_intrinsics": (3, 3) pixels of the undistorted frame,
                       "camera_extrinsics": {"<frame>": (3, 4) [R | t] world → camera, metres}}}
-    <root>/images/<take_uid>/<camera>/<frame:06d>.jpg*   undistorted frames in the pixel frame of
-                                                          ``camera_intrinsics``
+    <root>/takes.json                     [{"take_uid", "take_name"}, ...] (used when metadata lacks the name)
+
+and the images the official data preparation makes (EGO4D/ego-exo4d-egopose ``handpose/data_preparation``,
+``python3 main.py --steps raw_image undistorted_image``): the Aria RGB frames undistorted to a 512x512
+linear camera (f = 150 px, landscape view), at ``<gt_output_dir>/image/undistorted/<split>/<take_name>/%06d.jpg``,
+keyed by take NAME. ``images_dir`` is that ``.../undistorted/<split>`` directory (default
+``<root>/image/undistorted/<split>``: run the preparation with ``--gt_output_dir <root>``).
 
 ``<side>`` is ``left`` / ``right``; ``<joint>`` is ``wrist`` or ``<finger>_<k>`` with finger in thumb, index,
 middle, ring, pinky and k = 1 (base) … 4 (tip), i.e. OpenPose order, converted to MANO21. ``camera`` defaults
-to the first camera whose name starts with "aria". A hand needs ≥ ``min_valid_joints`` 3D joints; missing
-joints are zero and ``False`` in ``extra["joints3d_valid"]``. 2D keypoints are the manual ``annotation2D``
-points of that camera where present, else the projection of the 3D joint; the box is their tight box
-grown by ``box_pad`` per side.
+to the first camera whose name starts with "aria" (an ``annotation2D`` key equal to it or starting with
+``<camera>_`` is that camera's). The reference loader's joint filters: a hand needs its 3D wrist; a joint
+counts when its projection lies inside the image (``image_wh``, 512x512; the reference also requires it to be
+inside the Aria visibility mask, which needs the Aria calibration and is NOT applied here) and, except the
+wrist, when its manual 2D point exists and lies within ``reproj_error_px`` (30) of the projection. A hand
+needs ≥ ``min_valid_joints`` such joints; the others are zero and ``False`` in ``extra["joints3d_valid"]``.
+2D keypoints are the manual points where valid, else the projection; the box is their tight box
+(``box_pad`` per side, 0 = none).
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from training.datasets.base import (
     DatasetFileError,
     DatasetFormatError,
     HandDataset,
+    in_image,
     keypoint_box,
     load_rgb,
     openpose_to_mano21,
@@ -82,10 +92,17 @@ class EgoExo4DHandsDataset(HandDataset):
         camera: str | None = None,
         takes: list[str] | None = None,
         min_valid_joints: int = 3,
-        box_pad: float = 0.1,
+        box_pad: float = 0.0,
+        images_dir: str | Path | None = None,
+        image_wh: tuple[int, int] = (512, 512),
+        reproj_error_px: float = 30.0,
     ) -> None:
         super().__init__(root)
         self.box_pad = box_pad
+        self.images_dir = Path(images_dir) if images_dir else self.root / "image" / "undistorted" / split
+        self.image_wh = tuple(image_wh)
+        self.reproj_error_px = float(reproj_error_px)
+        self._take_names: dict[str, str] | None = None
         base = self.root / "annotations" / "ego_pose" / split
         ann_dir = base / "hand" / "annotation"
         files = [ann_dir / f"{t}.json" for t in takes] if takes else sorted(ann_dir.glob("*.json"))
@@ -95,7 +112,9 @@ class EgoExo4DHandsDataset(HandDataset):
             take = path.stem
             cam_path = base / "camera_pose" / f"{take}.json"
             cams = read_json(cam_path)
-            cam = camera or next((c for c in sorted(cams) if c.startswith("aria")), None)
+            take_name = self._take_name(take, cams, cam_path)
+            cam = camera or next((c for c in sorted(cams) if c.startswith("aria") and isinstance(cams[c], dict)
+                                  and "camera_intrinsics" in cams[c]), None)
             if cam is None or cam not in cams:
                 raise DatasetFormatError(f"{cam_path}: no camera {camera or 'aria*'}")
             require_keys(cams[cam], ("camera_intrinsics", "camera_extrinsics"), f"{cam_path}['{cam}']")
@@ -106,11 +125,25 @@ class EgoExo4DHandsDataset(HandDataset):
                     raise DatasetFormatError(f"{cam_path}: no extrinsics of {cam} for frame {frame}")
                 Rt = np.asarray(Rt_list, dtype=np.float64).reshape(3, 4)
                 for entry in entries if isinstance(entries, list) else [entries]:
-                    self._add(path, take, cam, int(frame), entry, K, Rt, min_valid_joints)
+                    self._add(take_name, cam, int(frame), entry, K, Rt, min_valid_joints)
+
+    def _take_name(self, take_uid: str, cams: dict, cam_path: Path) -> str:
+        """The take's name: ``metadata.take_name`` of its camera_pose file, else ``<root>/takes.json``."""
+        name = (cams.get("metadata") or {}).get("take_name")
+        if name:
+            return str(name)
+        if self._take_names is None:
+            takes_path = self.root / "takes.json"
+            if not takes_path.is_file():
+                raise DatasetFileError(f"Ego-Exo4D: {cam_path} has no metadata.take_name and {takes_path} is "
+                                       f"missing (images are keyed by take name)")
+            self._take_names = {str(t.get("take_uid")): str(t.get("take_name")) for t in read_json(takes_path)}
+        if take_uid not in self._take_names:
+            raise DatasetFormatError(f"{self.root / 'takes.json'}: no take_uid {take_uid}")
+        return self._take_names[take_uid]
 
     def _add(
         self,
-        path: Path,
         take: str,
         cam: str,
         frame: int,
@@ -125,19 +158,29 @@ class EgoExo4DHandsDataset(HandDataset):
             world, ok3 = egoexo_joints(entry.get("annotation3D", {}), side, ("x", "y", "z"))
             if ok3.sum() < min_valid:
                 continue
-            cam_m = (world @ Rt[:, :3].T + Rt[:, 3]) * ok3[:, None]
-            proj = np.nan_to_num(project_points(cam_m, K))
+            if not ok3[0]:  # the reference loader drops a hand without its 3D wrist
+                continue
+            cam_m = world @ Rt[:, :3].T + Rt[:, 3]
+            proj = project_points(cam_m, K)
             kp2, ok2 = egoexo_joints(ann2d, side, ("x", "y"))
-            kp = np.where(ok2[:, None], kp2, proj)
+            w, h = self.image_wh
+            ok2 &= in_image(kp2, w, h)
+            with np.errstate(invalid="ignore"):
+                close = np.linalg.norm(proj - kp2, axis=1) <= self.reproj_error_px
+            close[0] = True  # the wrist is not checked (large ambiguity), as in the reference
+            valid = ok3 & in_image(proj, w, h) & close & (ok2 | (np.arange(NUM_JOINTS) == 0))
+            if valid.sum() < min_valid:
+                continue
+            kp = np.where(ok2[:, None], kp2, np.nan_to_num(proj))
             self._records.append(
                 _EgoExoRecord(
-                    self.root / "images" / take / cam / f"{frame:06d}.jpg",
+                    self.images_dir / take / f"{frame:06d}.jpg",
                     f"{take}/{frame:06d}/{side}",
                     side == "right",
-                    cam_m,
-                    ok3,
-                    kp,
-                    ok2 | ok3,
+                    cam_m * valid[:, None],
+                    valid,
+                    kp * (ok2 | valid)[:, None],
+                    ok2 | valid,
                     K,
                 )
             )
