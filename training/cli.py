@@ -60,7 +60,9 @@ def _eval_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", action="append", required=True, metavar="NAME=PATH",
                    help="adapter name (or NAME:LABEL) = dataset root; repeatable")
     p.add_argument("--json", default=None, help="also write the results as JSON here")
-    p.add_argument("--crop-scale", type=float, default=None, help="default: the training one, else 1.75")
+    p.add_argument("--crop-scale", type=float, default=None,
+                   help="evaluation crop scale for every dataset (default: the paper's, 1.5 x the tight box; "
+                        "AssemblyHands 1.75)")
     p.add_argument("--max-frames", type=int, default=None, help="frames per dataset (default: all)")
     p.add_argument("--mano-dir", default=None)
     p.add_argument("--device", default="cpu")
@@ -71,7 +73,7 @@ def _eval_parser() -> argparse.ArgumentParser:
 def eval_main(argv: list[str] | None = None) -> int:
     """``wildhands-eval``: prints the table (and writes JSON); returns the process exit status."""
     args = _eval_parser().parse_args(argv)
-    from training.evaluate import METRICS, evaluate_checkpoint
+    from training.evaluate import METRICS, eval_crop_scale, evaluate_checkpoint, format_conventions
     from training.metrics import format_results_table, results_to_json
     from training.trainer import build_dataset
 
@@ -89,6 +91,9 @@ def eval_main(argv: list[str] | None = None) -> int:
     results = evaluate_checkpoint(args.checkpoint, datasets, args.crop_scale, args.mano_dir, args.max_frames,
                                   args.device, args.progress)
     print(format_results_table(results, list(METRICS)))
+    scales = ", ".join(f"{k} {args.crop_scale or eval_crop_scale(d):g}" for k, d in datasets.items())
+    print(f"columns (crops: {scales} x the tight box, no padding):")
+    print(format_conventions(METRICS))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(results_to_json(results) + "\n")

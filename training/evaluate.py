@@ -1,15 +1,23 @@
 """Evaluation of a checkpoint on datasets, as the paper's tables (Sec. 4.2, zero-shot protocol).
 
 Every hand goes through the inference API (``wildhands_core.estimator.HandPoseEstimator``) with its GT box
-and side, one frame at a time (all hands of a frame together), with the image's real K. Metrics per dataset
-(``training.metrics``):
+and side, one frame at a time (all hands of a frame together), with the image's real (or the adapter's
+assumed) K. Crops are the paper's evaluation crops: ``PAPER_EVAL_CROP_SCALE`` (1.5) x the adapter's tight box,
+1.75 for AssemblyHands (an adapter's ``eval_crop_scale``), with no extra padding; ``crop_scale`` overrides
+it for every dataset. Columns and the convention each one follows (``METRIC_CONVENTIONS``, printed by
+``wildhands-eval``):
 
-- ``mpjpe_mm``: root(wrist)-relative MPJPE over the valid 3D joints, mm;
-- ``pa_mpjpe_mm``: Procrustes-aligned MPJPE, mm;
+- ``mpjpe_mm``: root(wrist)-relative MPJPE over the valid 3D joints, mm, averaged over the hands of a frame
+  and then over frames (the authors' aggregation);
+- ``pa_mpjpe_mm``: Procrustes-aligned MPJPE (scale, rotation, translation), mm, aggregated as MPJPE (ours);
+- ``pa_mpjpe_authors_mm``: the same per-hand values aggregated as the authors' code does (invalid hands
+  count 0, sum / (2 x frames)): biased low, reported only to compare with their tables;
 - ``mrrpe_mm``: relative root error between the right and the left hand, frames with both hands, mm;
-- ``kp2d_crop_px``: 2D L2 error in pixels of the 224 x 224 crop the network saw, hands with >= 3 visible
-  joints;
-- ``hands`` / ``frames_two_hands``: how many hands / two-hand frames were scored.
+- ``kp2d_l2_224px``: the paper's 2D L2 error, pixels of the WHOLE image letterboxed to 224, hands with more
+  than 3 visible joints;
+- ``kp2d_crop_px``: the same error in pixels of the 224 x 224 crop the network saw (not the paper's unit;
+  3-8x larger on EPIC hands);
+- ``hands`` / ``frames`` / ``frames_two_hands``: how many hands / frames / two-hand frames were scored.
 
 Any checkpoint works: a project checkpoint (e.g. from ``wildhands-train``) or the authors' release.
 """
@@ -24,18 +32,49 @@ import numpy as np
 
 from training.metrics import (
     keypoint_error_crop_px,
+    keypoint_error_letterbox224_px,
+    mean_over_frames,
     mpjpe_mm,
     mrrpe_mm,
     nanmean,
     pa_mpjpe_mm,
+    zero_biased_mean,
 )
 from training.sampler import frame_groups
 from wildhands_core.estimate import HandBox
 
-__all__ = ["METRICS", "checkpoint_crop_scale", "evaluate_checkpoint", "evaluate_dataset", "make_estimator"]
+__all__ = [
+    "METRICS", "METRIC_CONVENTIONS", "PAPER_EVAL_CROP_SCALE", "checkpoint_crop_scale", "eval_crop_scale",
+    "evaluate_checkpoint", "evaluate_dataset", "format_conventions", "make_estimator",
+]
 
-METRICS = ("mpjpe_mm", "pa_mpjpe_mm", "mrrpe_mm", "kp2d_crop_px", "hands", "frames_two_hands")
+#: Column → the convention it follows (printed under the table by ``wildhands-eval``).
+METRIC_CONVENTIONS: dict[str, str] = {
+    "mpjpe_mm": "root-relative MPJPE, mm; mean over a frame's hands, then over frames (authors' aggregation)",
+    "pa_mpjpe_mm": "Procrustes-aligned MPJPE, mm; mean over a frame's hands, then over frames (ours)",
+    "pa_mpjpe_authors_mm": "PA-MPJPE as the authors aggregate it: invalid hands count 0, / (2 x frames) "
+                           "(biased low; only to compare with their tables)",
+    "mrrpe_mm": "right-minus-left root error, mm; frames with both hands",
+    "kp2d_l2_224px": "2D L2, px of the whole image letterboxed to 224 (paper's tables); hands with > 3 "
+                     "visible joints",
+    "kp2d_crop_px": "2D L2, px of the 224 crop (not the paper's unit; 3-8x larger on EPIC)",
+    "hands": "hands scored",
+    "frames": "frames scored",
+    "frames_two_hands": "frames with both hands (MRRPE)",
+}
+METRICS = tuple(METRIC_CONVENTIONS)
+PAPER_EVAL_CROP_SCALE = 1.5  # the paper's evaluation crops: 1.5 x the tight box (AssemblyHands: 1.75)
 RELEASE_CROP_SCALE = 1.75  # release demo; used when the checkpoint does not say how it was trained
+
+
+def eval_crop_scale(dataset: Any) -> float:
+    """The paper's evaluation crop scale of ``dataset``: its ``eval_crop_scale`` (AssemblyHands 1.75) or 1.5."""
+    return float(getattr(dataset, "eval_crop_scale", PAPER_EVAL_CROP_SCALE))
+
+
+def format_conventions(metrics: Iterable[str] = METRICS) -> str:
+    """One line per column: ``name: convention``."""
+    return "\n".join(f"  {m}: {METRIC_CONVENTIONS[m]}" for m in metrics if m in METRIC_CONVENTIONS)
 
 
 def checkpoint_crop_scale(path: str | Path) -> float:
@@ -74,10 +113,12 @@ def evaluate_dataset(
         from tqdm import tqdm
 
         iterator = tqdm(groups, unit="frame", desc=getattr(dataset, "name", "eval"))
-    mp, pa, kp, rr = [], [], [], []
-    for idx in iterator:
+    mp, pa, kp224, kpc, rr, fid = [], [], [], [], [], []
+    kp_frames: list[int] = []
+    for f, idx in enumerate(iterator):
         samples = [dataset[i] for i in idx]
         s0 = samples[0]
+        h, w = s0.image.shape[:2]
         boxes = [HandBox(np.asarray(s.box_xyxy_px, dtype=np.float64), bool(s.is_right)) for s in samples]
         ests = estimator.estimate(s0.image, s0.K_px, boxes)
         roots: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
@@ -87,22 +128,28 @@ def evaluate_dataset(
                 if valid[0] and valid.sum() >= 2:  # root-relative needs the wrist
                     mp.append(mpjpe_mm(e.joints_m[None], s.joints_cam_m[None], valid[None])[0])
                     pa.append(pa_mpjpe_mm(e.joints_m[None], s.joints_cam_m[None], valid[None])[0])
+                    fid.append(f)
                     roots[bool(s.is_right)] = (e.joints_m[0], np.asarray(s.joints_cam_m[0], np.float64))
             if s.keypoints_px is not None:
                 kv = np.ones(len(s.keypoints_px), bool) if s.keypoints_valid is None else s.keypoints_valid
-                kp.append(keypoint_error_crop_px(
-                    e.keypoints_px[None], np.asarray(s.keypoints_px)[None], np.asarray(kv, bool)[None],
-                    e.crop_xyxy_px[None], 224, 3,
-                )[0])
+                gt, pred, kv = np.asarray(s.keypoints_px)[None], e.keypoints_px[None], np.asarray(kv, bool)[None]
+                kp224.append(keypoint_error_letterbox224_px(pred, gt, kv, (w, h))[0])
+                kpc.append(keypoint_error_crop_px(pred, gt, kv, e.crop_xyxy_px[None], 224, 4)[0])
+                kp_frames.append(f)
         if True in roots and False in roots:
             (pr, gr), (pl, gl) = roots[True], roots[False]
             rr.append(mrrpe_mm(pr[None], pl[None], gr[None], gl[None])[0])
+    n3d_frames = len(set(fid))
+    nan = float("nan")
     return {
-        "mpjpe_mm": nanmean(mp) if mp else float("nan"),
-        "pa_mpjpe_mm": nanmean(pa) if pa else float("nan"),
-        "mrrpe_mm": nanmean(rr) if rr else float("nan"),
-        "kp2d_crop_px": nanmean(kp) if kp else float("nan"),
+        "mpjpe_mm": mean_over_frames(mp, fid) if mp else nan,
+        "pa_mpjpe_mm": mean_over_frames(pa, fid) if pa else nan,
+        "pa_mpjpe_authors_mm": zero_biased_mean(pa, n3d_frames) if pa else nan,
+        "mrrpe_mm": nanmean(rr) if rr else nan,
+        "kp2d_l2_224px": mean_over_frames(kp224, kp_frames) if kp224 else nan,
+        "kp2d_crop_px": mean_over_frames(kpc, kp_frames) if kpc else nan,
         "hands": float(sum(len(g) for g in groups)),
+        "frames": float(len(groups)),
         "frames_two_hands": float(len(rr)),
     }
 
@@ -116,6 +163,13 @@ def evaluate_checkpoint(
     device: str = "cpu",
     progress: bool = False,
 ) -> dict[str, dict[str, float]]:
-    """{dataset label: metrics} of ``checkpoint`` on each adapter of ``datasets`` ({label: adapter})."""
-    est = make_estimator(checkpoint, crop_scale, mano_dir, device)
-    return {name: evaluate_dataset(est, ds, max_frames, progress) for name, ds in datasets.items()}
+    """{dataset label: metrics} of ``checkpoint`` on each adapter of ``datasets`` ({label: adapter}), each at
+    its paper evaluation crop scale (``eval_crop_scale``) unless ``crop_scale`` is given."""
+    estimators: dict[float, Any] = {}
+    out = {}
+    for name, ds in datasets.items():
+        scale = float(crop_scale) if crop_scale is not None else eval_crop_scale(ds)
+        if scale not in estimators:
+            estimators[scale] = make_estimator(checkpoint, scale, mano_dir, device)
+        out[name] = evaluate_dataset(estimators[scale], ds, max_frames, progress)
+    return out

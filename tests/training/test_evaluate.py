@@ -45,7 +45,9 @@ def test_a_perfect_estimator_scores_zero_on_every_metric(synth):
     assert r["frames_two_hands"] >= 1
     for k in ("mpjpe_mm", "pa_mpjpe_mm", "mrrpe_mm"):
         assert r[k] == pytest.approx(0.0, abs=1e-6), k
-    assert r["kp2d_crop_px"] == pytest.approx(0.0, abs=1e-9) or math.isnan(r["kp2d_crop_px"])
+    for k in ("kp2d_crop_px", "kp2d_l2_224px"):
+        assert r[k] == pytest.approx(0.0, abs=1e-9) or math.isnan(r[k]), k
+    assert r["pa_mpjpe_authors_mm"] == pytest.approx(0.0, abs=1e-6)
 
 
 @pytest.mark.slow

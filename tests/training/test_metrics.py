@@ -177,3 +177,40 @@ def test_results_table_has_one_row_per_dataset_and_dashes_for_missing():
 def test_results_json_writes_nan_as_null():
     data = json.loads(m.results_to_json({"h2o": {"mpjpe": 20.0, "mrrpe": float("nan")}}))
     assert data == {"h2o": {"mpjpe": 20.0, "mrrpe": None}}
+
+
+def test_2d_error_in_the_whole_image_letterboxed_to_224_is_the_crop_error_times_crop_side_over_image_side():
+    """A 1920x1080 EPIC frame, every joint 10 px off to the right; the hand's crop is 480 px square. In the
+    224 crop one original pixel is 224/480 px, in the letterboxed whole image 224/1920 px: 4.667 vs 1.167 px,
+    a factor 1920/480 = 4 (the paper reports the second)."""
+    gt = np.stack([np.linspace(700, 900, 21), np.linspace(400, 600, 21)], axis=1)
+    pred = gt + [10.0, 0.0]
+    valid = np.ones(21, dtype=bool)
+    crop = np.array([560.0, 260.0, 1040.0, 740.0])  # 480 x 480 px
+    e_crop = m.keypoint_error_crop_px(pred[None], gt[None], valid[None], crop[None], 224, 4)[0]
+    e_224 = m.keypoint_error_letterbox224_px(pred, gt, valid, (1920, 1080))[0]
+    assert e_crop == pytest.approx(10 * 224 / 480)
+    assert e_224 == pytest.approx(10 * 224 / 1920)
+    assert e_crop / e_224 == pytest.approx(4.0)
+
+
+def test_letterbox_2d_error_counts_a_hand_only_with_more_than_3_visible_joints():
+    gt = np.zeros((2, 21, 2)) + 100.0
+    pred = gt + [0.0, 8.0]
+    valid = np.zeros((2, 21), dtype=bool)
+    valid[0, :4] = True  # 4 visible: scored
+    valid[1, :3] = True  # 3 visible: not scored
+    out = m.keypoint_error_letterbox224_px(pred, gt, valid, (448, 224))  # scale 0.5
+    assert out[0] == pytest.approx(4.0) and math.isnan(out[1])
+
+
+def test_mpjpe_is_averaged_per_frame_then_over_frames():
+    # frame A: two hands, 10 and 30 mm; frame B: one hand, 50 mm → (20 + 50) / 2, not (10 + 30 + 50) / 3
+    assert m.mean_over_frames([10.0, 30.0, 50.0], ["A", "A", "B"]) == pytest.approx(35.0)
+    assert m.mean_over_frames([10.0, math.nan, 50.0], ["A", "A", "B"]) == pytest.approx(30.0)
+
+
+def test_the_authors_zero_biased_pa_mpjpe_divides_by_two_hands_per_frame():
+    # 3 frames, 4 valid hands of 6 mm each: ours 6 mm; the authors' 4 x 6 / (2 x 3) = 4 mm (= 6 x 4/6)
+    assert m.zero_biased_mean([6.0, 6.0, 6.0, 6.0], num_frames=3) == pytest.approx(4.0)
+    assert m.mean_over_frames([6.0] * 4, [0, 0, 1, 2]) == pytest.approx(6.0)
