@@ -9,8 +9,13 @@ K-consistent augmentation: a random scale ``s`` about the image centre plus a sh
 affine map ``A`` of the pixel plane (pixel centres at integer coordinates, as ``cv2.warpAffine`` uses); the
 image, the masks and mask-ignore maps (nearest; what comes from outside the image is ignored) and the 2D
 keypoints / boxes are warped by ``A`` and ``K' = A K``, so the 3D labels (camera frame, metres) are
-unchanged and still project onto the warped keypoints. Colour jitter (brightness, contrast, saturation) does
-not touch geometry. All hands of a frame share one augmentation, so they share the frame's whole image.
+unchanged and still project onto the warped keypoints. The authors' in-plane rotation (``rotate_samples``)
+turns the image about the principal point and the 3D labels with it (X' = R_z X, K' = A K R_zᵀ, = K for
+square pixels). Colour jitter (brightness, contrast, saturation) and the authors' per-channel pixel scaling
+do not touch geometry. All hands of a frame share one augmentation, so they share the frame's whole image.
+
+The mask label lives in the loss frame: the hand's crop (``mask_frame="crop"``, the project's) or the whole
+letterboxed 224 image (``"whole224"``, the authors'), at ``mask_size`` pixels; ``K_mask`` renders into it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from scipy.spatial.transform import Rotation
 
 from training.config import AugmentConfig
 from training.sample import HandSample
@@ -34,8 +41,11 @@ __all__ = [
     "colour_jitter",
     "crop_box_224",
     "hand_box_px",
+    "pixel_noise",
     "prepare_frame",
     "random_image_affine",
+    "random_rotation_deg",
+    "rotate_samples",
     "warp_sample",
 ]
 
@@ -128,6 +138,66 @@ def colour_jitter(image: np.ndarray, rng: np.random.Generator, strength: float) 
     return np.clip(x + 0.5, 0, 255).astype(np.uint8)
 
 
+def pixel_noise(image: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray:
+    """(H, W, 3) uint8 RGB with each channel scaled by its own U(1 - p, 1 + p) (the authors' colour noise)."""
+    if p <= 0:
+        return image
+    f = rng.uniform(1.0 - p, 1.0 + p, size=3).astype(np.float32)
+    return np.clip(image.astype(np.float32) * f + 0.5, 0, 255).astype(np.uint8)
+
+
+def random_rotation_deg(rng: np.random.Generator, cfg: AugmentConfig) -> float:
+    """The authors' rotation draw: with probability ``rotation_prob`` an angle N(0, std) clipped to +/- max
+    degrees, else 0."""
+    if cfg.rotation_prob <= 0 or rng.uniform() >= cfg.rotation_prob:
+        return 0.0
+    return float(np.clip(rng.normal(0.0, cfg.rotation_std_deg), -cfg.rotation_max_deg, cfg.rotation_max_deg))
+
+
+def rotate_samples(samples: list[HandSample], angle_deg: float) -> list[HandSample]:
+    """The hands of one frame seen by a camera rolled about its optical axis: the image turns by ``angle_deg``
+    (counter-clockwise on screen) about the principal point, 2D labels and masks with it (nearest; what comes
+    from outside the image is ignored), 3D joints X' = R_z X, MANO global orientation R_z R_go and
+    translation t' = t + (R_z - I) J_wrist (smplx rotates about the rest wrist, J_wrist = the GT wrist), and
+    K' = A K R_zᵀ (= K when fx = fy). Boxes become the box of their rotated corners."""
+    if angle_deg == 0.0:
+        return samples
+    s0 = samples[0]
+    h, w = s0.image.shape[:2]
+    K = np.asarray(s0.K_px, dtype=np.float64)
+    cx, cy = K[0, 2], K[1, 2]
+    a = np.deg2rad(angle_deg)
+    c, s = np.cos(a), np.sin(a)
+    # screen rotation by -a in image coordinates (y down) = a counter-clockwise on screen
+    R2 = np.array([[c, s], [-s, c]])
+    A = np.eye(3)
+    A[:2, :2] = R2
+    A[:2, 2] = np.array([cx, cy]) - R2 @ np.array([cx, cy])
+    Rz = np.eye(3)
+    Rz[:2, :2] = R2  # the same turn of the camera-frame x, y (x right, y down)
+    image = cv2.warpAffine(s0.image, A[:2], (w, h), flags=cv2.INTER_LINEAR)
+    out = []
+    for smp in samples:
+        r = warp_sample(smp, A, image)
+        corners = np.array([[smp.box_xyxy_px[i], smp.box_xyxy_px[j]] for i, j in ((0, 1), (2, 1), (0, 3), (2, 3))])
+        rc = _apply_points(A, corners)
+        changes: dict = {"K_px": A @ np.asarray(smp.K_px, np.float64) @ Rz.T,
+                         "box_xyxy_px": np.concatenate([rc.min(axis=0), rc.max(axis=0)])}
+        if smp.joints_cam_m is not None:
+            changes["joints_cam_m"] = np.asarray(smp.joints_cam_m, np.float64) @ Rz.T
+        if smp.mano_pose_aa is not None:
+            pose = np.array(smp.mano_pose_aa, dtype=np.float64)
+            pose[:3] = (Rotation.from_matrix(Rz) * Rotation.from_rotvec(pose[:3])).as_rotvec()
+            changes["mano_pose_aa"] = pose
+        if smp.mano_transl_m is not None:
+            if smp.joints_cam_m is None:
+                raise ValueError(f"{smp.frame_id}: rotating a MANO translation needs the GT wrist (joints_cam_m)")
+            wrist = np.asarray(smp.joints_cam_m, np.float64)[0]
+            changes["mano_transl_m"] = np.asarray(smp.mano_transl_m, np.float64) + (Rz - np.eye(3)) @ wrist
+        out.append(dataclasses.replace(r, **changes))
+    return out
+
+
 def hand_box_px(sample: HandSample, box_source: str = "keypoints") -> np.ndarray:
     """(4,) hand box in original pixels: tight box of the valid 2D keypoints (``keypoints``, paper Sec. 4.1)
     when at least 3 are valid, else the sample's box."""
@@ -147,13 +217,17 @@ def hand_box_px(sample: HandSample, box_source: str = "keypoints") -> np.ndarray
 
 def crop_box_224(
     box_224: np.ndarray, crop_scale: float, rng: np.random.Generator | None, scale_jitter: float,
-    shift_jitter: float, convention: str = "release",
+    shift_jitter: float, convention: str = "release", box_shift: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(4,) hand box (224 frame) -> ((4,) crop box, (4,) KPE box): square of ``crop_scale`` x
-    U(1 -/+ scale_jitter) x the longest side, centre shifted by U(-/+ shift_jitter) x that side, clipped
-    as at inference under ``convention`` (:func:`wildhands_core.preprocess.crop_and_kpe_boxes`)."""
+    U(1 -/+ scale_jitter) x the longest side, centre shifted by U(-/+ shift_jitter) x that side and by
+    U(-/+ box_shift) x the box's own width / height (the authors' shift), clipped as at inference under
+    ``convention`` (:func:`wildhands_core.preprocess.crop_and_kpe_boxes`)."""
     b = np.asarray(box_224, dtype=np.float64).reshape(4)
     scale = crop_scale
+    if rng is not None and box_shift > 0:
+        d = rng.uniform(-box_shift, box_shift, size=2) * (b[2:] - b[:2])
+        b = b + np.concatenate([d, d])
     if rng is not None:
         if scale_jitter > 0:
             scale *= float(rng.uniform(1.0 - scale_jitter, 1.0 + scale_jitter))
@@ -172,9 +246,13 @@ def prepare_frame(
     mask_size: int = 56,
     box_source: str = "keypoints",
     convention: str = "release",
+    mask_frame: str = "crop",
 ) -> TrainFrame:
     """All hands of one frame (same image and K) -> :class:`TrainFrame`. ``rng`` None: no randomness.
-    ``convention``: the model's ``input_convention`` (whole image, crops and KPE boxes as at inference)."""
+    ``convention``: the model's ``input_convention`` (whole image, crops and KPE boxes as at inference).
+    ``mask_frame``: the mask label's frame, "crop" or "whole224" (see the module doc)."""
+    if mask_frame not in ("crop", "whole224"):
+        raise ValueError(f"mask_frame must be 'crop' or 'whole224', got {mask_frame!r}")
     if not samples:
         raise ValueError("a frame needs at least one hand")
     first = samples[0]
@@ -187,10 +265,16 @@ def prepare_frame(
             warped = cv2.warpAffine(image, A[:2], (w, h), flags=cv2.INTER_LINEAR)
             samples = [warp_sample(s, A, warped) for s in samples]
             image = warped
+        angle = random_rotation_deg(rng, cfg)
+        if angle:
+            samples = rotate_samples(samples, angle)
+            image = samples[0].image
         image = colour_jitter(image, rng, cfg.colour_jitter)
+        image = pixel_noise(image, rng, cfg.pixel_noise)
     lb = Letterbox(w, h, convention=convention)
     whole = whole_image_224(image, lb)
     K_224 = _K_to_224(lb, samples[0].K_px)
+    whole_to_mask = np.diag([mask_size / INPUT_SIZE, mask_size / INPUT_SIZE, 1.0])
     lb_affine = np.vstack([lb.affine_2x3(), [0.0, 0.0, 1.0]])
     boxes, hands = [], []
     for s in samples:
@@ -198,7 +282,7 @@ def prepare_frame(
         box_224 = _apply_points(lb_affine, box_px.reshape(2, 2)).reshape(4)
         cb, kpe_box = crop_box_224(
             box_224, cfg.crop_scale, rng if augment else None, cfg.crop_scale_jitter, cfg.crop_shift_jitter,
-            convention,
+            convention, cfg.box_shift_jitter,
         )
         boxes.append(cb)
         kp224 = None if s.keypoints_px is None else _apply_points(lb_affine, np.asarray(s.keypoints_px))
@@ -206,7 +290,7 @@ def prepare_frame(
         if kp224 is not None:
             kv = kv & np.all(np.isfinite(kp224), axis=1)
         j3v = np.asarray(s.extra.get("joints3d_valid", np.ones(NUM_JOINTS, bool)), dtype=bool)
-        A_mask = crop_affine_224(cb, mask_size)
+        A_mask = crop_affine_224(cb, mask_size) if mask_frame == "crop" else whole_to_mask
         mask_crop = valid_crop = None
         if s.mask is not None:
             M = (A_mask @ lb_affine)[:2]

@@ -95,13 +95,42 @@ class StepBatches(Dataset):
         for ref in self.sampler.batch(step):
             ds = self.datasets[ref.dataset]
             samples = [ds[i] for i in self.groups[ref.dataset][ref.group]]
-            for s in samples:  # the spec's name keys the loss weights (an adapter may be reused)
-                s.dataset = self.cfg.data.datasets[ref.dataset].name
+            spec = self.cfg.data.datasets[ref.dataset]
+            for s in samples:  # the spec's label keys the loss weights (an adapter may be reused)
+                s.dataset = spec.label or spec.name
             rng = np.random.default_rng(list(ref.seed))
             aug = self.cfg.augment
+            if spec.crop_scale is not None:
+                aug = dataclasses.replace(aug, crop_scale=float(spec.crop_scale))
             frames.append(prepare_frame(samples, aug, rng, self.cfg.loss.mask_size, aug.box_source,
-                                        self.cfg.model.input_convention))
+                                        self.cfg.model.input_convention, self.cfg.loss.mask_frame))
         return collate_frames(frames, self.weights, self.cfg.loss.mask_size)
+
+
+class CamInitProbe:
+    """The heads' initial weak-perspective camera (``HMRHead.cam_init``, before the iterative refinement)
+    of the last forward pass, read with forward hooks (the network's outputs are left as they are). Both
+    heads run on every hand (``WildHandsNet.forward``); ``take`` keeps each hand's side, (N, 3)."""
+
+    def __init__(self, net: torch.nn.Module) -> None:
+        self._out: dict[str, torch.Tensor] = {}
+        for side in ("r", "l"):
+            head = getattr(net, f"head_{side}")
+            head.cam_init.register_forward_hook(self._hook(side))
+
+    def _hook(self, side: str):
+        def hook(_module, _inputs, output):
+            self._out[side] = output
+
+        return hook
+
+    def take(self, is_right: torch.Tensor) -> torch.Tensor:
+        from wildhands_core.model.wildhands_net import select_by_side
+
+        r, lft = self._out.pop("r", None), self._out.pop("l", None)
+        if r is None or lft is None:  # no hand: the heads did not run
+            return torch.zeros((is_right.shape[0], 3), device=is_right.device)
+        return select_by_side(is_right, r, lft)
 
 
 class _StepRange(torch.utils.data.Sampler):
@@ -172,9 +201,15 @@ class Trainer:
         if len(self.datasets) != len(cfg.data.datasets):
             raise ValueError("one dataset object per DatasetSpec is needed")
         self.groups = [frame_groups(d) for d in self.datasets]
-        self.weights = {s.name: loss_weights_for(s.name, s.loss) for s in cfg.data.datasets}
+        self.weights = {(s.label or s.name): loss_weights_for(s.name, s.loss) for s in cfg.data.datasets}
+        if len(self.weights) != len(cfg.data.datasets):
+            raise ValueError("two dataset specs share a name: give them distinct 'label's")
+        if cfg.data.mixture not in ("proportions", "by_size"):
+            raise ValueError(f"data.mixture must be 'proportions' or 'by_size', got {cfg.data.mixture!r}")
+        by_size = cfg.data.mixture == "by_size"
+        sizes = [len(g) for g in self.groups]
         self.sampler = MixtureSampler(
-            [len(g) for g in self.groups], [s.proportion for s in cfg.data.datasets], cfg.optim.batch_size,
+            sizes, sizes if by_size else [s.proportion for s in cfg.data.datasets], cfg.optim.batch_size,
             cfg.seed, self.world_size, self.rank,
         )
         model_cfg = cfg.model
@@ -196,7 +231,10 @@ class Trainer:
         self.use_amp = cfg.optim.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         self.need_vertices = any(w.mask > 0 for w in self.weights.values())
-        self.total_steps = cfg.optim.max_steps or cfg.optim.epochs * self.sampler.steps_per_epoch
+        # by_size: an epoch is one pass over the concatenated frames (the authors' ConcatDataset)
+        steps_per_epoch = math.ceil(sum(sizes) / cfg.optim.batch_size) if by_size else self.sampler.steps_per_epoch
+        self.total_steps = cfg.optim.max_steps or cfg.optim.epochs * steps_per_epoch
+        self._cam_init = CamInitProbe(self.model.net) if any(w.cam_init > 0 for w in self.weights.values()) else None
         self.out_dir = Path(cfg.log.out_dir)
         self.writer = None
         if cfg.resume:
@@ -230,6 +268,8 @@ class Trainer:
         """(loss to back-propagate on this process, {term: global value}, outputs)."""
         with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
             out = self.ddp(**batch.inputs, return_vertices=self.need_vertices)
+        if self._cam_init is not None:
+            out["cam_wp_init"] = self._cam_init.take(batch.inputs["is_right"])
         faces_r, faces_l = self.model.mano_r.faces, self.model.mano_l.faces
         loss, terms = compute_losses(out, batch, faces_r, faces_l, self.cfg.loss, self._count_reduce)
         if self.world_size > 1:  # DDP averages gradients over processes; losses are already global sums

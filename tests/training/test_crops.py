@@ -176,3 +176,62 @@ def test_collated_mask_valid_is_the_crops_valid_map_and_ones_inside_the_image_wi
     np.testing.assert_array_equal(b.labels["mask_valid"][1].numpy(), frames[1].hands[0].mask_valid_crop)
     assert 0 < b.labels["mask_valid"][1].sum() < 24 * 24
     assert b.has["mask"].tolist() == [True, True, False]
+
+
+def test_rotation_turns_image_2d_and_3d_labels_together_and_keeps_a_square_pixel_K():
+    from scipy.spatial.transform import Rotation
+
+    from training.crops import rotate_samples
+
+    Ksq = np.array([[170.0, 0.0, 97.0], [0.0, 170.0, 76.0], [0.0, 0.0, 1.0]])
+    s = _sample()
+    kp = project(torch.from_numpy(s.joints_cam_m)[None], torch.from_numpy(Ksq)[None])[0].numpy()
+    go = np.array([0.3, -0.2, 0.1])
+    s = dataclasses.replace(s, K_px=Ksq, keypoints_px=kp, mano_pose_aa=np.concatenate([go, np.zeros(45)]),
+                            mano_transl_m=np.array([0.01, 0.02, 0.45]))
+    r = rotate_samples([s], 90.0)[0]
+    np.testing.assert_allclose(r.K_px, Ksq, atol=1e-9)  # fx = fy: the camera rolls, K stays
+    proj = project(torch.from_numpy(r.joints_cam_m)[None], torch.from_numpy(r.K_px)[None])[0].numpy()
+    np.testing.assert_allclose(proj, r.keypoints_px, atol=1e-6)
+    # 90 deg counter-clockwise on screen about the principal point: (u - cx, v - cy) -> (v - cy, -(u - cx))
+    d = kp - [97.0, 76.0]
+    np.testing.assert_allclose(r.keypoints_px - [97.0, 76.0], np.stack([d[:, 1], -d[:, 0]], 1), atol=1e-9)
+    Rz = np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    np.testing.assert_allclose(r.joints_cam_m, s.joints_cam_m @ Rz.T, atol=1e-12)
+    want = Rotation.from_matrix(Rz) * Rotation.from_rotvec(go)
+    assert (Rotation.from_rotvec(r.mano_pose_aa[:3]).inv() * want).magnitude() < 1e-9
+    # smplx turns about the rest wrist J0 = wrist - t: the new t keeps R_z (J0 + t) = J0 + t'
+    j0 = s.joints_cam_m[0] - s.mano_transl_m
+    np.testing.assert_allclose(j0 + r.mano_transl_m, Rz @ s.joints_cam_m[0], atol=1e-12)
+
+
+def test_rotation_is_drawn_on_40_percent_of_frames_within_60_degrees():
+    from training.crops import random_rotation_deg
+
+    cfg = AugmentConfig(rotation_prob=0.4, rotation_std_deg=30.0, rotation_max_deg=60.0)
+    rng = np.random.default_rng(0)
+    a = np.array([random_rotation_deg(rng, cfg) for _ in range(4000)])
+    assert abs((a != 0).mean() - 0.4) < 0.03 and np.abs(a).max() <= 60.0
+    assert np.abs(a[a != 0]).max() == 60.0  # clipped, N(0, 30) exceeds 60 about 5 % of the time
+
+
+def test_pixel_noise_scales_each_channel_by_its_own_factor():
+    from training.crops import pixel_noise
+
+    img = np.full((4, 4, 3), 100, np.uint8)
+    out = pixel_noise(img, np.random.default_rng(1), 0.4).astype(float)
+    f = np.random.default_rng(1).uniform(0.6, 1.4, size=3)
+    np.testing.assert_allclose(out[0, 0], np.round(100 * f), atol=1)
+    assert len(set(out[0, 0])) == 3 and np.all(out == out[0, 0])
+
+
+def test_box_shift_moves_the_crop_by_the_box_size_without_changing_its_size():
+    from training.crops import crop_box_224
+
+    box = np.array([100.0, 100.0, 140.0, 120.0])  # 40 x 20
+    base = crop_box_224(box, 1.5, None, 0.0, 0.0)[0]
+    for seed in range(20):
+        cb = crop_box_224(box, 1.5, np.random.default_rng(seed), 0.0, 0.0, box_shift=0.2)[0]
+        np.testing.assert_allclose(cb[2:] - cb[:2], base[2:] - base[:2])  # no size jitter
+        shift = (cb[:2] + cb[2:]) / 2 - (base[:2] + base[2:]) / 2
+        assert abs(shift[0]) <= 0.2 * 40 + 1e-9 and abs(shift[1]) <= 0.2 * 20 + 1e-9

@@ -186,3 +186,55 @@ def test_the_gt_mesh_of_an_occluded_hand_gets_a_near_zero_mask_loss_with_the_ign
     empty = 10.0 * mask_error(torch.zeros(1, 56, 56), batch.labels["mask"]).item()
     assert with_ignore["mask"].item() < 0.1
     assert without["mask"].item() > 1.0 and without["mask"].item() > 0.5 * empty  # truth ~ as bad as nothing
+
+
+def _with(batch: Batch, terms: dict[str, float]) -> Batch:
+    n = batch.num_hands
+    for t, v in terms.items():
+        batch.weights[t] = torch.full((n,), v)
+    return batch
+
+
+def test_initial_camera_term_compares_the_heads_first_camera_with_the_gt(mano):
+    batch, out = _gt_batch(mano, n=2)
+    _with(batch, {"cam_init": 1.0})
+    out["cam_wp_init"] = out["cam_wp"] + torch.tensor([0.0, 0.3, 0.0])  # tx off by 0.3 -> 0.09 / 3
+    _, terms = compute_losses(out, batch, mano[0].faces, mano[1].faces, LossConfig(mask_size=32))
+    assert terms["cam_init"].item() == pytest.approx(0.03, rel=1e-4)
+    assert terms["cam"].item() < 1e-8
+
+
+def test_relative_translation_term_is_the_left_minus_right_error_of_two_hand_frames(mano):
+    batch, out = _gt_batch(mano, n=3)
+    _with(batch, {"rel_transl": 1.0})
+    batch.inputs["frame_idx"] = torch.tensor([0, 0, 1])  # frame 0: hands 0 (right) and 1 (left); frame 1: one
+    batch.inputs["is_right"] = torch.tensor([True, False, True])
+    t = batch.labels["transl_m"]
+    out["transl_cam_m"] = t + torch.tensor([[0.0, 0.0, 0.0], [0.06, 0.0, 0.0], [1.0, 1.0, 1.0]])
+    _, terms = compute_losses(out, batch, mano[0].faces, mano[1].faces, LossConfig(mask_size=32))
+    # one pair: ((0.06, 0, 0) - 0)^2 / 3 = 0.0012; hand 2 has no partner and does not count
+    assert terms["rel_transl"].item() == pytest.approx(0.0012, rel=1e-4)
+
+
+def test_authors_normalisation_kp2d_in_the_whole_224_image_and_batch_mean(mano):
+    batch, out = _gt_batch(mano, n=2)
+    out["keypoints_224_px"] = out["keypoints_224_px"] + torch.tensor([11.2, 0.0])  # 11.2 px = 0.1 in 2u/224
+    batch.has["keypoints2d"][1] = False  # only hand 0 has 2D labels
+    ours = compute_losses(out, batch, mano[0].faces, mano[1].faces, LossConfig(mask_size=32))[1]["kp2d"]
+    cfg = LossConfig(mask_size=32, kp2d_frame="whole224", reduction="batch_mean")
+    theirs = compute_losses(out, batch, mano[0].faces, mano[1].faces, cfg)[1]["kp2d"]
+    # whole-image: (0.1^2) / 2 per joint = 0.005, divided by the 2 hands of the batch (hand 1 counts 0)
+    assert theirs.item() == pytest.approx(0.0025, rel=1e-4)
+    box = batch.inputs["boxes_224"][0]
+    side = (box[2] - box[0]).item()
+    assert ours.item() == pytest.approx((2 * 11.2 / side) ** 2 / 2, rel=1e-4)  # crop-normalised, / 1 hand
+
+
+def test_l1_mask_error_sums_absolute_differences_over_all_pixels():
+    sil = torch.zeros(1, 4, 4)
+    mask = torch.zeros(1, 4, 4)
+    mask[0, :2, :2] = 1.0  # 4 of 16 pixels wrong by 1
+    valid = torch.ones(1, 4, 4)
+    valid[0, 0, 0] = 0.0  # one of them ignored
+    assert mask_error(sil, mask, valid, "l1").item() == pytest.approx(3 / 16)
+    assert mask_error(sil, mask, valid, "l2").item() == pytest.approx(3 / 15)

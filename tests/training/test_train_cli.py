@@ -18,6 +18,13 @@ def test_dotted_overrides_replace_nested_values_and_parse_numbers():
     assert cfg.optim.lr == 2e-5 and cfg.model.backbone == "resnet18"
     assert cfg.data.datasets[1].name == "assemblyhands" and cfg.data.datasets[1].proportion == 0.5
     assert cfg.optim.batch_size == 144 and cfg.augment.crop_scale == 1.5  # paper Sec. 4.1
+    # the authors' recipe (reference/datasets.md): clip 150, mixture by size, their augmentations and norms
+    assert cfg.optim.grad_clip == 150.0 and cfg.data.mixture == "by_size"
+    a = cfg.augment
+    assert (a.crop_scale_jitter, a.box_shift_jitter, a.pixel_noise, a.rotation_prob) == (0.0, 0.2, 0.4, 0.4)
+    assert (cfg.loss.kp2d_frame, cfg.loss.mask_frame, cfg.loss.mask_error, cfg.loss.reduction) == (
+        "whole224", "whole224", "l1", "batch_mean")
+    assert cfg.data.datasets[1].crop_scale == 1.75
 
 
 def test_unknown_config_keys_are_rejected():
@@ -41,5 +48,7 @@ def test_train_then_eval_from_the_command_line(tmp_path, capsys):
     assert eval_main([str(ckpt), "--dataset", f"synthetic={root}", "--json", str(out_json)]) == 0
     printed = capsys.readouterr().out
     assert "mpjpe_mm" in printed and "synthetic" in printed
+    assert "kp2d_l2_224px: 2D L2, px of the whole image letterboxed to 224" in printed
+    assert "crops: synthetic 1.5 x the tight box" in printed
     res = json.loads(out_json.read_text())
     assert res["synthetic"]["hands"] >= 2

@@ -121,3 +121,19 @@ def test_a_short_run_lowers_every_active_loss_term(tmp_path_factory, tmp_path):
     assert set(before) == {"theta", "betas", "kp3d", "kp2d", "cam", "mask", "grasp"}
     for k in before:
         assert after[k] < 0.9 * before[k], k
+
+
+def test_mixture_by_size_splits_batches_by_frame_counts_and_an_epoch_is_one_pass(tmp_path_factory, tmp_path):
+    """The authors' ConcatDataset: two specs of 4 and 2 frames (one adapter listed twice, told apart by
+    label), batch 3 -> 2 + 1 frames per step, one epoch = ceil(6 / 3) = 2 steps."""
+    small = make_synth(tmp_path_factory.mktemp("synth_s") / "d", frames=2)
+    big = make_synth(tmp_path_factory.mktemp("synth_b") / "d", frames=4)
+    cfg = tiny_train_config(small, tmp_path, "data.mixture=by_size", "optim.batch_size=3", "optim.max_steps=null",
+                            "optim.epochs=5",
+                            f"data.datasets=[{{name: synthetic, label: a, root: '{big}'}}, "
+                            f"{{name: synthetic, label: b, root: '{small}', proportion: 100}}]")
+    tr = Trainer(cfg, verbose=False)
+    assert tr.sampler.per_batch == [2, 1] and tr.total_steps == 5 * 2
+    assert set(tr.weights) == {"a", "b"}
+    batch = tr.batches(0, 1).dataset[0]
+    assert sorted(set(batch.datasets)) == ["a", "b"]
