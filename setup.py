@@ -39,6 +39,7 @@ setup(
             "wildhands-demo=wildhands_ros.demo.cli:main",
             "wildhands-train=training.cli:train_main",
             "wildhands-eval=training.cli:eval_main",
+            "wildhands-data=training.data_cli:main",
             "wildhands-train-detector=training.detector_train:main",
             "wildhands-hands-node=wildhands_ros.__main__:main",
         ],

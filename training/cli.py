@@ -2,7 +2,8 @@
 
     wildhands-train CONFIG.yaml [key.sub=value ...] [--steps N]
     torchrun --nproc_per_node=2 -m training.cli CONFIG.yaml [overrides]        # DDP
-    wildhands-eval CHECKPOINT --dataset NAME=PATH [--dataset NAME=PATH ...] [--json out.json]
+    wildhands-eval CHECKPOINT --dataset NAME=PATH [--dataset NAME=PATH ...] [-o NAME.KEY=VALUE]
+                   [--json out.json]
                    [--crop-scale S] [--max-frames N] [--mano-dir D] [--device cpu]
 
 ``NAME`` is an adapter name (``training.trainer.dataset_registry``: arctic, assemblyhands, h2o, ...,
@@ -59,6 +60,9 @@ def _eval_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", help="project or released checkpoint")
     p.add_argument("--dataset", action="append", required=True, metavar="NAME=PATH",
                    help="adapter name (or NAME:LABEL) = dataset root; repeatable")
+    p.add_argument("-o", "--option", action="append", default=[], metavar="LABEL.KEY=VALUE",
+                   help="adapter keyword argument of one --dataset (YAML value): -o h2o.split=val; "
+                        "repeatable")
     p.add_argument("--json", default=None, help="also write the results as JSON here")
     p.add_argument("--crop-scale", type=float, default=None,
                    help="evaluation crop scale for every dataset (default: the paper's, 1.5 x the tight box; "
@@ -79,12 +83,23 @@ def eval_main(argv: list[str] | None = None) -> int:
 
     datasets = {}
     try:
+        import yaml
+
+        options: dict[str, dict] = {}
+        for item in args.option:
+            key, sep, text = item.partition("=")
+            label, dot, opt = key.partition(".")
+            if not sep or not dot:
+                raise ValueError(f"-o must look like LABEL.KEY=VALUE, got {item!r}")
+            options.setdefault(label, {})[opt] = yaml.safe_load(text)
         for item in args.dataset:
             if "=" not in item:
                 raise ValueError(f"--dataset must look like NAME=PATH, got {item!r}")
             key, root = item.split("=", 1)
             name, _, label = key.partition(":")
-            datasets[label or name] = build_dataset(name, root, mano_dir=args.mano_dir)
+            datasets[label or name] = build_dataset(name, root, options.pop(label or name, {}), args.mano_dir)
+        if options:
+            raise ValueError(f"-o names no --dataset: {sorted(options)}")
     except (OSError, ValueError, KeyError) as exc:
         print(f"wildhands-eval: {exc}", file=sys.stderr)
         return 2

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-
 from scipy.spatial.transform import Rotation
 
 from training.config import AugmentConfig
@@ -179,7 +178,8 @@ def rotate_samples(samples: list[HandSample], angle_deg: float) -> list[HandSamp
     out = []
     for smp in samples:
         r = warp_sample(smp, A, image)
-        corners = np.array([[smp.box_xyxy_px[i], smp.box_xyxy_px[j]] for i, j in ((0, 1), (2, 1), (0, 3), (2, 3))])
+        b = smp.box_xyxy_px
+        corners = np.array([[b[i], b[j]] for i, j in ((0, 1), (2, 1), (0, 3), (2, 3))])
         rc = _apply_points(A, corners)
         changes: dict = {"K_px": A @ np.asarray(smp.K_px, np.float64) @ Rz.T,
                          "box_xyxy_px": np.concatenate([rc.min(axis=0), rc.max(axis=0)])}
@@ -191,7 +191,8 @@ def rotate_samples(samples: list[HandSample], angle_deg: float) -> list[HandSamp
             changes["mano_pose_aa"] = pose
         if smp.mano_transl_m is not None:
             if smp.joints_cam_m is None:
-                raise ValueError(f"{smp.frame_id}: rotating a MANO translation needs the GT wrist (joints_cam_m)")
+                raise ValueError(f"{smp.frame_id}: rotating a MANO translation needs the GT wrist "
+                                 "(joints_cam_m)")
             wrist = np.asarray(smp.joints_cam_m, np.float64)[0]
             changes["mano_transl_m"] = np.asarray(smp.mano_transl_m, np.float64) + (Rz - np.eye(3)) @ wrist
         out.append(dataclasses.replace(r, **changes))

@@ -68,7 +68,8 @@ RELEASE_CROP_SCALE = 1.75  # release demo; used when the checkpoint does not say
 
 
 def eval_crop_scale(dataset: Any) -> float:
-    """The paper's evaluation crop scale of ``dataset``: its ``eval_crop_scale`` (AssemblyHands 1.75) or 1.5."""
+    """The paper's evaluation crop scale of ``dataset``: its ``eval_crop_scale`` (AssemblyHands 1.75), else
+    1.5."""
     return float(getattr(dataset, "eval_crop_scale", PAPER_EVAL_CROP_SCALE))
 
 
@@ -132,7 +133,8 @@ def evaluate_dataset(
                     roots[bool(s.is_right)] = (e.joints_m[0], np.asarray(s.joints_cam_m[0], np.float64))
             if s.keypoints_px is not None:
                 kv = np.ones(len(s.keypoints_px), bool) if s.keypoints_valid is None else s.keypoints_valid
-                gt, pred, kv = np.asarray(s.keypoints_px)[None], e.keypoints_px[None], np.asarray(kv, bool)[None]
+                gt, pred = np.asarray(s.keypoints_px)[None], e.keypoints_px[None]
+                kv = np.asarray(kv, bool)[None]
                 kp224.append(keypoint_error_letterbox224_px(pred, gt, kv, (w, h))[0])
                 kpc.append(keypoint_error_crop_px(pred, gt, kv, e.crop_xyxy_px[None], 224, 4)[0])
                 kp_frames.append(f)

@@ -172,7 +172,8 @@ def keypoint_error_letterbox224_px(
     pred_px, gt_px, valid, image_wh: tuple[int, int], size: int = 224, min_visible: int = 4
 ) -> np.ndarray:
     """The paper's 2D L2 error per hand (Epic-HandKps tables): pixels of the WHOLE image letterboxed to
-    ``size``, ``e_n = mean_{j visible} || L(p_nj) − L(g_nj) ||₂`` with L = ``to_letterbox224_px``; a hand counts
+    ``size``, ``e_n = mean_{j visible} || L(p_nj) − L(g_nj) ||₂`` with L = ``to_letterbox224_px``; a hand
+    counts
     when MORE than 3 joints are visible (``min_visible`` = 4), else NaN. ``pred_px``, ``gt_px``: (N, J, 2) or
     (J, 2) full-image pixels; ``valid``: (N, J) or (J,) bool. The same error in crop pixels
     (``keypoint_error_crop_px``) is larger by crop side / (size / s), 3-8x on EPIC hands. Returns (N,)."""

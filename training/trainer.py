@@ -232,9 +232,11 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         self.need_vertices = any(w.mask > 0 for w in self.weights.values())
         # by_size: an epoch is one pass over the concatenated frames (the authors' ConcatDataset)
-        steps_per_epoch = math.ceil(sum(sizes) / cfg.optim.batch_size) if by_size else self.sampler.steps_per_epoch
+        steps_per_epoch = (math.ceil(sum(sizes) / cfg.optim.batch_size) if by_size
+                           else self.sampler.steps_per_epoch)
         self.total_steps = cfg.optim.max_steps or cfg.optim.epochs * steps_per_epoch
-        self._cam_init = CamInitProbe(self.model.net) if any(w.cam_init > 0 for w in self.weights.values()) else None
+        uses_cam_init = any(w.cam_init > 0 for w in self.weights.values())
+        self._cam_init = CamInitProbe(self.model.net) if uses_cam_init else None
         self.out_dir = Path(cfg.log.out_dir)
         self.writer = None
         if cfg.resume:

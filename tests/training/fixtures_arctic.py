@@ -88,5 +88,6 @@ def write_arctic(root: Path, dist8: np.ndarray | None = None, n_frames: int = N_
         )
     (root / "splits_json").mkdir()
     for p in ("p1", "p2"):  # the release ships both protocols
-        (root / "splits_json" / f"protocol_{p}.json").write_text(json.dumps({"train": [SEQ], "val": [], "test": []}))
+        split = json.dumps({"train": [SEQ], "val": [], "test": []})
+        (root / "splits_json" / f"protocol_{p}.json").write_text(split)
     return {"mano": mano, "R": R, "T": T}

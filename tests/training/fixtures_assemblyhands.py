@@ -39,20 +39,42 @@ def write_assemblyhands(root: Path, split: str = "test") -> dict:
     images, anns, joints = [], [], {AH_SEQ: {}}
     for i, (valid, frame) in enumerate(zip((valid0, valid1), AH_FRAMES, strict=True)):
         name = f"ego_images_rectified/{split}/{AH_SEQ}/{AH_CAM}/{frame:06d}.jpg"
-        images.append({"id": 100 + i, "file_name": name, "width": 64, "height": 48, "seq_name": AH_SEQ,
-                       "camera": AH_CAM, "frame_idx": frame})
+        images.append(
+            {
+                "id": 100 + i,
+                "file_name": name,
+                "width": 64,
+                "height": 48,
+                "seq_name": AH_SEQ,
+                "camera": AH_CAM,
+                "frame_idx": frame,
+            }
+        )
         box = [20.0, 10.0, 40.0, 40.0]
-        anns.append({"id": 200 + i, "image_id": 100 + i, "joint_valid": valid.tolist(),
-                     "bbox": {"right": box, "left": box if i == 0 else None}})
+        anns.append(
+            {
+                "id": 200 + i,
+                "image_id": 100 + i,
+                "joint_valid": valid.tolist(),
+                "bbox": {"right": box, "left": box if i == 0 else None},
+            }
+        )
         joints[AH_SEQ][f"{frame:06d}"] = {"world_coord": world.tolist(), "joint_valid": valid.tolist()}
         write_image(root / "images" / name, 64, 48, (10, 20, 250))
     ann_dir = root / "annotations" / split
     ann_dir.mkdir(parents=True)
     (ann_dir / f"assemblyhands_{split}_ego_data_v1-1.json").write_text(
-        json.dumps({"info": {}, "images": images, "annotations": anns}))
+        json.dumps({"info": {}, "images": images, "annotations": anns})
+    )
     cam = f"{AH_CAM}_mono10bit"
-    calib = {"calibration": {AH_SEQ: {"intrinsics": {cam: AH_K.tolist()},
-                                      "extrinsics": {f"{f:06d}": {cam: AH_RT.tolist()} for f in AH_FRAMES}}}}
+    calib = {
+        "calibration": {
+            AH_SEQ: {
+                "intrinsics": {cam: AH_K.tolist()},
+                "extrinsics": {f"{f:06d}": {cam: AH_RT.tolist()} for f in AH_FRAMES},
+            }
+        }
+    }
     (ann_dir / f"assemblyhands_{split}_ego_calib_v1-1.json").write_text(json.dumps(calib))
     (ann_dir / f"assemblyhands_{split}_joint_3d_v1-1.json").write_text(json.dumps({"annotations": joints}))
     return {"world_coord_mm": world, "valid": [valid0, valid1]}

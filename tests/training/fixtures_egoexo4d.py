@@ -1,6 +1,7 @@
 """Writes a tiny Ego-Exo4D hand-pose split ("train", one take, frames 0 and 30, 64x48 JPEGs) in the released
 layout (reference/datasets.md): ``annotations/ego_pose/<split>/hand/annotation/<take_uid>.json`` and
-``camera_pose/<take_uid>.json`` (with ``metadata.take_name``), joints ``wrist``, ``<finger>_1..4`` base to tip,
+``camera_pose/<take_uid>.json`` (with ``metadata.take_name``), joints ``wrist``, ``<finger>_1..4`` base to
+tip,
 world frame, metres, extrinsics per frame world → camera; images as the official data preparation writes them,
 ``image/undistorted/<split>/<take_name>/%06d.jpg`` (keyed by take NAME)."""
 
@@ -50,20 +51,37 @@ def write_egoexo4d(root: Path) -> dict:
     r2d[0] = [5.0, 6.0]
     r2d[3] += [40.0, 0.0]
     ann = {
-        "0": [{
-            "annotation3D": {**_named(right, "right", all_j, "xyz"), **_named(left, "left", [0, 1], "xyz")},
-            "annotation2D": {"aria01_214-1": _named(r2d, "right", all_j[:20], "xy"),
-                             "cam01": _named(np.zeros((21, 2)), "right", all_j, "xy")},
-        }],
-        "30": [{"annotation3D": _named(left, "left", [i for i in all_j if i != 7], "xyz"),
-                "annotation2D": {"aria01_214-1": _named(ee_projection_px("left"), "left", all_j, "xy")}}],
-        "60": [{"annotation3D": _named(right, "right", all_j[1:], "xyz"),
-                "annotation2D": {"aria01_214-1": _named(ee_projection_px("right"), "right", all_j, "xy")}}],
+        "0": [
+            {
+                "annotation3D": {
+                    **_named(right, "right", all_j, "xyz"),
+                    **_named(left, "left", [0, 1], "xyz"),
+                },
+                "annotation2D": {
+                    "aria01_214-1": _named(r2d, "right", all_j[:20], "xy"),
+                    "cam01": _named(np.zeros((21, 2)), "right", all_j, "xy"),
+                },
+            }
+        ],
+        "30": [
+            {
+                "annotation3D": _named(left, "left", [i for i in all_j if i != 7], "xyz"),
+                "annotation2D": {"aria01_214-1": _named(ee_projection_px("left"), "left", all_j, "xy")},
+            }
+        ],
+        "60": [
+            {
+                "annotation3D": _named(right, "right", all_j[1:], "xyz"),
+                "annotation2D": {"aria01_214-1": _named(ee_projection_px("right"), "right", all_j, "xy")},
+            }
+        ],
     }
     cams = {
         "metadata": {"take_name": TAKE_NAME, "take_uid": TAKE_UID},
-        "aria01": {"camera_intrinsics": EE_K.tolist(),
-                   "camera_extrinsics": {str(f): EE_RT.tolist() for f in (0, 30, 60)}},
+        "aria01": {
+            "camera_intrinsics": EE_K.tolist(),
+            "camera_extrinsics": {str(f): EE_RT.tolist() for f in (0, 30, 60)},
+        },
         "cam01": {"camera_intrinsics": np.eye(3).tolist(), "camera_extrinsics": {"0": EE_RT.tolist()}},
     }
     (base / "hand" / "annotation").mkdir(parents=True)

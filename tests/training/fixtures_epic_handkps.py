@@ -27,8 +27,12 @@ def write_epic_handkps(root: Path) -> dict:
     valid_r[[19, 20]] = 0
     valid_l = np.zeros(21)
     valid_l[:3] = 1
-    data = {IMAGE: {"right": {"joints": kp.tolist(), "joints_valid": valid_r.tolist(), "bbox": [90, 70, 600, 1000]},
-                    "left": {"joints": kp.tolist(), "joints_valid": valid_l.tolist(), "bbox": [0, 0, 10, 10]}}}
+    data = {
+        IMAGE: {
+            "right": {"joints": kp.tolist(), "joints_valid": valid_r.tolist(), "bbox": [90, 70, 600, 1000]},
+            "left": {"joints": kp.tolist(), "joints_valid": valid_l.tolist(), "bbox": [0, 0, 10, 10]},
+        }
+    }
     (root / "epic_hands").mkdir(parents=True)
     with open(root / "epic_hands" / "hands_5000.pkl", "wb") as f:
         pickle.dump(data, f)

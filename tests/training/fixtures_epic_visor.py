@@ -79,7 +79,8 @@ AUTHORS_FRAME_2 = "EPIC-KITCHENS/P01/rgb_frames/P01_01/P01_01_frame_0000000250.j
 def write_epic_authors(root: Path) -> None:
     """The authors' EPIC files (reference/datasets.md) for 2 frames of 64x36: ``epic_hands/
     grasp_visor_train.pkl`` (boxes, grasp names, None = no grasp), ``visor_pred_masks_train.npz`` (red 255 =
-    right, 127 = left; frame 1 only) and ``modal_amodal_annot.pkl`` (frame 1: right unoccluded, left occluded)."""
+    right, 127 = left; frame 1 only) and ``modal_amodal_annot.pkl`` (frame 1: right unoccluded, left
+    occluded)."""
     import pickle
 
     import numpy as np
@@ -87,7 +88,8 @@ def write_epic_authors(root: Path) -> None:
     grasp = {
         AUTHORS_FRAME_1: {"right_bbox": [40, 5, 51, 16], "left_bbox": [10, 10, 31, 26],
                           "right_grasp": "Pre-Pris", "left_grasp": None},
-        AUTHORS_FRAME_2: {"right_bbox": [0, 0, 8, 8], "left_bbox": None, "right_grasp": "Other", "left_grasp": None},
+        AUTHORS_FRAME_2: {"right_bbox": [0, 0, 8, 8], "left_bbox": None, "right_grasp": "Other",
+                          "left_grasp": None},
     }
     m = np.zeros((36, 64, 3), np.uint8)
     m[5:16, 40:51, 0] = 255

@@ -113,7 +113,8 @@ def test_arctic_drops_the_first_and_last_10_frames_and_uses_protocol_p2(tmp_path
     write_arctic(tmp_path, n_frames=23)
     (tmp_path / "splits_json" / "protocol_p1.json").unlink()  # p2 is the default: p1 is never read
     ds = ArcticEgoDataset(tmp_path, toy_mano_fn, split="train")
-    assert sorted({s.frame_id.split("/")[2] for s in (ds[i] for i in range(len(ds)))}) == ["00010", "00011", "00012"]
+    frames = sorted({s.frame_id.split("/")[2] for s in (ds[i] for i in range(len(ds)))})
+    assert frames == ["00010", "00011", "00012"]
 
 
 def test_arctic_keeps_a_hand_only_with_its_root_and_3_joints_inside_the_image(tmp_path):
@@ -126,7 +127,8 @@ def test_arctic_keeps_a_hand_only_with_its_root_and_3_joints_inside_the_image(tm
     assert np.all((s.keypoints_px[:, 1] >= 0) & (s.keypoints_px[:, 1] <= 47))
     seen = set()
     for w in range(int(np.floor(u.min())) - 1, int(np.ceil(u.max())) + 2):
-        ds = ArcticEgoDataset(tmp_path, toy_mano_fn, trim_frames=0, sequences=["s01/box_grab_01"], image_wh=(w, 48))
+        ds = ArcticEgoDataset(tmp_path, toy_mano_fn, trim_frames=0, sequences=["s01/box_grab_01"],
+                              image_wh=(w, 48))
         kept = s.frame_id in {r.frame_id for r in (ds[i] for i in range(len(ds)))}
         inside = u <= w - 1
         assert kept == bool(inside[0] and inside.sum() >= 3), w

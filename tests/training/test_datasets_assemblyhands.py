@@ -22,7 +22,10 @@ def test_assemblyhands_reads_joints_from_the_joint_3d_file_and_skips_absent_hand
     write_assemblyhands(tmp_path)
     ds = AssemblyHandsDataset(tmp_path, split="test")
     assert [(s.frame_id.split("/")[-2:], s.is_right) for s in (ds[i] for i in range(len(ds)))] == [
-        (["000030.jpg", "right"], True), (["000030.jpg", "left"], False), (["001230.jpg", "right"], True)]
+        (["000030.jpg", "right"], True),
+        (["000030.jpg", "left"], False),
+        (["001230.jpg", "right"], True),
+    ]
     expected = tmp_path / "images" / "ego_images_rectified" / "test" / AH_SEQ / AH_CAM / "000030.jpg"
     assert ds._records[0].image_path == expected
 
@@ -33,8 +36,12 @@ def test_assemblyhands_joints_go_from_world_mm_interhand_order_to_camera_m_mano2
     right, left = ds[0], ds[1]
     w = gt["world_coord_mm"]
     perm = list(MANO21_TO_OPENPOSE)
-    np.testing.assert_allclose(right.joints_cam_m[perm], interhand_to_openpose_named(_cam_m(w[:21])), atol=1e-12)
-    np.testing.assert_allclose(left.joints_cam_m[perm], interhand_to_openpose_named(_cam_m(w[21:])), atol=1e-12)
+    np.testing.assert_allclose(
+        right.joints_cam_m[perm], interhand_to_openpose_named(_cam_m(w[:21])), atol=1e-12
+    )
+    np.testing.assert_allclose(
+        left.joints_cam_m[perm], interhand_to_openpose_named(_cam_m(w[21:])), atol=1e-12
+    )
     # by name: wrist = InterHand 20, thumb tip = InterHand 0 ((-100, 0, 0) mm → (0, -0.1, 0.5) m)
     np.testing.assert_allclose(right.joints_cam_m[JOINT_NAMES.index("wrist")], _cam_m(w[20:21])[0])
     np.testing.assert_allclose(right.joints_cam_m[JOINT_NAMES.index("thumb_tip")], [0.0, -0.1, 0.5])
@@ -42,7 +49,9 @@ def test_assemblyhands_joints_go_from_world_mm_interhand_order_to_camera_m_mano2
 
 def test_assemblyhands_keeps_joint_validity_in_mano21_order(tmp_path):
     write_assemblyhands(tmp_path)
-    s = AssemblyHandsDataset(tmp_path, split="test")[2]  # frame 001230, right; InterHand joints 0 and 5 invalid
+    s = AssemblyHandsDataset(tmp_path, split="test")[
+        2
+    ]  # frame 001230, right; InterHand joints 0 and 5 invalid
     expected = np.ones(21, dtype=bool)
     expected[[JOINT_NAMES.index("thumb_tip"), JOINT_NAMES.index("index3")]] = False
     np.testing.assert_array_equal(s.extra["joints3d_valid"], expected)

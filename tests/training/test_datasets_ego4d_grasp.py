@@ -16,7 +16,11 @@ def test_ego4d_reads_boxes_grasps_and_none_as_no_grasp(tmp_path):
     write_ego4d_authors(tmp_path)
     ds = Ego4DGraspDataset(tmp_path)
     s = [ds[i] for i in range(len(ds))]
-    assert [(x.is_right, x.grasp_label) for x in s] == [(True, 2), (False, 6), (True, 8)]  # B's left: bbox None
+    assert [(x.is_right, x.grasp_label) for x in s] == [
+        (True, 2),
+        (False, 6),
+        (True, 8),
+    ]  # B's left: bbox None
     np.testing.assert_allclose(s[0].box_xyxy_px, [10, 5, 21, 16])
     np.testing.assert_allclose(s[0].image[0, 0], [120, 60, 30], atol=3)
 

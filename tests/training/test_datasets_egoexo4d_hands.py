@@ -11,6 +11,7 @@ from training.datasets.base import DatasetFileError
 from training.datasets.egoexo4d_hands import EgoExo4DHandsDataset
 from wildhands_core.constants import JOINT_NAMES, MANO21_TO_OPENPOSE
 
+
 def _ds(root):
     return EgoExo4DHandsDataset(root, image_wh=(64, 48))
 
@@ -19,12 +20,18 @@ def test_egoexo_reads_named_joints_into_camera_frame_mano21_and_images_by_take_n
     gt = write_egoexo4d(tmp_path)
     ds = _ds(tmp_path)
     assert [(s.frame_id.split("/")[1:], s.is_right) for s in (ds[i] for i in range(len(ds)))] == [
-        (["000000", "right"], True), (["000030", "left"], False)]  # frame 60's right hand has no 3D wrist
-    assert ds._records[0].image_path == tmp_path / "image" / "undistorted" / "train" / TAKE_NAME / "000000.jpg"
+        (["000000", "right"], True),
+        (["000030", "left"], False),
+    ]  # frame 60's right hand has no 3D wrist
+    assert (
+        ds._records[0].image_path == tmp_path / "image" / "undistorted" / "train" / TAKE_NAME / "000000.jpg"
+    )
     right = ds[0]
     valid = right.extra["joints3d_valid"]
     perm = list(MANO21_TO_OPENPOSE)
-    np.testing.assert_allclose(right.joints_cam_m[perm][valid[perm]], (gt["right"] + [0, 0, 0.4])[valid[perm]])
+    np.testing.assert_allclose(
+        right.joints_cam_m[perm][valid[perm]], (gt["right"] + [0, 0, 0.4])[valid[perm]]
+    )
     np.testing.assert_allclose(right.joints_cam_m[JOINT_NAMES.index("index1")], [0.025, 0.015, 0.5])
     np.testing.assert_allclose(right.K_px, [[40, 0, 32], [0, 40, 24], [0, 0, 1]])
 
@@ -38,7 +45,9 @@ def test_egoexo_applies_the_reference_joint_filters(tmp_path):
     assert v[JOINT_NAMES.index("wrist")]  # (5, 6) is far from its projection, but the wrist is not checked
     assert v.sum() == 19
     np.testing.assert_allclose(s.keypoints_px[JOINT_NAMES.index("wrist")], [5.0, 6.0])  # the manual point
-    np.testing.assert_allclose(s.keypoints_px[JOINT_NAMES.index("index1")], [32 + 0.4 * 5 + 1, 24 + 0.24 * 5 + 1])
+    np.testing.assert_allclose(
+        s.keypoints_px[JOINT_NAMES.index("index1")], [32 + 0.4 * 5 + 1, 24 + 0.24 * 5 + 1]
+    )
 
 
 def test_egoexo_missing_3d_joints_are_flagged_invalid(tmp_path):

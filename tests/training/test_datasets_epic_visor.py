@@ -74,8 +74,8 @@ def test_visor_authors_seg_uses_predicted_masks_only_on_unoccluded_hands(tmp_pat
     write_epic_authors(tmp_path)
     ds = EpicVisorDataset(tmp_path, source="authors_seg")
     s = [ds[i] for i in range(len(ds))]  # frame 2 is not in the mask archive / occlusion labels
-    assert [(x.is_right, x.frame_id.endswith("0140.jpg/" + ("right" if x.is_right else "left"))) for x in s] == [
-        (True, True), (False, True)]
+    sides = [(x.is_right, x.frame_id.endswith("0140.jpg/" + ("right" if x.is_right else "left"))) for x in s]
+    assert sides == [(True, True), (False, True)]
     assert int(s[0].mask.sum()) == 11 * 11 and s[1].mask is None  # left hand labelled occluded: no mask loss
     np.testing.assert_allclose(s[0].box_xyxy_px, [40, 5, 51, 16])
     assert s[0].grasp_label is None  # the seg source carries masks only

@@ -67,7 +67,8 @@ def test_h2o_val_split_reads_only_the_frames_of_pose_val(tmp_path):
     write_h2o(tmp_path)
     write_h2o_val_list(tmp_path)
     ds = H2ODataset(tmp_path, split="val")
-    assert [(s.frame_id, s.is_right) for s in (ds[i] for i in range(len(ds)))] == [("subject1/h1/0/cam4/000001", True)]
+    got = [(s.frame_id, s.is_right) for s in (ds[i] for i in range(len(ds)))]
+    assert got == [("subject1/h1/0/cam4/000001", True)]
 
 
 def test_h2o_split_without_its_list_names_the_file(tmp_path):

@@ -52,3 +52,13 @@ def test_train_then_eval_from_the_command_line(tmp_path, capsys):
     assert "crops: synthetic 1.5 x the tight box" in printed
     res = json.loads(out_json.read_text())
     assert res["synthetic"]["hands"] >= 2
+
+
+def test_eval_adapter_options_go_to_their_dataset_and_a_stray_one_is_an_error(tmp_path, capsys):
+    from fixtures_h2o import write_h2o
+
+    write_h2o(tmp_path)  # no pose_lists/: split=val must reach the H2O adapter, which names the list
+    assert eval_main(["none.pt", "--dataset", f"h2o={tmp_path}", "-o", "h2o.split=val"]) == 2
+    assert "pose_lists/pose_val.txt" in capsys.readouterr().err
+    assert eval_main(["none.pt", "--dataset", f"h2o={tmp_path}", "-o", "epic.split=val"]) == 2
+    assert "-o names no --dataset: ['epic']" in capsys.readouterr().err

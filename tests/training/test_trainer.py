@@ -128,8 +128,8 @@ def test_mixture_by_size_splits_batches_by_frame_counts_and_an_epoch_is_one_pass
     label), batch 3 -> 2 + 1 frames per step, one epoch = ceil(6 / 3) = 2 steps."""
     small = make_synth(tmp_path_factory.mktemp("synth_s") / "d", frames=2)
     big = make_synth(tmp_path_factory.mktemp("synth_b") / "d", frames=4)
-    cfg = tiny_train_config(small, tmp_path, "data.mixture=by_size", "optim.batch_size=3", "optim.max_steps=null",
-                            "optim.epochs=5",
+    cfg = tiny_train_config(small, tmp_path, "data.mixture=by_size", "optim.batch_size=3",
+                            "optim.max_steps=null", "optim.epochs=5",
                             f"data.datasets=[{{name: synthetic, label: a, root: '{big}'}}, "
                             f"{{name: synthetic, label: b, root: '{small}', proportion: 100}}]")
     tr = Trainer(cfg, verbose=False)

@@ -51,7 +51,7 @@ __all__ = [
     "EpicHandKpsDataset",
     "EpicVisorDataset",
     "H2ODataset",
-    "Hands23Dataset",
     "HandDataset",
+    "Hands23Dataset",
     "build_dataset",
 ]

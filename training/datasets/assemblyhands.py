@@ -54,8 +54,10 @@ EVAL_CROP_SCALE = 1.75  # the authors' AssemblyHands crop scale
 def assemblyhands_files(root: Path, split: str) -> dict[str, Path]:
     """The three annotation files of ``split``: {"data", "calib", "joints"}."""
     d = root / "annotations" / split
-    return {k: d / f"assemblyhands_{split}_{n}_{VERSION}.json"
-            for k, n in (("data", "ego_data"), ("calib", "ego_calib"), ("joints", "joint_3d"))}
+    return {
+        k: d / f"assemblyhands_{split}_{n}_{VERSION}.json"
+        for k, n in (("data", "ego_data"), ("calib", "ego_calib"), ("joints", "joint_3d"))
+    }
 
 
 @dataclass
@@ -99,7 +101,9 @@ class AssemblyHandsDataset(HandDataset):
         joints = joints_doc["annotations"]
         images = {}
         for img in data["images"]:
-            require_keys(img, ("id", "file_name", "seq_name", "camera", "frame_idx"), f"{files['data']} image entry")
+            require_keys(
+                img, ("id", "file_name", "seq_name", "camera", "frame_idx"), f"{files['data']} image entry"
+            )
             images[img["id"]] = img
         for ann in data["annotations"][::frame_stride]:
             where = f"{files['data']} annotation {ann.get('id')}"
@@ -107,19 +111,27 @@ class AssemblyHandsDataset(HandDataset):
             img = images.get(ann["image_id"])
             if img is None:
                 raise DatasetFormatError(f"{where}: unknown image_id {ann['image_id']}")
-            seq, cam, frame = str(img["seq_name"]), img["camera"] + CAMERA_SUFFIX, f"{int(img['frame_idx']):06d}"
+            seq, cam, frame = (
+                str(img["seq_name"]),
+                img["camera"] + CAMERA_SUFFIX,
+                f"{int(img['frame_idx']):06d}",
+            )
             try:
                 K = np.asarray(calib[seq]["intrinsics"][cam], dtype=np.float64).reshape(3, 3)
                 Rt = np.asarray(calib[seq]["extrinsics"][frame][cam], dtype=np.float64).reshape(3, 4)
             except KeyError as e:
                 raise DatasetFormatError(
                     f"{files['calib']}: no calibration['{seq}'][intrinsics|extrinsics['{frame}']]['{cam}'] "
-                    f"(missing {e})") from None
+                    f"(missing {e})"
+                ) from None
             try:
-                world_mm = np.asarray(joints[seq][frame]["world_coord"], dtype=np.float64).reshape(2 * NUM_JOINTS, 3)
+                world_mm = np.asarray(joints[seq][frame]["world_coord"], dtype=np.float64).reshape(
+                    2 * NUM_JOINTS, 3
+                )
             except KeyError as e:
                 raise DatasetFormatError(
-                    f"{files['joints']}: no annotations['{seq}']['{frame}']['world_coord'] (missing {e})") from None
+                    f"{files['joints']}: no annotations['{seq}']['{frame}']['world_coord'] (missing {e})"
+                ) from None
             valid_all = np.asarray(ann["joint_valid"], dtype=np.float64).reshape(2 * NUM_JOINTS) > 0.5
             cam_m = (world_mm @ Rt[:, :3].T + Rt[:, 3]) / 1000.0
             boxes = ann["bbox"] or {}
@@ -131,8 +143,14 @@ class AssemblyHandsDataset(HandDataset):
                 if valid.sum() < min_valid_joints:
                     continue
                 self._records.append(
-                    _AHRecord(self.root / "images" / img["file_name"], f"{img['file_name']}/{side}", is_right,
-                              interhand_to_mano21(cam_m[sl]) * valid[:, None], valid, K)
+                    _AHRecord(
+                        self.root / "images" / img["file_name"],
+                        f"{img['file_name']}/{side}",
+                        is_right,
+                        interhand_to_mano21(cam_m[sl]) * valid[:, None],
+                        valid,
+                        K,
+                    )
                 )
 
     def _load(self, r: _AHRecord) -> HandSample:

@@ -117,7 +117,9 @@ def clip_mask_to_box(mask: np.ndarray, box_xyxy: np.ndarray) -> np.ndarray:
     predicted mask only inside the hand's box)."""
     x0, y0, x1, y1 = (int(v) for v in np.asarray(box_xyxy, dtype=np.float64))
     out = np.zeros_like(mask)
-    out[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)] = mask[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)]
+    out[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)] = mask[
+        max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)
+    ]
     return out
 
 
@@ -135,8 +137,14 @@ class AuthorsHand:
 
 
 def authors_hands(
-    pkl: Path, data: dict, image_root: Path, names: list | None = None, mask_names: set | None = None,
-    unoccluded: dict | None = None, grasp: bool = True, path_prefix: tuple[str, str] | None = None,
+    pkl: Path,
+    data: dict,
+    image_root: Path,
+    names: list | None = None,
+    mask_names: set | None = None,
+    unoccluded: dict | None = None,
+    grasp: bool = True,
+    path_prefix: tuple[str, str] | None = None,
 ) -> list[AuthorsHand]:
     """The hands (box not None) of ``data`` (a grasp pickle read from ``pkl``) for the image ``names``
     (default all). ``mask_names``: images of the mask archive (None: no masks); ``unoccluded``: the
@@ -150,19 +158,26 @@ def authors_hands(
             box = entry.get(f"{side}_bbox")
             if box is None:
                 continue
-            g = authors_grasp_class(entry.get(f"{side}_grasp"), f"{pkl} entry {name!r} {side}_grasp") if grasp else None
+            g = (
+                authors_grasp_class(entry.get(f"{side}_grasp"), f"{pkl} entry {name!r} {side}_grasp")
+                if grasp
+                else None
+            )
             use_mask = mask_names is not None and name in mask_names
             if use_mask and unoccluded is not None:
                 use_mask = int((unoccluded.get(name) or {}).get(side, 0)) == 1
-            out.append(AuthorsHand(path, str(name), is_right, np.asarray(box, np.float64).reshape(4), g, use_mask))
+            out.append(
+                AuthorsHand(path, str(name), is_right, np.asarray(box, np.float64).reshape(4), g, use_mask)
+            )
     return out
 
 
 def authors_hand_sample(
     r: AuthorsHand, masks: Any, masks_path: Path, focal_over_width: float | None, dataset: str
 ) -> HandSample:
-    """The ``HandSample`` of an ``AuthorsHand``: its predicted mask cut to its box (``mask_ignore`` = the other
-    hand's mask minus its own) when ``use_mask``; K assumed with ``focal_over_width`` (None: max(W, H) / 2)."""
+    """The ``HandSample`` of an ``AuthorsHand``: its predicted mask cut to its box (``mask_ignore`` = the
+    other hand's mask minus its own) when ``use_mask``; K assumed with ``focal_over_width`` (None:
+    max(W, H) / 2)."""
     image = load_rgb(r.image_path)
     h, w = image.shape[:2]
     mask = ignore = None
@@ -175,6 +190,13 @@ def authors_hand_sample(
     f = focal_over_width if focal_over_width is not None else 0.5 * max(w, h) / w
     side = "right" if r.is_right else "left"
     return assumed_intrinsics_sample(
-        image, f, r.box_xyxy_px.copy(), r.is_right, dataset, f"{r.name}/{side}",
-        mask=mask, mask_ignore=ignore, grasp_label=r.grasp,
+        image,
+        f,
+        r.box_xyxy_px.copy(),
+        r.is_right,
+        dataset,
+        f"{r.name}/{side}",
+        mask=mask,
+        mask_ignore=ignore,
+        grasp_label=r.grasp,
     )

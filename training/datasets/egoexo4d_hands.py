@@ -13,7 +13,8 @@ Reads the released ``ego_pose`` hand annotations (docs.ego-exo4d-data.org; EGO4D
 
 and the images the official data preparation makes (EGO4D/ego-exo4d-egopose ``handpose/data_preparation``,
 ``python3 main.py --steps raw_image undistorted_image``): the Aria RGB frames undistorted to a 512x512
-linear camera (f = 150 px, landscape view), at ``<gt_output_dir>/image/undistorted/<split>/<take_name>/%06d.jpg``,
+linear camera (f = 150 px, landscape view), at
+``<gt_output_dir>/image/undistorted/<split>/<take_name>/%06d.jpg``,
 keyed by take NAME. ``images_dir`` is that ``.../undistorted/<split>`` directory (default
 ``<root>/image/undistorted/<split>``: run the preparation with ``--gt_output_dir <root>``).
 
@@ -113,8 +114,8 @@ class EgoExo4DHandsDataset(HandDataset):
             cam_path = base / "camera_pose" / f"{take}.json"
             cams = read_json(cam_path)
             take_name = self._take_name(take, cams, cam_path)
-            cam = camera or next((c for c in sorted(cams) if c.startswith("aria") and isinstance(cams[c], dict)
-                                  and "camera_intrinsics" in cams[c]), None)
+            cams_aria = [c for c in sorted(cams) if c.startswith("aria") and isinstance(cams[c], dict)]
+            cam = camera or next((c for c in cams_aria if "camera_intrinsics" in cams[c]), None)
             if cam is None or cam not in cams:
                 raise DatasetFormatError(f"{cam_path}: no camera {camera or 'aria*'}")
             require_keys(cams[cam], ("camera_intrinsics", "camera_extrinsics"), f"{cam_path}['{cam}']")
@@ -137,7 +138,8 @@ class EgoExo4DHandsDataset(HandDataset):
             if not takes_path.is_file():
                 raise DatasetFileError(f"Ego-Exo4D: {cam_path} has no metadata.take_name and {takes_path} is "
                                        f"missing (images are keyed by take name)")
-            self._take_names = {str(t.get("take_uid")): str(t.get("take_name")) for t in read_json(takes_path)}
+            takes = read_json(takes_path)
+            self._take_names = {str(t.get("take_uid")): str(t.get("take_name")) for t in takes}
         if take_uid not in self._take_names:
             raise DatasetFormatError(f"{self.root / 'takes.json'}: no take_uid {take_uid}")
         return self._take_names[take_uid]

@@ -7,10 +7,11 @@ validation set, same format)::
         {image name: {"right" / "left" (absent: no hand): {
             "joints": (21, 2) pixels of the 1920x1080 frame,
             "joints_valid": (21,) 0/1,
-            "bbox": the hand's box (covers the arm; kept in ``extra["release_bbox"]``, not used for the crop)}}}
-    <image_root>/<image name>                    the EPIC-KITCHENS frames (``image_root`` defaults to ``<root>``)
+            "bbox": the hand's box (covers the arm; in ``extra["release_bbox"]``, not used for the crop)}}}
+    <image_root>/<image name>       the EPIC-KITCHENS frames (``image_root`` defaults to ``<root>``)
 
-Fields read: ``joints``, ``joints_valid``, ``bbox``. Joint order is AssemblyHands / InterHand2.6M's (thumb tip →
+Fields read: ``joints``, ``joints_valid``, ``bbox``. Joint order is AssemblyHands / InterHand2.6M's (thumb
+tip →
 base, index, middle, ring, pinky, then the wrist), re-ordered to MANO21 here as the authors do; read in
 OpenPose order, 16 of the 21 joints would be wrong. Keypoints are scaled from ``annotation_wh`` (1920x1080) to
 the image read from disk. A hand needs ≥ ``min_valid_joints`` valid joints (4: the paper scores a hand with
@@ -76,12 +77,16 @@ class EpicHandKpsDataset(HandDataset):
         path = Path(pickle_path) if pickle_path is not None else self.root / HANDKPS_PICKLE
         data = read_pickle(path)
         if not isinstance(data, dict) or not data:
-            raise DatasetFormatError(f"{path}: expected a non-empty dict {{image name: {{'right'/'left': ...}}}}")
+            raise DatasetFormatError(
+                f"{path}: expected a non-empty dict {{image name: {{'right'/'left': ...}}}}"
+            )
         img_root = Path(image_root) if image_root is not None else self.root
         prefix = tuple(path_prefix) if path_prefix else None
         for name, hands in data.items():
             if not isinstance(hands, dict):
-                raise DatasetFormatError(f"{path}: entry {name!r} is a {type(hands).__name__}, expected a dict")
+                raise DatasetFormatError(
+                    f"{path}: entry {name!r} is a {type(hands).__name__}, expected a dict"
+                )
             for side in ("right", "left"):
                 hand = hands.get(side)
                 if hand is None:
@@ -93,14 +98,22 @@ class EpicHandKpsDataset(HandDataset):
                 kp = np.asarray(hand["joints"], dtype=np.float64)
                 valid = np.asarray(hand["joints_valid"], dtype=np.float64).reshape(-1) > 0.5
                 if kp.shape != (NUM_JOINTS, 2) or valid.shape != (NUM_JOINTS,):
-                    raise DatasetFormatError(f"{where}: expected joints (21, 2) and joints_valid (21,), got "
-                                             f"{kp.shape} and {valid.shape}")
+                    raise DatasetFormatError(
+                        f"{where}: expected joints (21, 2) and joints_valid (21,), got "
+                        f"{kp.shape} and {valid.shape}"
+                    )
                 kp, valid = interhand_to_mano21(kp), interhand_to_mano21(valid)
                 if valid.sum() < min_valid_joints:
                     continue
                 self._records.append(
-                    _KpsRecord(resolve_image(str(name), img_root, prefix), f"{name}/{side}", side == "right",
-                               kp * valid[:, None], valid, hand.get("bbox"))
+                    _KpsRecord(
+                        resolve_image(str(name), img_root, prefix),
+                        f"{name}/{side}",
+                        side == "right",
+                        kp * valid[:, None],
+                        valid,
+                        hand.get("bbox"),
+                    )
                 )
 
     def _load(self, r: _KpsRecord) -> HandSample:
@@ -110,6 +123,13 @@ class EpicHandKpsDataset(HandDataset):
         box = box_from_keypoints(kp, r.valid, self.box_pad, (w, h))
         extra = {} if r.release_bbox is None else {"release_bbox": np.asarray(r.release_bbox, np.float64)}
         return assumed_intrinsics_sample(
-            image, self.focal_over_width, box, r.is_right, self.name, r.frame_id, extra,
-            keypoints_px=kp, keypoints_valid=r.valid.copy(),
+            image,
+            self.focal_over_width,
+            box,
+            r.is_right,
+            self.name,
+            r.frame_id,
+            extra,
+            keypoints_px=kp,
+            keypoints_valid=r.valid.copy(),
         )

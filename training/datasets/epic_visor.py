@@ -50,9 +50,9 @@ import numpy as np
 
 from training.datasets.authors_files import (
     AuthorsHand,
+    authors_grasp_class,
     authors_hand_sample,
     authors_hands,
-    authors_grasp_class,
     open_pred_masks,
     read_grasp_pickle,
     read_pickle,
@@ -162,7 +162,8 @@ class EpicVisorDataset(HandDataset):
         self._masks = open_pred_masks(self.root / AUTHORS_MASKS_NPZ)
         modal = read_pickle(self.root / AUTHORS_MODAL_PICKLE)
         if not isinstance(modal, dict):
-            raise DatasetFormatError(f"{self.root / AUTHORS_MODAL_PICKLE}: expected a dict {{image: {{side: 0|1}}}}")
+            raise DatasetFormatError(
+                f"{self.root / AUTHORS_MODAL_PICKLE}: expected a dict {{image: {{side: 0|1}}}}")
         mask_names = set(self._masks.files)
         names = [n for n in data if n in mask_names and n in modal]
         self._records = authors_hands(pkl, data, image_root, names, mask_names, modal, grasp=False,

@@ -10,8 +10,9 @@ Expected layout (as released; the takes may sit one or two levels below the subj
 
     <root>/pose_lists/pose_<split>.txt      one frame per line, "subject3/k2/0/cam4/rgb/000000.png"
 
-With ``split`` ("val" is the official evaluation split: ``pose_val.txt`` = subject3/{k2, o1, o2}, 11,638 frames)
-only the frames listed there are read; without it every ``cam4`` directory matching ``<root>/subject*/**/cam4``
+With ``split`` ("val" is the official evaluation split: ``pose_val.txt`` = subject3/{k2, o1, o2}, 11,638
+frames) only the frames listed there are read; without it every ``cam4`` directory matching
+``<root>/subject*/**/cam4``
 (or only the subjects given). Fields read: ``cam_intrinsics.txt`` (fx fy cx cy width height) and
 ``hand_pose/%06d.txt``. Joint
 order in ``hand_pose``: OpenPose order (wrist, then thumb, index, middle, ring, pinky from base to tip),
@@ -108,7 +109,8 @@ class H2ODataset(HandDataset):
         for side in ("left", "right"):
             j = hands[side]
             if j is not None:
-                self._records.append(_H2ORecord(cam_dir, pose_file.stem, side == "right", openpose_to_mano21(j), K))
+                joints = openpose_to_mano21(j)
+                self._records.append(_H2ORecord(cam_dir, pose_file.stem, side == "right", joints, K))
 
     def _read_split(self, split: str, frame_stride: int) -> None:
         """The frames of ``pose_lists/pose_<split>.txt`` (paths from ``subject*``; ``rgb/<frame>.png``)."""

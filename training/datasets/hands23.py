@@ -1,5 +1,6 @@
 """Hands23 (Cheng et al., NeurIPS 2023) in the COCO form its own converter writes (``ddshan/hands23_data``,
-``data_prep/gen_coco_format.py``): hand masks, boxes and grasp classes, no 3D. The second source of Ego4D-style
+``data_prep/gen_coco_format.py``): hand masks, boxes and grasp classes, no 3D. The second source of
+Ego4D-style
 grasp training data next to the authors' ``grasp_ego.pkl`` (``training.datasets.ego4d_grasp``).
 
 Expected layout (the converter's output)::
@@ -11,7 +12,8 @@ Expected layout (the converter's output)::
                           "handside": 0 left | 1 right, "grasptype": int (below), ...}]}
     <images_dir>/<file_name>                     ``images_dir`` defaults to ``<root>/<split>``
 
-Fields read: ``category_id``, ``handside``, ``grasptype``, ``bbox``, ``segmentation``. Hands23's grasp integers
+Fields read: ``category_id``, ``handside``, ``grasptype``, ``bbox``, ``segmentation``. Hands23's grasp
+integers
 (-1 None, 0 NP-Palm, 1 NP-Fin, 2 Pow-Pris, 3 Pre-Pris, 4 Pow-Circ, 5 Pre-Circ, 6 Exten, 7 Later, 8 Other)
 map to the head's classes (``GRASP_CLASS_NAMES``): -1 → 8 "no grasp", 7 → 6, 8 → 7. ``Exten`` has no class in
 the WildHands head: such a hand keeps its mask but no grasp label (``exten_as="other"`` maps it to Other);
@@ -86,14 +88,18 @@ class Hands23Dataset(HandDataset):
         for image_id, anns in by_image.items():
             img = images.get(image_id)
             if img is None:
-                raise DatasetFormatError(f"{path}: annotation {anns[0].get('id')} names unknown image {image_id}")
+                raise DatasetFormatError(
+                    f"{path}: annotation {anns[0].get('id')} names unknown image {image_id}"
+                )
             for ann in anns:
                 if ann["category_id"] != HAND_CATEGORY:
                     continue
                 where = f"{path} annotation {ann.get('id')}"
                 require_keys(ann, ("handside", "grasptype", "bbox"), where)
                 if ann["handside"] not in (0, 1):
-                    raise DatasetFormatError(f"{where}: handside must be 0 (left) or 1 (right), got {ann['handside']!r}")
+                    raise DatasetFormatError(
+                        f"{where}: handside must be 0 (left) or 1 (right), got {ann['handside']!r}"
+                    )
                 g = ann["grasptype"]
                 if g not in HANDS23_TO_HEAD:
                     raise DatasetFormatError(f"{where}: unknown grasptype {g!r} (Hands23 uses -1..8)")
@@ -104,9 +110,15 @@ class Hands23Dataset(HandDataset):
                 x, y, bw, bh = (float(v) for v in ann["bbox"])
                 others = [p for o in anns if o is not ann for p in (o["segmentation"] or [])]
                 self._records.append(
-                    _H23Record(img_dir / img["file_name"], f"{img['file_name']}/{ann.get('id')}",
-                               ann["handside"] == 1, np.array([x, y, x + bw, y + bh]),
-                               list(ann["segmentation"] or []), grasp, others)
+                    _H23Record(
+                        img_dir / img["file_name"],
+                        f"{img['file_name']}/{ann.get('id')}",
+                        ann["handside"] == 1,
+                        np.array([x, y, x + bw, y + bh]),
+                        list(ann["segmentation"] or []),
+                        grasp,
+                        others,
+                    )
                 )
 
     def _load(self, r: _H23Record) -> HandSample:
@@ -114,8 +126,19 @@ class Hands23Dataset(HandDataset):
         h, w = image.shape[:2]
         mask = polygons_to_mask(r.polygons, h, w) if r.polygons else None
         ignore = None if mask is None else polygons_to_mask(r.other_polygons, h, w) & (1 - mask)
-        f = self.focal_over_width if self.focal_over_width is not None else half_max_side_focal_over_width(w, h)
+        f = (
+            self.focal_over_width
+            if self.focal_over_width is not None
+            else half_max_side_focal_over_width(w, h)
+        )
         return assumed_intrinsics_sample(
-            image, f, r.box_xyxy_px.copy(), r.is_right, self.name, r.frame_id,
-            mask=mask, mask_ignore=ignore, grasp_label=r.grasp,
+            image,
+            f,
+            r.box_xyxy_px.copy(),
+            r.is_right,
+            self.name,
+            r.frame_id,
+            mask=mask,
+            mask_ignore=ignore,
+            grasp_label=r.grasp,
         )
