@@ -9,8 +9,10 @@ Conventions every adapter follows (units and frames as in ``training.sample``):
   ``sample.extra["joints3d_valid"]`` ((21,) bool); ``keypoints_valid`` flags the 2D keypoints (annotated, in
   front of the camera and inside the image).
 - Datasets without intrinsics use ``default_intrinsics`` (pinhole, principal point at the image centre,
-  focal given as a multiple of the image width) through ``assumed_intrinsics_sample``; each adapter states
-  its assumed ratio in its config.
+  focal given as a multiple of the image width) through ``assumed_intrinsics_sample``, with the authors'
+  assumptions: EPIC (VISOR, Epic-HandKps) focal 1000 px at 1920 wide, Ego4D / Hands23 f = max(W, H) / 2
+  (their no-intrinsics KPE); ``focal_over_width`` overrides it per adapter; such samples carry
+  ``extra["K_assumed"] = True``.
 """
 
 from __future__ import annotations
@@ -61,12 +63,6 @@ INTERHAND_TO_OPENPOSE: tuple[int, ...] = (
 #: ``joints_mano21 = joints_interhand[INTERHAND_TO_MANO21]``.
 INTERHAND_TO_MANO21: tuple[int, ...] = tuple(INTERHAND_TO_OPENPOSE[i] for i in OPENPOSE_TO_MANO21)
 
-
-#: Focal length, as a multiple of the image width, assumed for egocentric datasets released without
-#: intrinsics (EPIC-Kitchens VISOR, Ego4D, Epic-HandKps). An assumption of this project (a 53.1° horizontal
-#: field of view, pinhole), not a published calibration; override it per adapter (``focal_over_width``).
-#: Samples built with it carry ``extra["K_assumed"] = True``.
-DEFAULT_FOCAL_OVER_WIDTH = 1.0
 
 
 class DatasetFileError(FileNotFoundError):
