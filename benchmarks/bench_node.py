@@ -130,7 +130,7 @@ def overhead(node, w: int, h: int, frames: int) -> dict:
     msgs = [_messages(w, h, time.time_ns() + i * 33_000_000, rng) for i in range(frames + 1)]
     rows = []
     node.pipeline.reset()
-    node._last_stamp.clear()
+    node._order.clear()
     for i, m in enumerate(msgs):
         cb = _frame(node, m)
         node.worker.wait_idle(600)
@@ -155,7 +155,7 @@ def burst(node, w: int, h: int, n: int, proc_s: float) -> dict:
     rng = np.random.default_rng(1)
     period = proc_s / 3
     node.pipeline.reset()
-    node._last_stamp.clear()
+    node._order.clear()
     dropped0, processed0 = node.worker.dropped, node.worker.processed
     lat_before = len(node.stats.latencies_ms())
     base = [_messages(w, h, 0, rng) for _ in range(3)]
