@@ -22,6 +22,9 @@ import numpy as np
 MODELS: dict[str, int] = {"plumb_bob": 5, "rational_polynomial": 8, "equidistant": 4}
 
 
+_CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 100, 1e-9)
+
+
 class DistortionError(ValueError):
     """A distortion model this module cannot undo, or malformed coefficients."""
 
@@ -70,9 +73,9 @@ def undistort_points(points_px: np.ndarray, K_px: np.ndarray, model: str, D: np.
     K = np.asarray(K_px, np.float64).reshape(3, 3)
     D = np.asarray(D, np.float64).reshape(-1)
     if model == "equidistant":
-        out = cv2.fisheye.undistortPoints(pts, K, D[:4], P=K)
-    else:
-        out = cv2.undistortPoints(pts, K, D[: MODELS[model]], P=K)
+        out = cv2.fisheye.undistortPoints(pts, K, D[:4], P=K, criteria=_CRITERIA)
+    else:  # iterated to convergence (cv2.undistortPoints stops after 5 iterations)
+        out = cv2.undistortPoints(pts, K, D[: MODELS[model]], None, None, K, _CRITERIA)
     return out.reshape(-1, 2)
 
 
