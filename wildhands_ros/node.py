@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,6 +139,7 @@ class HandsNode(LifecycleNode):
         self._sizes: dict[str, tuple[int, int]] = {}
         self._undistorter = Undistorter()
         self._gaps = SequenceGapCounter()
+        self._pending_boxes: OrderedDict[tuple[str, int], list[HandDetection]] = OrderedDict()
         self.reused_info = 0
         self.default_frame_used = 0
         self.resolution_changes = 0
@@ -244,6 +246,7 @@ class HandsNode(LifecycleNode):
             self.worker.stop(timeout_s=0.5)
             self.worker = None
         self.pairer.clear()
+        self._pending_boxes.clear()
         self._order.clear()
         self._sizes.clear()
 
@@ -377,7 +380,13 @@ class HandsNode(LifecycleNode):
         now = time.monotonic()
         if now - self._log_times.get(key, -1e9) >= LOG_PERIOD_S:
             self._log_times[key] = now
-            getattr(self.get_logger(), level)(message)
+            # one call site per severity: rclpy refuses a severity change at a call site
+            if level == "error":
+                self.get_logger().error(message)
+            elif level == "warning":
+                self.get_logger().warning(message)
+            else:
+                self.get_logger().info(message)
 
     def _reject(self, reason: str, message: str) -> None:
         self.stats.on_rejected(reason, message)
@@ -430,6 +439,7 @@ class HandsNode(LifecycleNode):
             self._reject(exc.reason, f"{exc} (frame {frame!r})")
             return
         size = _info_size(msg)
+        self._release_boxes(frame, conv.stamp_to_ns(msg.header.stamp), msg)
         self._handle(
             self.pairer.add_info(frame, conv.stamp_to_ns(msg.header.stamp), msg, size, self._recv_ns())
         )
@@ -469,9 +479,26 @@ class HandsNode(LifecycleNode):
         self._set_boxes(msg.header, dets)
 
     def _set_boxes(self, header: Header, dets: list[HandDetection]) -> None:
-        """External boxes are drawn on the camera's raw image: undistorted like the image."""
-        info = self.pairer.latest_info(header.frame_id or self.settings["input.default_frame_id"])
-        if info is not None and not self.settings["input.use_rectified"] and needs_undistortion(info.d):
+        """External boxes are drawn on the camera's raw image: they are undistorted like the image, with
+        the CameraInfo of their stamp (boxes that arrive before it wait for it, or for their frame)."""
+        frame = header.frame_id or self.settings["input.default_frame_id"]
+        stamp_ns = conv.stamp_to_ns(header.stamp)
+        info = self.pairer.info_at(frame, stamp_ns)
+        last = self._order.last(frame)
+        if info is None and last is not None and last >= stamp_ns:
+            info = self.pairer.latest_info(frame)  # its frame is already in the worker
+        if info is None:  # given when its CameraInfo arrives or its frame is paired
+            self._pending_boxes[(frame, stamp_ns)] = dets
+            while len(self._pending_boxes) > 32:
+                self._pending_boxes.popitem(last=False)
+            return
+        self._give_boxes(stamp_ns, dets, info)
+
+    def _undistorts(self) -> bool:
+        return not self.settings["input.use_rectified"]
+
+    def _give_boxes(self, stamp_ns: int, dets: list[HandDetection], info: CameraInfo) -> None:
+        if self._undistorts() and needs_undistortion(info.d):
             K = conv.camera_info_to_K(info)
             dets = [
                 HandDetection(
@@ -482,7 +509,13 @@ class HandsNode(LifecycleNode):
                 )
                 for d in dets
             ]
-        self.pipeline.set_external_boxes(conv.stamp_to_ns(header.stamp), dets)
+        if self.pipeline is not None:
+            self.pipeline.set_external_boxes(stamp_ns, dets)
+
+    def _release_boxes(self, frame: str, stamp_ns: int, info: CameraInfo) -> None:
+        dets = self._pending_boxes.pop((frame, stamp_ns), None)
+        if dets is not None:
+            self._give_boxes(stamp_ns, dets, info)
 
     def _recv_ns(self) -> int:
         return self._steady.now().nanoseconds
@@ -536,6 +569,7 @@ class HandsNode(LifecycleNode):
                 f"{last / 1e9:.6f} s (frame {p.frame_id!r})",
             )
             return
+        self._release_boxes(p.frame_id, p.stamp_ns, info)
         reset = verdict == "time_jump_reset"
         if reset:
             self._flag("time_jump_reset", f"image stamps of frame {p.frame_id!r} jumped back: tracking reset")

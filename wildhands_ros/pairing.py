@@ -106,6 +106,12 @@ class FramePairer:
         cam = self._cams.get(frame_id)
         return next(reversed(cam.infos.values())).info if cam and cam.infos else None
 
+    def info_at(self, frame_id: str, stamp_ns: int) -> Any | None:
+        """The camera's CameraInfo of exactly this stamp, if stored."""
+        cam = self._cams.get(frame_id)
+        entry = cam.infos.get(int(stamp_ns)) if cam else None
+        return None if entry is None else entry.info
+
     def add_info(
         self, frame_id: str, stamp_ns: int, info: Any, size: tuple[int, int] | None, now_ns: int
     ) -> list[Paired | Dropped]:
