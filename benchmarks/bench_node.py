@@ -232,7 +232,8 @@ def main() -> None:
             f"{w:>5}x{h:<5} {r['model_ms']:9.1f} {r['pipeline_ms']:12.1f} {r['node_ms']:8.1f} "
             f"{r['total_ms']:9.1f} {100 * r['node_ms'] / r['total_ms']:6.1f}%"
         )
-    print(f"undistortion (plumb_bob, cached maps): {'resolution':>11} {'build ms':>9} {'remap ms':>9} {'% of total':>10}")
+    head = f"{'resolution':>11} {'build ms':>9} {'remap ms':>9} {'% of total':>10}"
+    print(f"undistortion (plumb_bob, cached maps): {head}")
     for (w, h), r in results.items():
         u = undistortion_cost(w, h)
         print(

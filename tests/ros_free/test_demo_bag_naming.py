@@ -1,5 +1,5 @@
-"""The demo's bag is a rosbag2 directory that ``ros2 bag info DIR`` reads and whose .mcap Foxglove opens
-(rosbag2 layout: DIR/metadata.yaml listing DIR/<file>; MCAP files start with the magic b"\\x89MCAP0\\r\\n")."""
+"""The demo's bag is a rosbag2 directory that ``ros2 bag info DIR`` reads and whose .mcap Foxglove
+opens (rosbag2 layout: DIR/metadata.yaml listing DIR/<file>; MCAP files start with the magic b"\\x89MCAP0\\r\\n")."""
 
 from __future__ import annotations
 

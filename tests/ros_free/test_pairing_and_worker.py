@@ -10,7 +10,6 @@ import pytest
 from wildhands_ros.pairing import Dropped, FramePairer, Paired
 from wildhands_ros.worker import LatestFrameWorker
 
-
 MS = 1_000_000
 SIZE = (320, 240)
 
