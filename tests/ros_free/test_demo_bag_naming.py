@@ -1,5 +1,6 @@
 """The demo's bag is a rosbag2 directory that ``ros2 bag info DIR`` reads and whose .mcap Foxglove
-opens (rosbag2 layout: DIR/metadata.yaml listing DIR/<file>; MCAP files start with the magic b"\\x89MCAP0\\r\\n")."""
+opens (rosbag2 layout: DIR/metadata.yaml listing DIR/<file>; an MCAP file starts with its magic
+bytes)."""
 
 from __future__ import annotations
 
