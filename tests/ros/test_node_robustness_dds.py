@@ -154,4 +154,6 @@ def test_sigterm_under_load_exits_cleanly_and_quickly(node):
     print(f"SIGTERM to exit: {took:.2f} s")
     assert rc == 0, tail
     assert "ERROR" not in tail and "context is invalid" not in tail, tail
-    assert took < 5.0, f"{took:.2f} s: launch escalates after 5 s"
+    # target < 1 s (0.5 s measured here under load); the bound leaves room for this loaded machine, and
+    # stays below what the previous shutdown took (2.4-3.6 s, launch escalates after 5 s)
+    assert took < 2.0, f"{took:.2f} s to exit after SIGTERM"
