@@ -13,6 +13,10 @@ node's subscription callbacks exactly as the executor would. Reported per resolu
 - node: callbacks (checks, pairing), image view/conversion, HandArray + TF + markers building and
   publishing, diagnostics bookkeeping = everything the ROS layer adds. Target: node <= 10% of the total.
 
+Undistortion (a ``plumb_bob`` CameraInfo with non-zero D, as the node does it with
+``wildhands_core.undistortion.Undistorter``): the one-off map build per calibration and the per-frame
+``cv2.remap``, per resolution, next to the frame's total.
+
 Then a burst at 3x the measured processing rate: latency from stamp to publication per processed frame,
 first third vs last third of the burst (a growing queue would make the last third much slower), and the
 number of frames the mailbox dropped. Prints numbers; asserts nothing.
@@ -130,7 +134,7 @@ def overhead(node, w: int, h: int, frames: int) -> dict:
     msgs = [_messages(w, h, time.time_ns() + i * 33_000_000, rng) for i in range(frames + 1)]
     rows = []
     node.pipeline.reset()
-    node._last_stamp.clear()
+    node._order.clear()
     for i, m in enumerate(msgs):
         cb = _frame(node, m)
         node.worker.wait_idle(600)
@@ -151,11 +155,33 @@ def overhead(node, w: int, h: int, frames: int) -> dict:
     }
 
 
+def undistortion_cost(w: int, h: int, frames: int = 20) -> dict:
+    """Map build (once per calibration) and remap (every frame) times in ms, medians."""
+    from wildhands_core.undistortion import Undistorter
+
+    f = 0.8 * w
+    K = np.array([[f, 0.0, (w - 1) / 2], [0.0, f, (h - 1) / 2], [0.0, 0.0, 1.0]])
+    D = np.array([-0.28, 0.07, 1e-4, -2e-4, 0.0])  # a typical wide-angle webcam
+    image = np.random.default_rng(0).integers(0, 255, (h, w, 3), dtype=np.uint8)
+    builds, remaps = [], []
+    for i in range(3):
+        u = Undistorter()
+        t = time.perf_counter()
+        u.undistort("cam", image, K, "plumb_bob", D * (1 + 1e-3 * i))
+        builds.append(time.perf_counter() - t)
+    for _ in range(frames):
+        t = time.perf_counter()
+        u.undistort("cam", image, K, "plumb_bob", D * (1 + 2e-3))
+        remaps.append(time.perf_counter() - t)
+    assert u.builds == 1
+    return {"build_ms": statistics.median(builds) * 1e3, "remap_ms": statistics.median(remaps) * 1e3}
+
+
 def burst(node, w: int, h: int, n: int, proc_s: float) -> dict:
     rng = np.random.default_rng(1)
     period = proc_s / 3
     node.pipeline.reset()
-    node._last_stamp.clear()
+    node._order.clear()
     dropped0, processed0 = node.worker.dropped, node.worker.processed
     lat_before = len(node.stats.latencies_ms())
     base = [_messages(w, h, 0, rng) for _ in range(3)]
@@ -205,6 +231,14 @@ def main() -> None:
         print(
             f"{w:>5}x{h:<5} {r['model_ms']:9.1f} {r['pipeline_ms']:12.1f} {r['node_ms']:8.1f} "
             f"{r['total_ms']:9.1f} {100 * r['node_ms'] / r['total_ms']:6.1f}%"
+        )
+    head = f"{'resolution':>11} {'build ms':>9} {'remap ms':>9} {'% of total':>10}"
+    print(f"undistortion (plumb_bob, cached maps): {head}")
+    for (w, h), r in results.items():
+        u = undistortion_cost(w, h)
+        print(
+            f"{'':39}{w:>5}x{h:<5} {u['build_ms']:9.1f} {u['remap_ms']:9.2f} "
+            f"{100 * u['remap_ms'] / (r['total_ms'] + u['remap_ms']):9.1f}%"
         )
     r = results[(640, 480)]
     b = burst(node, 640, 480, args.burst, r["total_ms"] / 1e3)

@@ -1,7 +1,11 @@
 """Launch the WildHands hand-pose node for one camera.
 
-    ros2 launch wildhands_ros hands.launch.py camera_namespace:=/camera image_topic:=image_raw \
-        params_file:=/path/hands.yaml backend:=onnxruntime use_sim_time:=false
+    ros2 launch wildhands_ros hands.launch.py camera_namespace:=camera image_topic:=image_raw \
+        params_file:=/path/hands.yaml backend:=onnxruntime use_sim_time:=false tf_frame_prefix:=head_
+
+A relative camera_namespace resolves in the node's namespace (``namespace:=robot1`` or an enclosing
+``PushRosNamespace``); the input topics are named only by these arguments (the params file's ``topics.*``
+are pinned to the remapped defaults). ``autostart:=false`` starts the lifecycle node unconfigured.
 
 The node description comes from ``wildhands_ros.launch_logic.node_description`` (also used by the tests,
 which start the same node with ``python -m wildhands_ros`` where the ``launch`` package is missing).
@@ -15,7 +19,7 @@ from launch import LaunchDescription
 from wildhands_ros.launch_logic import default_params_file, node_description
 
 ARGUMENTS = {
-    "camera_namespace": ("/camera", "namespace of the camera's topics"),
+    "camera_namespace": ("camera", "namespace of the camera's topics (relative: in the node's namespace)"),
     "image_topic": ("image_raw", "image topic, relative to camera_namespace"),
     "camera_info_topic": ("camera_info", "CameraInfo topic, relative to camera_namespace"),
     "boxes_topic": ("", "external HandBoxArray detections (empty = the node's ~hand_boxes default)"),
@@ -24,11 +28,14 @@ ARGUMENTS = {
     "use_sim_time": ("false", "use /clock (bag playback)"),
     "namespace": ("", "namespace of the node"),
     "name": ("hands", "name of the node"),
+    "tf_frame_prefix": ("", "prefix of the hand TF frames, one per camera (empty = the params file's)"),
+    "autostart": ("true", "configure and activate the lifecycle node at start-up"),
 }
 
 
 def _launch(context, *args, **kwargs):
     values = {k: LaunchConfiguration(k).perform(context) for k in ARGUMENTS}
+    values["frame_prefix"] = values.pop("tf_frame_prefix")
     d = node_description(**values)
     return [
         Node(

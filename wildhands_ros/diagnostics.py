@@ -1,9 +1,12 @@
 """Run-time statistics of the hands node and their ``diagnostic_msgs/DiagnosticArray`` form.
 
 :class:`NodeStats` is thread-safe (subscription callbacks and the worker both report): frames received,
-processed and published, frames dropped by the mailbox, inputs rejected by reason (with the last message
-per reason), per-frame latency from the image stamp to publication (ms, node clock) and processing time
-(ms). :func:`stats_to_diagnostics` turns a snapshot into one DiagnosticStatus.
+processed and published, frames dropped by the mailbox, frames lost before the callback (publisher sequence
+gaps, the middleware's message-lost event), inputs rejected by reason and inputs flagged (kept, but
+something is wrong: time jumps, old stamps, fallback frame) by reason, with the last message per reason and
+the counts since the previous report; per-frame latency from the image stamp to publication (ms, node
+clock; frames with meaningless stamps are left out) and processing time (ms).
+:func:`stats_to_diagnostics` turns a snapshot into one DiagnosticStatus.
 """
 
 from __future__ import annotations
@@ -30,6 +33,13 @@ class StatsSnapshot:
     rejected: dict[str, int] = field(default_factory=dict)
     last_reject: dict[str, str] = field(default_factory=dict)
     new_rejects: int = 0
+    #: reason -> count since the previous snapshot (what is happening now)
+    recent_rejects: dict[str, int] = field(default_factory=dict)
+    flagged: dict[str, int] = field(default_factory=dict)
+    last_flag: dict[str, str] = field(default_factory=dict)
+    recent_flags: dict[str, int] = field(default_factory=dict)
+    lost_sequence_gaps: int = 0
+    lost_middleware: int = 0
     rate_hz: float = 0.0
     latency_p50_ms: float = float("nan")
     latency_p95_ms: float = float("nan")
@@ -55,7 +65,12 @@ class NodeStats:
         self.failed = 0
         self.rejected: Counter[str] = Counter()
         self.last_reject: dict[str, str] = {}
-        self._new_rejects = 0
+        self._recent_rejects: Counter[str] = Counter()
+        self.flagged: Counter[str] = Counter()
+        self.last_flag: dict[str, str] = {}
+        self._recent_flags: Counter[str] = Counter()
+        self.lost_sequence_gaps = 0
+        self.lost_middleware = 0
 
     def on_received(self) -> None:
         with self._lock:
@@ -74,13 +89,30 @@ class NodeStats:
         with self._lock:
             self.rejected[reason] += 1
             self.last_reject[reason] = message
-            self._new_rejects += 1
+            self._recent_rejects[reason] += 1
 
-    def on_processed(self, latency_ms: float, processing_ms: float, model_ms: float, published: bool) -> None:
+    def on_flagged(self, reason: str, message: str) -> None:
+        """An input kept (processed) although something is wrong with it; raises the diagnostic to WARN."""
+        with self._lock:
+            self.flagged[reason] += 1
+            self.last_flag[reason] = message
+            self._recent_flags[reason] += 1
+
+    def on_lost(self, sequence_gaps: int = 0, middleware: int = 0) -> None:
+        """Messages that never reached the callback: publisher sequence gaps / the message-lost event."""
+        with self._lock:
+            self.lost_sequence_gaps += int(sequence_gaps)
+            self.lost_middleware += int(middleware)
+
+    def on_processed(
+        self, latency_ms: float | None, processing_ms: float, model_ms: float, published: bool
+    ) -> None:
+        """``latency_ms`` None: the frame's stamp gives no meaningful latency (kept out of the window)."""
         with self._lock:
             self.processed += 1
             self.published += int(published)
-            self._latency.append(latency_ms)
+            if latency_ms is not None:
+                self._latency.append(latency_ms)
             self._processing.append(processing_ms)
             self._model.append(model_ms)
             self._done_times.append(time.monotonic())
@@ -107,14 +139,22 @@ class NodeStats:
                 failed=self.failed,
                 rejected=dict(self.rejected),
                 last_reject=dict(self.last_reject),
-                new_rejects=self._new_rejects,
+                new_rejects=sum(self._recent_rejects.values()),
+                recent_rejects=dict(self._recent_rejects),
+                flagged=dict(self.flagged),
+                last_flag=dict(self.last_flag),
+                recent_flags=dict(self._recent_flags),
+                lost_sequence_gaps=self.lost_sequence_gaps,
+                lost_middleware=self.lost_middleware,
             )
             if len(lat):
                 s.latency_p50_ms, s.latency_p95_ms = (float(v) for v in np.percentile(lat, [50, 95]))
                 s.latency_max_ms = float(lat.max())
+            if self._processing:
                 s.processing_p50_ms = float(np.median(self._processing))
                 s.model_p50_ms = float(np.median(self._model))
-            self._new_rejects = 0
+            self._recent_rejects.clear()
+            self._recent_flags.clear()
         if len(times) >= 2 and times[-1] > times[0]:
             s.rate_hz = (len(times) - 1) / (times[-1] - times[0])
         if times:
@@ -130,13 +170,21 @@ def stats_to_diagnostics(
     backend: str,
     extra: dict[str, str] | None = None,
     stale_after_s: float = 5.0,
+    inactive: bool = False,
 ) -> DiagnosticArray:
-    """One DiagnosticStatus: OK; WARN when inputs were rejected or processing failed since the last report;
-    STALE when no frame was processed for ``stale_after_s``."""
+    """One DiagnosticStatus: OK; WARN when inputs were rejected or flagged since the previous report (the
+    message names only those reasons, with their counts in that period and the last message); STALE when
+    no frame was processed for ``stale_after_s``; OK "inactive" for a lifecycle node not active. Counters
+    since start are in the values."""
     level, message = DiagnosticStatus.OK, "running"
-    if s.new_rejects:
+    if s.recent_rejects or s.recent_flags:
         level = DiagnosticStatus.WARN
-        message = "rejected inputs: " + "; ".join(f"{k}: {v}" for k, v in sorted(s.last_reject.items()))
+        parts = [
+            f"rejected {k} x{n}: {s.last_reject.get(k, '')}" for k, n in sorted(s.recent_rejects.items())
+        ] + [f"flagged {k} x{n}: {s.last_flag.get(k, '')}" for k, n in sorted(s.recent_flags.items())]
+        message = "; ".join(parts)
+    elif inactive:
+        message = "inactive (lifecycle): not subscribed"
     elif s.since_last_frame_s > stale_after_s:
         level, message = DiagnosticStatus.STALE, "no frame processed recently"
     values = {
@@ -152,11 +200,16 @@ def stats_to_diagnostics(
         "frames_published": str(s.published),
         "frames_dropped": str(s.dropped),
         "frames_failed": str(s.failed),
+        "frames_lost_before_callback": str(s.lost_sequence_gaps),
+        "frames_lost_middleware_event": str(s.lost_middleware),
         "rejected_total": str(sum(s.rejected.values())),
     }
     for reason, n in sorted(s.rejected.items()):
         values[f"rejected.{reason}"] = str(n)
         values[f"rejected.{reason}.last"] = s.last_reject.get(reason, "")
+    for reason, n in sorted(s.flagged.items()):
+        values[f"flagged.{reason}"] = str(n)
+        values[f"flagged.{reason}.last"] = s.last_flag.get(reason, "")
     values.update(extra or {})
     status = DiagnosticStatus(
         level=level,

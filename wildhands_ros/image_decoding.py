@@ -6,7 +6,10 @@ ROS install. Images come out as (H, W, 3) uint8 RGB; ``K`` (3, 3) float64 in pix
 of the top-left pixel = (0, 0)). Every validation failure raises an :class:`InputError` subclass whose
 ``reason`` is a short, stable key used by the node's diagnostics: ``encoding`` (unsupported encoding),
 ``empty_image``, ``step`` (step shorter than a row, or data shorter than step x height: truncated data),
-``decode`` (compressed data not decodable), ``camera_info_focal`` (non-positive / non-finite K),
+``decode`` (compressed data not decodable), ``image_too_large`` (more pixels than the node accepts),
+``camera_info_focal`` (non-positive / non-finite focal length or principal point), ``camera_info_matrix``
+(any other entry of K / P non-finite, or not of the pinhole form [[fx, s, cx], [0, fy, cy], [0, 0, 1]]),
+``camera_info_distortion`` (a distortion model that cannot be undone, or non-finite D),
 ``camera_info_size`` (CameraInfo size differs from the image's).
 """
 
@@ -14,6 +17,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+
+from wildhands_core.undistortion import DistortionError, check_distortion
 
 #: Encodings accepted on the image input: channels per pixel and the cv2 conversion to RGB (None = as is).
 SUPPORTED_ENCODINGS: dict[str, tuple[int, int | None]] = {
@@ -58,6 +63,16 @@ def _bytes(data) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------- images
+def check_image_size(width: int, height: int, max_pixels: int) -> None:
+    """Refuse images of more than ``max_pixels`` pixels (reason ``image_too_large``)."""
+    if max_pixels > 0 and int(width) * int(height) > max_pixels:
+        raise InputError(
+            f"image {width}x{height} has {int(width) * int(height) / 1e6:.1f} Mpx, more than "
+            f"input.max_image_pixels = {max_pixels / 1e6:.1f} Mpx: downscale it before the node",
+            "image_too_large",
+        )
+
+
 def check_image(msg) -> None:
     """Cheap checks of an Image's metadata (no pixel access): encoding, empty, step and buffer size."""
     if msg.encoding not in SUPPORTED_ENCODINGS:
@@ -118,10 +133,12 @@ def camera_info_to_K(
     non-finite principal point raise reason ``camera_info_focal``.
     """
     if use_rectified:
-        K = np.asarray(info.p, dtype=np.float64).reshape(3, 4)[:, :3].copy()
+        full = np.asarray(info.p, dtype=np.float64).reshape(3, 4)
+        K = full[:, :3].copy()
         which = "P"
     else:
-        K = np.asarray(info.k, dtype=np.float64).reshape(3, 3).copy()
+        full = np.asarray(info.k, dtype=np.float64).reshape(3, 3)
+        K = full.copy()
         which = "K"
     fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
     if not (np.isfinite([fx, fy, cx, cy]).all() and fx > 0 and fy > 0):
@@ -129,6 +146,12 @@ def camera_info_to_K(
             f"CameraInfo {which} has invalid focal length/principal point "
             f"(fx={fx}, fy={fy}, cx={cx}, cy={cy})",
             "camera_info_focal",
+        )
+    if not np.isfinite(full).all() or K[1, 0] != 0 or K[2].tolist() != [0.0, 0.0, 1.0]:
+        raise CameraInfoError(
+            f"CameraInfo {which} is not a finite pinhole matrix [[fx, s, cx], [0, fy, cy], [0, 0, 1]]: "
+            f"{full.tolist()}",
+            "camera_info_matrix",
         )
     bx, by = max(int(info.binning_x), 1), max(int(info.binning_y), 1)
     roi = info.roi
@@ -146,3 +169,18 @@ def camera_info_to_K(
             "camera_info_size",
         )
     return K
+
+
+def camera_info_distortion(info, use_rectified: bool = False) -> tuple[str, np.ndarray]:
+    """(distortion model, D as float64) of a CameraInfo; ``use_rectified`` (images already rectified, P used)
+    gives no distortion. Raises :class:`CameraInfoError` (``camera_info_distortion``) for a model with
+    non-zero D that cannot be undone, or non-finite D."""
+    D = np.asarray(info.d, dtype=np.float64).reshape(-1)
+    model = str(info.distortion_model)
+    if use_rectified:
+        return model, np.zeros(0)
+    try:
+        check_distortion(model, D)
+    except DistortionError as exc:
+        raise CameraInfoError(str(exc), "camera_info_distortion") from exc
+    return model, D

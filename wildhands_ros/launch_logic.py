@@ -1,8 +1,19 @@
 """What ``launch/hands.launch.py`` starts, as plain data (no ``launch`` package needed).
 
 :func:`node_description` builds the node's description from the launch arguments (camera namespace and
-topics, params file, backend, ``use_sim_time``); :func:`command_line` turns it into the equivalent
-``python -m wildhands_ros --ros-args ...`` command, which is how the tests start the node here.
+topics, params file, backend, ``use_sim_time``, TF prefix, autostart); :func:`command_line` turns it into
+the equivalent ``python -m wildhands_ros --ros-args ...`` command, which is how the tests start the node here.
+
+Naming rules (ROS 2 name resolution):
+
+- A relative ``camera_namespace`` (``camera``, the default) stays relative: the inputs resolve inside the
+  node's namespace, so under ``PushRosNamespace('robot1')`` (or ``namespace:=robot1``) the node reads
+  ``/robot1/camera/image_raw``. An absolute one (``/camera``) is used as is; an absolute topic argument
+  (``image_topic:=/other/image``) ignores ``camera_namespace``.
+- With the launch file, the inputs are named ONLY by its arguments: it pins the node's ``topics.*``
+  parameters to their default names (``image``, ``camera_info``, ...) and remaps those names, so a params
+  file's ``topics.*`` cannot silently defeat the remaps. ``topics.*`` are for starting the node without the
+  launch file (``ros2 run`` / ``python -m wildhands_ros``).
 """
 
 from __future__ import annotations
@@ -41,14 +52,29 @@ class NodeDescription:
     output: str = "screen"
 
 
+#: The node's input names (``topics.*`` defaults) that the launch file remaps.
+PINNED_TOPICS = {
+    "topics.image": "image",
+    "topics.camera_info": "camera_info",
+    "topics.compressed_image": "image/compressed",
+    "topics.boxes": "hand_boxes",
+}
+
+
 def _join(ns: str, topic: str) -> str:
-    if topic.startswith("/") or not ns:
+    """``ns/topic``; stays relative when ``ns`` is; an absolute ``topic`` is returned as is."""
+    if topic.startswith("/") or not ns.strip("/"):
         return topic
-    return "/" + "/".join(p for p in (ns.strip("/"), topic) if p)
+    joined = "/".join(p for p in (ns.strip("/"), topic.strip("/")) if p)
+    return "/" + joined if ns.startswith("/") else joined
+
+
+def _truthy(v: bool | str) -> bool:
+    return v.strip().lower() in ("1", "true", "yes", "on") if isinstance(v, str) else bool(v)
 
 
 def node_description(
-    camera_namespace: str = "/camera",
+    camera_namespace: str = "camera",
     image_topic: str = "image_raw",
     camera_info_topic: str = "camera_info",
     params_file: str | Path | None = None,
@@ -57,16 +83,20 @@ def node_description(
     namespace: str = "",
     name: str = "hands",
     boxes_topic: str = "",
+    frame_prefix: str = "",
+    autostart: bool | str = True,
     overrides: dict | None = None,
 ) -> NodeDescription:
     """The node for one camera: its input topics ``<camera_namespace>/<image_topic>`` etc. are remapped
-    onto the node's ``image`` / ``camera_info`` / ``image/compressed`` inputs; ``backend`` (empty = the
-    params file's), ``use_sim_time`` and ``overrides`` (parameter name -> value) override the file."""
-    if isinstance(use_sim_time, str):
-        use_sim_time = use_sim_time.strip().lower() in ("1", "true", "yes", "on")
-    params: dict = {"use_sim_time": bool(use_sim_time)}
+    onto the node's ``image`` / ``camera_info`` / ``image/compressed`` inputs (see the module docstring);
+    ``backend`` and ``frame_prefix`` (empty = the params file's), ``use_sim_time``, ``autostart``
+    (``lifecycle.autostart``) and ``overrides`` (parameter name -> value) override the file."""
+    params: dict = {"use_sim_time": _truthy(use_sim_time), "lifecycle.autostart": _truthy(autostart)}
+    params.update(PINNED_TOPICS)
     if backend:
         params["model.backend"] = backend
+    if frame_prefix:
+        params["tf.frame_prefix"] = frame_prefix
     params.update(overrides or {})
     remaps = [
         ("image", _join(camera_namespace, image_topic)),

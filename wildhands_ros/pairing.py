@@ -1,16 +1,26 @@
-"""Pairing of images with their CameraInfo by (frame_id, stamp), with a small buffer (no ROS types needed).
+"""Pairing of images with their CameraInfo by (frame_id, stamp), bounded per camera (no ROS types needed).
 
-Policy (as image_pipeline's camera subscribers, plus reuse):
+Policy (image_pipeline's camera subscribers, plus bounded waiting and reuse):
 
-- An image whose CameraInfo (same ``frame_id``, same stamp) has already arrived is paired at once.
-- Otherwise, with ``reuse_info`` and a CameraInfo of the same camera (``frame_id``) seen before, the image is
-  paired at once with the newest such CameraInfo (``reused=True``): intrinsics rarely change, and some
-  drivers publish CameraInfo once or slower than the images.
-- Otherwise the image waits in a buffer of ``buffer_size`` images for its CameraInfo; when the buffer is
-  full the oldest waiting image is dropped and reported (``camera_info_missing``).
+- Each camera (``frame_id``) has its own queue of waiting images; one camera never evicts another's.
+- Images of a camera are released strictly in arrival order: an image waiting for its CameraInfo holds the
+  later images of that camera behind it, so the node never sees a camera's stamps go backwards because of
+  pairing.
+- An image whose own CameraInfo (same camera, same stamp) is known is paired with it, also when the image
+  arrives first (image_transport's CameraPublisher publishes the image before the CameraInfo).
+- An image without its own CameraInfo is resolved when (a) a CameraInfo NEWER than the image arrives for its
+  camera (its own will not come), (b) it waited ``max_wait_ns`` (receipt time, steady clock), or (c) its
+  camera has more than ``max_waiting`` waiting images. It is then paired with the camera's newest
+  CameraInfo of the same image size when ``reuse_info`` allows (``reused=True``), else dropped with a
+  reason: ``camera_info_missing`` (the camera never sent a usable CameraInfo), ``camera_info_timeout``,
+  ``camera_info_overflow``, ``camera_info_superseded``.
+- Cameras whose CameraInfo stamps never match their images (a driver that publishes CameraInfo once, or at
+  a lower rate) are recognised after the first such image: their later images reuse at once instead of
+  waiting ``max_wait_ns`` each.
 
-Stamps are int nanoseconds; the CameraInfo store keeps the newest ``buffer_size`` stamps per camera.
-The class is not thread-safe: call it from one thread (the node's subscription callbacks).
+Sizes: ``size`` = (width, height) of the image, or None when unknown (compressed images); a CameraInfo is
+reused only for images of its size (a resolution change waits for the new CameraInfo). Stamps and times
+are int nanoseconds. Not thread-safe: call from one thread (the node's callbacks and its expiry timer).
 """
 
 from __future__ import annotations
@@ -41,53 +51,131 @@ class Dropped:
     reason: str = "camera_info_missing"
 
 
-class FramePairer:
-    """See the module docstring. ``add_image`` / ``add_info`` return what became ready or was dropped."""
+@dataclass
+class _Waiting:
+    stamp_ns: int
+    image: Any
+    size: tuple[int, int] | None
+    received_ns: int
 
-    def __init__(self, buffer_size: int = 5, reuse_info: bool = True) -> None:
-        if buffer_size < 1:
-            raise ValueError("buffer_size must be >= 1")
-        self.buffer_size = int(buffer_size)
+
+@dataclass
+class _Info:
+    info: Any
+    size: tuple[int, int] | None
+
+
+class _Camera:
+    def __init__(self) -> None:
+        self.infos: OrderedDict[int, _Info] = OrderedDict()  # stamp -> info, oldest first
+        self.waiting: deque[_Waiting] = deque()
+        self.infos_match_images = True  # until an image was released without its own CameraInfo
+        self.reused_stamps: deque[int] = deque(maxlen=8)  # images released with another stamp's info
+
+
+class FramePairer:
+    """See the module docstring. ``add_image`` / ``add_info`` / ``expire`` return what became ready or was
+    dropped, in release order."""
+
+    def __init__(
+        self,
+        max_waiting: int = 5,
+        reuse_info: bool = True,
+        max_wait_ns: int = 500_000_000,
+        infos_kept: int = 10,
+    ) -> None:
+        if max_waiting < 1 or infos_kept < 1:
+            raise ValueError("max_waiting and infos_kept must be >= 1")
+        if max_wait_ns < 0:
+            raise ValueError("max_wait_ns must be >= 0")
+        self.max_waiting = int(max_waiting)
         self.reuse_info = bool(reuse_info)
-        self._infos: dict[str, OrderedDict[int, Any]] = {}
-        self._waiting: deque[tuple[str, int, Any]] = deque()
+        self.max_wait_ns = int(max_wait_ns)
+        self.infos_kept = int(infos_kept)
+        self._cams: dict[str, _Camera] = {}
 
     def clear(self) -> None:
-        self._infos.clear()
-        self._waiting.clear()
+        self._cams.clear()
 
     @property
     def waiting(self) -> int:
-        """Number of images waiting for their CameraInfo."""
-        return len(self._waiting)
+        """Number of images waiting for their CameraInfo (all cameras)."""
+        return sum(len(c.waiting) for c in self._cams.values())
 
     def latest_info(self, frame_id: str) -> Any | None:
-        store = self._infos.get(frame_id)
-        return next(reversed(store.values())) if store else None
+        cam = self._cams.get(frame_id)
+        return next(reversed(cam.infos.values())).info if cam and cam.infos else None
 
-    def add_info(self, frame_id: str, stamp_ns: int, info: Any) -> list[Paired]:
-        """Store a (valid) CameraInfo; returns the waiting images it completes."""
-        store = self._infos.setdefault(frame_id, OrderedDict())
-        store[int(stamp_ns)] = info
-        store.move_to_end(int(stamp_ns))
-        while len(store) > self.buffer_size:
-            store.popitem(last=False)
-        ready = [w for w in self._waiting if w[0] == frame_id and w[1] == int(stamp_ns)]
-        for w in ready:
-            self._waiting.remove(w)
-        return [Paired(img, info, fid, stamp) for fid, stamp, img in ready]
+    def info_at(self, frame_id: str, stamp_ns: int) -> Any | None:
+        """The camera's CameraInfo of exactly this stamp, if stored."""
+        cam = self._cams.get(frame_id)
+        entry = cam.infos.get(int(stamp_ns)) if cam else None
+        return None if entry is None else entry.info
 
-    def add_image(self, frame_id: str, stamp_ns: int, image: Any) -> list[Paired | Dropped]:
-        """Offer an image: returns it paired, or nothing (it waits), plus images pushed out of the buffer."""
-        stamp_ns = int(stamp_ns)
-        store = self._infos.get(frame_id)
-        if store and stamp_ns in store:
-            return [Paired(image, store[stamp_ns], frame_id, stamp_ns)]
-        if self.reuse_info and store:
-            return [Paired(image, next(reversed(store.values())), frame_id, stamp_ns, reused=True)]
-        self._waiting.append((frame_id, stamp_ns, image))
+    def add_info(
+        self, frame_id: str, stamp_ns: int, info: Any, size: tuple[int, int] | None, now_ns: int
+    ) -> list[Paired | Dropped]:
+        """Store a (valid) CameraInfo of image size ``size``; returns the images it releases."""
+        cam = self._cams.setdefault(frame_id, _Camera())
+        cam.infos[int(stamp_ns)] = _Info(info, None if size is None else tuple(size))
+        cam.infos.move_to_end(int(stamp_ns))
+        if int(stamp_ns) in cam.reused_stamps:  # its own info came after all: wait for them again
+            cam.infos_match_images = True
+        while len(cam.infos) > self.infos_kept:
+            cam.infos.popitem(last=False)
+        return self._release(frame_id, cam, now_ns)
+
+    def add_image(
+        self, frame_id: str, stamp_ns: int, image: Any, size: tuple[int, int] | None, now_ns: int
+    ) -> list[Paired | Dropped]:
+        """Offer an image (``now_ns``: receipt time); returns what it releases (possibly itself)."""
+        cam = self._cams.setdefault(frame_id, _Camera())
+        cam.waiting.append(_Waiting(int(stamp_ns), image, None if size is None else tuple(size), int(now_ns)))
+        return self._release(frame_id, cam, now_ns)
+
+    def expire(self, now_ns: int) -> list[Paired | Dropped]:
+        """Resolve the images that waited longer than ``max_wait_ns`` (call it periodically)."""
         out: list[Paired | Dropped] = []
-        while len(self._waiting) > self.buffer_size:
-            fid, stamp, img = self._waiting.popleft()
-            out.append(Dropped(img, fid, stamp))
+        for fid, cam in list(self._cams.items()):
+            out += self._release(fid, cam, now_ns)
+        return out
+
+    # ------------------------------------------------------------------------------------- internal
+    def _reusable(self, cam: _Camera, w: _Waiting) -> _Info | None:
+        if not self.reuse_info:
+            return None
+        for entry in reversed(cam.infos.values()):
+            if w.size is None or entry.size is None or entry.size == w.size:
+                return entry
+        return None
+
+    def _release(self, fid: str, cam: _Camera, now_ns: int) -> list[Paired | Dropped]:
+        out: list[Paired | Dropped] = []
+        while cam.waiting:
+            w = cam.waiting[0]
+            own = cam.infos.get(w.stamp_ns)
+            if own is not None:
+                cam.waiting.popleft()
+                cam.infos_match_images = True
+                out.append(Paired(w.image, own.info, fid, w.stamp_ns))
+                continue
+            newest = next(reversed(cam.infos)) if cam.infos else None
+            if newest is not None and newest > w.stamp_ns:
+                why = "camera_info_superseded"
+            elif len(cam.waiting) > self.max_waiting:
+                why = "camera_info_overflow"
+            elif now_ns - w.received_ns >= self.max_wait_ns:
+                why = "camera_info_timeout"
+            elif not cam.infos_match_images and self._reusable(cam, w) is not None:
+                why = "reuse"
+            else:
+                break  # keep waiting for its own CameraInfo (and hold the later images behind it)
+            cam.waiting.popleft()
+            entry = self._reusable(cam, w)
+            if entry is not None:
+                cam.infos_match_images = False
+                cam.reused_stamps.append(w.stamp_ns)
+                out.append(Paired(w.image, entry.info, fid, w.stamp_ns, reused=True))
+            else:
+                out.append(Dropped(w.image, fid, w.stamp_ns, "camera_info_missing" if not cam.infos else why))
         return out

@@ -89,6 +89,11 @@ def _smoothing_specs() -> list[Spec]:
 
 _T = TrackerConfig()
 SPECS: tuple[Spec, ...] = (
+    Spec(
+        "lifecycle.autostart",
+        True,
+        "configure and activate at start-up; false: wait for lifecycle transitions (ros2 lifecycle set)",
+    ),
     Spec("model.checkpoint", "", "estimator checkpoint (.ckpt/.pt); required unless allow_random_weights"),
     Spec("model.allow_random_weights", False, "run an untrained network when no checkpoint is set (tests)"),
     Spec(
@@ -136,24 +141,39 @@ SPECS: tuple[Spec, ...] = (
     Spec("topics.boxes", "hand_boxes", "wildhands_ros/HandBoxArray external detections ('external' source)"),
     Spec("topics.detections", "", "vision_msgs/Detection2DArray external detections; empty = not subscribed"),
     Spec("input.use_compressed", False, "subscribe to the CompressedImage topic instead of the raw image"),
-    Spec("input.use_rectified", False, "intrinsics from CameraInfo P (rectified images) instead of K"),
+    Spec(
+        "input.use_rectified",
+        False,
+        "images are rectified: intrinsics from CameraInfo P, no undistortion; false: K, and images with "
+        "non-zero D are undistorted",
+    ),
     Spec(
         "input.reuse_camera_info",
         True,
         "pair an image with the camera's last CameraInfo if its own is missing",
     ),
-    Spec(
-        "input.pairing_buffer",
-        5,
-        "images waiting for their CameraInfo, and CameraInfos kept per camera",
-        (1, 100),
-    ),
+    Spec("input.pairing_buffer", 5, "images waiting for their CameraInfo, per camera", (1, 100)),
+    Spec("input.camera_info_wait_s", 0.5, "longest wait of an image for its CameraInfo (s)", (0.0, 10.0)),
     Spec(
         "input.reset_on_jump_back_s",
         1.0,
         "a stamp this much older than the last resets tracking; smaller backward steps are rejected (s)",
         (0.0, 1e6),
     ),
+    Spec(
+        "input.max_stamp_future_s",
+        0.5,
+        "images stamped further ahead of the node's clock are rejected (stamp_future) (s)",
+        (0.0, 1e6),
+    ),
+    Spec(
+        "input.max_stamp_age_s",
+        10.0,
+        "older stamps are flagged (stamp_old) and left out of the latency statistics (s)",
+        (0.0, 1e9),
+    ),
+    Spec("input.default_frame_id", "", "frame for images with an empty frame_id; empty = reject them"),
+    Spec("input.max_image_pixels", 20_000_000, "larger images are rejected (image_too_large)", (1, 10**9)),
     Spec(
         "qos.image_reliability",
         "best_effort",
@@ -205,6 +225,8 @@ def validate(name: str, value: Any) -> None:
     if name in ("model.checkpoint", "detector.learned_checkpoint", "model.mano_dir") and value:
         if not Path(value).expanduser().exists():
             raise ParameterError(name, f"{value!r} does not exist")
+    if name == "input.default_frame_id" and any(c in value for c in " "):
+        raise ParameterError(name, f"{value!r} must not contain spaces")
     if name == "tf.frame_prefix" and any(c in value for c in " /"):
         raise ParameterError(name, f"{value!r} must not contain spaces or '/'")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -132,3 +133,15 @@ def test_faster_rcnn_variant_builds_and_detects():
     det = LearnedHandDetector.from_model(build_detector_model(cfg).eval(), cfg, score_threshold=0.0)
     boxes, scores, labels = det.raw(np.zeros((40, 50, 3), dtype=np.uint8))
     assert boxes.shape[1] == 4 and len(boxes) == len(scores) == len(labels)
+
+
+def test_a_large_image_is_shrunk_to_the_network_input_first_and_boxes_come_back_in_its_pixels(model, image):
+    # A 4x nearest-neighbour enlargement shrinks back (area averaging) to exactly the small image, so the
+    # network sees the same input: continuous box coordinates (wildhands + 0.5) scale by exactly 4.
+    det = LearnedHandDetector.from_model(model, CFG, score_threshold=0.0)
+    small = cv2.resize(image, tuple(CFG.input_wh), interpolation=cv2.INTER_AREA)
+    big = np.repeat(np.repeat(small, 4, axis=0), 4, axis=1)
+    b_small, s_small, _ = det.raw(small)
+    b_big, s_big, _ = det.raw(big)
+    np.testing.assert_allclose(s_big, s_small, atol=1e-6)
+    np.testing.assert_allclose(b_big + 0.5, 4 * (b_small + 0.5), atol=1e-3)

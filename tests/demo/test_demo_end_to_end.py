@@ -82,7 +82,9 @@ def test_every_frame_is_answered_and_every_published_frame_is_in_the_bag_with_it
     assert m["frames_recorded"] + m["frames_dropped_by_node"] >= FRAMES
     ts = make_typestore()
     stamps, tf_stamps = [], set()
-    with Reader(out / "demo.mcap") as reader:
+    bag = out / "demo_bag"
+    assert (bag / "metadata.yaml").exists() and (bag / "demo_bag.mcap").exists()  # ros2 bag info / Foxglove
+    with Reader(bag) as reader:
         for conn, _, data in reader.messages():
             msg = ts.deserialize_cdr(data, conn.msgtype)
             if conn.topic == "/demo/hands/hands":

@@ -79,9 +79,13 @@ def test_compressed_images_are_decoded_and_a_camera_info_is_reused_for_later_fra
     node._on_info(info)
     node._on_compressed(img)
     assert node.worker.wait_idle(60)
-    img2, _, boxes2 = _frame(t + 33_000_000)  # no CameraInfo of its own
+    img2, _, boxes2 = _frame(t + 33_000_000)  # no CameraInfo of its own: waits for it, then reuses
     node._on_boxes(boxes2)
     node._on_compressed(img2)
+    assert node.pairer.waiting == 1
+    time.sleep(node.settings["input.camera_info_wait_s"])
+    node._expire_waiting()  # the node's expiry timer (the executor does not spin this node here)
+    assert node.pairer.waiting == 0
     assert node.worker.wait_idle(60)
     assert node.reused_info == 1
     listener.wait_for(

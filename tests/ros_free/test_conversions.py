@@ -231,3 +231,54 @@ def test_debug_drawing_changes_pixels_along_the_skeleton_only_in_a_copy():
     out = conv.draw_hands(img, [est])
     assert img.max() == 0
     assert out[60, 100].any() and not out[150, 100].any()
+
+
+@pytest.mark.parametrize(
+    "k",
+    [
+        (500.0, float("nan"), 319.5, 0, 510.0, 239.5, 0, 0, 1),  # NaN skew
+        (500.0, 0, 319.5, float("inf"), 510.0, 239.5, 0, 0, 1),
+        (500.0, 0, 319.5, 0, 510.0, 239.5, 0, 0, 2),  # not [0, 0, 1] in the last row
+    ],
+)
+def test_camera_info_is_validated_as_a_whole_pinhole_matrix(k):
+    with pytest.raises(conv.CameraInfoError) as exc:
+        conv.camera_info_to_K(_info(k=k), (640, 480))
+    assert exc.value.reason == "camera_info_matrix"
+
+
+def test_distortion_is_read_and_an_unknown_model_with_non_zero_d_is_refused():
+    info = _info()
+    info.distortion_model, info.d = "plumb_bob", [-0.2, 0.05, 0.0, 0.0, 0.0]
+    model, D = conv.camera_info_distortion(info)
+    assert model == "plumb_bob" and D.tolist() == [-0.2, 0.05, 0.0, 0.0, 0.0]
+    assert conv.camera_info_distortion(info, use_rectified=True)[1].size == 0  # rectified: none
+    info.distortion_model = "my_lens"
+    with pytest.raises(conv.CameraInfoError) as exc:
+        conv.camera_info_distortion(info)
+    assert exc.value.reason == "camera_info_distortion"
+
+
+def test_absurd_image_sizes_are_refused_before_decoding():
+    conv.check_image_size(640, 480, 20_000_000)
+    with pytest.raises(conv.InputError) as exc:
+        conv.check_image_size(8000, 6000, 20_000_000)
+    assert exc.value.reason == "image_too_large" and "8000x6000" in str(exc.value)
+
+
+def test_diagnostics_warn_names_only_what_happened_since_the_previous_report():
+    from wildhands_ros.diagnostics import NodeStats, stats_to_diagnostics
+
+    stats = NodeStats()
+    stats.on_rejected("camera_info_timeout", "old problem")
+    first = stats_to_diagnostics(stats.snapshot(), Header(), "n", "hw", "torch").status[0]
+    assert first.level == first.WARN and "camera_info_timeout x1" in first.message
+    stats.on_rejected("stamp_zero", "new problem")
+    stats.on_rejected("stamp_zero", "new problem")
+    second = stats_to_diagnostics(stats.snapshot(), Header(), "n", "hw", "torch").status[0]
+    assert "stamp_zero x2" in second.message and "camera_info_timeout" not in second.message
+    values = {kv.key: kv.value for kv in second.values}
+    assert values["rejected.camera_info_timeout"] == "1"  # the totals stay in the values
+    stats.on_processed(5.0, 5.0, 4.0, True)
+    third = stats_to_diagnostics(stats.snapshot(), Header(), "n", "hw", "torch").status[0]
+    assert third.level == third.OK

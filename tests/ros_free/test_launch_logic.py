@@ -35,8 +35,51 @@ def test_absolute_topics_ignore_the_camera_namespace():
 def test_backend_and_sim_time_override_the_params_file_which_comes_first():
     d = node_description(params_file="/x/hands.yaml", backend="onnxruntime", use_sim_time="true")
     assert d.parameters[0] == "/x/hands.yaml"
-    assert d.parameters[1] == {"use_sim_time": True, "model.backend": "onnxruntime"}
-    assert node_description().parameters[1] == {"use_sim_time": False}
+    assert d.parameters[1]["use_sim_time"] is True and d.parameters[1]["model.backend"] == "onnxruntime"
+    assert node_description().parameters[1]["use_sim_time"] is False
+    assert "model.backend" not in node_description().parameters[1]
+
+
+def _resolve(name: str, node_ns: str) -> str:
+    """ROS 2 name resolution of a topic name for a node in namespace ``node_ns`` (design article
+    'Topic and Service name mapping to DDS': relative names are appended to the node's namespace)."""
+    return name if name.startswith("/") else "/".join([node_ns.rstrip("/"), name]).replace("//", "/")
+
+
+def test_a_relative_camera_namespace_stays_relative_so_each_robot_reads_its_own_camera():
+    d = node_description(camera_namespace="camera", image_topic="image_raw")
+    image = dict(d.remappings)["image"]
+    assert not image.startswith("/")
+    assert _resolve(image, "/robot1") == "/robot1/camera/image_raw"
+    assert _resolve(image, "/robot2") == "/robot2/camera/image_raw"
+    assert _resolve(dict(node_description(camera_namespace="/camera").remappings)["image"], "/r1") == (
+        "/camera/image_raw"
+    )
+
+
+def test_launch_arguments_win_over_topics_from_a_params_file(tmp_path):
+    # The params file names other topics; the launch file pins topics.* to the remapped names after it.
+    f = tmp_path / "mine.yaml"
+    f.write_text("/**:\n  ros__parameters:\n    topics:\n      image: /wrong/image\n")
+    d = node_description(camera_namespace="/cam", params_file=f)
+    assert d.parameters[0] == str(f)
+    later = d.parameters[1]
+    assert later["topics.image"] == "image" and later["topics.camera_info"] == "camera_info"
+    assert dict(d.remappings)["image"] == "/cam/image_raw"
+
+
+def test_tf_frame_prefix_and_autostart_are_launch_arguments():
+    d = node_description(frame_prefix="left_cam_", autostart="false")
+    assert d.parameters[1]["tf.frame_prefix"] == "left_cam_"
+    assert d.parameters[1]["lifecycle.autostart"] is False
+    assert "tf.frame_prefix" not in node_description().parameters[1]
+    assert node_description().parameters[1]["lifecycle.autostart"] is True
+
+
+def test_launch_file_declares_every_argument_of_the_launch_logic():
+    text = (ROOT / "launch" / "hands.launch.py").read_text()
+    for arg in ("camera_namespace", "tf_frame_prefix", "autostart", "params_file", "namespace"):
+        assert f'"{arg}"' in text
 
 
 def test_command_line_is_the_python_module_with_ros_args():

@@ -10,37 +10,88 @@ import pytest
 from wildhands_ros.pairing import Dropped, FramePairer, Paired
 from wildhands_ros.worker import LatestFrameWorker
 
+MS = 1_000_000
+SIZE = (320, 240)
+
+
+def _pairer(**kw) -> FramePairer:
+    return FramePairer(**{"max_waiting": 3, "reuse_info": False, "max_wait_ns": 500 * MS, **kw})
+
 
 def test_image_pairs_with_the_camera_info_of_the_same_stamp_and_camera():
-    p = FramePairer(buffer_size=3, reuse_info=False)
-    assert p.add_info("cam", 100, "info100") == []
-    assert p.add_info("other", 200, "other200") == []
-    [r] = p.add_image("cam", 100, "img100")
+    p = _pairer()
+    assert p.add_info("cam", 100, "info100", SIZE, 0) == []
+    assert p.add_info("other", 200, "other200", SIZE, 0) == []
+    [r] = p.add_image("cam", 100, "img100", SIZE, 0)
     assert isinstance(r, Paired) and (r.info, r.reused) == ("info100", False)
 
 
-def test_image_that_arrives_first_waits_for_its_camera_info():
-    p = FramePairer(buffer_size=3, reuse_info=False)
-    assert p.add_image("cam", 100, "img100") == [] and p.waiting == 1
-    [r] = p.add_info("cam", 100, "info100")
-    assert (r.image, r.info, p.waiting) == ("img100", "info100", 0)
+def test_image_that_arrives_first_is_paired_with_its_own_camera_info_not_the_previous_one():
+    # image_transport's CameraPublisher publishes the image, then its CameraInfo.
+    p = _pairer(reuse_info=True)
+    p.add_info("cam", 100, "info100", SIZE, 0)
+    [r] = p.add_image("cam", 100, "img100", SIZE, 0)
+    assert p.add_image("cam", 200, "img200", SIZE, 1 * MS) == [] and p.waiting == 1
+    [r] = p.add_info("cam", 200, "info200", SIZE, 2 * MS)
+    assert (r.image, r.info, r.reused, p.waiting) == ("img200", "info200", False, 0)
 
 
-def test_last_camera_info_of_the_same_camera_is_reused_when_allowed():
-    p = FramePairer(buffer_size=3, reuse_info=True)
-    p.add_info("cam", 100, "info100")
-    [r] = p.add_image("cam", 300, "img300")
-    assert (r.info, r.reused) == ("info100", True)
-    assert p.add_image("other_cam", 300, "img") == []  # never reuse another camera's info
-
-
-def test_images_without_camera_info_are_dropped_when_the_buffer_overflows():
-    p = FramePairer(buffer_size=2, reuse_info=True)
-    assert p.add_image("cam", 1, "a") == []
-    assert p.add_image("cam", 2, "b") == []
-    [d] = p.add_image("cam", 3, "c")
+def test_waiting_images_expire_after_the_wait_with_a_counted_reason():
+    p = _pairer()
+    assert p.add_image("cam", 1, "a", SIZE, 0) == []
+    assert p.expire(499 * MS) == []
+    [d] = p.expire(500 * MS)
     assert isinstance(d, Dropped) and (d.image, d.reason) == ("a", "camera_info_missing")
-    assert p.waiting == 2
+    p.add_info("cam", 5, "info5", SIZE, 600 * MS)
+    p.add_image("cam", 7, "b", SIZE, 600 * MS)
+    [d] = p.expire(1200 * MS)
+    assert (d.image, d.reason) == ("b", "camera_info_timeout")
+    assert p.waiting == 0
+
+
+def test_each_camera_has_its_own_bounded_queue():
+    p = _pairer(max_waiting=2)
+    p.add_image("a", 1, "a1", SIZE, 0)
+    p.add_image("a", 2, "a2", SIZE, 0)
+    for i in range(2):
+        assert p.add_image("b", 10 + i, f"b{i}", SIZE, 0) == []  # b never evicts a
+    [d] = p.add_image("a", 3, "a3", SIZE, 0)
+    assert (d.image, d.frame_id, d.reason) == ("a1", "a", "camera_info_missing")
+    assert p.waiting == 4
+
+
+def test_a_late_camera_info_never_releases_an_image_after_newer_ones_of_its_camera():
+    p = _pairer(reuse_info=True)
+    p.add_info("cam", 0, "info0", SIZE, 0)
+    released = []
+    released += p.add_image("cam", 1, "img1", SIZE, 0)  # waits for info1
+    released += p.add_image("cam", 2, "img2", SIZE, 0)  # its info is there, but img1 is first
+    released += p.add_info("cam", 2, "info2", SIZE, 0)
+    released += p.add_info("cam", 1, "info1", SIZE, 0)  # too late: img1 was released with reuse
+    stamps = [r.stamp_ns for r in released]
+    assert stamps == sorted(stamps) == [1, 2]
+    assert [(r.info, r.reused) for r in released] == [("info2", True), ("info2", False)]
+
+
+def test_camera_info_is_reused_at_once_for_a_driver_that_sends_it_once():
+    p = _pairer(reuse_info=True)
+    p.add_info("cam", 100, "info100", SIZE, 0)
+    assert p.add_image("cam", 300, "img300", SIZE, 0) == []  # first: waits for its own
+    [r] = p.expire(500 * MS)
+    assert (r.info, r.reused) == ("info100", True)
+    [r] = p.add_image("cam", 400, "img400", SIZE, 501 * MS)  # the camera is known to reuse now
+    assert (r.info, r.reused) == ("info100", True)
+    assert p.add_image("other_cam", 300, "img", SIZE, 0) == []  # never another camera's info
+
+
+def test_a_new_resolution_waits_for_its_own_camera_info():
+    p = _pairer(reuse_info=True)
+    p.add_info("cam", 100, "info_small", SIZE, 0)
+    p.add_image("cam", 300, "img300", SIZE, 0)
+    p.expire(500 * MS)  # reuse mode now
+    assert p.add_image("cam", 400, "big400", (640, 480), 501 * MS) == []
+    [r] = p.add_info("cam", 400, "info_big", (640, 480), 502 * MS)
+    assert (r.image, r.info, r.reused) == ("big400", "info_big", False)
 
 
 def _slow_worker(delay_s: float):
@@ -94,7 +145,7 @@ def test_errors_are_reported_and_the_worker_keeps_going():
     w.stop()
 
 
-@pytest.mark.parametrize("buffer_size", [0, -1])
-def test_pairer_needs_a_buffer(buffer_size):
+@pytest.mark.parametrize("max_waiting", [0, -1])
+def test_pairer_needs_a_buffer(max_waiting):
     with pytest.raises(ValueError):
-        FramePairer(buffer_size=buffer_size)
+        FramePairer(max_waiting=max_waiting)

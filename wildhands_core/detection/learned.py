@@ -266,6 +266,16 @@ class LearnedHandDetector:
         image = np.ascontiguousarray(image_rgb, dtype=np.uint8)
         if image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got shape {image.shape}")
+        # The network resizes every image to input_wh anyway: do it first, on uint8 with cv2 (area
+        # averaging), instead of converting the full image to float (1.8 s per 8000x6000 frame before).
+        h, w = image.shape[:2]
+        w_in, h_in = (int(v) for v in self.config.input_wh)
+        scale = np.ones(4)
+        if (w, h) != (w_in, h_in):
+            import cv2
+
+            image = cv2.resize(image, (w_in, h_in), interpolation=cv2.INTER_AREA)
+            scale = np.array([w / w_in, h / h_in, w / w_in, h / h_in])
         if self.session is not None:
             boxes, scores, labels = self.session.run(None, {"image_rgb": image})
         else:
@@ -274,7 +284,7 @@ class LearnedHandDetector:
                 x = torch.from_numpy(image).to(self.device).permute(2, 0, 1).to(torch.float32) / 255.0
                 out = self.model([x])[0]
             boxes, scores, labels = (out[k].cpu().numpy() for k in ("boxes", "scores", "labels"))
-        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4) + TV_TO_WILDHANDS_PX
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4) * scale + TV_TO_WILDHANDS_PX
         return boxes, np.asarray(scores, dtype=np.float64), np.asarray(labels, dtype=np.int64)
 
     def detect(self, image_rgb: np.ndarray, stamp_ns: int | None = None) -> list[HandDetection]:

@@ -59,6 +59,12 @@ def _params_yaml(path: Path, checkpoint: Path, detector: Path | None, backend: s
     path.write_text(yaml.safe_dump({"/**": {"ros__parameters": params}}, sort_keys=False))
 
 
+def demo_bag_dir(out: Path) -> Path:
+    """The demo's rosbag2 directory ``OUT/demo_bag/`` (metadata.yaml + ``demo_bag.mcap``): ``ros2 bag info
+    OUT/demo_bag`` reads the directory, Foxglove opens ``OUT/demo_bag/demo_bag.mcap``."""
+    return Path(out) / "demo_bag"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="wildhands-demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -118,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         stderr=subprocess.STDOUT,
         env=env,
     )
-    bag_path = out / "demo.mcap"
+    bag_path = demo_bag_dir(out)
     try:
         stream = DemoStream(bag_path, K_px=seq.K_px, width=width, height=height)
         print("waiting for the node (model loading)...", flush=True)
@@ -155,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         "\nwildhands demo: synthetic held-out sequence, demo model of the synthetic domain (not real hands)"
     )
     print(format_metrics(metrics))
-    print(f"\nbag: {bag_path}\nmetrics: {out / 'metrics.json'}\noverlay: {out / 'overlay.png'}")
+    print(f"\nbag: {bag_path} (ros2 bag info {bag_path}; Foxglove: {bag_path / (bag_path.name + '.mcap')})")
+    print(f"metrics: {out / 'metrics.json'}\noverlay: {out / 'overlay.png'}")
     return 0
 
 

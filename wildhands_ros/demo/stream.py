@@ -62,7 +62,9 @@ class DemoStream:
         self.width, self.height = width, height
         self._Image, self._CameraInfo = Image, CameraInfo
         self.typestore = make_typestore()
-        self.writer = Writer(bag_dir, version=9, storage_plugin=StoragePlugin.MCAP)
+        # metadata version 8: the oldest rosbags writes (Jazzy and later read it; Humble's rosbag2 knows up
+        # to version 5: there, open the .mcap file itself)
+        self.writer = Writer(bag_dir, version=8, storage_plugin=StoragePlugin.MCAP)
         self.writer.open()
         self._lock = threading.Lock()
         self.counts: dict[str, int] = {t: 0 for t in RECORDED}
