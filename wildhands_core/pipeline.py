@@ -15,7 +15,8 @@ off, every detection is estimated each frame, ``track_id`` is -1 and nothing is 
 
 Detector sources (``PipelineConfig.detector_sources``, combined by NMS per handedness):
 ``"external"`` (boxes given by the caller with :meth:`HandPipeline.set_external_boxes`, e.g. from a
-topic), ``"mediapipe"`` (when the mediapipe detector module imports), ``"learned"`` (when a checkpoint is
+topic), ``"mediapipe"`` (MediaPipe Hands: the default for real cameras; its landmarks give the box and the
+tracker's prior for the next frame), ``"learned"`` (when a checkpoint is
 configured and the learned detector module imports), all built by ``detection.factory``. Unavailable
 sources are skipped and listed in ``HandPipeline.skipped_sources`` with the reason.
 """
@@ -96,7 +97,8 @@ class FrameTiming:
 def detector_config(config: PipelineConfig) -> DetectorConfig:
     """The factory config of ``config``'s detector sources: ``detector_min_score`` is both the combined
     detector's floor and the learned / MediaPipe detectors' own threshold; MediaPipe finds at most
-    ``tracker.max_hands`` hands."""
+    ``tracker.max_hands`` hands and boxes its landmarks with the tracker's keypoint-box margin (the same
+    box as the tracker's follow boxes from estimated keypoints)."""
     return DetectorConfig(
         sources=list(dict.fromkeys(config.detector_sources)),
         learned_checkpoint=config.learned_detector_checkpoint,
@@ -104,6 +106,7 @@ def detector_config(config: PipelineConfig) -> DetectorConfig:
         device=config.detector_device,
         mediapipe_max_hands=config.tracker.max_hands,
         mediapipe_min_confidence=config.detector_min_score,
+        mediapipe_margin=config.tracker.keypoint_box_margin,
         external_tolerance_ns=config.external_tolerance_ns,
         nms_iou=config.detector_iou_threshold,
         min_score=config.detector_min_score,

@@ -101,7 +101,7 @@ SPECS: tuple[Spec, ...] = (
     ),
     Spec("model.max_hands", 2, "hands estimated per image at most", (1, 8)),
     Spec("model.publish_mesh", False, "return MANO vertices; fills Hand.vertices_m and the mesh markers"),
-    Spec("detector.sources", ["external"], f"detector sources, any of {DETECTOR_SOURCES}"),
+    Spec("detector.sources", ["mediapipe"], f"detector sources, any of {DETECTOR_SOURCES}"),
     Spec(
         "detector.learned_checkpoint", "", "checkpoint of the learned hand detector; empty = skip that source"
     ),
