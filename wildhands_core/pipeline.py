@@ -61,8 +61,10 @@ class PipelineConfig:
     detector_sources: tuple[str, ...] = ("external",)
     #: checkpoint of the learned detector ("learned" source); None/"" = that source is skipped.
     learned_detector_checkpoint: str | None = None
-    #: device of the learned detector ("cpu" | "cuda").
+    #: device of the learned detector ("cpu" | "cuda") and its backend ("torch" | "onnxruntime": about 6x
+    #: faster on CPU, exported once into the cache).
     detector_device: str = "cpu"
+    detector_backend: str = "torch"
     #: NMS IoU between sources, per handedness; detections below ``detector_min_score`` are dropped.
     detector_iou_threshold: float = 0.5
     detector_min_score: float = 0.3
@@ -104,6 +106,7 @@ def detector_config(config: PipelineConfig) -> DetectorConfig:
         learned_checkpoint=config.learned_detector_checkpoint,
         learned_score_threshold=config.detector_min_score,
         device=config.detector_device,
+        learned_backend=config.detector_backend,
         mediapipe_max_hands=config.tracker.max_hands,
         mediapipe_min_confidence=config.detector_min_score,
         mediapipe_margin=config.tracker.keypoint_box_margin,

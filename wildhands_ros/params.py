@@ -271,6 +271,8 @@ class NodeSettings:
             detector_sources=tuple(v["detector.sources"]),
             learned_detector_checkpoint=v["detector.learned_checkpoint"] or None,
             detector_device=v["model.device"],
+            # the learned detector runs on ONNX Runtime unless the estimator runs on torch
+            detector_backend="torch" if v["model.backend"] == "torch" else "onnxruntime",
             detector_iou_threshold=float(v["detector.iou_threshold"]),
             detector_min_score=float(v["detector.min_score"]),
             external_tolerance_ns=round(float(v["detector.external_tolerance_s"]) * 1e9),
