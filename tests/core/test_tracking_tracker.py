@@ -252,16 +252,3 @@ def test_a_detections_own_keypoints_are_the_prior_for_the_next_box():
     (b,) = tr.step(2 * FRAME_NS, None, SIZE)
     np.testing.assert_allclose(b.box_xyxy_px, box_from_keypoints(estimated, 0.15, image_size=SIZE))
 
-
-def test_a_low_scoring_detector_does_not_force_a_detection_every_frame():
-    # A detector whose scores are 0.3: the estimator's confidence is 0.3 x (share of keypoints inside the
-    # crop), so a hand fully inside its crop (confidence 0.3) is followed without a detection, and one with
-    # 40 % of its keypoints inside (0.12 < 0.5 x 0.3) asks for one.
-    tr = HandTracker(TrackerConfig(min_hits=1, max_hands=1, redetect_every_n=100, min_confidence=0.5))
-    kp = np.array([[100.0, 200.0], [140.0, 260.0]])
-    (b,) = tr.step(0, [det(120, 230, True, score=0.3)], SIZE)
-    tr.observe(b.track_id, 0, kp, 0.3, {})
-    assert not tr.needs_detection(FRAME_NS)
-    tr.step(FRAME_NS, None, SIZE)
-    tr.observe(b.track_id, FRAME_NS, kp, 0.4 * 0.3, {})
-    assert tr.needs_detection(2 * FRAME_NS)

@@ -33,8 +33,7 @@ class TrackerConfig:
     redetect_every_n: int = 10
     #: with fewer confirmed tracks than ``max_hands``, look for new hands every N frames.
     search_every_n: int = 3
-    #: a track whose last estimate's confidence is below this times its detection's score (i.e. fewer than
-    #: this share of its keypoints inside its crop) asks for a detection on the next frame.
+    #: a track whose last estimate has a lower confidence asks for a detection on the next frame.
     min_confidence: float = 0.5
     #: keypoints older than this (s) are not followed; a detection is asked for instead.
     max_follow_gap_s: float = 0.5

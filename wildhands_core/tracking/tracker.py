@@ -84,10 +84,8 @@ class HandTracker:
 
         Yes when: it never ran; ``redetect_every_n`` frames have passed; fewer confirmed tracks than
         ``max_hands`` and ``search_every_n`` frames have passed; a track is tentative or coasting, has no
-        keypoints yet, keypoints older than ``max_follow_gap_s``, or its estimate's confidence below
-        ``min_confidence`` times its detection's score (the estimator's confidence is that score times the
-        share of keypoints inside the crop, so this asks whether the hand stays in its crop, whatever the
-        detector's score scale); or time went backwards.
+        keypoints yet, keypoints older than ``max_follow_gap_s``, or confidence below ``min_confidence``;
+        or time went backwards.
         """
         c = self.config
         if self._frames_since_detection is None:
@@ -105,7 +103,7 @@ class HandTracker:
                 return True
             if (stamp_ns - t.keypoints_stamp_ns) / NS_PER_S > c.max_follow_gap_s:
                 return True
-            if t.confidence is not None and t.confidence < c.min_confidence * t.score:
+            if t.confidence is not None and t.confidence < c.min_confidence:
                 return True
         return False
 
