@@ -69,6 +69,7 @@ def build_estimator(settings: params.NodeSettings) -> Estimator:
         checkpoint=ckpt,
         mano_dir=settings["model.mano_dir"] or None,
         backend=settings["model.backend"],
+        onnx_path=settings["model.onnx_path"] or None,
         device=settings["model.device"],
         crop_scale=float(settings["model.crop_scale"]),
         max_hands=int(settings["model.max_hands"]),

@@ -95,6 +95,8 @@ SPECS: tuple[Spec, ...] = (
         "model.mano_dir", "", "directory holding MANO_RIGHT/LEFT .pkl/.npz; empty = the estimator's default"
     ),
     Spec("model.backend", "torch", "inference backend", choices=BACKENDS),
+    Spec("model.onnx_path", "", "onnxruntime/tensorrt: this ONNX file of the checkpoint (e.g. "
+         "wildhands-export --int8's int8 one); empty = exported from the checkpoint"),
     Spec("model.device", "cpu", "inference device", choices=DEVICES),
     Spec(
         "model.crop_scale", 1.75, "hand crop side = longest box side x this (release demo: 1.75)", (1.0, 4.0)
@@ -202,7 +204,8 @@ def validate(name: str, value: Any) -> None:
         bad = [s for s in value if s not in DETECTOR_SOURCES]
         if bad or not value:
             raise ParameterError(name, f"{list(value)} must be a non-empty list of {list(DETECTOR_SOURCES)}")
-    if name in ("model.checkpoint", "detector.learned_checkpoint", "model.mano_dir") and value:
+    paths = ("model.checkpoint", "detector.learned_checkpoint", "model.mano_dir", "model.onnx_path")
+    if name in paths and value:
         if not Path(value).expanduser().exists():
             raise ParameterError(name, f"{value!r} does not exist")
     if name == "tf.frame_prefix" and any(c in value for c in " /"):

@@ -151,6 +151,8 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--mano-dir", default=None, help="licensed MANO files (default: WILDHANDS_MANO_DIR, the "
                     "checkpoint's own MANO, or the procedural hand)")
     ap.add_argument("--backend", default="onnxruntime", choices=["torch", "onnxruntime", "tensorrt"])
+    ap.add_argument("--onnx", default=None, help="ONNX file of the checkpoint for onnxruntime, e.g. the int8 "
+                    "wildhands_int8.onnx of wildhands-export --int8 (default: exported into the cache)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--detector", default="mediapipe", choices=["mediapipe", "learned"],
                     help="hand detector (mediapipe: real images; learned: the demo's synthetic renders)")
@@ -174,7 +176,7 @@ def _pipeline(a: argparse.Namespace):
     from wildhands_core.tracking import TrackerConfig
 
     est = HandPoseEstimator(EstimatorConfig(checkpoint=a.checkpoint, mano_dir=a.mano_dir, backend=a.backend,
-                                            device=a.device, max_hands=a.max_hands))
+                                            onnx_path=a.onnx, device=a.device, max_hands=a.max_hands))
     cfg = PipelineConfig(
         detector_sources=(a.detector,), learned_detector_checkpoint=a.detector_checkpoint,
         detector_device=a.device, detector_backend="torch" if a.backend == "torch" else "onnxruntime",
