@@ -258,6 +258,7 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=30.0)
     ap.add_argument("--live-frames", type=int, default=150)
     ap.add_argument("--int8", action="store_true", help="also run benchmarks/bench_int8.py's measurement")
+    ap.add_argument("--int8-json", default=None, help="or include the figures of a bench_int8.py --json run")
     ap.add_argument("--json", default=None, help="write every figure here")
     args = ap.parse_args()
 
@@ -301,10 +302,10 @@ def main() -> None:
         print(f"\ndemo model live at {lv['rate_hz']:.0f} Hz: sent {lv['sent']}, processed {lv['processed']} "
               f"({lv['processed_per_s']:.1f} frames/s), dropped {lv['dropped']}")
     out.update(results)
-    if args.int8:
+    if args.int8 or args.int8_json:
         import bench_int8
 
-        out["int8"] = bench_int8.measure()
+        out["int8"] = json.loads(Path(args.int8_json).read_text()) if args.int8_json else bench_int8.measure()
         bench_int8.print_figures(out["int8"])
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))

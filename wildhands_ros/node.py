@@ -71,6 +71,7 @@ def build_estimator(settings: params.NodeSettings) -> Estimator:
         backend=settings["model.backend"],
         onnx_path=settings["model.onnx_path"] or None,
         device=settings["model.device"],
+        threads=int(settings["model.threads"]),
         crop_scale=float(settings["model.crop_scale"]),
         max_hands=int(settings["model.max_hands"]),
         return_vertices=bool(settings["model.publish_mesh"]),

@@ -98,6 +98,7 @@ SPECS: tuple[Spec, ...] = (
     Spec("model.onnx_path", "", "onnxruntime/tensorrt: this ONNX file of the checkpoint (e.g. "
          "wildhands-export --int8's int8 one); empty = exported from the checkpoint"),
     Spec("model.device", "cpu", "inference device", choices=DEVICES),
+    Spec("model.threads", 0, "ONNX Runtime intra-op threads (0 = its default: one per core)", (0, 64)),
     Spec(
         "model.crop_scale", 1.75, "hand crop side = longest box side x this (release demo: 1.75)", (1.0, 4.0)
     ),
