@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +26,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+# this checkout's packages, not an installed copy (the script's own folder is sys.path[0])
+sys.path.insert(0, str(REPO))
 
 
 def _estimators(name: str, onnx_dir: Path, feeds_frames, threads: int):

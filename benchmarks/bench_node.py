@@ -33,6 +33,7 @@ import argparse
 import functools
 import json
 import statistics
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -41,6 +42,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+# this checkout's packages, not an installed copy (the script's own folder is sys.path[0])
+sys.path.insert(0, str(REPO))
 STAGES = (
     "decode", "pairing", "detector", "pre-processing", "network", "post", "tracking", "smoothing",
     "pipeline", "messages", "TF", "markers", "publish", "node",
