@@ -275,7 +275,7 @@ def main() -> None:
     print(f"rendered {n_render} frames {size[0]}x{size[1]} in {time.perf_counter() - t:.1f} s")
     common = {"tf.fingertips": True, "output.markers": True}
     results: dict = {}
-    out: dict = {"size": list(size), "cpu_threads": _threads()}
+    out: dict = {"size": list(size), "cpu_threads": _threads(), "load_average_1m_start": _load()}
     if args.only in (None, "demo"):
         md = Path(args.model_dir)
         node = _make_node("hands_bench_demo", {
@@ -305,6 +305,9 @@ def main() -> None:
         print(f"\ndemo model live at {lv['rate_hz']:.0f} Hz: sent {lv['sent']}, processed {lv['processed']} "
               f"({lv['processed_per_s']:.1f} frames/s), dropped {lv['dropped']}")
     out.update(results)
+    out["load_average_1m_end"] = _load()
+    print(f"machine load average (1 min): {out['load_average_1m_start']:.1f} at the start, "
+          f"{out['load_average_1m_end']:.1f} at the end, on {out['cpu_threads']} cores")
     if args.int8 or args.int8_json:
         import bench_int8
 
@@ -314,6 +317,12 @@ def main() -> None:
         Path(args.json).write_text(json.dumps(out, indent=1))
         print(f"wrote {args.json}")
     rclpy.try_shutdown()
+
+
+def _load() -> float:
+    import os
+
+    return os.getloadavg()[0]
 
 
 def _threads() -> int:
