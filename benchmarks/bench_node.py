@@ -1,158 +1,243 @@
-"""The hands node's own overhead per frame, and its latency when images arrive 3x faster than inference.
+"""Where a live frame's time goes in the hands node, stage by stage, for the demo model and for ResNet-50.
 
-    scripts/wh python benchmarks/bench_node.py          # released architecture (ResNet-50), random weights
-    scripts/wh python benchmarks/bench_node.py --small         # narrow ResNet-18 (quick look)
-    scripts/wh python benchmarks/bench_node.py --checkpoint model.pt --backend onnxruntime
+    scripts/wh python benchmarks/bench_node.py --json bench_node.json            # both models
+    scripts/wh python benchmarks/bench_node.py --only demo --frames 60
+    scripts/wh python benchmarks/bench_node.py --int8 --json bench_node.json      # + int8 ResNet-50 figures
 
 The node runs in this process (no DDS peers; its publishers publish with nobody listening, which still
-serialises every message). Each frame = HandBoxArray (two hands) + CameraInfo + rgb8 Image handed to the
-node's subscription callbacks exactly as the executor would. Reported per resolution (median over frames):
+serialises every message). Frames are the demo's held-out synthetic sequence (``wildhands-demo``'s seed,
+640x480) handed to the node's subscription callbacks exactly as the executor would, one at a time (the
+worker is idle before each), so each stage is timed without contention:
 
-- model: the estimator (its pre-processing + network + MANO), i.e. ``HandPoseEstimator.estimate``;
-- pipeline: detection lookup, tracking and smoothing around it;
-- node: callbacks (checks, pairing), image view/conversion, HandArray + TF + markers building and
-  publishing, diagnostics bookkeeping = everything the ROS layer adds. Target: node <= 10% of the total.
+- ``demo``: the demo checkpoint on ONNX Runtime with its learned detector and the tracker's schedule (the
+  detector runs on some frames only), as ``wildhands-demo`` runs it;
+- ``resnet50``: the released architecture (ResNet-50 trunks, random weights whose cameras put each hand
+  near its box) on ``--resnet-backend``, with two external boxes per frame (``HandBoxArray``), detector
+  looked up every frame.
+
+Stages (exclusive times: a stage's time excludes the stages it calls), mean ms per frame: decode (Image ->
+numpy), pairing (callbacks: checks, CameraInfo pairing, mailbox), detector, pre-processing (letterbox,
+crops, normalisation, K), network (the inference graph, MANO inside), post (estimates from the graph's
+outputs), tracking, smoothing, pipeline (the rest of ``HandPipeline.process``), messages (HandArray),
+TF, markers, publish (serialisation + rmw), node (the rest of the worker: stats, headers).
+``node overhead`` = decode + pairing + messages + TF + markers + publish + node (what the ROS layer adds).
 
 Undistortion (a ``plumb_bob`` CameraInfo with non-zero D, as the node does it with
 ``wildhands_core.undistortion.Undistorter``): the one-off map build per calibration and the per-frame
-``cv2.remap``, per resolution, next to the frame's total.
+``cv2.remap`` at 640x480 and 1920x1080, next to the demo model's frame total.
 
-Then a burst at 3x the measured processing rate: latency from stamp to publication per processed frame,
-first third vs last third of the burst (a growing queue would make the last third much slower), and the
-number of frames the mailbox dropped. Prints numbers; asserts nothing.
+Then the demo model live: frames played at ``--rate`` Hz (30) for ``--live-frames``; frames/s processed
+(published) and dropped by the newest-frame mailbox. Prints numbers; asserts nothing. ``--json`` writes
+every figure (and, with ``--int8``, ``benchmarks/bench_int8.py``'s) to one file.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import statistics
+import sys
+import threading
 import time
+from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 
+REPO = Path(__file__).resolve().parents[1]
+# this checkout's packages, not an installed copy (the script's own folder is sys.path[0])
+sys.path.insert(0, str(REPO))
+STAGES = (
+    "decode", "pairing", "detector", "pre-processing", "network", "post", "tracking", "smoothing",
+    "pipeline", "messages", "TF", "markers", "publish", "node",
+)
+NODE_STAGES = ("decode", "pairing", "messages", "TF", "markers", "publish", "node")
 
-def _make_node(args):
-    import rclpy
+
+class StageTimer:
+    """Exclusive wall time per stage: wrappers nest, a stage's time excludes the wrapped calls inside it."""
+
+    def __init__(self) -> None:
+        self.frame: dict[str, float] = defaultdict(float)
+        self._local = threading.local()
+
+    def wrap(self, fn, stage: str):
+        @functools.wraps(fn)
+        def timed(*a, **k):
+            stack = self._local.__dict__.setdefault("stack", [])
+            stack.append(0.0)
+            t0 = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                dt = time.perf_counter() - t0
+                inner = stack.pop()
+                self.frame[stage] += dt - inner
+                if stack:
+                    stack[-1] += dt
+
+        return timed
+
+    def patch(self, obj, attr: str, stage: str) -> None:
+        setattr(obj, attr, self.wrap(getattr(obj, attr), stage))
+
+    def take(self) -> dict[str, float]:
+        out, self.frame = dict(self.frame), defaultdict(float)
+        return out
+
+
+def _instrument(node, timer: StageTimer) -> None:
+    import wildhands_ros.node as node_mod
+    from wildhands_core.smoothing.hand_smoother import HandSmoother
+
+    conv = node_mod.conv
+    for attr, stage in (("image_to_rgb", "decode"), ("compressed_to_rgb", "decode"),
+                        ("estimates_to_hand_array", "messages"), ("estimates_to_transforms", "TF"),
+                        ("estimates_to_markers", "markers")):
+        timer.patch(conv, attr, stage)
+    for attr in ("_on_info", "_on_image", "_on_boxes"):
+        timer.patch(node, attr, "pairing")
+    node.worker._process = timer.wrap(node.worker._process, "node")  # the worker holds the bound method
+    if node._tf_send is not None:
+        node._tf_send = timer.wrap(node._tf_send, "TF")
+    for pub in (node.hands_pub, node.markers_pub, node.raw_pub):
+        if pub is not None:
+            timer.patch(pub, "publish", "publish")
+    pipe, est = node.pipeline, node.estimator
+    timer.patch(pipe, "process", "pipeline")
+    if pipe.detector is not None:
+        timer.patch(pipe.detector, "detect", "detector")
+    for attr in ("needs_detection", "step", "observe"):
+        timer.patch(pipe.tracker, attr, "tracking")
+    timer.patch(est, "prepare", "pre-processing")
+    timer.patch(est.backend, "run", "network")
+    timer.patch(est, "postprocess", "post")
+    HandSmoother.smooth = timer.wrap(HandSmoother.smooth, "smoothing")
+
+
+def _resnet50_estimator(backend: str):
+    import torch
+
+    from wildhands_core.estimator import EstimatorConfig, HandPoseEstimator
+    from wildhands_core.model.wildhands import WildHands
+    from wildhands_core.model.wildhands_net import WildHandsNet
+
+    torch.manual_seed(0)
+    net = WildHandsNet()
+    with torch.no_grad():
+        # Random weights, but constant cameras that put each hand near its box at 0.5 m (boxes at u = 0.25 W
+        # and 0.75 W, f = 0.8 W -> 0.8 * 224 in the 224 frame, depth = 2 f / (224 s)), so that the tracker
+        # follows the hands from frame to frame as it would real ones.
+        for head, sign in (("head_r", -1.0), ("head_l", 1.0)):
+            h = getattr(net, head)
+            h.cam_init[4].weight.zero_()
+            h.cam_init[4].bias.copy_(torch.tensor([1.6 / 0.5, sign * 0.3125 * 0.5, 0.0]))
+            h.hmr_layer.decoders["cam_t/wp"].weight.zero_()
+            h.hmr_layer.decoders["cam_t/wp"].bias.zero_()
+    return HandPoseEstimator(
+        EstimatorConfig(allow_random_weights=True, backend=backend, max_hands=2), model=WildHands(net)
+    )
+
+
+def _make_node(name: str, overrides: dict, estimator=None):
     from rclpy.parameter import Parameter
 
     from wildhands_ros.node import HandsNode
 
-    overrides = {
-        "tracking.min_hits": 1,
-        "tracking.redetect_every_n": 1,
-        "model.backend": args.backend,
-        "model.device": args.device,
-        "tf.fingertips": True,
-    }
-    estimator = None
-    if args.checkpoint:
-        overrides["model.checkpoint"] = args.checkpoint
-    else:
-        import torch
-
-        from wildhands_core.config import ModelConfig
-        from wildhands_core.estimator import EstimatorConfig, HandPoseEstimator
-        from wildhands_core.model.wildhands import WildHands
-        from wildhands_core.model.wildhands_net import WildHandsNet
-
-        torch.manual_seed(0)
-        cfg = (
-            ModelConfig(
-                backbone="resnet18", conv_dims=(64, 32, 16), fc_dim=128, head_hidden=128, cam_init_hidden=64
-            )
-            if args.small
-            else ModelConfig()
-        )
-        net = WildHandsNet(cfg)
-        with torch.no_grad():
-            # Random weights, but constant cameras that put each hand near its box at 0.5 m (boxes at
-            # u = 0.25 W and 0.75 W, f = 0.8 W; f = 0.8 * 224 in the 224 frame, depth = 2 f / (224 s)),
-            # so that
-            # the tracker follows the hands from frame to frame as it would real ones.
-            for head, sign in (("head_r", -1.0), ("head_l", 1.0)):
-                h = getattr(net, head)
-                h.cam_init[4].weight.zero_()
-                h.cam_init[4].bias.copy_(torch.tensor([1.6 / 0.5, sign * 0.3125 * 0.5, 0.0]))
-                h.hmr_layer.decoders["cam_t/wp"].weight.zero_()
-                h.hmr_layer.decoders["cam_t/wp"].bias.zero_()
-        estimator = HandPoseEstimator(
-            EstimatorConfig(allow_random_weights=True, backend=args.backend, device=args.device),
-            model=WildHands(net),
-        )
-    rclpy.init()
-    return HandsNode(
-        "hands_bench",
-        estimator=estimator,
-        parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()],
-    )
+    return HandsNode(name, estimator=estimator,
+                     parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()])
 
 
-def _messages(w: int, h: int, stamp_ns: int, rng: np.random.Generator):
+def _render(frames: int, size: tuple[int, int]):
+    from training.synth.sequence import SyntheticSequence
+    from wildhands_ros.demo.cli import DEMO_SEED
+
+    seq = SyntheticSequence(DEMO_SEED, size, threads=1)
+    return [f.image for f in seq.frames(frames)], seq.K_px
+
+
+def _messages(image: np.ndarray, K: np.ndarray, stamp_ns: int, with_boxes: bool):
     from builtin_interfaces.msg import Time
     from sensor_msgs.msg import CameraInfo, Image
     from wildhands_ros.msg import HandBoxArray
 
+    h, w = image.shape[:2]
     stamp = Time(sec=stamp_ns // 10**9, nanosec=stamp_ns % 10**9)
-    f = 0.8 * w
     img = Image(width=w, height=h, encoding="rgb8", step=3 * w)
-    img.data = rng.integers(0, 255, h * w * 3, dtype=np.uint8).tobytes()
-    info = CameraInfo(width=w, height=h, k=[f, 0.0, (w - 1) / 2, 0.0, f, (h - 1) / 2, 0.0, 0.0, 1.0])
-    s = 0.25 * h
-    boxes = HandBoxArray(
-        boxes_xyxy_px=[
-            0.25 * w - s / 2,
-            0.5 * h - s / 2,
-            0.25 * w + s / 2,
-            0.5 * h + s / 2,
-            0.75 * w - s / 2,
-            0.5 * h - s / 2,
-            0.75 * w + s / 2,
-            0.5 * h + s / 2,
-        ],
-        handedness=[HandBoxArray.RIGHT, HandBoxArray.LEFT],
-        scores=[0.9, 0.9],
-    )
-    for m in (img, info, boxes):
+    img.data = image.tobytes()
+    info = CameraInfo(width=w, height=h, k=[float(v) for v in np.asarray(K).reshape(9)])
+    msgs = [img, info]
+    if with_boxes:
+        s = 0.25 * h
+        boxes = [0.25 * w - s / 2, 0.5 * h - s / 2, 0.25 * w + s / 2, 0.5 * h + s / 2,
+                 0.75 * w - s / 2, 0.5 * h - s / 2, 0.75 * w + s / 2, 0.5 * h + s / 2]
+        msgs.append(HandBoxArray(boxes_xyxy_px=boxes, handedness=[HandBoxArray.RIGHT, HandBoxArray.LEFT],
+                                 scores=[0.9, 0.9]))
+    for m in msgs:
         m.header.stamp = stamp
         m.header.frame_id = "cam_optical"
-    return img, info, boxes
+    return msgs
 
 
-def _frame(node, msgs) -> float:
-    """Feed one frame through the callbacks; returns the callbacks' own time (s)."""
-    img, info, boxes = msgs
-    t = time.perf_counter()
-    node._on_boxes(boxes)
+def _feed(node, msgs) -> None:
+    img, info, *boxes = msgs
+    if boxes:
+        node._on_boxes(boxes[0])
     node._on_info(info)
     node._on_image(img)
-    return time.perf_counter() - t
 
 
-def overhead(node, w: int, h: int, frames: int) -> dict:
-    rng = np.random.default_rng(0)
-    # Pre-build the messages: creating test images is the camera driver's cost, not the node's.
-    msgs = [_messages(w, h, time.time_ns() + i * 33_000_000, rng) for i in range(frames + 1)]
-    rows = []
+def stage_table(node, timer: StageTimer, images, K, with_boxes: bool, warmup: int = 2) -> dict:
+    """Frames one at a time through the instrumented node; mean ms per stage and frame."""
     node.pipeline.reset()
     node._order.clear()
-    for i, m in enumerate(msgs):
-        cb = _frame(node, m)
+    t0 = time.time_ns()
+    rows, detected = [], []
+    for i, image in enumerate(images):
+        msgs = _messages(image, K, t0 + i * 33_333_333, with_boxes)
+        timer.take()
+        _feed(node, msgs)
         node.worker.wait_idle(600)
-        proc_s = node.stats.processing_ms()[-1] / 1e3
-        if i == 0:
-            continue  # warm-up
-        tm = node.pipeline.last_timing
-        model = tm.estimate_s
-        pipeline = tm.total_s - tm.estimate_s
-        node_s = cb + proc_s - tm.total_s
-        rows.append((model, pipeline, node_s, cb + proc_s))
-    med = [statistics.median(c) for c in zip(*rows, strict=True)]
+        row = timer.take()
+        if i >= warmup:
+            rows.append(row)
+            detected.append(node.pipeline.last_timing.detector_ran)
+    mean = {s: 1e3 * statistics.fmean(r.get(s, 0.0) for r in rows) for s in STAGES}
+    totals = [1e3 * sum(r.values()) for r in rows]
+    total = sum(mean.values())
+    node_ms = sum(mean[s] for s in NODE_STAGES)
     return {
-        "model_ms": med[0] * 1e3,
-        "pipeline_ms": med[1] * 1e3,
-        "node_ms": med[2] * 1e3,
-        "total_ms": med[3] * 1e3,
+        "frames": len(rows),
+        "detector_frames": int(sum(detected)),
+        "stages_ms": mean,
+        "total_ms": total,
+        "total_median_ms": statistics.median(totals),
+        "frames_per_s_at_mean": 1e3 / total,
+        "network_ms": mean["network"],
+        "not_network_ms": total - mean["network"],
+        "node_overhead_ms": node_ms,
+        "node_overhead_pct": 100.0 * node_ms / total,
     }
+
+
+def live(node, images, K, rate_hz: float, n: int) -> dict:
+    """Frames played at ``rate_hz`` (stamped now, like a camera); what the node processed."""
+    node.pipeline.reset()
+    node._order.clear()
+    processed0, dropped0 = node.worker.processed, node.worker.dropped
+    period = 1.0 / rate_hz
+    t_start = t_next = time.perf_counter()
+    for i in range(n):
+        msgs = _messages(images[i % len(images)], K, node.get_clock().now().nanoseconds, False)
+        _feed(node, msgs)
+        t_next += period
+        time.sleep(max(0.0, t_next - time.perf_counter()))
+    node.worker.wait_idle(600)
+    dur = time.perf_counter() - t_start
+    processed = node.worker.processed - processed0
+    return {"rate_hz": rate_hz, "sent": n, "processed": processed,
+            "dropped": node.worker.dropped - dropped0, "processed_per_s": processed / dur}
 
 
 def undistortion_cost(w: int, h: int, frames: int = 20) -> dict:
@@ -177,81 +262,108 @@ def undistortion_cost(w: int, h: int, frames: int = 20) -> dict:
     return {"build_ms": statistics.median(builds) * 1e3, "remap_ms": statistics.median(remaps) * 1e3}
 
 
-def burst(node, w: int, h: int, n: int, proc_s: float) -> dict:
-    rng = np.random.default_rng(1)
-    period = proc_s / 3
-    node.pipeline.reset()
-    node._order.clear()
-    dropped0, processed0 = node.worker.dropped, node.worker.processed
-    lat_before = len(node.stats.latencies_ms())
-    base = [_messages(w, h, 0, rng) for _ in range(3)]
-    t_next = time.perf_counter()
-    for i in range(n):
-        img, info, boxes = base[i % 3]
-        stamp = node.get_clock().now().to_msg()
-        for m in (img, info, boxes):
-            m.header.stamp = stamp
-        _frame(node, (img, info, boxes))
-        t_next += period
-        time.sleep(max(0.0, t_next - time.perf_counter()))
-    node.worker.wait_idle(600)
-    lat = node.stats.latencies_ms()[lat_before:]  # the window (100 frames) holds the whole run
-    third = max(len(lat) // 3, 1)
-    return {
-        "sent": n,
-        "processed": node.worker.processed - processed0,
-        "dropped": node.worker.dropped - dropped0,
-        "period_ms": period * 1e3,
-        "lat_first_ms": statistics.median(lat[:third]) if lat else float("nan"),
-        "lat_last_ms": statistics.median(lat[-third:]) if lat else float("nan"),
-        "lat_max_ms": max(lat) if lat else float("nan"),
-    }
+def _print_table(results: dict) -> None:
+    names = list(results)
+    print(f"\n{'stage (mean ms/frame)':<22}" + "".join(f"{n:>14}" for n in names))
+    for s in STAGES:
+        print(f"{s:<22}" + "".join(f"{results[n]['stages_ms'][s]:14.2f}" for n in names))
+    for key, label in (("total_ms", "total"), ("network_ms", "network"), ("not_network_ms", "not network"),
+                       ("node_overhead_ms", "node overhead"), ("node_overhead_pct", "node overhead %"),
+                       ("frames_per_s_at_mean", "frames/s (1/total)")):
+        print(f"{label:<22}" + "".join(f"{results[n][key]:14.2f}" for n in names))
+    print(f"{'detector frames':<22}" + "".join(
+        f"{results[n]['detector_frames']:>9d} / {results[n]['frames']:<3d}" for n in names))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--checkpoint", default="")
-    ap.add_argument(
-        "--small", action="store_true", help="narrow ResNet-18 network instead of the released one"
-    )
-    ap.add_argument("--backend", default="torch", choices=["torch", "onnxruntime", "tensorrt"])
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--frames", type=int, default=5)
-    ap.add_argument("--burst", type=int, default=24)
+    ap.add_argument("--only", choices=["demo", "resnet50"], default=None)
+    ap.add_argument("--frames", type=int, default=40, help="frames per stage table (after 2 warm-up frames)")
+    ap.add_argument("--resnet-frames", type=int, default=8)
+    ap.add_argument("--resnet-backend", default="onnxruntime", choices=["torch", "onnxruntime"])
+    ap.add_argument("--demo-backend", default="onnxruntime", choices=["torch", "onnxruntime"])
+    ap.add_argument("--model-dir", default=str(REPO / "models" / "demo"))
+    ap.add_argument("--size", default="640x480")
+    ap.add_argument("--rate", type=float, default=30.0)
+    ap.add_argument("--live-frames", type=int, default=150)
+    ap.add_argument("--int8", action="store_true", help="also run benchmarks/bench_int8.py's measurement")
+    ap.add_argument("--int8-json", default=None, help="or include the figures of a bench_int8.py --json run")
+    ap.add_argument("--json", default=None, help="write every figure here")
     args = ap.parse_args()
-    node = _make_node(args)
-    print(f"backend {node.backend_name}; two hands per frame; medians over {args.frames} frames")
-    print(
-        f"{'resolution':>11} {'model ms':>9} {'pipeline ms':>12} {'node ms':>8} {'total ms':>9} {'node %':>7}"
-    )
-    results = {}
-    for w, h in ((640, 480), (1920, 1080)):
-        r = overhead(node, w, h, args.frames)
-        results[(w, h)] = r
-        print(
-            f"{w:>5}x{h:<5} {r['model_ms']:9.1f} {r['pipeline_ms']:12.1f} {r['node_ms']:8.1f} "
-            f"{r['total_ms']:9.1f} {100 * r['node_ms'] / r['total_ms']:6.1f}%"
-        )
-    head = f"{'resolution':>11} {'build ms':>9} {'remap ms':>9} {'% of total':>10}"
-    print(f"undistortion (plumb_bob, cached maps): {head}")
-    for (w, h), r in results.items():
-        u = undistortion_cost(w, h)
-        print(
-            f"{'':39}{w:>5}x{h:<5} {u['build_ms']:9.1f} {u['remap_ms']:9.2f} "
-            f"{100 * u['remap_ms'] / (r['total_ms'] + u['remap_ms']):9.1f}%"
-        )
-    r = results[(640, 480)]
-    b = burst(node, 640, 480, args.burst, r["total_ms"] / 1e3)
-    print(
-        f"burst 640x480 at 3x the processing rate (every {b['period_ms']:.0f} ms): sent {b['sent']}, "
-        f"processed {b['processed']}, dropped {b['dropped']}; latency stamp->publication median first third "
-        f"{b['lat_first_ms']:.0f} ms, last third {b['lat_last_ms']:.0f} ms, max {b['lat_max_ms']:.0f} ms "
-        f"(processing {r['total_ms']:.0f} ms)"
-    )
-    node.destroy_node()
+
     import rclpy
 
+    rclpy.init()
+    size = tuple(int(v) for v in args.size.split("x"))
+    n_render = max(args.frames, args.resnet_frames) + 2
+    t = time.perf_counter()
+    images, K = _render(n_render, size)
+    print(f"rendered {n_render} frames {size[0]}x{size[1]} in {time.perf_counter() - t:.1f} s")
+    common = {"tf.fingertips": True, "output.markers": True}
+    results: dict = {}
+    out: dict = {"size": list(size), "cpu_threads": _threads(), "load_average_1m_start": _load()}
+    if args.only in (None, "demo"):
+        md = Path(args.model_dir)
+        node = _make_node("hands_bench_demo", {
+            **common, "model.checkpoint": str(md / "wildhands_demo.pt"), "model.backend": args.demo_backend,
+            "detector.sources": ["learned"], "detector.learned_checkpoint": str(md / "detector_demo.pt"),
+            "detector.min_score": 0.25,
+        })
+        timer = StageTimer()
+        _instrument(node, timer)
+        results["demo"] = stage_table(node, timer, images[: args.frames + 2], K, with_boxes=False)
+        results["demo"]["backend"] = node.backend_name
+        out["demo_live"] = live(node, images, K, args.rate, args.live_frames)
+        node.destroy_node()
+    if args.only in (None, "resnet50"):
+        node = _make_node("hands_bench_r50", {
+            **common, "detector.sources": ["external"], "detector.external_wait_s": 0.0,
+            "tracking.min_hits": 1, "tracking.redetect_every_n": 1,
+        }, estimator=_resnet50_estimator(args.resnet_backend))
+        timer = StageTimer()
+        _instrument(node, timer)
+        results["resnet50"] = stage_table(node, timer, images[: args.resnet_frames + 2], K, with_boxes=True)
+        results["resnet50"]["backend"] = node.backend_name
+        node.destroy_node()
+    _print_table(results)
+    frame_ms = results["demo"]["total_ms"] if "demo" in results and "total_ms" in results["demo"] else None
+    print(f"\nundistortion (plumb_bob, cached maps): {'resolution':>11} {'build ms':>9} {'remap ms':>9}"
+          + (f" {'% of demo frame':>16}" if frame_ms else ""))
+    out["undistortion"] = {}
+    for w, h in ((640, 480), (1920, 1080)):
+        u = undistortion_cost(w, h)
+        out["undistortion"][f"{w}x{h}"] = u
+        share = f" {100 * u['remap_ms'] / (frame_ms + u['remap_ms']):15.1f}%" if frame_ms else ""
+        print(f"{'':39}{w:>5}x{h:<5} {u['build_ms']:9.1f} {u['remap_ms']:9.2f}{share}")
+    if "demo_live" in out:
+        lv = out["demo_live"]
+        print(f"\ndemo model live at {lv['rate_hz']:.0f} Hz: sent {lv['sent']}, processed {lv['processed']} "
+              f"({lv['processed_per_s']:.1f} frames/s), dropped {lv['dropped']}")
+    out.update(results)
+    out["load_average_1m_end"] = _load()
+    print(f"machine load average (1 min): {out['load_average_1m_start']:.1f} at the start, "
+          f"{out['load_average_1m_end']:.1f} at the end, on {out['cpu_threads']} cores")
+    if args.int8 or args.int8_json:
+        import bench_int8
+
+        out["int8"] = json.loads(Path(args.int8_json).read_text()) if args.int8_json else bench_int8.measure()
+        bench_int8.print_figures(out["int8"])
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1))
+        print(f"wrote {args.json}")
     rclpy.try_shutdown()
+
+
+def _load() -> float:
+    import os
+
+    return os.getloadavg()[0]
+
+
+def _threads() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point, Quaternion, TransformStamped, Vector3
@@ -22,6 +21,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from wildhands_core.constants import FINGERTIP_NAMES, NUM_JOINTS, SKELETON_EDGES
 from wildhands_core.detection.base import HandDetection
+from wildhands_core.draw import LEFT_RGB, RIGHT_RGB, draw_hands  # noqa: F401  (draw_hands: the debug image)
 from wildhands_core.estimate import HandEstimate
 from wildhands_ros import hand_fields as fields
 
@@ -180,8 +180,8 @@ def _transform(header: Header, child: str, t: np.ndarray, q_xyzw: np.ndarray) ->
 
 
 # ------------------------------------------------------------------------------------------ markers
-RIGHT_COLOUR = ColorRGBA(r=0.1, g=0.6, b=1.0, a=1.0)
-LEFT_COLOUR = ColorRGBA(r=1.0, g=0.45, b=0.1, a=1.0)
+RIGHT_COLOUR = ColorRGBA(r=RIGHT_RGB[0], g=RIGHT_RGB[1], b=RIGHT_RGB[2], a=1.0)
+LEFT_COLOUR = ColorRGBA(r=LEFT_RGB[0], g=LEFT_RGB[1], b=LEFT_RGB[2], a=1.0)
 
 
 def estimates_to_markers(
@@ -222,38 +222,3 @@ def estimates_to_markers(
             mesh.points = [Point(x=float(p[0]), y=float(p[1]), z=float(p[2])) for p in v]
             arr.markers.append(mesh)
     return arr
-
-
-# ----------------------------------------------------------------------------------------- drawing
-def draw_hands(image_rgb: np.ndarray, estimates: Sequence[HandEstimate]) -> np.ndarray:
-    """A copy of ``image_rgb`` with each hand's box, skeleton (2D keypoints) and track id drawn."""
-    out = np.ascontiguousarray(image_rgb).copy()
-    thick = max(1, round(max(out.shape[:2]) / 400))
-    for est in estimates:
-        c = RIGHT_COLOUR if est.is_right else LEFT_COLOUR
-        colour = (int(c.r * 255), int(c.g * 255), int(c.b * 255))
-        kp = np.asarray(est.keypoints_px, np.float64).reshape(NUM_JOINTS, 2)
-        if not np.isfinite(kp).all():
-            continue
-        for a, b in SKELETON_EDGES:
-            cv2.line(out, _px(kp[a]), _px(kp[b]), colour, thick, cv2.LINE_AA)
-        for p in kp:
-            cv2.circle(out, _px(p), thick + 1, (255, 255, 255), -1, cv2.LINE_AA)
-        x0, y0, x1, y1 = np.asarray(est.box_xyxy_px, np.float64)
-        cv2.rectangle(out, _px((x0, y0)), _px((x1, y1)), colour, thick)
-        label = f"{'R' if est.is_right else 'L'}{est.track_id} {est.confidence:.2f}"
-        cv2.putText(
-            out,
-            label,
-            _px((x0, max(y0 - 4, 10))),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            0.4 * thick,
-            colour,
-            thick,
-            cv2.LINE_AA,
-        )
-    return out
-
-
-def _px(p) -> tuple[int, int]:
-    return round(float(p[0])), round(float(p[1]))

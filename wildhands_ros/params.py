@@ -100,13 +100,16 @@ SPECS: tuple[Spec, ...] = (
         "model.mano_dir", "", "directory holding MANO_RIGHT/LEFT .pkl/.npz; empty = the estimator's default"
     ),
     Spec("model.backend", "torch", "inference backend", choices=BACKENDS),
+    Spec("model.onnx_path", "", "onnxruntime/tensorrt: this ONNX file of the checkpoint (e.g. "
+         "wildhands-export --int8's int8 one); empty = exported from the checkpoint"),
     Spec("model.device", "cpu", "inference device", choices=DEVICES),
+    Spec("model.threads", 0, "ONNX Runtime intra-op threads (0 = its default: one per core)", (0, 64)),
     Spec(
         "model.crop_scale", 1.75, "hand crop side = longest box side x this (release demo: 1.75)", (1.0, 4.0)
     ),
     Spec("model.max_hands", 2, "hands estimated per image at most", (1, 8)),
     Spec("model.publish_mesh", False, "return MANO vertices; fills Hand.vertices_m and the mesh markers"),
-    Spec("detector.sources", ["external"], f"detector sources, any of {DETECTOR_SOURCES}"),
+    Spec("detector.sources", ["mediapipe"], f"detector sources, any of {DETECTOR_SOURCES}"),
     Spec(
         "detector.learned_checkpoint", "", "checkpoint of the learned hand detector; empty = skip that source"
     ),
@@ -222,7 +225,8 @@ def validate(name: str, value: Any) -> None:
         bad = [s for s in value if s not in DETECTOR_SOURCES]
         if bad or not value:
             raise ParameterError(name, f"{list(value)} must be a non-empty list of {list(DETECTOR_SOURCES)}")
-    if name in ("model.checkpoint", "detector.learned_checkpoint", "model.mano_dir") and value:
+    paths = ("model.checkpoint", "detector.learned_checkpoint", "model.mano_dir", "model.onnx_path")
+    if name in paths and value:
         if not Path(value).expanduser().exists():
             raise ParameterError(name, f"{value!r} does not exist")
     if name == "input.default_frame_id" and any(c in value for c in " "):
@@ -293,6 +297,8 @@ class NodeSettings:
             detector_sources=tuple(v["detector.sources"]),
             learned_detector_checkpoint=v["detector.learned_checkpoint"] or None,
             detector_device=v["model.device"],
+            # the learned detector runs on ONNX Runtime unless the estimator runs on torch
+            detector_backend="torch" if v["model.backend"] == "torch" else "onnxruntime",
             detector_iou_threshold=float(v["detector.iou_threshold"]),
             detector_min_score=float(v["detector.min_score"]),
             external_tolerance_ns=round(float(v["detector.external_tolerance_s"]) * 1e9),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 import torch
@@ -16,8 +14,6 @@ from wildhands_core.detection.learned import (
     build_detector_model,
     save_detector_checkpoint,
 )
-
-HAS_MEDIAPIPE = importlib.util.find_spec("mediapipe") is not None
 
 
 def test_config_rejects_unknown_empty_and_repeated_sources():
@@ -66,7 +62,11 @@ def test_learned_and_external_sources_are_built_in_the_given_order(tmp_path):
     assert len(found) == 1 and found[0].source == "" and not found[0].is_right
 
 
-@pytest.mark.skipif(HAS_MEDIAPIPE, reason="mediapipe is installed")
-def test_mediapipe_source_without_the_extra_raises_import_error():
-    with pytest.raises(ImportError, match="wildhands\\[mediapipe\\]"):
-        build_detector(DetectorConfig(sources=["mediapipe"]))
+def test_mediapipe_source_is_built_with_its_settings():
+    from wildhands_core.detection.mediapipe_detector import MediaPipeHandDetector
+
+    det = build_detector(DetectorConfig(sources=["mediapipe"], mediapipe_margin=0.25, mediapipe_max_hands=1))
+    (mp,) = det.detectors
+    assert isinstance(mp, MediaPipeHandDetector) and mp.margin == 0.25 and mp.max_hands == 1
+    assert not mp.image_is_mirrored  # robot cameras do not mirror
+    mp.close()

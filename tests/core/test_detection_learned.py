@@ -95,6 +95,21 @@ def test_detect_returns_full_image_pixel_boxes_above_threshold_best_first(model,
     assert set(labels.tolist()) <= {LABEL_LEFT, LABEL_RIGHT}
 
 
+def test_a_large_image_is_shrunk_to_the_network_input_first_with_the_same_boxes(model):
+    # The network resizes to input_wh (bilinear); the detector shrinks large images with cv2 first, which
+    # samples the same points, and scales the boxes back: the result is the network's on the full image.
+    rng = np.random.default_rng(3)
+    small = (rng.random((36, 48, 3)) * 255).astype(np.uint8)
+    big = cv2.resize(small, (480, 360), interpolation=cv2.INTER_CUBIC)
+    det = LearnedHandDetector.from_model(model, CFG, score_threshold=0.0)
+    with torch.no_grad():
+        out = model([torch.from_numpy(big).permute(2, 0, 1).float() / 255.0])[0]
+    boxes, scores, labels = det.raw(big)
+    np.testing.assert_array_equal(labels, out["labels"].numpy())
+    np.testing.assert_allclose(scores, out["scores"].numpy(), atol=5e-3)
+    np.testing.assert_allclose(boxes, out["boxes"].numpy() - 0.5, atol=0.5)  # 0.5 px of the 480x360 image
+
+
 def test_cross_side_suppression_drops_the_weaker_side_of_one_hand_only():
     boxes = np.array([[0, 0, 10, 10], [0, 0, 10, 9], [0, 0, 10, 8.9], [50, 50, 60, 60]], dtype=float)
     labels = [LABEL_RIGHT, LABEL_LEFT, LABEL_RIGHT, LABEL_LEFT]

@@ -1,21 +1,20 @@
-"""MediaPipe hand detector: pure landmark/handedness mappings everywhere, the real library when installed.
+"""MediaPipe hand detector: landmark/handedness mappings, and the real MediaPipe (in the default install).
 
 The two images in ``tests/core/data`` are frames 7 and 60 of ``wildhands-synth --seed 999 --size 320x240``
-(one rendered right hand, one left hand; boxes below are their visible-mask boxes from ``labels.npz``).
+(one rendered right hand, one left hand, un-mirrored as a robot camera sees them; boxes below are their
+visible-mask boxes from ``labels.npz``), frames where MediaPipe finds the hand.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from wildhands_core.constants import JOINT_NAMES
-from wildhands_core.detection.base import HandDetector, box_iou_xyxy
+from wildhands_core.detection.base import HandDetector, box_from_keypoints, box_iou_xyxy
 from wildhands_core.detection.mediapipe_detector import (
-    MEDIAPIPE_EXTRA_MESSAGE,
     MediaPipeHandDetector,
     landmarks_to_box,
     landmarks_to_keypoints_px,
@@ -23,7 +22,6 @@ from wildhands_core.detection.mediapipe_detector import (
 )
 
 DATA = Path(__file__).parent / "data"
-HAS_MEDIAPIPE = importlib.util.find_spec("mediapipe") is not None
 RIGHT_BOX = np.array([170.5, 132.5, 288.5, 197.5])
 LEFT_BOX = np.array([62.5, 127.5, 114.5, 174.5])
 
@@ -61,20 +59,12 @@ def test_landmark_box_grows_by_the_margin_of_its_longest_side_and_is_clipped():
     np.testing.assert_allclose(landmarks_to_box(lm, 100, 50, margin=0.15)[0], 0.0)
 
 
-@pytest.mark.skipif(HAS_MEDIAPIPE, reason="mediapipe is installed")
-def test_missing_mediapipe_raises_import_error_naming_the_extra():
-    with pytest.raises(ImportError) as info:
-        MediaPipeHandDetector()
-    assert str(info.value) == MEDIAPIPE_EXTRA_MESSAGE and "wildhands[mediapipe]" in str(info.value)
-
-
 def _load(name: str) -> np.ndarray:
     import cv2
 
     return np.ascontiguousarray(cv2.imread(str(DATA / name))[:, :, ::-1])
 
 
-@pytest.mark.skipif(not HAS_MEDIAPIPE, reason="optional extra 'mediapipe' not installed")
 def test_real_mediapipe_finds_each_hand_with_its_side():
     with MediaPipeHandDetector() as det:
         assert isinstance(det, HandDetector)
@@ -87,15 +77,40 @@ def test_real_mediapipe_finds_each_hand_with_its_side():
             assert box_iou_xyxy(found[0].box_xyxy_px, box)[0, 0] > 0.5
 
 
-@pytest.mark.skipif(not HAS_MEDIAPIPE, reason="optional extra 'mediapipe' not installed")
 def test_real_mediapipe_side_follows_mirroring():
     image = _load("synth_hand_right.jpg")
-    mirrored = np.ascontiguousarray(image[:, ::-1])
     with MediaPipeHandDetector() as plain, MediaPipeHandDetector(image_is_mirrored=True) as selfie:
-        # a mirrored right hand looks like a left hand; a detector told the image is mirrored says "right".
-        assert [d.is_right for d in plain.detect(mirrored)] == [False]
-        assert [d.is_right for d in selfie.detect(mirrored)] == [True]
+        # a mirrored right hand looks like a left hand (and the other way round); a detector told that the
+        # image is mirrored reports the side of the hand before mirroring.
+        for name, is_right in (("synth_hand_right.jpg", True), ("synth_hand_left.jpg", False)):
+            flipped = np.ascontiguousarray(_load(name)[:, ::-1])
+            assert [d.is_right for d in plain.detect(flipped)] == [not is_right], name
+            assert [d.is_right for d in selfie.detect(flipped)] == [is_right], name
         hands = plain.hands(image)
         assert hands[0].keypoints_px.shape == (21, 2)
         x0, y0, x1, y1 = hands[0].detection.box_xyxy_px
         assert np.all((hands[0].keypoints_px >= [x0, y0]) & (hands[0].keypoints_px <= [x1, y1]))
+
+
+def test_real_mediapipe_box_is_the_keypoint_box_of_its_landmarks_with_the_trackers_margin():
+    from wildhands_core.pipeline import PipelineConfig, build_detector
+    from wildhands_core.tracking.config import TrackerConfig
+
+    image = _load("synth_hand_left.jpg")
+    h, w = image.shape[:2]
+    det, _, skipped = build_detector(
+        PipelineConfig(detector_sources=("mediapipe",), tracker=TrackerConfig(keypoint_box_margin=0.3))
+    )
+    assert skipped == {}
+    (found,) = det.detect(image)
+    kp = found.keypoints_px
+    assert kp.shape == (21, 2) and found.source == "mediapipe"
+    # the box is the landmarks' box grown by 0.3 x its longest side on every side (clipped to the image)
+    lo, hi = kp.min(axis=0), kp.max(axis=0)
+    pad = 0.3 * np.max(hi - lo)
+    expected = np.clip(np.r_[lo - pad, hi + pad], 0, [w - 1, h - 1, w - 1, h - 1])
+    np.testing.assert_allclose(found.box_xyxy_px, expected)
+    np.testing.assert_allclose(found.box_xyxy_px, box_from_keypoints(kp, 0.3, image_size=(w, h)))
+    # the landmarks lie on the rendered hand (its visible-mask box, grown by 10 %)
+    grow = 0.1 * (LEFT_BOX[2:] - LEFT_BOX[:2])
+    assert np.all((kp >= LEFT_BOX[:2] - grow) & (kp <= LEFT_BOX[2:] + grow))

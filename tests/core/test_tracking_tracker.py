@@ -235,3 +235,20 @@ def test_a_track_that_kept_the_wrong_side_takes_its_detections_side_when_the_oth
     assert sides == {500: True, 100: False}
     assert tr.track(old.track_id).is_right  # the old track flipped, keeping its id and vote size
     assert tr.track(old.track_id).handedness.margin == 4.5
+
+
+def test_a_detections_own_keypoints_are_the_prior_for_the_next_box():
+    tr = HandTracker(TrackerConfig(min_hits=1))
+    landmarks = np.array([[300.0, 200.0], [360.0, 290.0]])  # a landmark detector's keypoints (MediaPipe)
+    estimated = landmarks + [40.0, 0.0]  # the estimate's projection disagrees by 40 px
+    d = HandDetection(box_from_keypoints(landmarks, 0.15), True, 0.9, "mediapipe", keypoints_px=landmarks)
+    (b,) = tr.step(0, [d], SIZE)
+    tr.observe(b.track_id, 0, estimated, 0.9, {})
+    (b,) = tr.step(FRAME_NS, None, SIZE)
+    # No velocity yet (one estimate): the follow box is exactly the landmarks' keypoint box.
+    np.testing.assert_allclose(b.box_xyxy_px, box_from_keypoints(landmarks, 0.15, image_size=SIZE))
+    # Without a landmark detection, the estimate's keypoints are followed.
+    tr.observe(b.track_id, FRAME_NS, estimated, 0.9, {})
+    (b,) = tr.step(2 * FRAME_NS, None, SIZE)
+    np.testing.assert_allclose(b.box_xyxy_px, box_from_keypoints(estimated, 0.15, image_size=SIZE))
+

@@ -18,6 +18,7 @@ from pathlib import Path
 PLAYER = Path(__file__).with_name("node_player.py")
 #: Parameter overrides of the test node (small buffers, detector every frame, tracks published at once).
 TEST_OVERRIDES = {
+    "detector.sources": ["external"],
     "tracking.min_hits": 1,
     "tracking.redetect_every_n": 1,
     "input.pairing_buffer": 2,

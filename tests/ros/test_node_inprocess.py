@@ -26,6 +26,7 @@ def node_and_listener(tmp_path_factory):
     rclpy.init(context=ctx)
     overrides = {
         "model.checkpoint": str(ckpt),
+        "detector.sources": ["external"],
         "input.use_compressed": True,
         "model.publish_mesh": True,
         "output.debug_image": True,

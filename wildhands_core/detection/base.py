@@ -21,17 +21,22 @@ import numpy as np
 
 @dataclass
 class HandDetection:
-    """One detected hand: box (4,) float full-image pixels xyxy, side, score in [0, 1], detector name."""
+    """One detected hand: box (4,) float full-image pixels xyxy, side, score in [0, 1], detector name, and
+    the detector's own 2D keypoints (21, 2) full-image pixels, MANO21 order, when it has them (MediaPipe's
+    landmarks; the tracker follows them to the next frame), else None."""
 
     box_xyxy_px: np.ndarray
     is_right: bool
     score: float = 1.0
     source: str = ""
+    keypoints_px: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.box_xyxy_px = np.asarray(self.box_xyxy_px, dtype=np.float64).reshape(4)
         self.is_right = bool(self.is_right)
         self.score = float(self.score)
+        if self.keypoints_px is not None:
+            self.keypoints_px = np.asarray(self.keypoints_px, dtype=np.float64).reshape(-1, 2)
 
 
 @runtime_checkable

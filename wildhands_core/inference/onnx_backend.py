@@ -25,6 +25,7 @@ class OnnxRuntimeBackend:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
             opts.intra_op_num_threads = threads
+        self.onnx_path = Path(onnx_path)
         self.session = ort.InferenceSession(str(onnx_path), sess_options=opts, providers=chosen)
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.providers = self.session.get_providers()

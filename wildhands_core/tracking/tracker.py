@@ -19,6 +19,9 @@ do::
   detection frames without a match. ``[]`` as detections means "the detector ran and found nothing".
 - ``observe`` stores the keypoints (full-image px, (21, 2)) and confidence for the next prediction and
   returns the estimate dict smoothed by the track's ``HandSmoother`` (see ``smoothing.hand_smoother``).
+  When the track's detection of this frame carries its own keypoints (MediaPipe's 21 landmarks), those are
+  stored instead of the estimate's for the next prediction (the velocity still comes from the estimates,
+  one source, so a constant offset between the two makes no velocity).
 - Ids are ints, increasing, never reused. A stamp earlier than the previous one (e.g. a bag restarted)
   resets the tracker.
 """
@@ -182,7 +185,10 @@ class HandTracker:
         if keypoints_px is not None:
             kp = np.asarray(keypoints_px, dtype=np.float64).reshape(-1, 2)
             t.measure_centre("kp", np.nanmean(kp, axis=0), stamp_ns, self.config.velocity_gain)
-            t.keypoints_px = kp
+            prior = t.detection.keypoints_px if t.detection is not None else None
+            # A landmark detector's keypoints of this frame (MediaPipe) are the prior for the next box;
+            # without them, the estimate's own keypoints are.
+            t.keypoints_px = kp if prior is None else prior.copy()
             t.keypoints_stamp_ns = stamp_ns
         t.confidence = None if confidence is None else float(confidence)
         t.last_estimate = t.smoother.smooth(stamp_ns, estimate)

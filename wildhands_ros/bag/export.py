@@ -5,36 +5,14 @@
 An episode is one bag, split where consecutive image stamps are more than ``episode_gap_s`` apart.
 Messages are ordered by header stamp (the image's); a second message with an already seen stamp is
 counted (``duplicate_stamp``) and skipped. OUT (a directory, written under a temporary name and renamed at
-the end) holds per episode ``<name>.npz``, ``<name>_hands.parquet`` (one row per hand, the "hand" arrays
-below, multi-dimensional ones flattened row-major into fixed-size lists), ``<name>_frames.parquet`` (one
+the end) holds per episode ``<name>.npz``, ``<name>_hands.parquet`` (one row per hand, the hand arrays,
+multi-dimensional ones flattened row-major into fixed-size lists), ``<name>_frames.parquet`` (one
 row per image, the "frame" arrays) and one ``summary.json`` (episodes, counts of malformed messages).
 ``<name>`` = ``<bag directory name>_ep<k>`` (k = 000, 001, ...).
 
-Frame arrays (F = images in the episode, including images with no hand):
-    frame_stamp_ns      (F,)      int64    image header stamp, ns since the epoch of the recording clock
-    frame_log_time_ns   (F,)      int64    bag log time of the HandArray, ns
-    image_size_px       (F, 2)    int32    (width, height) of the image, pixels
-    frame_num_hands     (F,)      int32    hands in the image
-    hand_index_by_side  (F, 2)    int64    row (into the hand arrays) of the most confident LEFT (column 0) /
-                                           RIGHT (column 1) hand of the image, -1 when absent
-Hand arrays (N = hands in the episode, in image order then message order):
-    frame_index         (N,)      int64    row of the hand's image in the frame arrays
-    stamp_ns            (N,)      int64    image header stamp, ns
-    handedness          (N,)      uint8    0 = LEFT, 1 = RIGHT (``is_right`` (N,) bool as well)
-    track_id            (N,)      int32    tracker id, -1 without tracking
-    confidence          (N,)      float32  [0, 1]
-    joints_m            (N, 21, 3) float32 metres, camera optical frame (x right, y down, z forward), MANO21
-    keypoints_px        (N, 21, 2) float32 pixels of the original image (centre of top-left pixel = (0, 0))
-    wrist_position_m    (N, 3)    float32  metres, camera frame (= joints_m[:, 0])
-    wrist_quat_xyzw     (N, 4)    float32  wrist orientation (MANO global orientation) in the camera frame
-    global_orient_aa    (N, 3)    float32  MANO global orientation, axis-angle, radians
-    hand_pose_aa        (N, 45)   float32  MANO articulations (15 x axis-angle, radians, relative to the mean
-                                           pose: smplx flat_hand_mean=False)
-    betas               (N, 10)   float32  MANO shape
-    mano_translation_m  (N, 3)    float32  metres, camera frame (joints = MANO(pose, betas) + this)
-    grasp_prob          (N, 9)    float32  grasp-class probabilities, ``wildhands_core.constants
-                                           .GRASP_CLASS_NAMES`` order; ``grasp_class`` (N,) uint8 = argmax
-    box_xyxy_px, crop_xyxy_px (N, 4) float32  hand box / network crop, pixels
+The arrays and files are those of ``wildhands_core.episodes`` (its module docstring lists them; the same
+writer serves ``wildhands-video``), with ``frame_stamp_ns`` the image header stamp and
+``frame_log_time_ns`` the bag log time of the HandArray.
 Also ``frame_id`` (str, the camera optical frame of the episode's first image) and ``grasp_class_names`` in
 the npz. Malformed messages (not deserialisable, handedness not 0/1, non-finite values, wrong array
 sizes) are skipped and counted by reason.
@@ -51,42 +29,12 @@ from pathlib import Path
 import numpy as np
 from rosbags.rosbag2 import Reader
 
-from wildhands_core.constants import GRASP_CLASS_NAMES, NUM_JOINTS
+from wildhands_core.episodes import FRAME_ARRAYS, HAND_ARRAYS, episode_arrays, write_episode  # noqa: F401
 from wildhands_ros.bag.atomic import atomic_path, write_json_atomic
 from wildhands_ros.bag.types import HAND_ARRAY, make_typestore, register_bag_types
 from wildhands_ros.hand_fields import RIGHT, hand_from_fields
 
 MALFORMED_REASONS = ("deserialize", "handedness", "array_size", "non_finite", "duplicate_stamp")
-
-#: Hand arrays: name -> (per-hand shape, dtype).
-HAND_ARRAYS: dict[str, tuple[tuple[int, ...], type]] = {
-    "frame_index": ((), np.int64),
-    "stamp_ns": ((), np.int64),
-    "handedness": ((), np.uint8),
-    "is_right": ((), np.bool_),
-    "track_id": ((), np.int32),
-    "confidence": ((), np.float32),
-    "joints_m": ((NUM_JOINTS, 3), np.float32),
-    "keypoints_px": ((NUM_JOINTS, 2), np.float32),
-    "wrist_position_m": ((3,), np.float32),
-    "wrist_quat_xyzw": ((4,), np.float32),
-    "global_orient_aa": ((3,), np.float32),
-    "hand_pose_aa": ((45,), np.float32),
-    "betas": ((10,), np.float32),
-    "mano_translation_m": ((3,), np.float32),
-    "grasp_prob": ((9,), np.float32),
-    "grasp_class": ((), np.uint8),
-    "box_xyxy_px": ((4,), np.float32),
-    "crop_xyxy_px": ((4,), np.float32),
-}
-FRAME_ARRAYS: dict[str, tuple[tuple[int, ...], type]] = {
-    "frame_stamp_ns": ((), np.int64),
-    "frame_log_time_ns": ((), np.int64),
-    "image_size_px": ((2,), np.int32),
-    "frame_num_hands": ((), np.int32),
-    "hand_index_by_side": ((2,), np.int64),
-}
-
 
 @dataclass
 class ExportConfig:
@@ -189,49 +137,6 @@ def split_episodes(stamps_ns: list[int], gap_s: float | None) -> list[slice]:
     return [slice(a, b) for a, b in itertools.pairwise(cuts)]
 
 
-def episode_arrays(frames: list[dict]) -> dict[str, np.ndarray]:
-    """The frame and hand arrays (module docstring) of one episode's frame dicts."""
-    n_hands = sum(len(f["hands"]) for f in frames)
-    out = {k: np.zeros((len(frames), *shape), dt) for k, (shape, dt) in FRAME_ARRAYS.items()}
-    out.update({k: np.zeros((n_hands, *shape), dt) for k, (shape, dt) in HAND_ARRAYS.items()})
-    out["hand_index_by_side"][:] = -1
-    row = 0
-    for fi, f in enumerate(frames):
-        out["frame_stamp_ns"][fi] = f["stamp_ns"]
-        out["frame_log_time_ns"][fi] = f["log_time_ns"]
-        out["image_size_px"][fi] = f["size"]
-        out["frame_num_hands"][fi] = len(f["hands"])
-        best = [-1.0, -1.0]
-        for h in f["hands"]:
-            out["frame_index"][row] = fi
-            out["stamp_ns"][row] = f["stamp_ns"]
-            for k, v in h.items():
-                out[k][row] = np.asarray(v).reshape(HAND_ARRAYS[k][0])
-            side = int(h["is_right"])
-            if h["confidence"] > best[side]:
-                best[side] = h["confidence"]
-                out["hand_index_by_side"][fi, side] = row
-            row += 1
-    return out
-
-
-def _write_parquet(path: Path, arrays: dict[str, np.ndarray], names: dict) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    cols = {}
-    for k in names:
-        a = arrays[k]
-        if a.ndim == 1:
-            cols[k] = pa.array(a)
-        else:
-            flat = a.reshape(len(a), -1)
-            cols[k] = pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), flat.shape[1])
-    meta = {f"shape.{k}": str(list(arrays[k].shape[1:])) for k in names}
-    table = pa.table(cols).replace_schema_metadata(meta)
-    pq.write_table(table, path)
-
-
 def export_bags(in_bags: list[str | Path], out_dir: str | Path, cfg: ExportConfig | None = None,
                 on_episode: Callable[[str], None] | None = None) -> ExportSummary:
     """Export the HandArray messages of ``in_bags`` into ``out_dir``; see the module docstring.
@@ -249,11 +154,7 @@ def export_bags(in_bags: list[str | Path], out_dir: str | Path, cfg: ExportConfi
             for k, sl in enumerate(split_episodes(stamps, cfg.episode_gap_s)):
                 name = f"{bag.name}_ep{k:03d}"
                 ep = frames[sl]
-                arrays = episode_arrays(ep)
-                np.savez(work / f"{name}.npz", **arrays, frame_id=np.asarray(ep[0]["frame_id"]),
-                         grasp_class_names=np.asarray(GRASP_CLASS_NAMES))
-                _write_parquet(work / f"{name}_hands.parquet", arrays, HAND_ARRAYS)
-                _write_parquet(work / f"{name}_frames.parquet", arrays, FRAME_ARRAYS)
+                arrays = write_episode(work, name, ep, ep[0]["frame_id"])
                 summary.episodes.append({
                     "name": name, "bag": str(bag), "topic": topic, "frames": len(ep),
                     "hands": int(arrays["frame_index"].size), "first_stamp_ns": ep[0]["stamp_ns"],
