@@ -142,6 +142,9 @@ class OptimConfig:
     grad_clip: float | None = None  # max gradient L2 norm (None = off)
     amp: bool = True  # mixed precision (CUDA only; ignored on the CPU)
     freeze_batchnorm: bool = False  # BN layers in eval mode (exact DDP/single-process agreement)
+    # Parameter-name prefixes kept fixed (no gradient; their BatchNorm layers in eval mode), e.g. the early
+    # blocks of an ImageNet trunk: ["hand_backbone._conv_stem", "hand_backbone._blocks.0.", ...].
+    freeze_prefixes: tuple[str, ...] = ()
 
 
 @dataclass
