@@ -185,6 +185,8 @@ class Trainer:
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         self.verbose = verbose and self.rank == 0
+        if cfg.threads:
+            torch.set_num_threads(int(cfg.threads))
         torch.manual_seed(cfg.seed * 1000 + self.rank)
         if not cfg.data.datasets:
             raise ValueError("TrainConfig.data.datasets is empty")
@@ -202,6 +204,8 @@ class Trainer:
         if uses_grasp and not model_cfg.grasp_head:
             model_cfg = dataclasses.replace(model_cfg, grasp_head=True)
         self.model = WildHands(model_cfg, mano_dir=cfg.mano_dir).to(self.device)
+        if cfg.channels_last:
+            self.model.net.to(memory_format=torch.channels_last)
         self.init_report: dict[str, list[str]] | None = None
         if cfg.init_from:
             self.init_report = initialise_from(self.model.net, cfg.init_from)

@@ -121,3 +121,20 @@ def test_a_short_run_lowers_every_active_loss_term(tmp_path_factory, tmp_path):
     assert set(before) == {"theta", "betas", "kp3d", "kp2d", "cam", "mask", "grasp"}
     for k in before:
         assert after[k] < 0.9 * before[k], k
+
+
+def test_freeze_by_prefix_fixes_exactly_the_named_parameters_and_their_batchnorm():
+    from train_helpers import tiny_model_config
+
+    from training.trainer import freeze_by_prefix
+    from wildhands_core.model.wildhands_net import WildHandsNet
+
+    net = WildHandsNet(tiny_model_config())
+    bns = freeze_by_prefix(net, ["hand_backbone.layer1.", "hand_backbone.conv1"])
+    frozen = {n for n, p in net.named_parameters() if not p.requires_grad}
+    assert frozen and all(n.startswith(("hand_backbone.layer1.", "hand_backbone.conv1")) for n in frozen)
+    assert "hand_backbone.layer1.0.conv1.weight" in frozen and "backbone.layer1.0.conv1.weight" not in frozen
+    # resnet18 layer1: 2 blocks x 2 BN; bn1 (the stem's BN) is not under the prefixes
+    assert len(bns) == 4
+    with pytest.raises(ValueError, match="match no parameter"):
+        freeze_by_prefix(net, ["hand_backbone.layer9."])
