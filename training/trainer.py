@@ -132,7 +132,8 @@ def initialise_from(net: torch.nn.Module, path: str | Path) -> dict[str, list[st
     """
     obj = torch.load(path, map_location="cpu", weights_only=True)
     if isinstance(obj, dict) and obj.get("format") == "wildhands":
-        sd = obj["state_dict"]
+        # format version 1 files: HMR refine weights in the old estimate order (as load_checkpoint does)
+        sd = upgrade_state_dict(obj["state_dict"], int(obj.get("version", 1)))
     elif isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         sd = released_to_project_state_dict(obj["state_dict"])[0]
     elif isinstance(obj, dict) and _looks_like_torchvision_resnet(obj):

@@ -138,3 +138,23 @@ def test_freeze_by_prefix_fixes_exactly_the_named_parameters_and_their_batchnorm
     assert len(bns) == 4
     with pytest.raises(ValueError, match="match no parameter"):
         freeze_by_prefix(net, ["hand_backbone.layer9."])
+
+
+def test_initialise_from_a_version_1_checkpoint_upgrades_it_as_loading_does(tmp_path):
+    from train_helpers import tiny_model_config
+
+    from training.trainer import initialise_from
+    from wildhands_core.checkpoint import load_checkpoint, save_checkpoint
+    from wildhands_core.model.wildhands_net import WildHandsNet
+
+    cfg = tiny_model_config()
+    path = tmp_path / "v1.pt"
+    save_checkpoint(path, WildHandsNet(cfg), cfg)
+    obj = torch.load(path, weights_only=True)
+    obj["version"] = 1  # the same tensors, read as a format-1 file
+    torch.save(obj, path)
+    loaded, _, _ = load_checkpoint(path)
+    net = WildHandsNet(cfg)
+    initialise_from(net, path)
+    for k, v in loaded.state_dict().items():
+        assert torch.equal(net.state_dict()[k], v), k
