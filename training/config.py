@@ -172,6 +172,9 @@ class OptimConfig:
     grad_clip: float | None = None  # max gradient L2 norm (None = off; the authors clip at 150)
     amp: bool = True  # mixed precision (CUDA only; ignored on the CPU)
     freeze_batchnorm: bool = False  # BN layers in eval mode (exact DDP/single-process agreement)
+    # Parameter-name prefixes kept fixed (no gradient; their BatchNorm layers in eval mode), e.g. the early
+    # blocks of an ImageNet trunk: ["hand_backbone._conv_stem", "hand_backbone._blocks.0.", ...].
+    freeze_prefixes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -194,6 +197,13 @@ class TrainConfig:
     log: LogConfig = field(default_factory=LogConfig)
     seed: int = 0
     device: str = "auto"  # "auto" = cuda when available, else cpu
+    # torch intra-op threads of the training process (None = torch's default, one per core). On a small,
+    # shared CPU, fewer threads than cores avoids OpenMP threads waiting on each other at every operator
+    # (benchmarks/train_throughput.py); the loader's worker processes use the remaining cores.
+    threads: int | None = None
+    # Network weights (and so activations) in channels-last memory layout: oneDNN's fast path for the CPU's
+    # depthwise convolutions (EfficientNet-Lite0 forward 1.7-2x, backward ~1.7x faster on this machine).
+    channels_last: bool = False
     mano_dir: str | None = None  # None = WILDHANDS_MANO_DIR or the procedural hand
     # Sec. 4.1: initialised from ArcticNet-SF; a torchvision ResNet state dict (both trunks) or a project /
     # released checkpoint (every tensor whose name and shape fit).

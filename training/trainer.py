@@ -45,7 +45,10 @@ from wildhands_core.checkpoint import (
 )
 from wildhands_core.model.wildhands import WildHands
 
-__all__ = ["StepBatches", "Trainer", "build_dataset", "build_datasets", "dataset_registry", "initialise_from"]
+__all__ = [
+    "StepBatches", "Trainer", "build_dataset", "build_datasets", "dataset_registry", "freeze_by_prefix",
+    "initialise_from",
+]
 
 
 def dataset_registry() -> dict[str, type]:
@@ -158,7 +161,8 @@ def initialise_from(net: torch.nn.Module, path: str | Path) -> dict[str, list[st
     """
     obj = torch.load(path, map_location="cpu", weights_only=True)
     if isinstance(obj, dict) and obj.get("format") == "wildhands":
-        sd = obj["state_dict"]
+        # format version 1 files: HMR refine weights in the old estimate order (as load_checkpoint does)
+        sd = upgrade_state_dict(obj["state_dict"], int(obj.get("version", 1)))
     elif isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         sd = released_to_project_state_dict(obj["state_dict"])[0]
     elif isinstance(obj, dict) and _looks_like_torchvision_resnet(obj):
@@ -173,6 +177,23 @@ def initialise_from(net: torch.nn.Module, path: str | Path) -> dict[str, list[st
     fit = {k: v for k, v in sd.items() if k in own and torch.is_tensor(v) and v.shape == own[k].shape}
     net.load_state_dict(fit, strict=False)
     return {"loaded": sorted(fit), "skipped": sorted(set(sd) - set(fit))}
+
+
+def freeze_by_prefix(net: torch.nn.Module, prefixes: tuple[str, ...] | list[str]) -> list[torch.nn.Module]:
+    """Switch off the gradient of every parameter of ``net`` whose name starts with one of ``prefixes``;
+    returns the BatchNorm modules under them (to be kept in eval mode). A prefix matching nothing raises."""
+    prefixes = tuple(prefixes)
+    if not prefixes:
+        return []
+    names = [n for n, _ in net.named_parameters()]
+    unused = [p for p in prefixes if not any(n.startswith(p) for n in names)]
+    if unused:
+        raise ValueError(f"optim.freeze_prefixes match no parameter: {unused}")
+    for name, p in net.named_parameters():
+        if name.startswith(prefixes):
+            p.requires_grad_(False)
+    return [m for name, m in net.named_modules()
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and (name + ".").startswith(prefixes)]
 
 
 class Trainer:
@@ -194,6 +215,8 @@ class Trainer:
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         self.verbose = verbose and self.rank == 0
+        if cfg.threads:
+            torch.set_num_threads(int(cfg.threads))
         torch.manual_seed(cfg.seed * 1000 + self.rank)
         if not cfg.data.datasets:
             raise ValueError("TrainConfig.data.datasets is empty")
@@ -217,6 +240,8 @@ class Trainer:
         if uses_grasp and not model_cfg.grasp_head:
             model_cfg = dataclasses.replace(model_cfg, grasp_head=True)
         self.model = WildHands(model_cfg, mano_dir=cfg.mano_dir).to(self.device)
+        if cfg.channels_last:
+            self.model.net.to(memory_format=torch.channels_last)
         self.init_report: dict[str, list[str]] | None = None
         if cfg.init_from:
             self.init_report = initialise_from(self.model.net, cfg.init_from)
@@ -226,6 +251,7 @@ class Trainer:
         if self.world_size > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.ddp = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        self.frozen_modules = freeze_by_prefix(self.model.net, cfg.optim.freeze_prefixes)
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.Adam(params, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
         self.use_amp = cfg.optim.amp and self.device.type == "cuda"
@@ -251,6 +277,14 @@ class Trainer:
     def step(self) -> int:
         return self.sampler.step
 
+    def _all_agree(self, flag: bool) -> bool:
+        """``flag`` of rank 0 on every process (all stop at the same step under DDP)."""
+        if self.world_size == 1:
+            return flag
+        t = torch.tensor([float(flag)], device=self.device)
+        dist.broadcast(t, 0)
+        return bool(t.item())
+
     def _count_reduce(self, counts: torch.Tensor) -> torch.Tensor:
         if self.world_size > 1:
             counts = counts.clone()
@@ -263,6 +297,8 @@ class Trainer:
             for m in self.model.modules():
                 if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
                     m.eval()
+        for m in self.frozen_modules:
+            m.eval()
 
     def forward_loss(
         self, batch: Batch
@@ -320,9 +356,11 @@ class Trainer:
             generator=torch.Generator().manual_seed(self.cfg.seed),
         )
 
-    def fit(self, max_steps: int | None = None) -> list[dict[str, float]]:
-        """Train from the current step to ``max_steps`` (default: the configured total); returns the
-        per-step logged losses of this run. Checkpoints every ``log.ckpt_every`` steps and at the end."""
+    def fit(self, max_steps: int | None = None, max_seconds: float | None = None) -> list[dict[str, float]]:
+        """Train from the current step to ``max_steps`` (default: the configured total), or until
+        ``max_seconds`` of wall-clock time have passed (checked after each step); returns the per-step logged
+        losses of this run. Checkpoints every ``log.ckpt_every`` steps and at the end (``last.pt``, also
+        when the time budget ends the run, so it can be resumed)."""
         from tqdm import tqdm
 
         stop = self.total_steps if max_steps is None else max_steps
@@ -338,6 +376,8 @@ class Trainer:
         bar = tqdm(total=stop, initial=self.step, unit="step", disable=not (log.progress and self.verbose),
                    dynamic_ncols=True)
         t_last, frames_since, hands_since = time.perf_counter(), 0, 0
+        t_start = t_last
+        out_of_time = False
         for batch in self.batches(self.step, stop):
             step = self.step
             logged, out = self.train_step(batch)
@@ -358,8 +398,12 @@ class Trainer:
                 self._log_images(step + 1, batch, out)
             if log.ckpt_every and (step + 1) % log.ckpt_every == 0 and step + 1 < stop:
                 self.save(self.out_dir / f"step_{step + 1:07d}.pt")
+            if max_seconds is not None and self._all_agree(time.perf_counter() - t_start >= max_seconds):
+                out_of_time = True
+                self._say(f"time budget of {max_seconds:.0f} s reached at step {self.step}")
+                break
         bar.close()
-        if self.step >= stop:
+        if self.step >= stop or out_of_time:
             self.save(self.out_dir / "last.pt")
         if self.writer is not None:
             self.writer.flush()

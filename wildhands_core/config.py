@@ -36,7 +36,10 @@ VARIANTS = ("wildhands", "handnet", "kpe_input", "arcticnet_sf")
 #: KPE forms (Sec. 3.2 and the KPE ablation).
 KPE_FORMS = ("sparse", "dense", "none_intrinsics")
 #: Image trunks (backbone ablation).
-BACKBONES = ("resnet50", "resnet34", "resnet18", "vit_b_16", "mobilenet_v3_small", "mobilenet_v3_large")
+BACKBONES = (
+    "resnet50", "resnet34", "resnet18", "vit_b_16", "mobilenet_v3_small", "mobilenet_v3_large",
+    "efficientnet_lite0",
+)
 
 #: How the network's inputs are prepared (``wildhands_core.preprocess``); one per checkpoint, recorded in it:
 #: - ``release``: the authors' release: whole image blurred (5x5 Gaussian, sigma 8) at full resolution and
@@ -73,6 +76,10 @@ class ModelConfig:
     # Trunks (Sec. 3.1: two ResNet-50, ImageNet-initialised in the paper).
     backbone: str = "resnet50"
     backbone_weights: str | None = None  # torchvision weights name, e.g. "IMAGENET1K_V1"; None = random
+    # The whole-image trunk when it differs from the crop trunk (None = ``backbone``); a 1x1 convolution
+    # projects its features to the crop trunk's width when the widths differ.
+    image_backbone: str | None = None
+    image_backbone_weights: str | None = None  # as ``backbone_weights``, for ``image_backbone``
     # Feature fusion (release: 1x1 then two 3x3 convs, then a linear layer).
     conv_dims: tuple[int, int, int] = (1024, 512, 256)
     fc_dim: int = 2048
@@ -100,6 +107,9 @@ class ModelConfig:
             raise ValueError(
                 f"input_convention must be one of {INPUT_CONVENTIONS}, got {self.input_convention!r}"
             )
+        if self.image_backbone is not None and self.image_backbone not in BACKBONES:
+            raise ValueError(f"image_backbone must be one of {BACKBONES} or None, "
+                             f"got {self.image_backbone!r}")
         if len(self.conv_dims) != 3:
             raise ValueError(f"conv_dims must have 3 entries, got {self.conv_dims}")
         if self.iterations < 1:

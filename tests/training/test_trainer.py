@@ -137,3 +137,40 @@ def test_mixture_by_size_splits_batches_by_frame_counts_and_an_epoch_is_one_pass
     assert set(tr.weights) == {"a", "b"}
     batch = tr.batches(0, 1).dataset[0]
     assert sorted(set(batch.datasets)) == ["a", "b"]
+
+
+def test_freeze_by_prefix_fixes_exactly_the_named_parameters_and_their_batchnorm():
+    from train_helpers import tiny_model_config
+
+    from training.trainer import freeze_by_prefix
+    from wildhands_core.model.wildhands_net import WildHandsNet
+
+    net = WildHandsNet(tiny_model_config())
+    bns = freeze_by_prefix(net, ["hand_backbone.layer1.", "hand_backbone.conv1"])
+    frozen = {n for n, p in net.named_parameters() if not p.requires_grad}
+    assert frozen and all(n.startswith(("hand_backbone.layer1.", "hand_backbone.conv1")) for n in frozen)
+    assert "hand_backbone.layer1.0.conv1.weight" in frozen and "backbone.layer1.0.conv1.weight" not in frozen
+    # resnet18 layer1: 2 blocks x 2 BN; bn1 (the stem's BN) is not under the prefixes
+    assert len(bns) == 4
+    with pytest.raises(ValueError, match="match no parameter"):
+        freeze_by_prefix(net, ["hand_backbone.layer9."])
+
+
+def test_initialise_from_a_version_1_checkpoint_upgrades_it_as_loading_does(tmp_path):
+    from train_helpers import tiny_model_config
+
+    from training.trainer import initialise_from
+    from wildhands_core.checkpoint import load_checkpoint, save_checkpoint
+    from wildhands_core.model.wildhands_net import WildHandsNet
+
+    cfg = tiny_model_config()
+    path = tmp_path / "v1.pt"
+    save_checkpoint(path, WildHandsNet(cfg), cfg)
+    obj = torch.load(path, weights_only=True)
+    obj["version"] = 1  # the same tensors, read as a format-1 file
+    torch.save(obj, path)
+    loaded, _, _ = load_checkpoint(path)
+    net = WildHandsNet(cfg)
+    initialise_from(net, path)
+    for k, v in loaded.state_dict().items():
+        assert torch.equal(net.state_dict()[k], v), k

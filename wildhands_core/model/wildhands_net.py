@@ -49,10 +49,18 @@ class WildHandsNet(nn.Module):
         self.cfg = cfg = cfg or ModelConfig()
         channels = 0
         if cfg.use_whole_image:
-            self.backbone = build_backbone(cfg.backbone, cfg.backbone_weights)
+            if cfg.image_backbone is None:
+                self.backbone = build_backbone(cfg.backbone, cfg.backbone_weights)
+            else:
+                self.backbone = build_backbone(cfg.image_backbone, cfg.image_backbone_weights)
             channels = self.backbone.out_channels
         if cfg.uses_crops:
             self.hand_backbone = build_backbone(cfg.backbone, cfg.backbone_weights)
+            if cfg.use_whole_image and self.backbone.out_channels != self.hand_backbone.out_channels:
+                # Trunks of different widths (e.g. Lite0 crops + MobileNetV3 whole image): the image
+                # features are projected to the crop width before the sum.
+                widths = (self.backbone.out_channels, self.hand_backbone.out_channels)
+                self.image_projection = nn.Conv2d(*widths, kernel_size=1)
             channels = self.hand_backbone.out_channels
         if cfg.kpe_at_input:
             # KPE at the input: (3 + C) -> 3 channels, initialised to pass RGB through and ignore the KPE.
@@ -120,6 +128,8 @@ class WildHandsNet(nn.Module):
             if images is None:
                 raise ValueError("use_whole_image=True needs the whole images")
             image_feats = self.backbone(images)  # once per frame, (F, C, 7, 7)
+            if hasattr(self, "image_projection"):
+                image_feats = self.image_projection(image_feats)
             image_feats = image_feats.index_select(0, frame_idx)
             feats = image_feats if feats is None else feats + image_feats
         assert feats is not None

@@ -152,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         play_time_s=played.duration_s,
         latencies_ms=rec.latencies_ms,
         recorded=rec.recorded,
+        rate_hz=a.rate,
+        node_counts=rec.node_counts,
     )
     metrics["backend"] = rec.backend
     metrics["mano_model"] = rec.mano_model

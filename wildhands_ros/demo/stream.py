@@ -184,6 +184,9 @@ class Recorded:
     latencies_ms: list[float] = field(default_factory=list)
     recorded: int = 0
     dropped_by_node: int = 0
+    #: The node's last reported counters (``frames_received``, ``frames_published``, ``frames_failed``,
+    #: ``rejected_total``, ...), from /diagnostics.
+    node_counts: dict[str, int] = field(default_factory=dict)
     backend: str = ""
     mano_model: str = ""
 
@@ -225,6 +228,10 @@ def read_demo_bag(bag_dir: Path, stamp_to_index: dict[int, int]) -> Recorded:
                     values = {kv.key: kv.value for kv in status.values}
                     if "frames_dropped" in values:
                         rec.dropped_by_node = int(values["frames_dropped"])
+                        rec.node_counts = {
+                            k: int(v) for k, v in values.items()
+                            if (k.startswith("frames_") or k == "rejected_total") and v.isdigit()
+                        }
                         rec.backend = values.get("backend", rec.backend)
                         rec.mano_model = values.get("mano_model", rec.mano_model)
     return rec
