@@ -156,8 +156,8 @@ def export_lerobot(in_bags, out_dir, cfg, on_episode: Callable[[str], None] | No
                 used: set[int] = set()
                 k = 0
 
-                def close_episode(writer: LeRobotWriter, bag=bag, topic=topic, hand_frames=hand_frames, by_stamp=by_stamp,
-                                  target=target, stamps=stamps) -> None:
+                def close_episode(writer: LeRobotWriter, bag=bag, topic=topic, hand_frames=hand_frames,
+                                  by_stamp=by_stamp, target=target, stamps=stamps) -> None:
                     nonlocal k
                     cols, info, arrays = _episode_columns(hand_frames, by_stamp, cfg, target, missing, stamps)
                     name = f"{bag.name}_ep{k:03d}"

@@ -31,6 +31,8 @@ def read_bag_transforms(path: str | Path, buf: TransformBuffer, malformed: Count
     n = 0
     with Reader(path) as reader:
         conns = [c for c in reader.connections if c.topic in TF_TOPICS and c.msgtype == TF_MESSAGE]
+        if not conns:  # (rosbags reads every connection when given none)
+            return 0
         for conn, _t, raw in reader.messages(connections=conns):
             try:
                 msg = ts.deserialize_cdr(raw, TF_MESSAGE)
