@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from bag_fixtures import CAMERA_FRAME, H, STORAGES, W, frame_image, random_estimate
+from bag_fixtures import CAMERA_FRAME, STORAGES, H, W, frame_image, random_estimate
 from rosbags.rosbag2 import Writer
 from scipy.spatial.transform import Rotation
 
@@ -60,8 +60,8 @@ def _write(path: Path, frames, ts, images=True, tf_static=True, tf_dynamic=None,
                 w.write(c, s, ts.serialize_cdr(_tf(ts, s, "world", CAMERA_FRAME, t, q), TF_MESSAGE))
         for k, stamp, ests in frames:
             if images:
-                f = {"header": {"stamp": stamp_fields(stamp), "frame_id": CAMERA_FRAME}, "height": H, "width": W,
-                     "encoding": "rgb8", "is_bigendian": 0, "step": W * 3,
+                f = {"header": {"stamp": stamp_fields(stamp), "frame_id": CAMERA_FRAME}, "height": H,
+                     "width": W, "encoding": "rgb8", "is_bigendian": 0, "step": W * 3,
                      "data": frame_image(k).reshape(-1)}
                 w.write(img_c, stamp + 1_000_000, ts.serialize_cdr(from_fields(ts, IMAGE, f), IMAGE))
             if ests is not None:
@@ -90,8 +90,9 @@ def demo(tmp_path_factory):
     frames = _demo_frames(np.random.default_rng(5))
     _write(tmp / "demo", frames, ts)
     out = tmp / "lerobot"
-    s = export_bags([tmp / "demo"], out, ExportConfig(format="lerobot", target_frame="base", episode_gap_s=1.0,
-                                                      progress=False, plot=True, task="pick the cup"))
+    cfg = ExportConfig(format="lerobot", target_frame="base", episode_gap_s=1.0, progress=False, plot=True,
+                       task="pick the cup")
+    s = export_bags([tmp / "demo"], out, cfg)
     return tmp, frames, out, s
 
 
@@ -146,7 +147,7 @@ def test_missing_or_stale_tf_is_counted_per_frame_never_identity(tmp_path):
 
 
 def test_lerobot_dataset_files_follow_the_v3_layout(demo):
-    tmp, frames, out, s = demo
+    _tmp, frames, out, s = demo
     info = json.loads((out / "meta" / "info.json").read_text())
     assert info["codebase_version"] == "v3.0" and info["fps"] == 30
     assert info["total_episodes"] == 2 and info["total_frames"] == 11 and info["total_tasks"] == 1
@@ -200,27 +201,43 @@ def test_export_without_an_image_topic_says_how_to_record_one(tmp_path):
 _LOAD = """
 import json, sys
 from lerobot.datasets.lerobot_dataset import LeRobotDataset
-ds = LeRobotDataset("wildhands/test", root=sys.argv[1], video_backend="pyav")
-x = ds[10]
-print(json.dumps({"len": len(ds), "episodes": ds.meta.total_episodes, "task": x["task"],
+out = {}
+backends = ["pyav"]
+try:
+    import torchcodec.decoders  # noqa: F401 (needs a system FFmpeg)
+    backends.append("torchcodec")
+except Exception:
+    pass
+for backend in backends:
+    ds = LeRobotDataset("wildhands/test", root=sys.argv[1], video_backend=backend)
+    x = ds[10]
+    out[backend] = {"len": len(ds), "episodes": ds.meta.total_episodes, "task": x["task"],
                   "image": list(x["observation.images.camera"].shape),
                   "pixel": float(x["observation.images.camera"][:, 20, 5].mean()),
                   "state": x["observation.state"].tolist(), "ep": int(x["episode_index"]),
-                  "frame": int(x["frame_index"]), "fps": ds.fps}))
+                  "frame": int(x["frame_index"]), "fps": ds.fps}
+print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not LEROBOT_PYTHON.exists(),
                     reason=f"no lerobot venv at {LEROBOT_PYTHON} (python3.11 -m venv; pip install "
                            "lerobot==0.4.4; or set WILDHANDS_LEROBOT_PYTHON)")
 def test_lerobot_loads_the_exported_dataset(demo):
-    tmp, frames, out, s = demo
+    tmp, _frames, out, _s = demo
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_LEROBOT_HOME": str(tmp / "hf")}
     env.pop("PYTHONPATH", None)
     r = subprocess.run([str(LEROBOT_PYTHON), "-c", _LOAD, str(out)], capture_output=True, text=True, env=env,
                        timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
-    got = json.loads(r.stdout.strip().splitlines()[-1])
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    print("backends:", sorted(res))
+    for got in res.values():
+        _check_loaded(got, out)
+
+
+def _check_loaded(got: dict, out: Path) -> None:
     assert (got["len"], got["episodes"], got["task"], got["fps"]) == (11, 2, "pick the cup", 30)
     assert got["image"] == [3, H, W] and (got["ep"], got["frame"]) == (1, 1)
     assert got["pixel"] == pytest.approx(frame_image(11)[20, 5].mean() / 255, abs=0.05)

@@ -46,7 +46,8 @@ def test_interpolated_chained_lookup_equals_the_hand_computed_transform():
     Ri, ti = b.lookup("cam", "base", S // 2)
     assert np.allclose(Ri.apply(p) + ti, (np.linalg.inv(T) @ np.append(p, 1))[:3], atol=1e-9)
     R1, t1 = b.lookup("base", "cam", S)
-    assert np.allclose(R1.apply(p) + t1, (_T(_rz(90), [1, 0, 0]) @ _T(_rz(90), [0, 2, 0]) @ np.append(p, 1))[:3])
+    T1 = _T(_rz(90), [1, 0, 0]) @ _T(_rz(90), [0, 2, 0])
+    assert np.allclose(R1.apply(p) + t1, (T1 @ np.append(p, 1))[:3])
 
 
 def test_missing_transforms_raise_with_their_reason_never_identity():
