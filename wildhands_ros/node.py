@@ -33,6 +33,7 @@ from wildhands_core.pipeline import Estimator, HandPipeline
 from wildhands_ros import conversions as conv
 from wildhands_ros import params
 from wildhands_ros.diagnostics import NodeStats, stats_to_diagnostics
+from wildhands_ros.gripper_targets import GripperTargetOutput
 from wildhands_ros.msg import HandArray, HandBoxArray
 from wildhands_ros.pairing import Dropped, FramePairer, Paired
 from wildhands_ros.worker import LatestFrameWorker
@@ -126,6 +127,7 @@ class HandsNode(Node):
 
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self._tf_send = self._make_tf_sender() if s["tf.publish"] else None
+        self.gripper_out = GripperTargetOutput.create(self, s)
 
         t_warm = time.perf_counter()
         self.pipeline.warmup()
@@ -341,6 +343,8 @@ class HandsNode(Node):
                     estimates, header, s["tf.frame_prefix"], bool(s["tf.fingertips"])
                 )
             )
+        if self.gripper_out is not None:
+            self.gripper_out.publish(estimates, header)
         if self.markers_pub is not None:
             self.markers_pub.publish(conv.estimates_to_markers(estimates, header, self._faces))
         if self.debug_pub is not None:
