@@ -19,7 +19,8 @@ def _leaves(node) -> list[str]:
 
 def _fields(msg: str) -> set[str]:
     text = (ROOT / "msg" / f"{msg}.msg").read_text()
-    return {ln.split()[1] for ln in text.splitlines() if ln.strip() and not ln.startswith("#") and "=" not in ln}
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#") and "=" not in ln]
+    return {ln.split()[1] for ln in lines}
 
 
 def test_layout_panels_exist_and_paths_name_published_fields():
