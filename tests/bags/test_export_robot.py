@@ -243,3 +243,45 @@ def _check_loaded(got: dict, out: Path) -> None:
     assert got["pixel"] == pytest.approx(frame_image(11)[20, 5].mean() / 255, abs=0.05)
     st = pq.read_table(out / "data/chunk-000/file-001.parquet").to_pydict()["observation.state"][1]
     assert got["state"] == pytest.approx(st)
+
+
+def test_process_copies_the_recorded_tf_next_to_the_hands_transforms_and_export_uses_it(tmp_path):
+    """The documented recording flow: process --copy /cam/image_raw /tf /tf_static, then export in a TF
+    frame. The recorded /tf shares the topic with the hands' wrist transforms (one /tf connection)."""
+    from bag_fixtures import BOXES_TOPIC, RIGHT_BOX, FrameSpec, small_estimator, write_camera_bag
+    from rosbags.rosbag2 import Reader
+
+    from wildhands_ros.bag.process import ProcessConfig, process_bag
+
+    ts = make_typestore()
+    specs = [FrameSpec(i, T0 + i * DT, T0 + i * DT, boxes=[(RIGHT_BOX, True)]) for i in range(3)]
+    write_camera_bag(tmp_path / "cam", "mcap", specs, ts)
+    q = Rotation.from_euler("y", 20, degrees=True).as_quat()
+    with Reader(tmp_path / "cam") as r, Writer(tmp_path / "rec", version=9,
+                                               storage_plugin=STORAGES["mcap"]) as w:
+        conns = {c.id: w.add_connection(c.topic, c.msgtype, typestore=ts) for c in r.connections}
+        tc = w.add_connection("/tf", TF_MESSAGE, typestore=ts)
+        for k in (0, 2):  # world -> camera at images 0 and 2: image 1 is interpolated
+            w.write(tc, T0 + k * DT, ts.serialize_cdr(_tf(ts, T0 + k * DT, "world", CAMERA_FRAME,
+                                                          [0.1 * k, 0, 1], q), TF_MESSAGE))
+        for c, t, raw in r.messages():
+            w.write(conns[c.id], t, raw)
+    s = process_bag(tmp_path / "rec", tmp_path / "hands", small_estimator(),
+                    ProcessConfig(boxes_topic=BOXES_TOPIC, copy_topics=("/cam/image_raw", "/tf"),
+                                  progress=False))
+    assert s.copy_skipped_topics == []
+    with Reader(tmp_path / "hands") as r:
+        tf = [c for c in r.connections if c.topic == "/tf"]
+        assert len(tf) == 1 and tf[0].msgcount == 2 + s.frames_written  # recorded + the hands' own
+    out = export_bags([tmp_path / "hands"], tmp_path / "ds",
+                      ExportConfig(format="lerobot", target_frame="world", progress=False))
+    assert out.transform_missing == {} and out.episodes[0]["frames"] == 3
+    d = pq.read_table(tmp_path / "ds/data/chunk-000/file-000.parquet").to_pydict()
+    names = json.loads((tmp_path / "ds/meta/info.json").read_text())["features"]["observation.state"]["names"]
+    i = names.index("right.wrist_x")
+    with Reader(tmp_path / "hands") as r:
+        hc = [c for c in r.connections if c.topic == "/wildhands/hands"]
+        msgs = [ts.deserialize_cdr(raw, HAND_ARRAY) for _, _, raw in r.messages(connections=hc)]
+    p = msgs[1].hands[0].wrist_pose.position
+    expected = Rotation.from_quat(q).apply([p.x, p.y, p.z]) + [0.1, 0, 1]  # halfway: t = (0.1, 0, 1)
+    assert np.max(np.abs(np.asarray(d["observation.state"][1][i:i + 3]) - expected)) < 1e-6

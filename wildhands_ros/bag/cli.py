@@ -110,6 +110,8 @@ def _process(a: argparse.Namespace) -> int:
           f"{s.wall_s:.1f} s ({s.realtime_factor:.2f}x real time) -> {s.output}")
     for reason, n in s.rejected.items():
         print(f"  rejected {n} frame(s): {reason}")
+    if s.copy_skipped_topics:
+        print("  not copied (connection could not be recreated): " + ", ".join(s.copy_skipped_topics))
     if s.boxes_malformed or s.info_malformed:
         print(f"  malformed: {s.boxes_malformed} box message(s), {s.info_malformed} CameraInfo message(s)")
     return 1 if s.rejected or s.boxes_malformed or s.info_malformed else 0
