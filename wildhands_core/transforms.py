@@ -12,8 +12,9 @@ child coordinates into parent coordinates); ``lookup(target, source, s)`` maps `
 edge, translation is interpolated linearly and rotation by slerp (tf2's ``lookupTransform``); outside an
 edge's recorded time range it is not extrapolated: :class:`TransformError` ``extrapolation``, unless within
 ``max_extrapolation_s`` of the end sample (then that sample). Samples further apart than ``max_gap_s``
-are not interpolated across: ``stale``. Other reasons: ``unknown_frame`` (never seen), ``not_connected``
-(no common ancestor). Nothing falls back to identity.
+are not interpolated across: ``stale``. With ``cache_s`` (a live buffer, tf2's cache time) samples older
+than the newest of their edge by more than that are dropped. Other reasons: ``unknown_frame`` (never
+seen), ``not_connected`` (no common ancestor). Nothing falls back to identity.
 """
 
 from __future__ import annotations
@@ -56,9 +57,11 @@ def _check_tq(t_m, q_xyzw) -> tuple[np.ndarray, np.ndarray]:
 class TransformBuffer:
     """Edges parent -> child, static or sampled over time (ns); see the module docstring."""
 
-    def __init__(self, max_extrapolation_s: float = 0.0, max_gap_s: float | None = 1.0) -> None:
+    def __init__(self, max_extrapolation_s: float = 0.0, max_gap_s: float | None = 1.0,
+                 cache_s: float | None = None) -> None:
         self.max_extrapolation_ns = round(max_extrapolation_s * 1e9)
         self.max_gap_ns = None if max_gap_s is None else round(max_gap_s * 1e9)
+        self.cache_ns = None if cache_s is None else round(cache_s * 1e9)
         self._edges: dict[str, _Edge] = {}  # child -> edge from its parent
 
     @property
@@ -84,6 +87,10 @@ class TransformBuffer:
             e.stamps_ns.insert(i, int(stamp_ns))
             e.t_m.insert(i, t)
             e.q_xyzw.insert(i, q)
+        if self.cache_ns is not None:
+            k = bisect.bisect_left(e.stamps_ns, e.stamps_ns[-1] - self.cache_ns)
+            if k:
+                del e.stamps_ns[:k], e.t_m[:k], e.q_xyzw[:k]
 
     def _edge_at(self, child: str, stamp_ns: int) -> tuple[Rotation, np.ndarray]:
         e = self._edges[child]

@@ -81,3 +81,13 @@ def test_hand_in_frame_keeps_the_mano_relation():
     rebuilt = Rotation.from_rotvec(h.global_orient_aa).apply(J - J0) + J0 + h.mano_translation_m
     assert np.allclose(rebuilt, h.joints_m, atol=1e-12)
     assert np.allclose(Rotation.from_quat(h.wrist_quat_xyzw).as_matrix(), (R * go).as_matrix())
+
+
+def test_a_live_buffer_keeps_only_its_cache_time():
+    b = TransformBuffer(cache_s=1.0)
+    for k in range(30):
+        b.add("world", "cam", k * S // 10, [k, 0, 0], [0, 0, 0, 1])
+    assert np.allclose(b.lookup("world", "cam", 29 * S // 10)[1], [29, 0, 0])
+    assert np.allclose(b.lookup("world", "cam", 19 * S // 10)[1], [19, 0, 0])  # 1 s old: kept
+    with pytest.raises(TransformError):
+        b.lookup("world", "cam", 18 * S // 10)
