@@ -83,6 +83,28 @@ def _image_connection(reader, topic: str | None, bag: Path):
     return [c for c in conns if c.topic == topics[0]]
 
 
+def _image_fps(bags: list[Path], topic: str | None) -> int:
+    """The camera's frame rate: 1 / median step of the image stamps (a pass over the image headers)."""
+    steps = []
+    for bag in bags:
+        ts = make_typestore()
+        with Reader(bag) as reader:
+            register_bag_types(ts, reader.connections)
+            stamps = []
+            for conn, _t, raw in reader.messages(connections=_image_connection(reader, topic, bag)):
+                try:
+                    h = ts.deserialize_cdr(raw, conn.msgtype).header.stamp
+                except Exception:
+                    continue  # counted by the export pass
+                stamps.append(int(h.sec) * 1_000_000_000 + int(h.nanosec))
+            d = np.diff(np.asarray(stamps, np.int64))
+            steps.append(d[d > 0])
+    steps = np.concatenate(steps) if steps else np.zeros(0)
+    if steps.size == 0:
+        raise ValueError("cannot tell the frame rate (fewer than 2 images); give --fps")
+    return max(round(1e9 / float(np.median(steps))), 1)
+
+
 def _episode_columns(frames: list[dict], by_stamp: dict[int, dict], cfg, target, missing: Counter,
                      stamps: list[int]) -> tuple[dict[str, np.ndarray], dict, dict]:
     """LeRobot columns of one episode whose images have ``stamps``."""
@@ -133,13 +155,7 @@ def export_lerobot(in_bags, out_dir, cfg, on_episode: Callable[[str], None] | No
     skipped: Counter[str] = Counter()
     bags = [Path(b) for b in in_bags]
     read = [_read_bag(b, cfg, malformed) for b in bags]
-    fps = cfg.fps
-    if fps is None:
-        steps = np.concatenate([np.diff([f["stamp_ns"] for f in fr]) for fr, _ in read] or [np.zeros(0)])
-        steps = steps[steps > 0]
-        if steps.size == 0:
-            raise ValueError("cannot tell the frame rate (fewer than 2 frames); give --fps")
-        fps = max(round(1e9 / float(np.median(steps))), 1)
+    fps = cfg.fps if cfg.fps is not None else _image_fps(bags, cfg.image_topic)
     with atomic_path(out_dir, cfg.overwrite) as work:
         writer: LeRobotWriter | None = None
         for bag, (hand_frames, topic) in zip(bags, read, strict=True):
