@@ -116,8 +116,9 @@ def test_npz_export_in_the_tf_static_frame_matches_the_extrinsic(tmp_path):
     _write(tmp_path / "c", frames, ts, images=False, tf_static=False)
     ext = " ".join(f"{v:.17g}" for v in [*EXTRINSIC_T, *EXTRINSIC_Q])
     assert main(["export", str(tmp_path / "c"), str(tmp_path / "out_c"), "--target-frame", "base",
-                 "--extrinsic", ext, "--no-progress"]) == 0
+                 "--extrinsic", ext, "--no-progress", "--plot"]) == 0
     zc = np.load(tmp_path / "out_c" / "c_ep000.npz")
+    assert (tmp_path / "out_c" / "c_ep000_plot.png").stat().st_size > 10_000
     assert np.max(np.abs(zc["joints_target_m"] - expected)) < 1e-6
     # gripper targets: the exported aperture is the synthetic one, the command its documented mapping
     right = zc["hand_index_by_side"][:, 1]
