@@ -91,3 +91,27 @@ def test_a_live_buffer_keeps_only_its_cache_time():
     assert np.allclose(b.lookup("world", "cam", 19 * S // 10)[1], [19, 0, 0])  # 1 s old: kept
     with pytest.raises(TransformError):
         b.lookup("world", "cam", 18 * S // 10)
+
+
+def test_hand_in_frame_with_the_real_mano_layer():
+    """The same with smplx MANO itself (the procedural MANO-format hand where the licensed files are absent):
+    MANO(global orient', pose, betas) + translation' reproduces R joints + t."""
+    import torch
+
+    from wildhands_core.mano.layer import ManoLayer
+
+    mano = ManoLayer("right")
+    rng = np.random.default_rng(4)
+    pose = torch.as_tensor(np.concatenate([rng.normal(size=3), rng.normal(size=45) * 0.3]))[None]
+    betas = torch.as_tensor(rng.normal(size=10))[None]
+    transl = np.array([0.05, -0.02, 0.45])
+    with torch.no_grad():
+        joints = mano.forward_aa(pose, betas)["joints"][0].double().numpy() + transl
+    go = pose[0, :3].numpy()
+    R, t = Rotation.from_rotvec(rng.normal(size=3)), rng.normal(size=3)
+    h = hand_in_frame(R, t, joints, Rotation.from_rotvec(go).as_quat(), go, transl)
+    pose2 = pose.clone()
+    pose2[0, :3] = torch.as_tensor(h.global_orient_aa)
+    with torch.no_grad():
+        rebuilt = mano.forward_aa(pose2, betas)["joints"][0].double().numpy() + h.mano_translation_m
+    assert np.max(np.abs(rebuilt - (R.apply(joints) + t))) < 1e-6
