@@ -75,11 +75,14 @@ def gripper_target_array(tracker: GripperTracker, estimates: Sequence[HandEstima
 class GripperTargetOutput:
     """Publisher + hysteresis state of ``~/gripper_targets`` (+ the TF input for ``output.target_frame``)."""
 
-    def __init__(self, node, cfg: GripperConfig, target_frame: str = "",
-                 tf_tolerance_s: float = 0.1) -> None:
+    def __init__(self, node, cfg: GripperConfig, target_frame: str = "", tf_tolerance_s: float = 0.1,
+                 make_publisher=None) -> None:
+        """``make_publisher(msg_type, topic, depth)``: how to create the publisher (e.g. a lifecycle
+        node's ``create_lifecycle_publisher``); default ``node.create_publisher``."""
         self.node = node
         self.tracker = GripperTracker(cfg)
-        self.pub = node.create_publisher(GripperTargetArray, TOPIC, 10)
+        self.pub = (make_publisher or node.create_publisher)(GripperTargetArray, TOPIC, 10)
+        self.subscriptions: list = []
         self.target_frame = target_frame.lstrip("/")
         self.transform_missing: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -89,17 +92,26 @@ class GripperTargetOutput:
             from tf2_msgs.msg import TFMessage
 
             self.tf = TransformBuffer(max_extrapolation_s=tf_tolerance_s, max_gap_s=1.0, cache_s=10.0)
-            node.create_subscription(TFMessage, "/tf", lambda m: self._on_tf(m, False), QoSProfile(depth=100))
-            node.create_subscription(TFMessage, "/tf_static", lambda m: self._on_tf(m, True),
-                                     QoSProfile(depth=100, durability=DurabilityPolicy.TRANSIENT_LOCAL))
+            latched = QoSProfile(depth=100, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+            live = QoSProfile(depth=100)
+            self.subscriptions = [
+                node.create_subscription(TFMessage, "/tf", lambda m: self._on_tf(m, False), live),
+                node.create_subscription(TFMessage, "/tf_static", lambda m: self._on_tf(m, True), latched),
+            ]
 
     @classmethod
-    def create(cls, node, settings) -> GripperTargetOutput | None:
+    def create(cls, node, settings, make_publisher=None) -> GripperTargetOutput | None:
         """None when ``output.gripper_targets`` is false."""
         if not settings["output.gripper_targets"]:
             return None
         return cls(node, gripper_config(settings), str(settings["output.target_frame"]),
-                   float(settings["output.tf_tolerance_s"]))
+                   float(settings["output.tf_tolerance_s"]), make_publisher)
+
+    def destroy(self) -> None:
+        """Remove the TF subscriptions (the publisher is the node's to destroy)."""
+        for sub in self.subscriptions:
+            self.node.destroy_subscription(sub)
+        self.subscriptions = []
 
     def _on_tf(self, msg, static: bool) -> None:
         with self._lock:
