@@ -43,6 +43,7 @@ from wildhands_core.undistortion import Undistorter, needs_undistortion, undisto
 from wildhands_ros import conversions as conv
 from wildhands_ros import params
 from wildhands_ros.diagnostics import NodeStats, stats_to_diagnostics
+from wildhands_ros.gripper_targets import GripperTargetOutput
 from wildhands_ros.headers import StampOrder, check_stamp, latency_is_meaningful, resolve_frame_id
 from wildhands_ros.message_loss import SequenceGapCounter
 from wildhands_ros.msg import HandArray, HandBoxArray
@@ -264,6 +265,9 @@ class HandsNode(LifecycleNode):
         self._lifecycle_pubs, self._plain_pubs = [], []
         self.hands_pub = self.markers_pub = self.raw_pub = self.debug_pub = self.diag_pub = None
         self._tf_send = None
+        if getattr(self, "gripper_out", None) is not None:
+            self.gripper_out.destroy()
+        self.gripper_out = None
         self.pipeline = None
         self.estimator = None
         self._undistorter.clear()
@@ -287,6 +291,7 @@ class HandsNode(LifecycleNode):
         self.raw_pub = out(HandArray, "~/hands_raw", 10) if s["output.publish_raw"] else None
         self.debug_pub = out(Image, "~/debug_image", 2) if s["output.debug_image"] else None
         self._tf_send = self._make_tf_sender() if s["tf.publish"] else None
+        self.gripper_out = GripperTargetOutput.create(self, s, make_publisher=out)
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self._plain_pubs.append(self.diag_pub)
         self._diag_timer = self.create_timer(
@@ -649,6 +654,8 @@ class HandsNode(LifecycleNode):
                     estimates, header, s["tf.frame_prefix"], bool(s["tf.fingertips"])
                 )
             )
+        if self.gripper_out is not None:
+            self.gripper_out.publish(estimates, header)
         if self.markers_pub is not None:
             self.markers_pub.publish(conv.estimates_to_markers(estimates, header, self._faces))
         if self.debug_pub is not None:

@@ -191,6 +191,13 @@ SPECS: tuple[Spec, ...] = (
     Spec("output.debug_image", False, "publish the image with the skeletons drawn on ~/debug_image"),
     Spec("output.publish_empty", True, "publish a HandArray also when no hand is found"),
     Spec("output.publish_raw", False, "also publish the unsmoothed hands (same tracks) on ~/hands_raw"),
+    Spec("output.gripper_targets", True, "publish wildhands_ros/GripperTargetArray on ~/gripper_targets"),
+    Spec("output.target_frame", "", "TF frame of the gripper targets' wrist poses (empty: camera frame)"),
+    Spec("output.tf_tolerance_s", 0.1, "newest /tf sample held this long past its stamp (s)", (0.0, 10.0)),
+    Spec("gripper.closed_aperture_m", 0.02, "pinch aperture -> gripper command 0 (closed), m", (0.0, 1.0)),
+    Spec("gripper.open_aperture_m", 0.10, "pinch aperture -> gripper command 1 (open), m", (0.001, 1.0)),
+    Spec("gripper.close_below_m", 0.035, "grasp state closes below this pinch aperture, m", (0.001, 1.0)),
+    Spec("gripper.open_above_m", 0.05, "grasp state opens above this pinch aperture, m", (0.001, 1.0)),
     Spec("diagnostics.period_s", 1.0, "period of /diagnostics", (0.05, 60.0)),
     Spec("diagnostics.window", 100, "frames in the latency percentiles", (2, 100000)),
 )

@@ -1,7 +1,8 @@
 """``wildhands-bag``: offline hand estimation on recorded bags, and export to learning arrays.
 
     wildhands-bag process IN_BAG OUT_BAG --checkpoint model.pt --boxes-topic /hands/boxes [--storage sqlite3]
-    wildhands-bag export HANDS_BAG [HANDS_BAG ...] OUT_DIR [--episode-gap 2.0]
+    wildhands-bag export HANDS_BAG [HANDS_BAG ...] OUT_DIR [--episode-gap 2.0] [--format lerobot]
+        [--target-frame base_link [--extrinsic "x y z qx qy qz qw"]] [--plot]
 
 No rclpy needed (rosbags reads and writes both rosbag2 storages). Exit codes: 0 done, 1 done but frames or
 messages were rejected (see the summary), 2 bad arguments / input.
@@ -14,6 +15,7 @@ import json
 import sys
 from collections.abc import Sequence
 
+from wildhands_core.gripper import GripperConfig
 from wildhands_core.pipeline import DETECTOR_SOURCES
 
 
@@ -54,12 +56,30 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--overwrite", action="store_true")
     pr.add_argument("--no-progress", action="store_true")
 
-    ex = sub.add_parser("export", help="HandArray bag(s) -> per-episode .npz + Parquet")
+    ex = sub.add_parser("export", help="HandArray bag(s) -> per-episode .npz + Parquet, or a LeRobot dataset")
     ex.add_argument("inputs", nargs="+", help="bag directories with HandArray messages")
     ex.add_argument("output", help="output directory (must not exist unless --overwrite)")
     ex.add_argument("--topic", help="HandArray topic (default: the only one)")
     ex.add_argument("--episode-gap", type=float, default=None,
                     help="start a new episode where stamps jump by more than this (seconds)")
+    ex.add_argument("--format", default="npz", choices=["npz", "lerobot"],
+                    help="npz: .npz + Parquet per episode; lerobot: a LeRobot v3.0 dataset (images as video)")
+    ex.add_argument("--target-frame", help="express hands and targets in this TF frame (from the bag's /tf "
+                    "+ /tf_static, or --extrinsic); frames without the transform are kept and counted")
+    ex.add_argument("--extrinsic", metavar="'X Y Z QX QY QZ QW'",
+                    help="static pose of the camera in --target-frame (m, quaternion)")
+    ex.add_argument("--tf-max-gap", type=float, default=1.0,
+                    help="do not interpolate /tf across samples further apart (seconds, default 1)")
+    ex.add_argument("--image-topic", help="lerobot: image topic of the video (default: the only one)")
+    ex.add_argument("--fps", type=int, help="lerobot: dataset frame rate (default: from the stamps)")
+    ex.add_argument("--task", default="hand demonstration", help="lerobot: task text of the episodes")
+    ex.add_argument("--gripper-closed-m", type=float, default=GripperConfig.closed_aperture_m,
+                    help="pinch aperture (m) mapped to command 0 (closed)")
+    ex.add_argument("--gripper-open-m", type=float, default=GripperConfig.open_aperture_m,
+                    help="pinch aperture (m) mapped to command 1 (open)")
+    ex.add_argument("--grasp-close-below-m", type=float, default=GripperConfig.close_below_m)
+    ex.add_argument("--grasp-open-above-m", type=float, default=GripperConfig.open_above_m)
+    ex.add_argument("--plot", action="store_true", help="a PNG per episode (wrist, aperture, confidence)")
     ex.add_argument("--overwrite", action="store_true")
     ex.add_argument("--no-progress", action="store_true")
     return p
@@ -90,6 +110,8 @@ def _process(a: argparse.Namespace) -> int:
           f"{s.wall_s:.1f} s ({s.realtime_factor:.2f}x real time) -> {s.output}")
     for reason, n in s.rejected.items():
         print(f"  rejected {n} frame(s): {reason}")
+    if s.copy_skipped_topics:
+        print("  not copied (connection could not be recreated): " + ", ".join(s.copy_skipped_topics))
     if s.boxes_malformed or s.info_malformed:
         print(f"  malformed: {s.boxes_malformed} box message(s), {s.info_malformed} CameraInfo message(s)")
     return 1 if s.rejected or s.boxes_malformed or s.info_malformed else 0
@@ -97,13 +119,29 @@ def _process(a: argparse.Namespace) -> int:
 
 def _export(a: argparse.Namespace) -> int:
     from wildhands_ros.bag.export import ExportConfig, export_bags
+    from wildhands_ros.bag.tf_bag import parse_extrinsic
 
-    s = export_bags(a.inputs, a.output, ExportConfig(topic=a.topic, episode_gap_s=a.episode_gap,
-                                                     overwrite=a.overwrite, progress=not a.no_progress))
-    print(f"{len(s.episodes)} episode(s), {s.messages} frames -> {s.output}")
+    if a.extrinsic and not a.target_frame:
+        raise ValueError("--extrinsic needs --target-frame (the frame the camera pose is given in)")
+    cfg = ExportConfig(
+        topic=a.topic, episode_gap_s=a.episode_gap, overwrite=a.overwrite, progress=not a.no_progress,
+        format=a.format, target_frame=a.target_frame,
+        extrinsic=parse_extrinsic(a.extrinsic) if a.extrinsic else None, tf_max_gap_s=a.tf_max_gap,
+        gripper=GripperConfig(closed_aperture_m=a.gripper_closed_m, open_aperture_m=a.gripper_open_m,
+                              close_below_m=a.grasp_close_below_m, open_above_m=a.grasp_open_above_m),
+        plot=a.plot, image_topic=a.image_topic, fps=a.fps, task=a.task,
+    )
+    s = export_bags(a.inputs, a.output, cfg)
+    print(f"{len(s.episodes)} episode(s), {s.messages} hand messages -> {s.output} ({s.format})")
+    for e in s.episodes:
+        if e.get("gaps"):
+            print(f"  {e['name']}: {len(e['gaps'])} gap(s), ~{sum(g['missing_frames'] for g in e['gaps'])} "
+                  "missing frame(s)")
     if s.malformed:
-        print("  malformed messages skipped: " + json.dumps(s.malformed))
-    return 1 if s.malformed else 0
+        print("  skipped: " + json.dumps(s.malformed))
+    if s.transform_missing:
+        print(f"  frames without a transform to {s.target_frame}: " + json.dumps(s.transform_missing))
+    return 1 if s.malformed or s.transform_missing else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,17 +5,44 @@
 An episode is one bag, split where consecutive image stamps are more than ``episode_gap_s`` apart.
 Messages are ordered by header stamp (the image's); a second message with an already seen stamp is
 counted (``duplicate_stamp``) and skipped. OUT (a directory, written under a temporary name and renamed at
-the end) holds per episode ``<name>.npz``, ``<name>_hands.parquet`` (one row per hand, the hand arrays,
-multi-dimensional ones flattened row-major into fixed-size lists), ``<name>_frames.parquet`` (one
+the end) holds per episode ``<name>.npz``, ``<name>_hands.parquet`` (one row per hand, the "hand" arrays
+below, multi-dimensional ones flattened row-major into fixed-size lists), ``<name>_frames.parquet`` (one
 row per image, the "frame" arrays) and one ``summary.json`` (episodes, counts of malformed messages).
 ``<name>`` = ``<bag directory name>_ep<k>`` (k = 000, 001, ...).
 
-The arrays and files are those of ``wildhands_core.episodes`` (its module docstring lists them; the same
-writer serves ``wildhands-video``), with ``frame_stamp_ns`` the image header stamp and
-``frame_log_time_ns`` the bag log time of the HandArray.
-Also ``frame_id`` (str, the camera optical frame of the episode's first image) and ``grasp_class_names`` in
-the npz. Malformed messages (not deserialisable, handedness not 0/1, non-finite values, wrong array
-sizes) are skipped and counted by reason.
+Frame arrays (F = images in the episode, including images with no hand):
+    frame_stamp_ns      (F,)      int64    image header stamp, ns since the epoch of the recording clock
+    frame_log_time_ns   (F,)      int64    bag log time of the HandArray, ns
+    image_size_px       (F, 2)    int32    (width, height) of the image, pixels
+    frame_num_hands     (F,)      int32    hands in the image
+    hand_index_by_side  (F, 2)    int64    row (into the hand arrays) of the most confident LEFT (column 0) /
+                                           RIGHT (column 1) hand of the image, -1 when absent
+Hand arrays (N = hands in the episode, in image order then message order):
+    frame_index         (N,)      int64    row of the hand's image in the frame arrays
+    stamp_ns            (N,)      int64    image header stamp, ns
+    handedness          (N,)      uint8    0 = LEFT, 1 = RIGHT (``is_right`` (N,) bool as well)
+    track_id            (N,)      int32    tracker id, -1 without tracking
+    confidence          (N,)      float32  [0, 1]
+    joints_m            (N, 21, 3) float32 metres, camera optical frame (x right, y down, z forward), MANO21
+    keypoints_px        (N, 21, 2) float32 pixels of the original image (centre of top-left pixel = (0, 0))
+    wrist_position_m    (N, 3)    float32  metres, camera frame (= joints_m[:, 0])
+    wrist_quat_xyzw     (N, 4)    float32  wrist orientation (MANO global orientation) in the camera frame
+    global_orient_aa    (N, 3)    float32  MANO global orientation, axis-angle, radians
+    hand_pose_aa        (N, 45)   float32  MANO articulations (15 x axis-angle, radians, relative to the mean
+                                           pose: smplx flat_hand_mean=False)
+    betas               (N, 10)   float32  MANO shape
+    mano_translation_m  (N, 3)    float32  metres, camera frame (joints = MANO(pose, betas) + this)
+    grasp_prob          (N, 9)    float32  grasp-class probabilities, ``wildhands_core.constants
+                                           .GRASP_CLASS_NAMES`` order; ``grasp_class`` (N,) uint8 = argmax
+    box_xyxy_px, crop_xyxy_px (N, 4) float32  hand box / network crop, pixels
+Robot targets (``wildhands_ros.bag.robot_targets``: the hands in ``target_frame`` when one is given, pinch
+aperture, gripper open/closed and command, wrist target pose per side) are added to the hand and frame
+arrays. Also ``frame_id`` (str, the camera optical frame of the episode's first image), ``target_frame``
+(str, "" without one) and ``grasp_class_names`` in the npz. ``format="lerobot"`` writes a LeRobot dataset
+instead (``wildhands_ros.bag.lerobot_export``); ``plot`` adds ``<name>_plot.png`` per episode.
+Malformed messages (not deserialisable, handedness not 0/1, non-finite values, wrong array sizes) are
+skipped and counted by reason; frames whose camera -> target transform is missing are kept (target values
+NaN, ``transform_ok`` False) and counted by reason in ``transform_missing``.
 """
 
 from __future__ import annotations
@@ -29,12 +56,46 @@ from pathlib import Path
 import numpy as np
 from rosbags.rosbag2 import Reader
 
-from wildhands_core.episodes import FRAME_ARRAYS, HAND_ARRAYS, episode_arrays, write_episode  # noqa: F401
+from wildhands_core.constants import GRASP_CLASS_NAMES, NUM_JOINTS
+from wildhands_core.gripper import GripperConfig
+from wildhands_core.transforms import TRANSFORM_ERROR_REASONS, TransformBuffer
 from wildhands_ros.bag.atomic import atomic_path, write_json_atomic
+from wildhands_ros.bag.robot_targets import TARGET_HAND_ARRAYS, TargetFrame, episode_targets
+from wildhands_ros.bag.tf_bag import read_bag_transforms
 from wildhands_ros.bag.types import HAND_ARRAY, make_typestore, register_bag_types
 from wildhands_ros.hand_fields import RIGHT, hand_from_fields
 
 MALFORMED_REASONS = ("deserialize", "handedness", "array_size", "non_finite", "duplicate_stamp")
+
+#: Hand arrays: name -> (per-hand shape, dtype).
+HAND_ARRAYS: dict[str, tuple[tuple[int, ...], type]] = {
+    "frame_index": ((), np.int64),
+    "stamp_ns": ((), np.int64),
+    "handedness": ((), np.uint8),
+    "is_right": ((), np.bool_),
+    "track_id": ((), np.int32),
+    "confidence": ((), np.float32),
+    "joints_m": ((NUM_JOINTS, 3), np.float32),
+    "keypoints_px": ((NUM_JOINTS, 2), np.float32),
+    "wrist_position_m": ((3,), np.float32),
+    "wrist_quat_xyzw": ((4,), np.float32),
+    "global_orient_aa": ((3,), np.float32),
+    "hand_pose_aa": ((45,), np.float32),
+    "betas": ((10,), np.float32),
+    "mano_translation_m": ((3,), np.float32),
+    "grasp_prob": ((9,), np.float32),
+    "grasp_class": ((), np.uint8),
+    "box_xyxy_px": ((4,), np.float32),
+    "crop_xyxy_px": ((4,), np.float32),
+}
+FRAME_ARRAYS: dict[str, tuple[tuple[int, ...], type]] = {
+    "frame_stamp_ns": ((), np.int64),
+    "frame_log_time_ns": ((), np.int64),
+    "image_size_px": ((2,), np.int32),
+    "frame_num_hands": ((), np.int32),
+    "hand_index_by_side": ((2,), np.int64),
+}
+
 
 @dataclass
 class ExportConfig:
@@ -42,6 +103,20 @@ class ExportConfig:
     episode_gap_s: float | None = None  # split an episode where stamps jump by more; None = never
     overwrite: bool = False
     progress: bool = True
+    format: str = "npz"  # "npz" (npz + Parquet per episode) | "lerobot" (a LeRobot v3.0 dataset)
+    # Express the hands in this TF frame: from the bag's /tf + /tf_static, or ``extrinsic`` (t_m, q_xyzw) =
+    # the camera's pose in it (static; takes precedence over the bag's transform of the camera frame).
+    target_frame: str | None = None
+    extrinsic: tuple[np.ndarray, np.ndarray] | None = None
+    tf_max_gap_s: float = 1.0  # /tf samples further apart are not interpolated across ("stale")
+    tf_max_extrapolation_s: float = 0.0  # tf2 does not extrapolate
+    gripper: GripperConfig = field(default_factory=GripperConfig)
+    plot: bool = False  # a PNG per episode (wrist trajectory, aperture, confidence)
+    # LeRobot only: image topic (None = the only Image/CompressedImage topic), fps (None = from the
+    # stamps), the task text of every episode
+    image_topic: str | None = None
+    fps: int | None = None
+    task: str = "hand demonstration"
 
 
 @dataclass
@@ -50,6 +125,9 @@ class ExportSummary:
     episodes: list[dict] = field(default_factory=list)  # name, bag, frames, hands, first/last stamp
     messages: int = 0
     malformed: dict[str, int] = field(default_factory=dict)
+    transform_missing: dict[str, int] = field(default_factory=dict)  # frames, by reason
+    target_frame: str | None = None
+    format: str = "npz"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -137,31 +215,140 @@ def split_episodes(stamps_ns: list[int], gap_s: float | None) -> list[slice]:
     return [slice(a, b) for a, b in itertools.pairwise(cuts)]
 
 
+def episode_arrays(frames: list[dict]) -> dict[str, np.ndarray]:
+    """The frame and hand arrays (module docstring) of one episode's frame dicts."""
+    n_hands = sum(len(f["hands"]) for f in frames)
+    out = {k: np.zeros((len(frames), *shape), dt) for k, (shape, dt) in FRAME_ARRAYS.items()}
+    out.update({k: np.zeros((n_hands, *shape), dt) for k, (shape, dt) in HAND_ARRAYS.items()})
+    out["hand_index_by_side"][:] = -1
+    row = 0
+    for fi, f in enumerate(frames):
+        out["frame_stamp_ns"][fi] = f["stamp_ns"]
+        out["frame_log_time_ns"][fi] = f["log_time_ns"]
+        out["image_size_px"][fi] = f["size"]
+        out["frame_num_hands"][fi] = len(f["hands"])
+        best = [-1.0, -1.0]
+        for h in f["hands"]:
+            out["frame_index"][row] = fi
+            out["stamp_ns"][row] = f["stamp_ns"]
+            for k, v in h.items():
+                out[k][row] = np.asarray(v).reshape(HAND_ARRAYS[k][0])
+            side = int(h["is_right"])
+            if h["confidence"] > best[side]:
+                best[side] = h["confidence"]
+                out["hand_index_by_side"][fi, side] = row
+            row += 1
+    return out
+
+
+#: Frame arrays of ``robot_targets`` written to the frames Parquet.
+ROBOT_FRAME_ARRAYS = ("transform_ok", "side_valid", "wrist_target_pose", "gripper_aperture_m",
+                      "gripper_command", "gripper_closed")
+
+
+def stamp_gaps(stamps_ns: np.ndarray, factor: float = 1.5) -> list[dict]:
+    """Steps between consecutive stamps longer than ``factor`` x the median step: where frames are missing
+    (``after_index``: the frame before the gap, ``gap_s``, ``missing_frames`` estimated)."""
+    d = np.diff(np.asarray(stamps_ns, np.int64))
+    if d.size == 0:
+        return []
+    med = float(np.median(d))
+    return [{"after_index": int(i), "gap_s": float(d[i]) / 1e9,
+             "missing_frames": max(round(d[i] / med) - 1, 1)}
+            for i in np.nonzero(d > factor * med)[0]] if med > 0 else []
+
+
+def _side_confidence(arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """(F, 2) confidence of the most confident LEFT / RIGHT hand, NaN where none."""
+    side = arrays["hand_index_by_side"]
+    conf = np.full(side.shape, np.nan, np.float32)
+    conf[side >= 0] = arrays["confidence"][side[side >= 0]]
+    return conf
+
+
+def _write_parquet(path: Path, arrays: dict[str, np.ndarray], names: dict) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cols = {}
+    for k in names:
+        a = arrays[k]
+        if a.ndim == 1:
+            cols[k] = pa.array(a)
+        else:
+            flat = a.reshape(len(a), -1)
+            cols[k] = pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), flat.shape[1])
+    meta = {f"shape.{k}": str(list(arrays[k].shape[1:])) for k in names}
+    table = pa.table(cols).replace_schema_metadata(meta)
+    pq.write_table(table, path)
+
+
+def target_for_bag(bag: Path, cfg: ExportConfig, camera_frames: set[str],
+                   malformed: Counter) -> TargetFrame | None:
+    """The bag's transform tree (and the CLI extrinsic) when ``cfg.target_frame`` is set."""
+    if cfg.target_frame is None:
+        return None
+    buf = TransformBuffer(max_extrapolation_s=cfg.tf_max_extrapolation_s, max_gap_s=cfg.tf_max_gap_s)
+    read_bag_transforms(bag, buf, malformed)
+    if cfg.extrinsic is not None:
+        for cam in camera_frames:
+            buf.add(cfg.target_frame, cam, 0, cfg.extrinsic[0], cfg.extrinsic[1], static=True)
+    return TargetFrame(cfg.target_frame, buf)
+
+
 def export_bags(in_bags: list[str | Path], out_dir: str | Path, cfg: ExportConfig | None = None,
                 on_episode: Callable[[str], None] | None = None) -> ExportSummary:
     """Export the HandArray messages of ``in_bags`` into ``out_dir``; see the module docstring.
     ``on_episode(name)`` is called after each episode written (an exception there aborts: no output)."""
     cfg = cfg if cfg is not None else ExportConfig()
+    if cfg.format == "lerobot":
+        from wildhands_ros.bag.lerobot_export import export_lerobot
+
+        return export_lerobot(in_bags, out_dir, cfg, on_episode)
+    if cfg.format != "npz":
+        raise ValueError(f"unknown export format {cfg.format!r} (npz | lerobot)")
     out_dir = Path(out_dir)
-    summary = ExportSummary(output=str(out_dir))
+    summary = ExportSummary(output=str(out_dir), target_frame=cfg.target_frame)
     malformed: Counter[str] = Counter()
+    missing: Counter[str] = Counter()
     with atomic_path(out_dir, cfg.overwrite) as work:
         work.mkdir()
         for bag in map(Path, in_bags):
             frames, topic = _read_bag(bag, cfg, malformed)
             summary.messages += len(frames)
             stamps = [f["stamp_ns"] for f in frames]
+            target = target_for_bag(bag, cfg, {f["frame_id"] for f in frames}, malformed)
             for k, sl in enumerate(split_episodes(stamps, cfg.episode_gap_s)):
                 name = f"{bag.name}_ep{k:03d}"
                 ep = frames[sl]
-                arrays = write_episode(work, name, ep, ep[0]["frame_id"])
+                arrays = episode_arrays(ep)
+                ep_missing: Counter[str] = Counter()
+                arrays.update(episode_targets(arrays, [f["frame_id"] for f in ep], target, cfg.gripper,
+                                              ep_missing))
+                missing.update(ep_missing)
+                np.savez(work / f"{name}.npz", **arrays, frame_id=np.asarray(ep[0]["frame_id"]),
+                         target_frame=np.asarray(cfg.target_frame or ""),
+                         grasp_class_names=np.asarray(GRASP_CLASS_NAMES))
+                hand_names = [*HAND_ARRAYS, "pinch_aperture_m", *(TARGET_HAND_ARRAYS if target else ())]
+                _write_parquet(work / f"{name}_hands.parquet", arrays, hand_names)
+                _write_parquet(work / f"{name}_frames.parquet", arrays, [*FRAME_ARRAYS, *ROBOT_FRAME_ARRAYS])
                 summary.episodes.append({
                     "name": name, "bag": str(bag), "topic": topic, "frames": len(ep),
                     "hands": int(arrays["frame_index"].size), "first_stamp_ns": ep[0]["stamp_ns"],
                     "last_stamp_ns": ep[-1]["stamp_ns"], "frame_id": ep[0]["frame_id"],
+                    "frames_without_hands": int(np.sum(arrays["frame_num_hands"] == 0)),
+                    "transform_missing": int(np.sum(~arrays["transform_ok"])),
+                    "gaps": stamp_gaps(arrays["frame_stamp_ns"]),
                 })
+                if cfg.plot:
+                    from wildhands_ros.bag.plot import plot_episode
+
+                    plot_episode(work / f"{name}_plot.png", name, arrays["frame_stamp_ns"],
+                                 arrays["wrist_target_pose"], arrays["gripper_aperture_m"],
+                                 _side_confidence(arrays), cfg.target_frame or ep[0]["frame_id"])
                 if on_episode is not None:
                     on_episode(name)
-        summary.malformed = {r: malformed[r] for r in MALFORMED_REASONS if malformed[r]}
+        summary.malformed = {r: malformed[r] for r in (*MALFORMED_REASONS, "tf_message") if malformed[r]}
+        summary.transform_missing = {r: missing[r] for r in TRANSFORM_ERROR_REASONS if missing[r]}
         write_json_atomic(work / "summary.json", summary.to_dict())
     return summary

@@ -285,6 +285,9 @@ def process_bag(
                 tf_out = writer.add_connection("/tf", TF_MESSAGE, typestore=ts) if cfg.tf else None
                 copy_out = {}
                 for c in copy_conns:
+                    if tf_out is not None and c.topic == "/tf" and c.msgtype == TF_MESSAGE:
+                        copy_out[c.id] = tf_out  # the recorded /tf and the hands' transforms in one topic
+                        continue
                     try:
                         if c.msgdef.data and c.digest:
                             out = writer.add_connection(

@@ -17,10 +17,11 @@ from rosbags.typesys.store import Typestore
 
 PACKAGE = "wildhands_ros"
 #: The project's message names (msg/<name>.msg -> ``wildhands_ros/msg/<name>``).
-PROJECT_MESSAGES = ("Hand", "HandArray", "HandBoxArray")
+PROJECT_MESSAGES = ("Hand", "HandArray", "HandBoxArray", "GripperTarget", "GripperTargetArray")
 HAND_ARRAY = f"{PACKAGE}/msg/HandArray"
 HAND_BOX_ARRAY = f"{PACKAGE}/msg/HandBoxArray"
 HAND = f"{PACKAGE}/msg/Hand"
+GRIPPER_TARGET_ARRAY = f"{PACKAGE}/msg/GripperTargetArray"
 TF_MESSAGE = "tf2_msgs/msg/TFMessage"
 IMAGE = "sensor_msgs/msg/Image"
 COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"

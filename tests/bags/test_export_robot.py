@@ -1,0 +1,288 @@
+"""``wildhands-bag export`` for robot learning: hands in another TF frame (bag /tf + /tf_static, or a static
+extrinsic), gripper targets, and LeRobot datasets (layout of LeRobot's documented v3.0 format; loaded with
+``lerobot``'s own ``LeRobotDataset`` where a lerobot venv exists)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from bag_fixtures import CAMERA_FRAME, STORAGES, H, W, frame_image, random_estimate
+from rosbags.rosbag2 import Writer
+from scipy.spatial.transform import Rotation
+
+from wildhands_ros.bag.cli import main
+from wildhands_ros.bag.export import ExportConfig, export_bags
+from wildhands_ros.bag.messages import from_fields, hand_array_msg
+from wildhands_ros.bag.types import HAND_ARRAY, IMAGE, TF_MESSAGE, make_typestore
+from wildhands_ros.hand_fields import stamp_fields
+
+T0 = 1_700_000_000 * 1_000_000_000
+DT = 33_333_333
+#: The camera's pose in "base" (what a calibration gives): p_base = R p_cam + t.
+EXTRINSIC_T = np.array([0.4, -0.1, 1.2])
+EXTRINSIC_Q = Rotation.from_euler("xyz", [-100, 5, -90], degrees=True).as_quat()
+LEROBOT_PYTHON = Path(os.environ.get("WILDHANDS_LEROBOT_PYTHON", "/work/lerobot-venv/bin/python"))
+
+
+def _with_aperture(est, aperture_m: float):
+    j = np.asarray(est.joints_m, np.float64).copy()
+    j[17] = j[16] + [aperture_m, 0.0, 0.0]  # MANO21: 16 thumb tip, 17 index tip
+    return dataclasses.replace(est, joints_m=j)
+
+
+def _tf(ts, stamp_ns: int, parent: str, child: str, t, q):
+    return from_fields(ts, TF_MESSAGE, {"transforms": [{
+        "header": {"stamp": stamp_fields(stamp_ns), "frame_id": parent}, "child_frame_id": child,
+        "transform": {"translation": dict(zip("xyz", map(float, t), strict=True)),
+                      "rotation": dict(zip("xyzw", map(float, q), strict=True))}}]})
+
+
+def _write(path: Path, frames, ts, images=True, tf_static=True, tf_dynamic=None, storage="mcap"):
+    """frames: (k, stamp, estimates or None = no HandArray); images rgb8 from ``frame_image(k)``."""
+    w = Writer(path, version=9, storage_plugin=STORAGES[storage])
+    with w:
+        img_c = w.add_connection("/cam/image_raw", IMAGE, typestore=ts)
+        hand_c = w.add_connection("/wildhands/hands", HAND_ARRAY, typestore=ts)
+        if tf_static:
+            c = w.add_connection("/tf_static", TF_MESSAGE, typestore=ts)
+            w.write(c, T0, ts.serialize_cdr(_tf(ts, T0, "base", CAMERA_FRAME, EXTRINSIC_T, EXTRINSIC_Q),
+                                            TF_MESSAGE))
+        if tf_dynamic:
+            c = w.add_connection("/tf", TF_MESSAGE, typestore=ts)
+            for s, t, q in tf_dynamic:
+                w.write(c, s, ts.serialize_cdr(_tf(ts, s, "world", CAMERA_FRAME, t, q), TF_MESSAGE))
+        for k, stamp, ests in frames:
+            if images:
+                f = {"header": {"stamp": stamp_fields(stamp), "frame_id": CAMERA_FRAME}, "height": H,
+                     "width": W, "encoding": "rgb8", "is_bigendian": 0, "step": W * 3,
+                     "data": frame_image(k).reshape(-1)}
+                w.write(img_c, stamp + 1_000_000, ts.serialize_cdr(from_fields(ts, IMAGE, f), IMAGE))
+            if ests is not None:
+                w.write(hand_c, stamp + 5_000_000,
+                        ts.serialize_cdr(hand_array_msg(ts, ests, stamp, CAMERA_FRAME, (W, H)), HAND_ARRAY))
+
+
+def _demo_frames(rng):
+    """Images 0..5, (6 missing: a gap), 7..9 at 30 Hz, then 3 s later 10, 11. Image 2: no hand; image 3:
+    no HandArray at all. Right hand aperture 1 + k cm; left hand (even k) 12 - k cm."""
+    ks = [0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11]
+    out = []
+    for k in ks:
+        stamp = T0 + k * DT + (3_000_000_000 if k >= 10 else 0)
+        ests = [_with_aperture(random_estimate(rng, True), 0.01 * (1 + k))]
+        if k % 2 == 0:
+            ests.append(_with_aperture(random_estimate(rng, False), 0.01 * (12 - k)))
+        out.append((k, stamp, None if k == 3 else ([] if k == 2 else ests)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("robot")
+    ts = make_typestore()
+    frames = _demo_frames(np.random.default_rng(5))
+    _write(tmp / "demo", frames, ts)
+    out = tmp / "lerobot"
+    cfg = ExportConfig(format="lerobot", target_frame="base", episode_gap_s=1.0, progress=False, plot=True,
+                       task="pick the cup")
+    s = export_bags([tmp / "demo"], out, cfg)
+    return tmp, frames, out, s
+
+
+def _R():
+    return Rotation.from_quat(EXTRINSIC_Q).as_matrix()
+
+
+def test_npz_export_in_the_tf_static_frame_matches_the_extrinsic(tmp_path):
+    ts = make_typestore()
+    frames = _demo_frames(np.random.default_rng(7))
+    _write(tmp_path / "b", frames, ts, images=False)
+    s = export_bags([tmp_path / "b"], tmp_path / "out", ExportConfig(target_frame="base", progress=False))
+    z = np.load(tmp_path / "out" / "b_ep000.npz")
+    hands = [e for _, _, es in frames if es for e in es]
+    joints_cam = np.stack([np.asarray(e.joints_m, np.float32) for e in hands]).astype(np.float64)
+    expected = joints_cam @ _R().T + EXTRINSIC_T
+    assert np.max(np.abs(z["joints_target_m"] - expected)) < 1e-6
+    assert np.max(np.abs(z["wrist_position_target_m"] - expected[:, 0])) < 1e-6
+    assert str(z["target_frame"]) == "base" and z["transform_ok"].all() and s.transform_missing == {}
+    # the same with the extrinsic given on the command line and no TF in the bag
+    _write(tmp_path / "c", frames, ts, images=False, tf_static=False)
+    ext = " ".join(f"{v:.17g}" for v in [*EXTRINSIC_T, *EXTRINSIC_Q])
+    assert main(["export", str(tmp_path / "c"), str(tmp_path / "out_c"), "--target-frame", "base",
+                 "--extrinsic", ext, "--no-progress", "--plot"]) == 0
+    zc = np.load(tmp_path / "out_c" / "c_ep000.npz")
+    assert (tmp_path / "out_c" / "c_ep000_plot.png").stat().st_size > 10_000
+    assert np.max(np.abs(zc["joints_target_m"] - expected)) < 1e-6
+    # gripper targets: the exported aperture is the synthetic one, the command its documented mapping
+    right = zc["hand_index_by_side"][:, 1]
+    ks = [k for k, _, es in frames if es is not None]
+    truth = np.array([0.01 * (1 + k) for k in ks])
+    has = right >= 0
+    assert np.max(np.abs(zc["gripper_aperture_m"][has, 1] - truth[has])) < 2e-3
+    assert np.max(np.abs(zc["gripper_command"][has, 1] - np.clip((truth[has] - 0.02) / 0.08, 0, 1))) < 0.02
+    assert np.isnan(zc["gripper_command"][~has, 1]).all()
+
+
+def test_missing_or_stale_tf_is_counted_per_frame_never_identity(tmp_path):
+    ts = make_typestore()
+    frames = _demo_frames(np.random.default_rng(8))[:6]  # images 0..5 (3: no HandArray)
+    q = Rotation.from_euler("z", 30, degrees=True).as_quat()
+    # world -> camera recorded at images 0 and 1 only: 4 and 5 lie after the last sample
+    tf = [(T0, [0, 0, 1], q), (T0 + DT, [0, 0.1, 1], q)]
+    _write(tmp_path / "b", frames, ts, images=False, tf_static=False, tf_dynamic=tf)
+    s = export_bags([tmp_path / "b"], tmp_path / "out", ExportConfig(target_frame="world", progress=False))
+    z = np.load(tmp_path / "out" / "b_ep000.npz")
+    assert list(z["transform_ok"]) == [True, True, False, False, False]
+    assert s.transform_missing == {"extrapolation": 3}
+    late = z["frame_index"] >= 2
+    assert np.isnan(z["joints_target_m"][late]).all() and not np.isnan(z["joints_target_m"][~late]).any()
+    assert main(["export", str(tmp_path / "b"), str(tmp_path / "o2"), "--target-frame", "world",
+                 "--no-progress"]) == 1  # exit code 1: frames without a transform
+
+
+def test_lerobot_dataset_files_follow_the_v3_layout(demo):
+    _tmp, frames, out, s = demo
+    info = json.loads((out / "meta" / "info.json").read_text())
+    assert info["codebase_version"] == "v3.0" and info["fps"] == 30
+    assert info["total_episodes"] == 2 and info["total_frames"] == 11 and info["total_tasks"] == 1
+    assert info["features"]["observation.images.camera"]["dtype"] == "video"
+    assert info["features"]["observation.images.camera"]["shape"] == [H, W, 3]
+    for k in ("timestamp", "frame_index", "episode_index", "index", "task_index"):
+        assert info["features"][k]["shape"] == [1]
+    names = info["features"]["observation.state"]["names"]
+    assert len(names) == info["features"]["observation.state"]["shape"][0]
+    eps = pq.read_table(out / "meta/episodes/chunk-000/file-000.parquet").to_pylist()
+    assert [(e["length"], e["dataset_from_index"], e["dataset_to_index"]) for e in eps] == [(9, 0, 9),
+                                                                                           (2, 9, 11)]
+    d0 = pq.read_table(out / info["data_path"].format(chunk_index=0, file_index=0)).to_pydict()
+    assert d0["frame_index"] == list(range(9))
+    assert d0["timestamp"] == pytest.approx([i / 30 for i in range(9)])
+    assert d0["observation.stamp_ns"] == [st for k, st, _ in frames[:9]]  # shape (1,): a scalar column
+    # masks: image 2 has no hand, image 3 no HandArray; both rows kept
+    assert d0["observation.estimated"] == [True, True, True, False, True, True, True, True, True]
+    assert [list(v) for v in d0["observation.hands_valid"]][2:4] == [[False, False], [False, False]]
+    # the state columns named right.wrist_x.. hold the right wrist in "base"
+    st = np.asarray(d0["observation.state"], np.float64)
+    i = names.index("right.wrist_x")
+    right0 = np.asarray(frames[0][2][0].joints_m, np.float32)[0].astype(np.float64)
+    assert np.max(np.abs(st[0, i:i + 3] - (_R() @ right0 + EXTRINSIC_T))) < 1e-6
+    ia = names.index("right.pinch_aperture_m")
+    assert st[0, ia] == pytest.approx(0.01, abs=2e-3) and st[4, ia] == pytest.approx(0.05, abs=2e-3)
+    # the gap between images 5 and 7 is reported; the 3 s gap split the episodes
+    assert s.episodes[0]["gaps"] == [{"after_index": 5, "gap_s": pytest.approx(2 * DT / 1e9),
+                                      "missing_frames": 1}]
+    assert s.episodes[0]["frames_without_estimate"] == 1 and s.episodes[0]["frames_without_hands"] == 2
+    assert s.malformed == {}
+    # video: one frame per row, images equal to the recorded ones up to H.264 loss
+    import av
+
+    with av.open(str(out / info["video_path"].format(video_key="observation.images.camera", chunk_index=0,
+                                                   file_index=0))) as c:
+        decoded = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    assert len(decoded) == 9
+    assert np.mean(np.abs(decoded[6].astype(float) - frame_image(7))) < 6.0
+    assert (out / "plots" / "episode_000000.png").stat().st_size > 10_000
+
+
+def test_export_without_an_image_topic_says_how_to_record_one(tmp_path):
+    ts = make_typestore()
+    _write(tmp_path / "b", _demo_frames(np.random.default_rng(9))[:3], ts, images=False)
+    assert main(["export", str(tmp_path / "b"), str(tmp_path / "o"), "--format", "lerobot",
+                 "--no-progress"]) == 2
+    assert not (tmp_path / "o").exists()
+
+
+_LOAD = """
+import json, sys
+from lerobot.datasets.lerobot_dataset import LeRobotDataset
+out = {}
+backends = ["pyav"]
+try:
+    import torchcodec.decoders  # noqa: F401 (needs a system FFmpeg)
+    backends.append("torchcodec")
+except Exception:
+    pass
+for backend in backends:
+    ds = LeRobotDataset("wildhands/test", root=sys.argv[1], video_backend=backend)
+    x = ds[10]
+    out[backend] = {"len": len(ds), "episodes": ds.meta.total_episodes, "task": x["task"],
+                  "image": list(x["observation.images.camera"].shape),
+                  "pixel": float(x["observation.images.camera"][:, 20, 5].mean()),
+                  "state": x["observation.state"].tolist(), "ep": int(x["episode_index"]),
+                  "frame": int(x["frame_index"]), "fps": ds.fps}
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not LEROBOT_PYTHON.exists(),
+                    reason=f"no lerobot venv at {LEROBOT_PYTHON} (python3.11 -m venv; pip install "
+                           "lerobot==0.4.4; or set WILDHANDS_LEROBOT_PYTHON)")
+def test_lerobot_loads_the_exported_dataset(demo):
+    tmp, _frames, out, _s = demo
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_LEROBOT_HOME": str(tmp / "hf")}
+    env.pop("PYTHONPATH", None)
+    r = subprocess.run([str(LEROBOT_PYTHON), "-c", _LOAD, str(out)], capture_output=True, text=True, env=env,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    print("backends:", sorted(res))
+    for got in res.values():
+        _check_loaded(got, out)
+
+
+def _check_loaded(got: dict, out: Path) -> None:
+    assert (got["len"], got["episodes"], got["task"], got["fps"]) == (11, 2, "pick the cup", 30)
+    assert got["image"] == [3, H, W] and (got["ep"], got["frame"]) == (1, 1)
+    assert got["pixel"] == pytest.approx(frame_image(11)[20, 5].mean() / 255, abs=0.05)
+    st = pq.read_table(out / "data/chunk-000/file-001.parquet").to_pydict()["observation.state"][1]
+    assert got["state"] == pytest.approx(st)
+
+
+def test_process_copies_the_recorded_tf_next_to_the_hands_transforms_and_export_uses_it(tmp_path):
+    """The documented recording flow: process --copy /cam/image_raw /tf /tf_static, then export in a TF
+    frame. The recorded /tf shares the topic with the hands' wrist transforms (one /tf connection)."""
+    from bag_fixtures import BOXES_TOPIC, RIGHT_BOX, FrameSpec, small_estimator, write_camera_bag
+    from rosbags.rosbag2 import Reader
+
+    from wildhands_ros.bag.process import ProcessConfig, process_bag
+
+    ts = make_typestore()
+    specs = [FrameSpec(i, T0 + i * DT, T0 + i * DT, boxes=[(RIGHT_BOX, True)]) for i in range(3)]
+    write_camera_bag(tmp_path / "cam", "mcap", specs, ts)
+    q = Rotation.from_euler("y", 20, degrees=True).as_quat()
+    with Reader(tmp_path / "cam") as r, Writer(tmp_path / "rec", version=9,
+                                               storage_plugin=STORAGES["mcap"]) as w:
+        conns = {c.id: w.add_connection(c.topic, c.msgtype, typestore=ts) for c in r.connections}
+        tc = w.add_connection("/tf", TF_MESSAGE, typestore=ts)
+        for k in (0, 2):  # world -> camera at images 0 and 2: image 1 is interpolated
+            w.write(tc, T0 + k * DT, ts.serialize_cdr(_tf(ts, T0 + k * DT, "world", CAMERA_FRAME,
+                                                          [0.1 * k, 0, 1], q), TF_MESSAGE))
+        for c, t, raw in r.messages():
+            w.write(conns[c.id], t, raw)
+    s = process_bag(tmp_path / "rec", tmp_path / "hands", small_estimator(),
+                    ProcessConfig(boxes_topic=BOXES_TOPIC, copy_topics=("/cam/image_raw", "/tf"),
+                                  progress=False))
+    assert s.copy_skipped_topics == []
+    with Reader(tmp_path / "hands") as r:
+        tf = [c for c in r.connections if c.topic == "/tf"]
+        assert len(tf) == 1 and tf[0].msgcount == 2 + s.frames_written  # recorded + the hands' own
+    out = export_bags([tmp_path / "hands"], tmp_path / "ds",
+                      ExportConfig(format="lerobot", target_frame="world", progress=False))
+    assert out.transform_missing == {} and out.episodes[0]["frames"] == 3
+    d = pq.read_table(tmp_path / "ds/data/chunk-000/file-000.parquet").to_pydict()
+    names = json.loads((tmp_path / "ds/meta/info.json").read_text())["features"]["observation.state"]["names"]
+    i = names.index("right.wrist_x")
+    with Reader(tmp_path / "hands") as r:
+        hc = [c for c in r.connections if c.topic == "/wildhands/hands"]
+        msgs = [ts.deserialize_cdr(raw, HAND_ARRAY) for _, _, raw in r.messages(connections=hc)]
+    p = msgs[1].hands[0].wrist_pose.position
+    expected = Rotation.from_quat(q).apply([p.x, p.y, p.z]) + [0.1, 0, 1]  # halfway: t = (0.1, 0, 1)
+    assert np.max(np.abs(np.asarray(d["observation.state"][1][i:i + 3]) - expected)) < 1e-6

@@ -1,0 +1,248 @@
+"""Write a LeRobot dataset (format ``v3.0``, the one ``lerobot`` 0.4.x's ``LeRobotDataset`` reads) with
+pyarrow and PyAV, without the ``lerobot`` library (it cannot share this project's environment: it pins
+another torch and needs Python >= 3.12 from 0.5 on).
+
+Layout written under ``root`` (LeRobot's documented v3.0 layout; one data file and one video file per
+episode, episode e in chunk e // 1000, file e % 1000):
+
+    meta/info.json                         codebase_version "v3.0", fps, features (dtype, shape, names),
+                                           totals, path templates
+    meta/tasks.parquet                     task string (pandas index) -> task_index
+    meta/episodes/chunk-000/file-000.parquet  one row per episode: episode_index, tasks, length,
+                                           dataset_from_index/to_index, data/ and videos/<key>/ chunk and
+                                           file indices, videos/<key>/from_timestamp/to_timestamp
+    meta/stats.json                        per feature min/max/mean/std/count/q01..q99 (images: per
+                                           channel, pixel values in [0, 1])
+    data/chunk-XXX/file-YYY.parquet        one row per frame: the features + timestamp, frame_index,
+                                           episode_index, index, task_index
+    videos/<key>/chunk-XXX/file-YYY.mp4    H.264 (libx264, yuv420p), frame i at pts i / fps
+
+``timestamp`` is ``frame_index / fps`` (LeRobot's convention: the video is queried at that time); the
+recorded stamps are an ordinary feature of the caller's.
+"""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+CODEBASE_VERSION = "v3.0"
+CHUNKS_SIZE = 1000
+DATA_PATH = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
+VIDEO_PATH = "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4"
+EPISODES_PATH = "meta/episodes/chunk-000/file-000.parquet"
+QUANTILES = (0.01, 0.10, 0.50, 0.90, 0.99)
+#: Columns every LeRobot dataset has (name -> dtype); shape (1,).
+DEFAULT_FEATURES = {"timestamp": "float32", "frame_index": "int64", "episode_index": "int64",
+                    "index": "int64", "task_index": "int64"}
+
+
+def _stats(x: np.ndarray) -> dict:
+    x = np.asarray(x, np.float64).reshape(len(x), -1)
+    out = {"min": x.min(0), "max": x.max(0), "mean": x.mean(0), "std": x.std(0), "count": [len(x)]}
+    for q in QUANTILES:
+        out[f"q{round(q * 100):02d}"] = np.quantile(x, q, axis=0)
+    return {k: np.asarray(v).tolist() for k, v in out.items()}
+
+
+class VideoEncoder:
+    """Frames (H, W, 3) uint8 RGB -> an MP4 file at ``fps``, frame i presented at i / fps."""
+
+    def __init__(self, path: Path, fps: int, size_wh: tuple[int, int], crf: int = 23, gop: int = 2) -> None:
+        import av
+
+        w, h = size_wh
+        if w % 2 or h % 2:
+            raise ValueError(f"video frames must have even width and height (yuv420p), got {w}x{h}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._c = av.open(str(path), "w", format="mp4")
+        self._s = self._c.add_stream("libx264", rate=Fraction(fps, 1))
+        self._s.width, self._s.height, self._s.pix_fmt = w, h, "yuv420p"
+        self._s.codec_context.gop_size = gop  # short GOP: fast random access for training
+        self._s.options = {"crf": str(crf), "preset": "veryfast"}
+        self._size = (h, w)
+        self.frames = 0
+
+    def add(self, rgb: np.ndarray) -> None:
+        import av
+
+        if rgb.shape != (*self._size, 3) or rgb.dtype != np.uint8:
+            raise ValueError(f"video frame must be {self._size + (3,)} uint8, got {rgb.shape} {rgb.dtype}")
+        f = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        f.pts = self.frames
+        for p in self._s.encode(f):
+            self._c.mux(p)
+        self.frames += 1
+
+    def close(self) -> None:
+        for p in self._s.encode():
+            self._c.mux(p)
+        self._c.close()
+
+
+class LeRobotWriter:
+    """Episodes in, a LeRobot v3.0 dataset out; ``features``: name -> {"dtype", "shape", "names"} of the
+    caller's per-frame columns (float32 / int64 / bool vectors), ``video_key`` the image stream (or None)."""
+
+    def __init__(self, root: str | Path, fps: int, features: dict[str, dict], video_key: str | None,
+                 image_size_wh: tuple[int, int] | None = None, robot_type: str | None = None) -> None:
+        if fps <= 0:
+            raise ValueError(f"fps must be a positive integer, got {fps}")
+        bad = [k for k in features if "/" in k or k in DEFAULT_FEATURES]
+        if bad:
+            raise ValueError(f"feature names must not contain '/' nor be LeRobot's own columns: {bad}")
+        self.root, self.fps, self.video_key = Path(root), int(fps), video_key
+        self.features = features
+        self.image_size_wh = image_size_wh
+        self.robot_type = robot_type
+        self.episodes: list[dict] = []
+        self.tasks: list[str] = []
+        self._columns: dict[str, list[np.ndarray]] = {k: [] for k in features}
+        self._image_sums: list[np.ndarray] = []  # per episode: per-channel stats samples
+        self._total = 0
+        self._video: VideoEncoder | None = None
+
+    # ---- one episode ------------------------------------------------------------------------------
+    def _file(self, ep: int) -> dict:
+        return {"chunk_index": ep // CHUNKS_SIZE, "file_index": ep % CHUNKS_SIZE}
+
+    def begin_episode(self) -> None:
+        if self.video_key is not None:
+            if self.image_size_wh is None:
+                raise ValueError("image_size_wh is needed for the video stream")
+            path = self.root / VIDEO_PATH.format(video_key=self.video_key, **self._file(len(self.episodes)))
+            self._video = VideoEncoder(path, self.fps, self.image_size_wh)
+            self._image_sample: list[np.ndarray] = []
+
+    def add_image(self, rgb: np.ndarray) -> None:
+        """The next frame of the current episode's video."""
+        assert self._video is not None, "begin_episode() first"
+        if self._video.frames % 10 == 0:  # image stats on every 10th frame, downsampled
+            self._image_sample.append(rgb[::4, ::4].reshape(-1, 3).astype(np.float64) / 255.0)
+        self._video.add(rgb)
+
+    def end_episode(self, columns: dict[str, np.ndarray], task: str, extra: dict | None = None) -> dict:
+        """Write the episode's data file; ``columns``: feature -> (N, *shape) values (N frames, equal to the
+        images added). Returns the episode's metadata row."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        ep = len(self.episodes)
+        n = len(next(iter(columns.values())))
+        if set(columns) != set(self.features):
+            raise ValueError(f"episode columns {sorted(columns)} != features {sorted(self.features)}")
+        if any(len(v) != n for v in columns.values()):
+            raise ValueError("episode columns differ in length")
+        if self._video is not None:
+            if self._video.frames != n:
+                raise ValueError(f"episode {ep}: {self._video.frames} video frames for {n} rows")
+            self._video.close()
+            self._video = None
+            if self._image_sample:
+                self._image_sums.append(np.concatenate(self._image_sample))
+        if task not in self.tasks:
+            self.tasks.append(task)
+        cols = {}
+        for k, spec in self.features.items():
+            a = np.asarray(columns[k]).astype(spec["dtype"] if spec["dtype"] != "bool" else np.bool_)
+            a = a.reshape(n, *spec["shape"])
+            self._columns[k].append(a)
+            cols[k] = pa.array(a[:, 0]) if tuple(spec["shape"]) == (1,) else \
+                pa.FixedSizeListArray.from_arrays(pa.array(a.reshape(-1)), int(spec["shape"][0]))
+        frame_index = np.arange(n, dtype=np.int64)
+        cols["timestamp"] = pa.array((frame_index / self.fps).astype(np.float32))
+        cols["frame_index"] = pa.array(frame_index)
+        cols["episode_index"] = pa.array(np.full(n, ep, np.int64))
+        cols["index"] = pa.array(self._total + frame_index)
+        cols["task_index"] = pa.array(np.full(n, self.tasks.index(task), np.int64))
+        path = self.root / DATA_PATH.format(**self._file(ep))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.table(cols), path)
+        row = {"episode_index": ep, "tasks": [task], "length": n,
+               "data/chunk_index": self._file(ep)["chunk_index"],
+               "data/file_index": self._file(ep)["file_index"],
+               "dataset_from_index": self._total, "dataset_to_index": self._total + n}
+        if self.video_key is not None:
+            k = self.video_key
+            row.update({f"videos/{k}/chunk_index": self._file(ep)["chunk_index"],
+                        f"videos/{k}/file_index": self._file(ep)["file_index"],
+                        f"videos/{k}/from_timestamp": 0.0, f"videos/{k}/to_timestamp": n / self.fps})
+        row.update({"meta/episodes/chunk_index": 0, "meta/episodes/file_index": 0})
+        row.update(extra or {})
+        self.episodes.append(row)
+        self._total += n
+        return row
+
+    # ---- the dataset ------------------------------------------------------------------------------
+    def _info_features(self) -> dict:
+        feats: dict = {}
+        if self.video_key is not None:
+            w, h = self.image_size_wh
+            feats[self.video_key] = {
+                "dtype": "video", "shape": [h, w, 3], "names": ["height", "width", "channels"],
+                "info": {"video.height": h, "video.width": w, "video.codec": "h264",
+                         "video.pix_fmt": "yuv420p", "video.is_depth_map": False, "video.fps": self.fps,
+                         "video.channels": 3, "has_audio": False},
+            }
+        for k, spec in self.features.items():
+            feats[k] = {"dtype": spec["dtype"], "shape": list(spec["shape"]), "names": spec.get("names")}
+        for k, dt in DEFAULT_FEATURES.items():
+            feats[k] = {"dtype": dt, "shape": [1], "names": None}
+        return feats
+
+    def finalize(self) -> dict:
+        """Write meta/ (info, tasks, episodes, stats); returns info."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not self.episodes:
+            raise ValueError("no episode to write")
+        meta = self.root / "meta"
+        (meta / "episodes" / "chunk-000").mkdir(parents=True, exist_ok=True)
+        info = {
+            "codebase_version": CODEBASE_VERSION, "robot_type": self.robot_type,
+            "total_episodes": len(self.episodes), "total_frames": self._total, "total_tasks": len(self.tasks),
+            "chunks_size": CHUNKS_SIZE, "data_files_size_in_mb": 100, "video_files_size_in_mb": 200,
+            "fps": self.fps, "splits": {"train": f"0:{len(self.episodes)}"}, "data_path": DATA_PATH,
+            "video_path": VIDEO_PATH if self.video_key is not None else None,
+            "features": self._info_features(),
+        }
+        (meta / "info.json").write_text(json.dumps(info, indent=4))
+        # tasks: the task string is the pandas index (LeRobot reads it with pandas.read_parquet)
+        tasks = pa.table({"task_index": pa.array(np.arange(len(self.tasks), dtype=np.int64)),
+                          "task": pa.array(self.tasks, pa.string())})
+        pandas_meta = {
+            "index_columns": ["task"], "column_indexes": [],
+            "columns": [{"name": "task_index", "field_name": "task_index", "pandas_type": "int64",
+                         "numpy_type": "int64", "metadata": None},
+                        {"name": None, "field_name": "task", "pandas_type": "unicode", "numpy_type": "object",
+                         "metadata": None}],
+            "creator": {"library": "pyarrow", "version": pa.__version__}, "pandas_version": "2.2.3",
+        }
+        pq.write_table(tasks.replace_schema_metadata({"pandas": json.dumps(pandas_meta)}),
+                       meta / "tasks.parquet")
+        keys = list(self.episodes[0])
+        ep_cols = {k: [e[k] for e in self.episodes] for k in keys}
+        pq.write_table(pa.table(ep_cols), self.root / EPISODES_PATH)
+        stats = {k: _stats(np.concatenate(v)) for k, v in self._columns.items()
+                 if self.features[k]["dtype"] != "bool"}
+        idx = {"timestamp": np.concatenate([np.arange(e["length"]) / self.fps for e in self.episodes]),
+               "frame_index": np.concatenate([np.arange(e["length"]) for e in self.episodes]),
+               "episode_index": np.concatenate([np.full(e["length"], e["episode_index"])
+                                                for e in self.episodes]),
+               "index": np.arange(self._total),
+               "task_index": np.concatenate([np.full(e["length"], self.tasks.index(e["tasks"][0]))
+                                             for e in self.episodes])}
+        stats.update({k: _stats(v) for k, v in idx.items()})
+        if self.video_key is not None and self._image_sums:
+            s = _stats(np.concatenate(self._image_sums))
+            stats[self.video_key] = {k: (np.asarray(v).reshape(3, 1, 1).tolist() if k != "count" else v)
+                                     for k, v in s.items()}
+        (meta / "stats.json").write_text(json.dumps(stats, indent=4))
+        return info
+
+
+__all__ = ["CODEBASE_VERSION", "LeRobotWriter", "VideoEncoder"]
