@@ -99,12 +99,14 @@ class DemoStream:
         return cb
 
     def wait_for_node(self, timeout_s: float, node_proc=None) -> bool:
-        """True once the node subscribes to the image topic and publishes hands."""
+        """True once the node subscribes to the image and CameraInfo topics and publishes hands (a frame
+        played before the CameraInfo subscription matched would wait for a CameraInfo that never comes)."""
         t0 = time.monotonic()
         while time.monotonic() - t0 < timeout_s:
             if node_proc is not None and node_proc.poll() is not None:
                 return False
-            if self.image_pub.get_subscription_count() > 0 and self.node.count_publishers(HANDS_TOPIC) > 0:
+            if (self.image_pub.get_subscription_count() > 0 and self.info_pub.get_subscription_count() > 0
+                    and self.node.count_publishers(HANDS_TOPIC) > 0):
                 time.sleep(0.5)
                 return True
             time.sleep(0.1)
