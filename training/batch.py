@@ -3,7 +3,7 @@ has-label masks.
 
 Inputs are exactly :meth:`wildhands_core.model.WildHands.forward`'s: ``images`` (F, 3, 224, 224) and
 ``crops`` (N, 3, 224, 224) ImageNet-normalised, ``frame_idx`` (N,) = the frame of each hand (hands of one
-frame share its whole-image features), ``is_right`` (N,), ``boxes_224`` (N, 4) crop boxes and ``K_224``
+frame share its whole-image features), ``is_right`` (N,), ``boxes_224`` (N, 4) KPE boxes and ``K_224``
 (N, 3, 3), all in the 224 frame. Labels (N = hands): ``pose_aa`` (N, 48) rad, ``betas`` (N, 10),
 ``transl_m`` (N, 3) metres, ``joints_cam_m`` (N, 21, 3) metres camera frame, ``joints3d_valid`` (N, 21),
 ``keypoints_224`` (N, 21, 2) 224-frame px, ``keypoints_valid`` (N, 21), ``mask`` (N, S, S) crop-frame
@@ -103,6 +103,9 @@ def collate_frames(
     j3v = np.stack([h.joints3d_valid for _, h in hands]) & has_j3d[:, None]
     kpv = np.stack([h.keypoints_valid for _, h in hands]) & has_kp[:, None]
     labels = {
+        # the squares the crops were cut from (224 frame): the crop frame of kp2d and the debug overlay;
+        # inputs["boxes_224"] are the KPE boxes (clipped to the image in the release convention)
+        "crop_boxes_224": torch.from_numpy(np.stack([h.crop_box_224 for _, h in hands]).astype(np.float32)),
         "pose_aa": torch.from_numpy(pose),
         "betas": torch.from_numpy(betas),
         "transl_m": torch.from_numpy(transl),

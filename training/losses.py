@@ -196,7 +196,8 @@ def _term_error(
         p, g = p - p[:, :1], g - g[:, :1]
         return _masked_mean((p - g).square().sum(dim=-1) / 3.0, lab["joints3d_valid"])
     if t == "kp2d":
-        boxes = batch.inputs["boxes_224"]
+        # the crop's own square, not the (clipped) KPE box; batches without it have crop = KPE box
+        boxes = lab.get("crop_boxes_224", batch.inputs["boxes_224"])
         if cfg.kp2d_frame == "whole224":
             boxes = torch.tensor([0.0, 0.0, INPUT_SIZE, INPUT_SIZE], device=boxes.device).expand_as(boxes)
         elif cfg.kp2d_frame != "crop":

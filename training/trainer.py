@@ -434,7 +434,7 @@ class Trainer:
         img = (crop * np.array(IMAGENET_STD) + np.array(IMAGENET_MEAN)) * 255
         img = np.clip(img, 0, 255).astype(np.uint8)
         img = np.ascontiguousarray(img)
-        A = crop_affine_224(batch.inputs["boxes_224"][0].cpu().numpy())
+        A = crop_affine_224(batch.labels["crop_boxes_224"][0].cpu().numpy())
         for pts, colour in ((batch.labels["keypoints_224"][0], (0, 255, 0)),
                             (out["keypoints_224_px"][0].detach(), (255, 0, 0))):
             p = pts.cpu().float().numpy() @ A[:2, :2].T + A[:2, 2]

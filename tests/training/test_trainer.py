@@ -92,10 +92,14 @@ def test_a_resumed_run_takes_the_learning_rate_of_its_config(synth, tmp_path):
 
 
 @pytest.mark.slow
-def test_training_on_one_fixed_batch_lowers_the_loss(synth, tmp_path):
-    tr = Trainer(tiny_train_config(synth, tmp_path, "augment.enabled=false", "optim.lr=1e-3"), verbose=False)
+@pytest.mark.parametrize(("convention", "steps"), [("wildhands_v1", 8), ("release", 12)])
+def test_training_on_one_fixed_batch_lowers_the_loss(synth, tmp_path, convention, steps):
+    """The 8-step figure was set on the project's format-1 inputs; the release's (blurred whole image,
+    zero-padded border crops) start the same fit a few steps slower on this tiny network."""
+    tr = Trainer(tiny_train_config(synth, tmp_path, "augment.enabled=false", "optim.lr=1e-3",
+                                   f"model.input_convention={convention}"), verbose=False)
     batch = tr.batches(0, 1).dataset[0]
-    losses = [tr.train_step(batch)[0] for _ in range(8)]
+    losses = [tr.train_step(batch)[0] for _ in range(steps)]
     print("fixed-batch losses:", [round(h["loss"], 3) for h in losses])
     assert losses[-1]["loss"] < 0.8 * losses[0]["loss"]
     assert set(losses[0]) >= {"theta", "betas", "kp3d", "kp2d", "cam", "mask", "grasp", "loss"}
