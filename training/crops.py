@@ -291,7 +291,7 @@ def prepare_frame(
         if kp224 is not None:
             kv = kv & np.all(np.isfinite(kp224), axis=1)
         j3v = np.asarray(s.extra.get("joints3d_valid", np.ones(NUM_JOINTS, bool)), dtype=bool)
-        A_mask = crop_affine_224(cb, mask_size) if mask_frame == "crop" else whole_to_mask
+        A_mask = crop_affine_224(cb, mask_size, convention) if mask_frame == "crop" else whole_to_mask
         mask_crop = valid_crop = None
         if s.mask is not None:
             M = (A_mask @ lb_affine)[:2]

@@ -88,11 +88,13 @@ def crop_and_kpe_boxes(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(N, 4) hand boxes in the 224 frame -> ((N, 4) crop squares to cut, (N, 4) boxes for the KPE angles).
 
-    ``release``: the crop square unclipped, the KPE box = the square clipped to [0, size - 1];
+    ``release``: the hand box clipped to [0, size - 1], its square unclipped, the KPE box = the square
+    clipped to [0, size - 1];
     ``wildhands_v1``: the square clipped (``whole224``) or not (``full``), the KPE box = the crop box.
     """
-    if convention == "release":
-        crop = square_crop_boxes(boxes_224, crop_scale, clip=False, size=size)
+    if convention == "release":  # the hand box itself is clipped to the frame first (release dataset.py)
+        hand = np.clip(np.asarray(boxes_224, dtype=np.float64).reshape(-1, 4), 0.0, size - 1.0)
+        crop = square_crop_boxes(hand, crop_scale, clip=False, size=size)
         return crop, clip_boxes_224(crop, size)
     crop = square_crop_boxes(boxes_224, crop_scale, clip=crop_source == "whole224", size=size)
     return crop, crop.copy()
@@ -122,14 +124,19 @@ def square_crop_boxes(
     return clip_boxes_224(out, size) if clip else out
 
 
-def crop_affine_224(crop_box_224: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
+def crop_affine_224(
+    crop_box_224: np.ndarray, size: int = INPUT_SIZE, convention: str = "release"
+) -> np.ndarray:
     """(4,) crop box in the 224 frame -> (3, 3) affine from 224-frame pixels to crop pixels.
 
-    The box's corners are treated as pixel-edge positions: ``x0 -> -0.5`` and ``x1 -> size - 0.5``.
+    ``release``: the box's centre goes to crop pixel ``size / 2`` and ``x0 -> 0`` (the release's
+    ``gen_trans_from_patch_cv``, ``dst_center = dst_w * 0.5``); ``wildhands_v1``: the corners are pixel
+    edges, ``x0 -> -0.5`` and ``x1 -> size - 0.5`` (half a crop pixel apart from the release).
     """
     x0, y0, x1, y1 = (float(v) for v in crop_box_224)
     sx, sy = size / (x1 - x0), size / (y1 - y0)
-    return np.array([[sx, 0.0, -x0 * sx - 0.5], [0.0, sy, -y0 * sy - 0.5], [0.0, 0.0, 1.0]])
+    edge = 0.0 if convention == "release" else -0.5
+    return np.array([[sx, 0.0, -x0 * sx + edge], [0.0, sy, -y0 * sy + edge], [0.0, 0.0, 1.0]])
 
 
 def cut_crops(
@@ -147,7 +154,7 @@ def cut_crops(
     out = np.zeros((n, size, size, 3), dtype=np.uint8)
     lb_affine = np.vstack([lb.affine_2x3(), [0.0, 0.0, 1.0]])
     for i, box in enumerate(crop_boxes_224):
-        A = crop_affine_224(box, size)
+        A = crop_affine_224(box, size, lb.convention)
         if crop_source == "whole224":
             src, M = whole_224, A
         else:

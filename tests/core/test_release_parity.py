@@ -196,9 +196,11 @@ def test_published_axis_angles_reproduce_published_joints_in_smplx() -> None:
 # --- 3. border crops ----------------------------------------------------------------------------------
 def test_a_border_crop_has_a_black_band_and_only_the_kpe_box_is_clipped() -> None:
     """224x224 white image (release letterbox = identity: scale 1, offset 112 - 224/2 = 0); a 40 px box
-    centred at u = 20 gives a 70 px square (x1.75) from u = -15 to 55. The image starts at its left pixel
-    edge u = -0.5, so (15 - 0.5) / 70 x 224 = 46.4 columns of the crop lie outside it and must be black
-    (zero padding); the KPE box is the square clipped at u = 0."""
+    centred at u = 20 gives a 70 px square (x1.75) from u = -15 to 55. The release's crop pixel c samples
+    u = -15 + c x 70/224 (the square's edge on crop pixel 0, its centre on 112), and the image starts at its
+    left pixel edge u = -0.5: crop pixels c < (15 - 0.5) x 224/70 = 46.4 lie outside it and must be black
+    (zero padding), a dark band of 46.4 + 0.5 = 46.9 pixel widths; the KPE box is the square clipped at
+    u = 0."""
     white = np.full((224, 224, 3), 255, np.uint8)
     lb = Letterbox(224, 224, convention="release")
     assert (lb.scale, lb.offset_x, lb.offset_y) == (1.0, 0.0, 0.0)
@@ -208,14 +210,27 @@ def test_a_border_crop_has_a_black_band_and_only_the_kpe_box_is_clipped() -> Non
     np.testing.assert_allclose(kpe, [[0.0, 77.0, 55.0, 147.0]])
     whole = whole_image_224(white, lb)
     out = cut_crops(white, whole, lb, crop)[0]
-    assert out[:, :44].max() == 0
-    assert out[:, 49:].min() >= 254
-    assert (1.0 - out[..., 0] / 255.0).sum(axis=1) == pytest.approx(np.full(224, 14.5 / 70 * 224), abs=0.2)
+    assert out[:, :45].max() == 0
+    assert out[:, 50:].min() >= 254
+    band = 14.5 / 70 * 224 + 0.5
+    assert (1.0 - out[..., 0] / 255.0).sum(axis=1) == pytest.approx(np.full(224, band), abs=0.2)
     # the project's format-1 convention stretches the clipped square instead: no black band
     crop_v1, kpe_v1 = crop_and_kpe_boxes(box, 1.75, "wildhands_v1")
     np.testing.assert_allclose(crop_v1, kpe_v1)
     lb1 = Letterbox(224, 224, convention="wildhands_v1")
     assert cut_crops(white, whole_image_224(white, lb1), lb1, crop_v1)[0][:, 2:-2].min() >= 254
+
+
+def test_a_release_crop_puts_the_square_centre_on_pixel_112_and_clips_the_hand_box_first() -> None:
+    """Release: crop pixel = (u - x0) 224 / side (centre -> 112, x0 -> 0); a hand box reaching past the
+    224 frame is clipped to [0, 223] before its square is built (release dataset)."""
+    from wildhands_core.preprocess import crop_affine_224
+
+    A = crop_affine_224(np.array([10.0, 20.0, 80.0, 90.0]))
+    assert (A @ [45.0, 55.0, 1.0])[:2].tolist() == pytest.approx([112.0, 112.0])
+    assert (A @ [10.0, 20.0, 1.0])[:2].tolist() == pytest.approx([0.0, 0.0])
+    crop, _ = crop_and_kpe_boxes(np.array([[200.0, 100.0, 240.0, 140.0]]), 1.0, "release")
+    np.testing.assert_allclose(crop, [[191.5, 100.0, 231.5, 140.0]])  # box clipped to x1 = 223: side 40
 
 
 # --- 4. the whole image -------------------------------------------------------------------------------
