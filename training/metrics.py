@@ -148,6 +148,11 @@ def keypoint_error_crop_px(
     than ``min_visible`` visible joints (``valid`` (N, J)) get NaN. Returns (N,)."""
     p = to_crop_px(pred_px, crop_box_xyxy, crop_size)
     g = to_crop_px(gt_px, crop_box_xyxy, crop_size)
+    return _l2_per_hand(p, g, valid, min_visible)
+
+
+def _l2_per_hand(p: np.ndarray, g: np.ndarray, valid, min_visible: int) -> np.ndarray:
+    """Mapped keypoints (N, J, 2) or (J, 2) -> (N,) mean L2 over visible joints, NaN below ``min_visible``."""
     if p.ndim == 2:
         p, g = p[None], g[None]
         valid = np.asarray(valid)[None]
@@ -179,12 +184,7 @@ def keypoint_error_letterbox224_px(
     (``keypoint_error_crop_px``) is larger by crop side / (size / s), 3-8x on EPIC hands. Returns (N,)."""
     p = to_letterbox224_px(pred_px, image_wh, size)
     g = to_letterbox224_px(gt_px, image_wh, size)
-    if p.ndim == 2:
-        p, g = p[None], g[None]
-        valid = np.asarray(valid)[None]
-    v = _valid(valid, p.shape[:2])
-    err = _masked_mean(np.linalg.norm(p - g, axis=-1), v)
-    return np.where(v.sum(axis=-1) >= min_visible, err, np.nan)
+    return _l2_per_hand(p, g, valid, min_visible)
 
 
 def mean_over_frames(per_hand, frame_ids) -> float:
