@@ -13,7 +13,7 @@ setup(
     version="0.1.0",
     description="Real-time 3D hand pose from egocentric images (WildHands, ECCV 2024) for ROS 2",
     python_requires=">=3.10",
-    packages=find_packages(include=["wildhands_core*", "wildhands_ros*", "training*"]),
+    packages=find_packages(include=["wildhands_core*", "wildhands_synth*", "wildhands_ros*", "training*"]),
     install_requires=[
         "numpy>=1.24",
         "scipy>=1.10",
@@ -39,7 +39,7 @@ setup(
             "wildhands-inspect=wildhands_core.cli.inspect:main",
             "wildhands-export=wildhands_core.cli.export:main",
             "wildhands-convert-mano=wildhands_core.mano.convert:main",
-            "wildhands-synth=training.synth.cli:main",
+            "wildhands-synth=wildhands_synth.cli:main",
             "wildhands-bag=wildhands_ros.bag.cli:main",
             "wildhands-demo=wildhands_ros.demo.cli:main",
             "wildhands-train=training.cli:train_main",

@@ -102,11 +102,10 @@ def measure(
     calib_frames: int = 24, eval_frames: int = 12, repeats: int = 5, models=("resnet50", "demo")
 ) -> dict:
     """Every figure of the module docstring, as a dict (also used by ``bench_node.py --int8``)."""
-    from training.synth.cli import main as synth_main
-    from training.synth.sequence import SyntheticSequence
     from wildhands_core.estimate import HandBox
     from wildhands_core.inference.quantize import read_synth_frames
-    from wildhands_ros.demo.cli import DEMO_SEED
+    from wildhands_synth.cli import main as synth_main
+    from wildhands_synth.sequence import DEMO_SEED, SyntheticSequence
 
     out: dict = {"calib_frames": calib_frames, "eval_frames": eval_frames, "repeats": repeats}
     with tempfile.TemporaryDirectory() as tmp:

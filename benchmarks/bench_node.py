@@ -150,8 +150,7 @@ def _make_node(name: str, overrides: dict, estimator=None):
 
 
 def _render(frames: int, size: tuple[int, int]):
-    from training.synth.sequence import SyntheticSequence
-    from wildhands_ros.demo.cli import DEMO_SEED
+    from wildhands_synth.sequence import DEMO_SEED, SyntheticSequence
 
     seq = SyntheticSequence(DEMO_SEED, size, threads=1)
     return [f.image for f in seq.frames(frames)], seq.K_px

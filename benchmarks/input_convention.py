@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from training.synth.sequence import SyntheticSequence
 from wildhands_core.config import INPUT_CONVENTIONS
+from wildhands_core.demo_model import default_model_dir
 from wildhands_core.estimate import HandBox
 from wildhands_core.estimator import EstimatorConfig, HandPoseEstimator
-from wildhands_ros.demo.cli import DEMO_SEED, default_model_dir
 from wildhands_ros.demo.report import compute_metrics
+from wildhands_synth.sequence import DEMO_SEED, SyntheticSequence
 
 
 def run(frames: int, checkpoint: Path, size: tuple[int, int]) -> dict[str, dict[str, float]]:

@@ -4,7 +4,7 @@ CPU-sized protocol (a proxy, stated in the output): both variants share ONE froz
 resnet18 trunk whose crop and whole-image feature maps are computed once per hand (no augmentation); only
 the fusion layers and the heads are trained, with the same steps, batch, learning rate and seed, on the
 synthetic set's ARCTIC-like losses (θ, β, kp3d, kp2d, cam). The test frames are scored with the paper's
-metrics (``training.metrics``): root-relative MPJPE, PA-MPJPE and MRRPE, in mm.
+metrics (``wildhands_core.metrics``): root-relative MPJPE, PA-MPJPE and MRRPE, in mm.
 
     python benchmarks/kpe_ablation.py [--train-frames 120] [--test-frames 40] [--steps 300]
 """
@@ -24,9 +24,9 @@ from training.config import AugmentConfig, LossConfig, LossWeights
 from training.crops import prepare_frame
 from training.datasets.synthetic import SyntheticHandsDataset
 from training.losses import compute_losses
-from training.metrics import format_results_table, mpjpe_mm, mrrpe_mm, nanmean, pa_mpjpe_mm
 from training.sampler import frame_groups
 from wildhands_core.config import ModelConfig
+from wildhands_core.metrics import format_results_table, mpjpe_mm, mrrpe_mm, nanmean, pa_mpjpe_mm
 from wildhands_core.model.backbones import build_backbone
 from wildhands_core.model.wildhands import WildHands
 
@@ -93,7 +93,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default=None, help="directory for the generated sets (default: a temp dir)")
     a = p.parse_args()
-    from training.synth.generate import generate_dataset
+    from wildhands_synth.generate import generate_dataset
 
     t0 = time.perf_counter()
     base = Path(a.data or tempfile.mkdtemp(prefix="kpe_ablation_"))

@@ -5,7 +5,7 @@ root-relative MPJPE, PA-MPJPE, MRRPE in mm, 2D error in px on the 224 crop).
 
     scripts/wh python benchmarks/kpe_ablation_e2e.py --train DIR --test DIR [--steps 1000] [--out runs/kpe]
 
-Both variants use ``configs/demo_model.yaml`` (MobileNetV3-small trunks, narrow heads) with only
+Both variants use ``training/configs/demo_model.yaml`` (MobileNetV3-small trunks, narrow heads) with only
 ``model.variant`` changed, so the comparison isolates KPE. ``--train``: a ``wildhands-synth`` set (e.g. the
 demo's 8000 frames, seed 1); ``--test``: another seed (e.g. ``--frames 100 --seed 777 --size 640x480``).
 """
@@ -21,14 +21,14 @@ from pathlib import Path
 from training.config import load_train_config
 from training.datasets.synthetic import SyntheticHandsDataset
 from training.evaluate import evaluate_checkpoint
-from training.metrics import format_results_table
 from training.trainer import Trainer
+from wildhands_core.metrics import format_results_table
 
 VARIANTS = ("wildhands", "handnet")
 
 
 def train_variant(variant: str, train_root: str, out: Path, steps: int, overrides: list[str]) -> Path:
-    cfg = load_train_config("configs/demo_model.yaml", [
+    cfg = load_train_config("training/configs/demo_model.yaml", [
         f"model.variant={variant}", f"data.datasets.0.root={train_root}", f"optim.max_steps={steps}",
         f"log.out_dir={out / variant}", "log.ckpt_every=0", "log.image_every=0", *overrides,
     ])

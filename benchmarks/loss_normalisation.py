@@ -2,9 +2,10 @@
 
 project: kp2d normalised to the crop, mask L2 in the crop, each term / the hands with its label;
 authors: kp2d normalised to the letterboxed whole 224 image, mask L1 over the whole 224 frame, each term /
-every hand of the batch (``configs/train_paper.yaml``). Same tiny network, seed, steps and frames; both are
-scored with the paper's metrics (``training.evaluate``) on the frames they were fitted on: this compares how
-fast each normalisation fits (its effective term weights differ), not how well it generalises.
+every hand of the batch (``training/configs/train_paper.yaml``). Same tiny network, seed, steps and
+frames; both are scored with the paper's metrics (``training.evaluate``) on the frames they were fitted
+on: this compares how fast each normalisation fits (its effective term weights differ), not how well it
+generalises.
 
     python benchmarks/loss_normalisation.py [--frames 2] [--steps 60]
 """

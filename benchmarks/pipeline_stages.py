@@ -19,14 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from training.synth.sequence import SyntheticSequence
+from wildhands_core.demo_model import default_model_dir
 from wildhands_core.detection import box_iou_xyxy
 from wildhands_core.estimate import HandBox, HandEstimate
 from wildhands_core.estimator import EstimatorConfig, HandPoseEstimator
 from wildhands_core.pipeline import HandPipeline, PipelineConfig
 from wildhands_core.tracking import TrackerConfig
-from wildhands_ros.demo.cli import DEMO_SEED, default_model_dir
 from wildhands_ros.demo.report import compute_metrics
+from wildhands_synth.sequence import DEMO_SEED, SyntheticSequence
 
 
 def _side_errors(ests: list[HandEstimate], truth: dict, i: int) -> tuple[int, int]:

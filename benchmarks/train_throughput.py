@@ -1,6 +1,7 @@
 """Training throughput on this machine, with a profile of one step: where a ``Trainer.train_step`` goes.
 
-    python benchmarks/train_throughput.py --config configs/demo_model.yaml --data data/synth_train [--steps 4]
+    python benchmarks/train_throughput.py --config training/configs/demo_model.yaml \
+        --data data/synth_train [--steps 4]
         [--override optim.batch_size=8 ...]
 
 Per step (mean over ``--steps`` after one warm-up step): building the batch (decode, crop, augment, collate;
@@ -14,7 +15,8 @@ thread, 560 ms with 2, under load); and the depthwise convolutions of MobileNet/
 oneDNN's fast path only in channels-last layout. The data column is the cost of building a batch, which the
 loader's worker process overlaps with the step when ``data.num_workers`` > 0.
 
-Measured (configs/demo_model_lite0.yaml end to end, ``--override optim.freeze_prefixes=[]``, 3 steps, machine
+Measured (training/configs/demo_model_lite0.yaml end to end, ``--override optim.freeze_prefixes=[]``, 3 steps,
+machine
 shared with other jobs): before 0.94 frames/s (17.0 s per step: net 3.7, backward 13.1), after 5.30 frames/s
 (3.0 s: net 1.1, backward 1.9).
 """
@@ -94,7 +96,7 @@ def profile_steps(trainer: Trainer, steps: int) -> tuple[dict[str, float], int, 
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--config", default="configs/demo_model.yaml")
+    p.add_argument("--config", default="training/configs/demo_model.yaml")
     p.add_argument("--data", required=True, help="wildhands-synth directory (replaces the config's roots)")
     p.add_argument("--steps", type=int, default=4)
     p.add_argument("--override", action="append", default=[], help="extra dotted config override")

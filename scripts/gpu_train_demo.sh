@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Train the demo model on a GPU machine for a fixed time: render the synthetic training set on that
-# machine's cores, train configs/demo_model_lite0.yaml with CUDA + mixed precision end to end (every layer
+# machine's cores, train training/configs/demo_model_lite0.yaml with CUDA + mixed precision end to end (every layer
 # trainable) for MINUTES of wall-clock time, and write the checkpoints, the packed demo checkpoint and the logs
 # to DIR.
 #
@@ -8,7 +8,7 @@
 #
 # Environment: FRAMES (synthetic frames to render, default 24000), BATCH (frames per step, default 64),
 # LR (default 5e-4), WORKERS (render processes and loader workers, default: all cores but 2),
-# DEVICE (default cuda; "cpu" only to test this script), CONFIG (default configs/demo_model_lite0.yaml).
+# DEVICE (default cuda; "cpu" only to test this script), CONFIG (default training/configs/demo_model_lite0.yaml).
 # Output: DIR/data (rendered set), DIR/run (training checkpoints: step_*.pt, last.pt, config.yaml),
 # DIR/wildhands_demo.pt (packed, the shape models/demo/ ships), DIR/render.log, DIR/train.log.
 # Resumable: a second call with the same DIR continues from DIR/run/last.pt for another MINUTES.
@@ -27,7 +27,7 @@ frames=${FRAMES:-24000}
 batch=${BATCH:-64}
 lr=${LR:-5e-4}
 device=${DEVICE:-cuda}
-config=${CONFIG:-configs/demo_model_lite0.yaml}
+config=${CONFIG:-training/configs/demo_model_lite0.yaml}
 cores=$(nproc)
 workers=${WORKERS:-$(( cores > 3 ? cores - 2 : 1 ))}
 mkdir -p "$dir"

@@ -23,7 +23,7 @@ TREND_WINDOW = 20  # steps averaged at each end of a run for the printed per-ter
 
 def _train_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wildhands-train", description="Train WildHands (training.trainer).")
-    p.add_argument("config", help="training YAML (see configs/)")
+    p.add_argument("config", help="training YAML (see training/configs/)")
     p.add_argument("overrides", nargs="*", help="dotted overrides: optim.lr=2e-5 data.datasets.0.root=/d")
     p.add_argument("--steps", type=int, default=None, help="stop after N steps (default: config)")
     p.add_argument("--resume", default=None, help="training checkpoint to continue exactly")
@@ -80,8 +80,8 @@ def eval_main(argv: list[str] | None = None) -> int:
     """``wildhands-eval``: prints the table (and writes JSON); returns the process exit status."""
     args = _eval_parser().parse_args(argv)
     from training.evaluate import METRICS, eval_crop_scale, evaluate_checkpoint, format_conventions
-    from training.metrics import format_results_table, results_to_json
     from training.trainer import build_dataset
+    from wildhands_core.metrics import format_results_table, results_to_json
 
     datasets = {}
     try:

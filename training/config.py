@@ -1,6 +1,6 @@
 """Training configuration: dataclasses with the paper's recipe as defaults, YAML + dotted overrides.
 
-    cfg = load_train_config("configs/train_paper.yaml", ["optim.lr=2e-5", "model.backbone=resnet18"])
+    cfg = load_train_config("training/configs/train_paper.yaml", ["optim.lr=2e-5", "model.backbone=resnet18"])
 
 Units: learning rate per step, crop perturbations as fractions of the crop side, image augmentation scale
 as a factor of the original image, translation as a fraction of the image size. Loss weights multiply

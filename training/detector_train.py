@@ -59,7 +59,7 @@ class DetectionFrame:
 
 
 class SyntheticDetectionFrames(Dataset):
-    """Frames of a ``wildhands-synth`` directory (format of ``training.synth.generate``) with every present
+    """Frames of a ``wildhands-synth`` directory (format of ``wildhands_synth.generate``) with every present
     hand's visible-mask box (``box_xyxy_px``, already wildhands pixel extents)."""
 
     def __init__(self, root: str | Path, max_frames: int | None = None) -> None:

@@ -30,7 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from training.metrics import (
+from training.sampler import frame_groups
+from wildhands_core.estimate import HandBox
+from wildhands_core.metrics import (
     keypoint_error_crop_px,
     keypoint_error_letterbox224_px,
     mean_over_frames,
@@ -40,8 +42,6 @@ from training.metrics import (
     pa_mpjpe_mm,
     zero_biased_mean,
 )
-from training.sampler import frame_groups
-from wildhands_core.estimate import HandBox
 
 __all__ = [
     "METRICS", "METRIC_CONVENTIONS", "PAPER_EVAL_CROP_SCALE", "checkpoint_crop_scale", "eval_crop_scale",

@@ -10,9 +10,9 @@ Per hand i and term t the error ``e_ti`` is a mean of squares (L2), or the cross
   ``kp2d_frame="crop"``) or to the letterboxed whole 224 image, ``2 u / 224 - 1`` (``"whole224"``, the
   authors'), from the projection of the predicted joints with ``K_224``; mean over valid joints;
 - ``cam``: weak-perspective (s, tx, ty) vs the GT's ``(2 f / (224 tz), tx, ty)`` of the GT MANO translation;
-- ``mask``: SoftRas silhouette (``training.render.soft_rasterizer``) of the predicted MANO mesh rendered
-  with ``K_mask`` into the S x S crop frame vs the GT (visible) mask warped there, mean over the VALID
-  pixels (``mask_valid`` weights in [0, 1]; 0 where another segment, e.g. the other hand or an occluding
+- ``mask``: SoftRas silhouette (``wildhands_synth.raster.soft_rasterizer``) of the predicted MANO mesh
+  rendered with ``K_mask`` into the S x S crop frame vs the GT (visible) mask warped there, mean over the
+  VALID pixels (``mask_valid`` weights in [0, 1]; 0 where another segment, e.g. the other hand or an occluding
   object, covers the pixel so the hand may lie hidden there; 0 error when no pixel is valid). With
   ``mask_error="l1"`` (the authors') the absolute difference summed over the valid pixels and divided by ALL
   pixels of the loss frame (the whole 224 image with ``mask_frame="whole224"``, ``training.crops``);
@@ -37,10 +37,10 @@ import torch.nn.functional as nnf
 
 from training.batch import Batch
 from training.config import LossConfig
-from training.render.soft_rasterizer import SoftSilhouetteConfig, soft_silhouette
 from wildhands_core.camera import focal_mean
 from wildhands_core.constants import INPUT_SIZE, NUM_MANO_JOINTS
 from wildhands_core.rotations import axis_angle_to_rotmat
+from wildhands_synth.raster.soft_rasterizer import SoftSilhouetteConfig, soft_silhouette
 
 __all__ = [
     "LOSS_TERMS", "TERM_LABEL", "compute_losses", "crop_normalise", "gt_weak_perspective", "mask_error",

@@ -1,6 +1,6 @@
 """The training loop: mixed-dataset batches, Adam, mixed precision (CUDA), DDP, exact resume, logging.
 
-    trainer = Trainer(load_train_config("configs/train_synthetic_small.yaml"))
+    trainer = Trainer(load_train_config("training/configs/train_synthetic_small.yaml"))
     history = trainer.fit()          # list of {step, loss, <term>...} per step (this process)
 
 DDP: start with ``torchrun --nproc_per_node=N -m training.cli CONFIG`` (or any launcher setting

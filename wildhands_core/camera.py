@@ -195,3 +195,39 @@ def project(points_cam: torch.Tensor, K: torch.Tensor, min_depth: float = 1e-6) 
     xy1 = torch.cat((points_cam[..., :2] / z, torch.ones_like(z)), dim=-1)
     uvw = xy1 @ K.transpose(-1, -2)
     return uvw[..., :2]
+
+
+def project_points(points_cam_m: np.ndarray, K_px: np.ndarray) -> np.ndarray:
+    """Pinhole projection, NumPy: (..., N, 3) camera-frame points (any unit, optical frame) and (3, 3) K
+    in pixels -> (..., N, 2) pixels (centre of the top-left pixel = (0, 0)), float64.
+
+    ``(u, v) = (K @ X)[:2] / (K @ X)[2]`` (a skew ``K[0, 1]`` is honoured); points at z <= 0 (on or behind
+    the camera) give NaN. The one NumPy projection of the project; :func:`project` is its torch twin for the
+    network's differentiable 224-frame projection.
+    """
+    p = np.asarray(points_cam_m, dtype=np.float64)
+    uvw = p @ np.asarray(K_px, dtype=np.float64).T
+    z = p[..., 2:3]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        uv = uvw[..., :2] / uvw[..., 2:3]
+    return np.where(z > 0, uv, np.nan)
+
+
+def demo_K(width: int, height: int, focal_px: float = DEMO_FOCAL_PX) -> np.ndarray:
+    """(3, 3) float64 intrinsics assumed for an image of unknown camera (the release demo's assumption):
+    focal ``focal_px`` pixels, principal point at the image centre ((W - 1) / 2, (H - 1) / 2) in the
+    pixel-centre convention."""
+    cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
+    return np.array([[focal_px, 0.0, cx], [0.0, focal_px, cy], [0.0, 0.0, 1.0]])
+
+
+def checked_K(K_px: np.ndarray | None, width: int, height: int) -> np.ndarray:
+    """The intrinsics of a (W, H) image as a (3, 3) float64 array: ``K_px`` validated whole (finite, positive
+    focal lengths, last row (0, 0, 1)), or :func:`demo_K` when None. Raises ``ValueError`` naming what is
+    wrong."""
+    if K_px is None:
+        return demo_K(width, height)
+    K = np.asarray(K_px, dtype=np.float64)
+    if K.shape != (3, 3) or not np.all(np.isfinite(K)) or K[0, 0] <= 0 or K[1, 1] <= 0:
+        raise ValueError(f"K must be a finite 3x3 matrix with positive focal lengths, got {K.tolist()}")
+    return K

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from wildhands_core.camera import DEMO_FOCAL_PX, Letterbox
+from wildhands_core.camera import Letterbox, checked_K
 from wildhands_core.estimate import HandBox, HandEstimate
 from wildhands_core.inference.graph import GRAPH_VERSION, InferenceGraph
 from wildhands_core.preprocess import CROP_SOURCES, crop_and_kpe_boxes, cut_crops, normalize, whole_image_224
@@ -128,6 +128,11 @@ class HandPoseEstimator:
                 )
         self.backend_name = self.backend.name
 
+    def mano_faces(self) -> np.ndarray:
+        """(F, 3) int64 triangle vertex indices of the right-hand MANO mesh (the node's mesh markers)."""
+        faces = self.model.mano_r.faces
+        return np.asarray(faces.cpu() if hasattr(faces, "cpu") else faces, dtype=np.int64)
+
     def _export_cached(self, graph: InferenceGraph) -> Path:
         """Export the graph to ONNX once per (graph version, torch version, weights incl. MANO buffers)
         and reuse the file."""
@@ -153,7 +158,7 @@ class HandPoseEstimator:
             image = _check_image(image)
             h, w = image.shape[:2]
             lb = Letterbox(w, h, convention=self.input_convention)
-            K = _check_K(K_px, w, h)
+            K = checked_K(K_px, w, h)
             frame_K.append(K)
             whole = whole_image_224(image, lb)
             images.append(whole)
@@ -249,17 +254,6 @@ def _check_image(image: np.ndarray) -> np.ndarray:
     if image.shape[0] < 2 or image.shape[1] < 2:
         raise ValueError(f"image too small: {image.shape[1]}x{image.shape[0]}")
     return image
-
-
-def _check_K(K_px: np.ndarray | None, width: int, height: int) -> np.ndarray:
-    if K_px is None:
-        return np.array(
-            [[DEMO_FOCAL_PX, 0, (width - 1) / 2], [0, DEMO_FOCAL_PX, (height - 1) / 2], [0, 0, 1]]
-        )
-    K = np.asarray(K_px, dtype=np.float64)
-    if K.shape != (3, 3) or not np.all(np.isfinite(K)) or K[0, 0] <= 0 or K[1, 1] <= 0:
-        raise ValueError(f"K must be a finite 3x3 matrix with positive focal lengths, got {K.tolist()}")
-    return K
 
 
 def _check_box(box: np.ndarray) -> np.ndarray:

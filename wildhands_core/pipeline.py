@@ -44,13 +44,21 @@ from wildhands_core.tracking.tracker import HandTracker
 
 
 class Estimator(Protocol):
-    """What the pipeline needs from ``wildhands_core.estimator.HandPoseEstimator``."""
+    """Everything the pipeline, the node and the bag tools use of an estimator
+    (``wildhands_core.estimator.HandPoseEstimator`` is the implementation)."""
 
+    #: the inference backend that runs the network ("torch", "onnxruntime", "tensorrt", ...)
     backend_name: str
+    #: where the MANO model comes from (e.g. "MANO from checkpoint", a file path, "procedural")
+    mano_source: str
 
     def estimate(
-        self, image_rgb: np.ndarray, K_px: np.ndarray, boxes: list[HandBox]
+        self, image_rgb: np.ndarray, K_px: np.ndarray | None, boxes: list[HandBox]
     ) -> list[HandEstimate]: ...
+
+    def mano_faces(self) -> np.ndarray:
+        """(F, 3) int64 triangle vertex indices of the MANO mesh (``HandEstimate.vertices_m`` rows)."""
+        ...
 
 
 @dataclass

@@ -22,7 +22,7 @@ SMALL = ModelConfig(backbone="mobilenet_v3_small", conv_dims=(64, 64, 32), fc_di
 
 @pytest.mark.slow  # ONNX export + calibration + quantization: ~60 s on 2 shared cores
 def test_export_int8_quantizes_every_convolution_and_stays_close_to_float32(tmp_path):
-    from training.synth.cli import main as synth_main
+    from wildhands_synth.cli import main as synth_main
 
     torch.manual_seed(0)
     ckpt = tmp_path / "small.pt"

@@ -41,7 +41,7 @@ def _camera_yaml(path: Path, K: np.ndarray, size: tuple[int, int], dist=(0.0, 0.
 @pytest.fixture(scope="module")
 def synthetic_video(tmp_path_factory):
     """A 6-frame mp4 of the demo's held-out synthetic sequence, its K and true hand boxes."""
-    from training.synth.sequence import SyntheticSequence
+    from wildhands_synth.sequence import SyntheticSequence
 
     seq = SyntheticSequence(90_001, SIZE, threads=1)
     frames = list(seq.frames(N_FRAMES))

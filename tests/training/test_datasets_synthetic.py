@@ -12,7 +12,7 @@ import pytest
 
 from training.datasets.base import DatasetFormatError
 from training.datasets.synthetic import SyntheticHandsDataset
-from training.synth.generate import generate_dataset
+from wildhands_synth.generate import generate_dataset
 
 
 @pytest.fixture(scope="module")

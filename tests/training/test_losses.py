@@ -40,7 +40,7 @@ def _gt_batch(mano, n: int = 2, weight: float = 1.0) -> tuple[Batch, dict[str, t
     size = 32
     A = [torch.from_numpy(crop_affine_224(b.numpy(), size)).float() for b in boxes]
     K_mask = torch.stack([a @ k for a, k in zip(A, K, strict=True)])
-    from training.render.hard_rasterizer import rasterize
+    from wildhands_synth.raster.hard_rasterizer import rasterize
 
     # the true (hard) silhouette of the GT mesh
     mask = torch.stack([rasterize(v, mano[0].faces, k, (size, size)).covered.float()
@@ -143,7 +143,7 @@ def occluded_synth(tmp_path_factory):
     """Seed 0, 2 frames of 160 x 120: frame 0's right hand is mostly hidden behind an occluder blob, frame
     1's right hand behind the left hand (``wildhands-synth`` masks are visible masks)."""
     from training.datasets.synthetic import SyntheticHandsDataset
-    from training.synth.generate import generate_dataset
+    from wildhands_synth.generate import generate_dataset
 
     root = generate_dataset(tmp_path_factory.mktemp("occ") / "ds", 2, 0, (160, 120), progress=False)
     return SyntheticHandsDataset(root)
@@ -156,7 +156,7 @@ def _gt_vertices(mano, s) -> torch.Tensor:
 
 
 def test_the_gt_mesh_silhouette_equals_the_visible_mask_outside_the_ignore_map(mano, occluded_synth):
-    from training.render.hard_rasterizer import rasterize
+    from wildhands_synth.raster.hard_rasterizer import rasterize
 
     for i in (0, 1):  # the two occluded right hands
         s = occluded_synth[i]

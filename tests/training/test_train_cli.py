@@ -13,8 +13,8 @@ from training.config import load_train_config
 
 
 def test_dotted_overrides_replace_nested_values_and_parse_numbers():
-    cfg = load_train_config("configs/train_paper.yaml", ["optim.lr=2e-5", "data.datasets.1.proportion=0.5",
-                                                         "model.backbone=resnet18"])
+    cfg = load_train_config("training/configs/train_paper.yaml",
+                            ["optim.lr=2e-5", "data.datasets.1.proportion=0.5", "model.backbone=resnet18"])
     assert cfg.optim.lr == 2e-5 and cfg.model.backbone == "resnet18"
     assert cfg.data.datasets[1].name == "assemblyhands" and cfg.data.datasets[1].proportion == 0.5
     assert cfg.optim.batch_size == 144 and cfg.augment.crop_scale == 1.5  # paper Sec. 4.1

@@ -20,7 +20,7 @@ def tiny_model_config(**kw) -> ModelConfig:
 
 def make_synth(out: Path, frames: int = 4, seed: int = 0, size: tuple[int, int] = (160, 120)) -> Path:
     """A ``wildhands-synth`` dataset of ``frames`` frames at ``size`` in ``out``."""
-    from training.synth.generate import generate_dataset
+    from wildhands_synth.generate import generate_dataset
 
     if not (out / "labels.npz").exists():
         generate_dataset(out, frames, seed, size, progress=False)

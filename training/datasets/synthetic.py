@@ -1,4 +1,4 @@
-"""Synthetic egocentric hands written by ``wildhands-synth`` (``training.synth.generate``, format versions
+"""Synthetic egocentric hands written by ``wildhands-synth`` (``wildhands_synth.generate``, format versions
 1 and 2).
 
 One sample per present hand per frame (``labels.npz["present"]``), right hand before left. Every label is

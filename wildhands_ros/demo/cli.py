@@ -25,23 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-DEMO_SEED = 90_001  # the held-out sequence; training data uses other seeds (models/demo/README.md)
-REPO = Path(__file__).resolve().parents[2]
-
-
-def default_model_dir() -> Path:
-    """The demo checkpoints: $WILDHANDS_DEMO_MODEL_DIR, the repository's models/demo, or the ROS share dir."""
-    env = os.environ.get("WILDHANDS_DEMO_MODEL_DIR")
-    if env:
-        return Path(env)
-    if (REPO / "models" / "demo").is_dir():
-        return REPO / "models" / "demo"
-    try:
-        from ament_index_python.packages import get_package_share_directory
-
-        return Path(get_package_share_directory("wildhands_ros")) / "models" / "demo"
-    except Exception:
-        return REPO / "models" / "demo"
+from wildhands_core.demo_model import default_model_dir
+from wildhands_synth.sequence import DEMO_SEED
 
 
 def _params_yaml(path: Path, checkpoint: Path, detector: Path | None, backend: str) -> None:
@@ -80,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from tqdm import tqdm
 
-    from training.synth.sequence import SyntheticSequence
     from wildhands_ros.demo.report import compute_metrics, format_metrics
     from wildhands_ros.demo.stream import DemoStream, read_demo_bag, write_overlay
+    from wildhands_synth.sequence import SyntheticSequence
 
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)

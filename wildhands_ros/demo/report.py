@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.metrics import jitter_mm_s2, mpjpe_mm, mrrpe_mm, pa_mpjpe_mm
+from wildhands_core.metrics import jitter_mm_s2, mpjpe_mm, mrrpe_mm, pa_mpjpe_mm
 
 
 def alignment_lag_s(
@@ -85,7 +85,7 @@ def compute_metrics(
     rate_hz: float = 30.0,
     node_counts: dict[str, int] | None = None,
 ) -> dict[str, float]:
-    """``truth``: labels of the played frames (``training.synth`` layout, slot 0 right, 1 left), frame i
+    """``truth``: labels of the played frames (``wildhands_synth`` layout, slot 0 right, 1 left), frame i
     played at ``i / rate_hz`` s. ``published`` / ``raw``: frame index -> {"right"/"left": {"joints_m" (21,3),
     "keypoints_px" (21,2)}}. ``node_counts``: the node's last diagnostics counters (``frames_received``,
     ``frames_published``, ``frames_failed``, ``rejected_total``), which explain unanswered frames."""

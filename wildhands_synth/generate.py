@@ -52,11 +52,12 @@ import cv2
 import numpy as np
 import torch
 
-from training.synth.annotate import amodal_box, keypoint_visibility, mask_box, project
-from training.synth.background import make_background
-from training.synth.hands import HandModel, PosedHand, load_hand_models
-from training.synth.poses import FAMILIES, FAMILY_NAMES
-from training.synth.render import (
+from wildhands_core.constants import GRASP_CLASS_NAMES
+from wildhands_synth.annotate import amodal_box, keypoint_visibility, mask_box, project
+from wildhands_synth.background import make_background
+from wildhands_synth.hands import HandModel, PosedHand, load_hand_models
+from wildhands_synth.poses import FAMILIES, FAMILY_NAMES
+from wildhands_synth.render import (
     MASK_BACKGROUND,
     MASK_LEFT,
     MASK_OCCLUDER,
@@ -65,8 +66,7 @@ from training.synth.render import (
     ellipsoid_part,
     render_parts,
 )
-from training.synth.scene import FrameSpec, SceneConfig, sample_frame, sample_occluder
-from wildhands_core.constants import GRASP_CLASS_NAMES
+from wildhands_synth.scene import FrameSpec, SceneConfig, sample_frame, sample_occluder
 
 FORMAT_VERSION = 2
 JPEG_QUALITY = 95

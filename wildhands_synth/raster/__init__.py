@@ -2,10 +2,10 @@
 differentiable silhouette (mask loss). Both use a pinhole ``K_px`` in the camera optical frame
 (x right, y down, z forward, metres) with pixel centres at integer pixel coordinates."""
 
-from training.render.camera import project_points
-from training.render.hard_rasterizer import Fragments, rasterize
-from training.render.shading import interpolate_vertex_attributes, lambert_shading, vertex_normals
-from training.render.soft_rasterizer import SoftSilhouetteConfig, soft_silhouette
+from wildhands_synth.raster.camera import project_points
+from wildhands_synth.raster.hard_rasterizer import Fragments, rasterize
+from wildhands_synth.raster.shading import interpolate_vertex_attributes, lambert_shading, vertex_normals
+from wildhands_synth.raster.soft_rasterizer import SoftSilhouetteConfig, soft_silhouette
 
 __all__ = [
     "Fragments",

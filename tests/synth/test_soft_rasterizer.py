@@ -1,4 +1,4 @@
-"""Tests of training.render: soft silhouette vs hard z-buffer, known coverage, gradients."""
+"""Tests of wildhands_synth.raster: soft silhouette vs hard z-buffer, known coverage, gradients."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from training.render import Fragments, SoftSilhouetteConfig, rasterize, soft_silhouette
-from training.render.primitives import box, uv_sphere
+from wildhands_synth.raster import Fragments, SoftSilhouetteConfig, rasterize, soft_silhouette
+from wildhands_synth.raster.primitives import box, uv_sphere
 
 # f = 100 px, principal point at 0, z = 1 m: a point (x, y, 1) lands on pixel (100 x, 100 y).
 K_UNIT = torch.tensor([[100.0, 0.0, 0.0], [0.0, 100.0, 0.0], [0.0, 0.0, 1.0]])

@@ -1,8 +1,8 @@
-"""``wildhands-synth``: write a synthetic egocentric hand dataset (see ``training.synth.generate``).
+"""``wildhands-synth``: write a synthetic egocentric hand dataset (see ``wildhands_synth.generate``).
 
     wildhands-synth --out DIR --frames N --seed S [--size WxH] [--sequence] [--workers K] [--mano-dir D]
 
-``--sequence`` writes consecutive frames of one smooth 30 Hz two-hand sequence (``training.synth.sequence``)
+``--sequence`` writes consecutive frames of one smooth 30 Hz two-hand sequence (``wildhands_synth.sequence``)
 instead of independent random frames; the on-disk format is the same, ``meta.json`` then also holds
 ``"sequence": true`` and ``"fps"``.
 """
@@ -43,8 +43,8 @@ def write_sequence(out: Path, frames: int, seed: int, size: tuple[int, int], man
     """Frames 0..frames-1 of ``SyntheticSequence(seed)`` in the dataset format."""
     from tqdm import tqdm
 
-    from training.synth.generate import LABEL_KEYS, meta_dict, write_frame_files
-    from training.synth.sequence import SyntheticSequence
+    from wildhands_synth.generate import LABEL_KEYS, meta_dict, write_frame_files
+    from wildhands_synth.sequence import SyntheticSequence
 
     seq = SyntheticSequence(seed, size, mano_dir=mano_dir, threads=1)
     (out / "images").mkdir(parents=True, exist_ok=True)
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.sequence:
         write_sequence(args.out, args.frames, args.seed, args.size, args.mano_dir)
     else:
-        from training.synth.generate import generate_dataset
+        from wildhands_synth.generate import generate_dataset
 
         generate_dataset(
             args.out, args.frames, args.seed, args.size, workers=args.workers, mano_dir=args.mano_dir

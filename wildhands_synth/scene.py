@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from training.synth.poses import HandAxes, sample_articulation
+from wildhands_synth.poses import HandAxes, sample_articulation
 
 #: Skin albedos (linear RGB in [0, 1]) from light to dark; a frame picks one and jitters it.
 SKIN_TONES: np.ndarray = np.array([
@@ -164,7 +164,7 @@ def sample_frame(
 ) -> FrameSpec:
     """A random frame: intrinsics, one or both hands (right first), light, background and occluders.
 
-    Occluders are sampled by ``training.synth.generate`` once the hands are posed (they need a hand point).
+    Occluders are sampled by ``wildhands_synth.generate`` once the hands are posed (they need a hand point).
     """
     cfg = cfg or SceneConfig()
     K = sample_intrinsics(rng, width, height, cfg)

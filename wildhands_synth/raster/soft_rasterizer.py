@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as nnf
 from torch.utils.checkpoint import checkpoint
 
-from training.render._pairs import face_pixel_boxes, iter_face_pixel_pairs
-from training.render.camera import project_points
+from wildhands_synth.raster._pairs import face_pixel_boxes, iter_face_pixel_pairs
+from wildhands_synth.raster.camera import project_points
 
 
 @dataclass

@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 import torch
 
-from training.render import interpolate_vertex_attributes, lambert_shading, rasterize, vertex_normals
-from training.render.primitives import uv_ellipsoid
+from wildhands_synth.raster import interpolate_vertex_attributes, lambert_shading, rasterize, vertex_normals
+from wildhands_synth.raster.primitives import uv_ellipsoid
 
 MASK_BACKGROUND, MASK_RIGHT, MASK_LEFT, MASK_OCCLUDER = 0, 1, 2, 3
 

@@ -1,4 +1,4 @@
-"""Tests of training.synth.generate, the on-disk format, the CLI and the SyntheticHandsDataset adapter."""
+"""Tests of wildhands_synth.generate, the on-disk format, the CLI and the SyntheticHandsDataset adapter."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import pytest
 import torch
 
 from training.datasets.synthetic import SyntheticHandsDataset
-from training.synth.annotate import project
-from training.synth.cli import main as synth_main
-from training.synth.generate import generate_dataset, generate_frame, render_scene
-from training.synth.hands import HandModel, load_hand_models
-from training.synth.poses import FAMILIES
-from training.synth.scene import PALM_JOINTS, FrameSpec, HandSpec
+from wildhands_synth.annotate import project
+from wildhands_synth.cli import main as synth_main
+from wildhands_synth.generate import generate_dataset, generate_frame, render_scene
+from wildhands_synth.hands import HandModel, load_hand_models
+from wildhands_synth.poses import FAMILIES
+from wildhands_synth.scene import PALM_JOINTS, FrameSpec, HandSpec
 
 SIZE = (160, 120)
 N_FRAMES = 30

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from training.synth.poses import HandAxes, to_pose_aa
-from training.synth.scene import PALM_JOINTS
+from wildhands_synth.poses import HandAxes, to_pose_aa
+from wildhands_synth.scene import PALM_JOINTS
 
 
 @dataclass

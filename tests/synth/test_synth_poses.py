@@ -1,12 +1,13 @@
-"""Tests of training.synth.poses and hands: anatomical articulations, their axes and MANO conversion."""
+"""Tests of wildhands_synth.poses and hands: anatomical articulations, their axes and MANO conversion."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from training.synth.hands import HandModel, load_hand_models
-from training.synth.poses import (
+from wildhands_core.constants import NUM_GRASP_CLASSES
+from wildhands_synth.hands import HandModel, load_hand_models
+from wildhands_synth.poses import (
     ANATOMICAL_RANGES,
     FAMILIES,
     FINGER_CHAINS,
@@ -14,7 +15,6 @@ from training.synth.poses import (
     sample_articulation,
     to_pose_aa,
 )
-from wildhands_core.constants import NUM_GRASP_CLASSES
 
 
 @pytest.fixture(scope="module")

@@ -18,11 +18,11 @@ from functools import lru_cache
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
-from training.synth.background import make_background
-from training.synth.generate import SynthFrame, render_scene, torch_threads
-from training.synth.hands import HandModel, load_hand_models
-from training.synth.poses import clip_articulation, sample_articulation
-from training.synth.scene import (
+from wildhands_synth.background import make_background
+from wildhands_synth.generate import SynthFrame, render_scene, torch_threads
+from wildhands_synth.hands import HandModel, load_hand_models
+from wildhands_synth.poses import clip_articulation, sample_articulation
+from wildhands_synth.scene import (
     BACKGROUND_KINDS,
     SKIN_TONES,
     FrameSpec,
@@ -33,6 +33,9 @@ from training.synth.scene import (
     sample_light,
     sample_palm_centre,
 )
+
+#: The demo's held-out sequence; training data uses other seeds (models/demo/README.md).
+DEMO_SEED = 90_001
 
 
 @dataclass
@@ -60,7 +63,7 @@ def _catmull_rom(p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, p3: np.ndarray,
 
 class SyntheticSequence:
     """Frames of one smooth sequence: ``frame(i)`` -> ``SynthFrame`` (image, mask, labels as in
-    ``training.synth.generate``), ``frames(n)`` iterates the first n. ``size`` = (W, H).
+    ``wildhands_synth.generate``), ``frames(n)`` iterates the first n. ``size`` = (W, H).
 
     ``threads``: torch threads while rendering a frame (restored afterwards; None leaves torch as is).
     """

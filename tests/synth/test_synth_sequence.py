@@ -1,12 +1,12 @@
-"""Tests of training.synth.sequence: smooth, deterministic two-hand sequences."""
+"""Tests of wildhands_synth.sequence: smooth, deterministic two-hand sequences."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from training.synth.hands import HandModel, load_hand_models
-from training.synth.sequence import SequenceConfig, SyntheticSequence
+from wildhands_synth.hands import HandModel, load_hand_models
+from wildhands_synth.sequence import SequenceConfig, SyntheticSequence
 
 SIZE = (128, 96)
 

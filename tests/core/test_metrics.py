@@ -1,4 +1,4 @@
-"""Tests of training.metrics with hand-computed values."""
+"""Tests of wildhands_core.metrics with hand-computed values."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from training import metrics as m
+from wildhands_core import metrics as m
 
 
 def _hand(seed: int = 0) -> np.ndarray:
