@@ -3,6 +3,9 @@
 
     frames = [{"stamp_ns": ..., "log_time_ns": ..., "size": (W, H), "hands": [hand_row(est), ...]}, ...]
     write_episode(out_dir, "run1_ep000", frames, frame_id="camera_optical")
+    # or, with columns added to the arrays (e.g. the bag exporter's robot targets):
+    arrays = episode_arrays(frames); arrays.update(...)
+    write_episode_arrays(out_dir, name, arrays, frame_id, hand_columns=[*HAND_ARRAYS, ...], ...)
 
 writes ``<name>.npz`` (every array below, plus ``frame_id`` (str) and ``grasp_class_names``),
 ``<name>_hands.parquet`` (one row per hand: the hand arrays, multi-dimensional ones flattened row-major into
@@ -38,6 +41,7 @@ Hand arrays (N = hands in the episode, in image order then message order):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +49,7 @@ from scipy.spatial.transform import Rotation
 
 from wildhands_core.constants import GRASP_CLASS_NAMES, NUM_JOINTS
 from wildhands_core.estimate import HandEstimate
+from wildhands_core.handedness import Handedness
 
 #: Hand arrays: name -> (per-hand shape, dtype).
 HAND_ARRAYS: dict[str, tuple[tuple[int, ...], type]] = {
@@ -74,16 +79,13 @@ FRAME_ARRAYS: dict[str, tuple[tuple[int, ...], type]] = {
     "frame_num_hands": ((), np.int32),
     "hand_index_by_side": ((2,), np.int64),
 }
-#: handedness values (as ``Hand.LEFT`` / ``Hand.RIGHT``).
-LEFT, RIGHT = 0, 1
-
 
 def hand_row(est: HandEstimate) -> dict:
     """The hand-array values (all but ``frame_index`` / ``stamp_ns``) of one estimate; the wrist pose as the
     node publishes it (position = wrist joint, orientation = MANO global orientation)."""
     joints = np.asarray(est.joints_m, np.float64).reshape(NUM_JOINTS, 3)
     return {
-        "handedness": RIGHT if est.is_right else LEFT,
+        "handedness": int(Handedness.of(est.is_right)),
         "is_right": bool(est.is_right),
         "track_id": int(est.track_id),
         "confidence": float(est.confidence),
@@ -128,7 +130,7 @@ def episode_arrays(frames: list[dict]) -> dict[str, np.ndarray]:
     return out
 
 
-def write_parquet(path: Path, arrays: dict[str, np.ndarray], names: dict) -> None:
+def write_parquet(path: Path, arrays: dict[str, np.ndarray], names: Iterable[str]) -> None:
     """The arrays ``names`` of ``arrays`` as one Parquet table (see the module docstring)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -141,18 +143,34 @@ def write_parquet(path: Path, arrays: dict[str, np.ndarray], names: dict) -> Non
         else:
             flat = a.reshape(len(a), -1)
             cols[k] = pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), flat.shape[1])
-    meta = {f"shape.{k}": str(list(arrays[k].shape[1:])) for k in names}
+    meta = {f"shape.{k}": str(list(arrays[k].shape[1:])) for k in cols}
     table = pa.table(cols).replace_schema_metadata(meta)
     pq.write_table(table, path)
+
+
+def write_episode_arrays(
+    out_dir: Path,
+    name: str,
+    arrays: dict[str, np.ndarray],
+    frame_id: str,
+    hand_columns: Iterable[str] = HAND_ARRAYS,
+    frame_columns: Iterable[str] = FRAME_ARRAYS,
+    npz_strings: dict[str, str] | None = None,
+) -> None:
+    """``<name>.npz`` (every array of ``arrays``, then ``frame_id``, the ``npz_strings`` and
+    ``grasp_class_names``), ``<name>_hands.parquet`` (the ``hand_columns``) and ``<name>_frames.parquet``
+    (the ``frame_columns``) in ``out_dir``."""
+    out_dir = Path(out_dir)
+    strings = {k: np.asarray(v) for k, v in (npz_strings or {}).items()}
+    np.savez(out_dir / f"{name}.npz", **arrays, frame_id=np.asarray(frame_id), **strings,
+             grasp_class_names=np.asarray(GRASP_CLASS_NAMES))
+    write_parquet(out_dir / f"{name}_hands.parquet", arrays, hand_columns)
+    write_parquet(out_dir / f"{name}_frames.parquet", arrays, frame_columns)
 
 
 def write_episode(out_dir: Path, name: str, frames: list[dict], frame_id: str) -> dict[str, np.ndarray]:
     """``<name>.npz``, ``<name>_hands.parquet`` and ``<name>_frames.parquet`` of one episode in ``out_dir``;
     returns the arrays."""
-    out_dir = Path(out_dir)
     arrays = episode_arrays(frames)
-    np.savez(out_dir / f"{name}.npz", **arrays, frame_id=np.asarray(frame_id),
-             grasp_class_names=np.asarray(GRASP_CLASS_NAMES))
-    write_parquet(out_dir / f"{name}_hands.parquet", arrays, HAND_ARRAYS)
-    write_parquet(out_dir / f"{name}_frames.parquet", arrays, FRAME_ARRAYS)
+    write_episode_arrays(out_dir, name, arrays, frame_id)
     return arrays

@@ -25,11 +25,13 @@ import dataclasses
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from wildhands_core.stamps import frame_stamp_ns
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
@@ -65,7 +67,7 @@ def open_source(spec: str, fps: float, max_frames: int | None) -> Source:
                 bgr = cv2.imread(str(f), cv2.IMREAD_COLOR)
                 if bgr is None:
                     raise ValueError(f"{f}: not a readable image")
-                yield round(i * 1e9 / fps), np.ascontiguousarray(bgr[:, :, ::-1])
+                yield frame_stamp_ns(i, fps), np.ascontiguousarray(bgr[:, :, ::-1])
 
         return Source("folder", path.name, len(files), fps, folder)
     is_device = spec.isdigit() or spec.startswith("/dev/video")
@@ -74,44 +76,40 @@ def open_source(spec: str, fps: float, max_frames: int | None) -> Source:
     cap = cv2.VideoCapture(int(spec) if spec.isdigit() else spec)
     if not cap.isOpened():
         raise ValueError(f"{spec}: OpenCV cannot open this {'camera' if is_device else 'video'}")
-    if is_device:
-        rate = cap.get(cv2.CAP_PROP_FPS) or fps
-
-        def camera() -> Iterator[tuple[int, np.ndarray]]:
-            n = 0
-            try:
-                while limit is None or n < limit:
-                    ok, bgr = cap.read()
-                    if not ok:
-                        break
-                    n += 1
-                    yield time.time_ns(), np.ascontiguousarray(bgr[:, :, ::-1])
-            finally:
-                cap.release()
-
-        name = "camera" + "".join(c for c in spec if c.isdigit())
-        return Source("camera", name, limit, rate, camera)
     rate = cap.get(cv2.CAP_PROP_FPS) or fps
+    if is_device:
+        name = "camera" + "".join(c for c in spec if c.isdigit())
+
+        def wall_clock(_n: int) -> int:
+            return time.time_ns()
+
+        return Source("camera", name, limit, rate, lambda: _read_capture(cap, limit, wall_clock))
     count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
     if count is not None and limit is not None:
         count = min(count, limit)
 
-    def video() -> Iterator[tuple[int, np.ndarray]]:
-        n = 0
-        try:
-            while limit is None or n < limit:
-                ok, bgr = cap.read()
-                if not ok:
-                    break
-                pos_ms = cap.get(cv2.CAP_PROP_POS_MSEC)
-                # the frame's presentation time; some containers report 0: then index / rate
-                stamp = round(pos_ms * 1e6) if n > 0 and pos_ms > 0 else round(n * 1e9 / rate)
-                n += 1
-                yield stamp, np.ascontiguousarray(bgr[:, :, ::-1])
-        finally:
-            cap.release()
+    def video_stamp(n: int) -> int:
+        # the frame's presentation time; some containers report 0: then index / rate
+        pos_ms = cap.get(cv2.CAP_PROP_POS_MSEC)
+        return round(pos_ms * 1e6) if n > 0 and pos_ms > 0 else frame_stamp_ns(n, rate)
 
-    return Source("video", path.stem, count, rate, video)
+    return Source("video", path.stem, count, rate, lambda: _read_capture(cap, limit, video_stamp))
+
+
+def _read_capture(cap, limit: int | None, stamp_of: Callable[[int], int]) -> Iterator[tuple[int, np.ndarray]]:
+    """(stamp_ns, RGB) of the frames of an OpenCV capture, at most ``limit``; ``stamp_of(n)`` = the stamp of
+    frame ``n`` (0-based), asked right after it was read. Releases the capture at the end."""
+    n = 0
+    try:
+        while limit is None or n < limit:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            stamp = stamp_of(n)
+            n += 1
+            yield stamp, np.ascontiguousarray(bgr[:, :, ::-1])
+    finally:
+        cap.release()
 
 
 def choose_intrinsics(a: argparse.Namespace, width: int, height: int):

@@ -10,31 +10,9 @@ below, multi-dimensional ones flattened row-major into fixed-size lists), ``<nam
 row per image, the "frame" arrays) and one ``summary.json`` (episodes, counts of malformed messages).
 ``<name>`` = ``<bag directory name>_ep<k>`` (k = 000, 001, ...).
 
-Frame arrays (F = images in the episode, including images with no hand):
-    frame_stamp_ns      (F,)      int64    image header stamp, ns since the epoch of the recording clock
-    frame_log_time_ns   (F,)      int64    bag log time of the HandArray, ns
-    image_size_px       (F, 2)    int32    (width, height) of the image, pixels
-    frame_num_hands     (F,)      int32    hands in the image
-    hand_index_by_side  (F, 2)    int64    row (into the hand arrays) of the most confident LEFT (column 0) /
-                                           RIGHT (column 1) hand of the image, -1 when absent
-Hand arrays (N = hands in the episode, in image order then message order):
-    frame_index         (N,)      int64    row of the hand's image in the frame arrays
-    stamp_ns            (N,)      int64    image header stamp, ns
-    handedness          (N,)      uint8    0 = LEFT, 1 = RIGHT (``is_right`` (N,) bool as well)
-    track_id            (N,)      int32    tracker id, -1 without tracking
-    confidence          (N,)      float32  [0, 1]
-    joints_m            (N, 21, 3) float32 metres, camera optical frame (x right, y down, z forward), MANO21
-    keypoints_px        (N, 21, 2) float32 pixels of the original image (centre of top-left pixel = (0, 0))
-    wrist_position_m    (N, 3)    float32  metres, camera frame (= joints_m[:, 0])
-    wrist_quat_xyzw     (N, 4)    float32  wrist orientation (MANO global orientation) in the camera frame
-    global_orient_aa    (N, 3)    float32  MANO global orientation, axis-angle, radians
-    hand_pose_aa        (N, 45)   float32  MANO articulations (15 x axis-angle, radians, relative to the mean
-                                           pose: smplx flat_hand_mean=False)
-    betas               (N, 10)   float32  MANO shape
-    mano_translation_m  (N, 3)    float32  metres, camera frame (joints = MANO(pose, betas) + this)
-    grasp_prob          (N, 9)    float32  grasp-class probabilities, ``wildhands_core.constants
-                                           .GRASP_CLASS_NAMES`` order; ``grasp_class`` (N,) uint8 = argmax
-    box_xyxy_px, crop_xyxy_px (N, 4) float32  hand box / network crop, pixels
+The frame and hand arrays and their layout are those of ``wildhands_core.episodes`` (the one episode
+writer, also used by ``wildhands-video``): ``stamp_ns`` = image header stamp, ``frame_log_time_ns`` = bag
+log time of the HandArray, the wrist pose and ``grasp_class`` as recorded in the message.
 Robot targets (``wildhands_ros.bag.robot_targets``: the hands in ``target_frame`` when one is given, pinch
 aperture, gripper open/closed and command, wrist target pose per side) are added to the hand and frame
 arrays. Also ``frame_id`` (str, the camera optical frame of the episode's first image), ``target_frame``
@@ -56,46 +34,20 @@ from pathlib import Path
 import numpy as np
 from rosbags.rosbag2 import Reader
 
-from wildhands_core.constants import GRASP_CLASS_NAMES, NUM_JOINTS
+from wildhands_core.episodes import FRAME_ARRAYS, HAND_ARRAYS, episode_arrays, write_episode_arrays
 from wildhands_core.gripper import GripperConfig
+from wildhands_core.handedness import Handedness
+from wildhands_core.stamps import NS_PER_S, stamp_to_ns
 from wildhands_core.transforms import TRANSFORM_ERROR_REASONS, TransformBuffer
 from wildhands_ros.bag.atomic import atomic_path, write_json_atomic
 from wildhands_ros.bag.robot_targets import TARGET_HAND_ARRAYS, TargetFrame, episode_targets
 from wildhands_ros.bag.tf_bag import read_bag_transforms
 from wildhands_ros.bag.types import HAND_ARRAY, make_typestore, register_bag_types
-from wildhands_ros.hand_fields import RIGHT, hand_from_fields
+from wildhands_ros.hand_fields import hand_from_fields
 
 MALFORMED_REASONS = ("deserialize", "handedness", "array_size", "non_finite", "duplicate_stamp")
-
-#: Hand arrays: name -> (per-hand shape, dtype).
-HAND_ARRAYS: dict[str, tuple[tuple[int, ...], type]] = {
-    "frame_index": ((), np.int64),
-    "stamp_ns": ((), np.int64),
-    "handedness": ((), np.uint8),
-    "is_right": ((), np.bool_),
-    "track_id": ((), np.int32),
-    "confidence": ((), np.float32),
-    "joints_m": ((NUM_JOINTS, 3), np.float32),
-    "keypoints_px": ((NUM_JOINTS, 2), np.float32),
-    "wrist_position_m": ((3,), np.float32),
-    "wrist_quat_xyzw": ((4,), np.float32),
-    "global_orient_aa": ((3,), np.float32),
-    "hand_pose_aa": ((45,), np.float32),
-    "betas": ((10,), np.float32),
-    "mano_translation_m": ((3,), np.float32),
-    "grasp_prob": ((9,), np.float32),
-    "grasp_class": ((), np.uint8),
-    "box_xyxy_px": ((4,), np.float32),
-    "crop_xyxy_px": ((4,), np.float32),
-}
-FRAME_ARRAYS: dict[str, tuple[tuple[int, ...], type]] = {
-    "frame_stamp_ns": ((), np.int64),
-    "frame_log_time_ns": ((), np.int64),
-    "image_size_px": ((2,), np.int32),
-    "frame_num_hands": ((), np.int32),
-    "hand_index_by_side": ((2,), np.int64),
-}
-
+__all__ = ["FRAME_ARRAYS", "HAND_ARRAYS", "ExportConfig", "ExportSummary", "episode_arrays", "export_bags",
+           "split_episodes", "stamp_gaps", "target_for_bag"]
 
 @dataclass
 class ExportConfig:
@@ -141,7 +93,7 @@ def _hand_row(h) -> dict:
         reason = "handedness" if "handedness" in str(exc) else "array_size"
         raise ValueError(str(exc), reason) from exc
     row = {
-        "handedness": RIGHT if est.is_right else 0,
+        "handedness": int(Handedness.of(est.is_right)),
         "is_right": est.is_right,
         "track_id": est.track_id,
         "confidence": est.confidence,
@@ -188,7 +140,7 @@ def _read_bag(path: Path, cfg: ExportConfig, malformed: Counter) -> tuple[list[d
             except Exception:
                 malformed["deserialize"] += 1
                 continue
-            stamp = int(msg.header.stamp.sec) * 1_000_000_000 + int(msg.header.stamp.nanosec)
+            stamp = stamp_to_ns(msg.header.stamp)
             try:
                 hands = [_hand_row(h) for h in msg.hands]
             except ValueError as exc:
@@ -210,35 +162,9 @@ def split_episodes(stamps_ns: list[int], gap_s: float | None) -> list[slice]:
     cuts = [0]
     if gap_s is not None:
         d = np.diff(np.asarray(stamps_ns, np.int64))
-        cuts += [int(i) + 1 for i in np.nonzero(d > gap_s * 1e9)[0]]
+        cuts += [int(i) + 1 for i in np.nonzero(d > gap_s * NS_PER_S)[0]]
     cuts.append(len(stamps_ns))
     return [slice(a, b) for a, b in itertools.pairwise(cuts)]
-
-
-def episode_arrays(frames: list[dict]) -> dict[str, np.ndarray]:
-    """The frame and hand arrays (module docstring) of one episode's frame dicts."""
-    n_hands = sum(len(f["hands"]) for f in frames)
-    out = {k: np.zeros((len(frames), *shape), dt) for k, (shape, dt) in FRAME_ARRAYS.items()}
-    out.update({k: np.zeros((n_hands, *shape), dt) for k, (shape, dt) in HAND_ARRAYS.items()})
-    out["hand_index_by_side"][:] = -1
-    row = 0
-    for fi, f in enumerate(frames):
-        out["frame_stamp_ns"][fi] = f["stamp_ns"]
-        out["frame_log_time_ns"][fi] = f["log_time_ns"]
-        out["image_size_px"][fi] = f["size"]
-        out["frame_num_hands"][fi] = len(f["hands"])
-        best = [-1.0, -1.0]
-        for h in f["hands"]:
-            out["frame_index"][row] = fi
-            out["stamp_ns"][row] = f["stamp_ns"]
-            for k, v in h.items():
-                out[k][row] = np.asarray(v).reshape(HAND_ARRAYS[k][0])
-            side = int(h["is_right"])
-            if h["confidence"] > best[side]:
-                best[side] = h["confidence"]
-                out["hand_index_by_side"][fi, side] = row
-            row += 1
-    return out
 
 
 #: Frame arrays of ``robot_targets`` written to the frames Parquet.
@@ -253,7 +179,7 @@ def stamp_gaps(stamps_ns: np.ndarray, factor: float = 1.5) -> list[dict]:
     if d.size == 0:
         return []
     med = float(np.median(d))
-    return [{"after_index": int(i), "gap_s": float(d[i]) / 1e9,
+    return [{"after_index": int(i), "gap_s": float(d[i]) / NS_PER_S,
              "missing_frames": max(round(d[i] / med) - 1, 1)}
             for i in np.nonzero(d > factor * med)[0]] if med > 0 else []
 
@@ -264,23 +190,6 @@ def _side_confidence(arrays: dict[str, np.ndarray]) -> np.ndarray:
     conf = np.full(side.shape, np.nan, np.float32)
     conf[side >= 0] = arrays["confidence"][side[side >= 0]]
     return conf
-
-
-def _write_parquet(path: Path, arrays: dict[str, np.ndarray], names: dict) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    cols = {}
-    for k in names:
-        a = arrays[k]
-        if a.ndim == 1:
-            cols[k] = pa.array(a)
-        else:
-            flat = a.reshape(len(a), -1)
-            cols[k] = pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), flat.shape[1])
-    meta = {f"shape.{k}": str(list(arrays[k].shape[1:])) for k in names}
-    table = pa.table(cols).replace_schema_metadata(meta)
-    pq.write_table(table, path)
 
 
 def target_for_bag(bag: Path, cfg: ExportConfig, camera_frames: set[str],
@@ -326,12 +235,10 @@ def export_bags(in_bags: list[str | Path], out_dir: str | Path, cfg: ExportConfi
                 arrays.update(episode_targets(arrays, [f["frame_id"] for f in ep], target, cfg.gripper,
                                               ep_missing))
                 missing.update(ep_missing)
-                np.savez(work / f"{name}.npz", **arrays, frame_id=np.asarray(ep[0]["frame_id"]),
-                         target_frame=np.asarray(cfg.target_frame or ""),
-                         grasp_class_names=np.asarray(GRASP_CLASS_NAMES))
                 hand_names = [*HAND_ARRAYS, "pinch_aperture_m", *(TARGET_HAND_ARRAYS if target else ())]
-                _write_parquet(work / f"{name}_hands.parquet", arrays, hand_names)
-                _write_parquet(work / f"{name}_frames.parquet", arrays, [*FRAME_ARRAYS, *ROBOT_FRAME_ARRAYS])
+                write_episode_arrays(work, name, arrays, ep[0]["frame_id"], hand_names,
+                                     [*FRAME_ARRAYS, *ROBOT_FRAME_ARRAYS],
+                                     {"target_frame": cfg.target_frame or ""})
                 summary.episodes.append({
                     "name": name, "bag": str(bag), "topic": topic, "frames": len(ep),
                     "hands": int(arrays["frame_index"].size), "first_stamp_ns": ep[0]["stamp_ns"],

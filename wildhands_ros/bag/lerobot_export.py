@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 from rosbags.rosbag2 import Reader
 
+from wildhands_core.stamps import NS_PER_S, stamp_to_ns
 from wildhands_core.transforms import TRANSFORM_ERROR_REASONS
 from wildhands_ros.bag import frames as frame_io
 from wildhands_ros.bag.atomic import atomic_path, write_json_atomic
@@ -96,19 +97,20 @@ def _image_fps(bags: list[Path], topic: str | None) -> int:
                     h = ts.deserialize_cdr(raw, conn.msgtype).header.stamp
                 except Exception:
                     continue  # counted by the export pass
-                stamps.append(int(h.sec) * 1_000_000_000 + int(h.nanosec))
+                stamps.append(stamp_to_ns(h))
             d = np.diff(np.asarray(stamps, np.int64))
             steps.append(d[d > 0])
     steps = np.concatenate(steps) if steps else np.zeros(0)
     if steps.size == 0:
         raise ValueError("cannot tell the frame rate (fewer than 2 images); give --fps")
-    return max(round(1e9 / float(np.median(steps))), 1)
+    return max(round(NS_PER_S / float(np.median(steps))), 1)
 
 
 def _episode_columns(frames: list[dict], by_stamp: dict[int, dict], cfg, target, missing: Counter,
                      stamps: list[int]) -> tuple[dict[str, np.ndarray], dict, dict]:
     """LeRobot columns of one episode whose images have ``stamps``."""
-    from wildhands_ros.bag.export import episode_arrays, stamp_gaps
+    from wildhands_core.episodes import episode_arrays
+    from wildhands_ros.bag.export import stamp_gaps
 
     rows = [by_stamp.get(s) or {"stamp_ns": s, "log_time_ns": 0, "frame_id": "", "size": (0, 0), "hands": []}
             for s in stamps]
@@ -201,7 +203,7 @@ def export_lerobot(in_bags, out_dir, cfg, on_episode: Callable[[str], None] | No
                     except Exception:
                         skipped["image_deserialize"] += 1
                         continue
-                    stamp = int(msg.header.stamp.sec) * 1_000_000_000 + int(msg.header.stamp.nanosec)
+                    stamp = stamp_to_ns(msg.header.stamp)
                     try:
                         rgb = (frame_io.image_to_rgb(msg) if conn.msgtype == IMAGE
                                else frame_io.compressed_to_rgb(msg))
@@ -217,7 +219,7 @@ def export_lerobot(in_bags, out_dir, cfg, on_episode: Callable[[str], None] | No
                         skipped["image_stamp_not_increasing"] += 1
                         continue
                     gap = cfg.episode_gap_s
-                    if stamps and gap is not None and stamp - stamps[-1] > gap * 1e9:
+                    if stamps and gap is not None and stamp - stamps[-1] > gap * NS_PER_S:
                         close_episode(writer)
                     if not stamps:
                         writer.begin_episode()

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from wildhands_core.stamps import NS_PER_S
+
 SIDE_NAMES = ("left", "right")
 SIDE_COLOURS = ("tab:orange", "tab:blue")
 
@@ -20,7 +22,7 @@ def plot_episode(path: str | Path, title: str, stamps_ns: np.ndarray, wrist_pose
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    t_s = (np.asarray(stamps_ns, np.int64) - int(stamps_ns[0])) / 1e9 if len(stamps_ns) else np.zeros(0)
+    t_s = (np.asarray(stamps_ns, np.int64) - int(stamps_ns[0])) / NS_PER_S if len(stamps_ns) else np.zeros(0)
     fig, ax = plt.subplots(2, 2, figsize=(11, 7), constrained_layout=True)
     for s, (name, c) in enumerate(zip(SIDE_NAMES, SIDE_COLOURS, strict=True)):
         for k, ls in zip(range(3), ("-", "--", ":"), strict=True):

@@ -1,6 +1,6 @@
 """Per-episode robot targets of exported hands: the hands in a target TF frame, and gripper targets.
 
-Inputs are the arrays of :func:`wildhands_ros.bag.export.episode_arrays` (camera optical frame). Outputs:
+Inputs are the arrays of :func:`wildhands_core.episodes.episode_arrays` (camera optical frame). Outputs:
 
 Hand arrays (N hands), only with a target frame (NaN where the transform is missing):
     joints_target_m (N, 21, 3), wrist_position_target_m (N, 3), wrist_quat_target_xyzw (N, 4),

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from rosbags.rosbag2 import Reader
 
+from wildhands_core.stamps import stamp_to_ns
 from wildhands_core.transforms import TransformBuffer
 from wildhands_ros.bag.types import TF_MESSAGE, make_typestore
 
@@ -45,7 +46,7 @@ def read_bag_transforms(path: str | Path, buf: TransformBuffer, malformed: Count
                 tl, q = tr.transform.translation, tr.transform.rotation
                 try:
                     buf.add(_name(tr.header.frame_id), _name(tr.child_frame_id),
-                            int(s.sec) * 1_000_000_000 + int(s.nanosec), [tl.x, tl.y, tl.z],
+                            stamp_to_ns(s), [tl.x, tl.y, tl.z],
                             [q.x, q.y, q.z, q.w], static=conn.topic == "/tf_static")
                     n += 1
                 except ValueError:

@@ -17,6 +17,8 @@ import cv2
 import numpy as np
 
 from wildhands_core.constants import SKELETON_EDGES
+from wildhands_core.handedness import Handedness
+from wildhands_core.stamps import ns_to_sec_nanosec, stamp_to_ns
 
 HANDS_TOPIC = "/demo/hands/hands"
 RAW_TOPIC = "/demo/hands/hands_raw"
@@ -121,7 +123,7 @@ class DemoStream:
             step=self.width * 3,
             data=image.tobytes(),
         )
-        img.header.stamp.sec, img.header.stamp.nanosec = divmod(stamp_ns, 1_000_000_000)
+        img.header.stamp.sec, img.header.stamp.nanosec = ns_to_sec_nanosec(stamp_ns)
         img.header.frame_id = "demo_camera_optical_frame"
         info = self._CameraInfo(
             height=self.height,
@@ -196,7 +198,7 @@ class Recorded:
 def _hands_of(msg) -> dict:
     out = {}
     for h in msg.hands:
-        side = "right" if h.handedness == 1 else "left"
+        side = Handedness(int(h.handedness)).label
         out[side] = {
             "joints_m": np.asarray(h.joints_m, dtype=float).reshape(21, 3),
             "keypoints_px": np.asarray(h.keypoints_px, dtype=float).reshape(21, 2),
@@ -217,7 +219,7 @@ def read_demo_bag(bag_dir: Path, stamp_to_index: dict[int, int]) -> Recorded:
         for conn, _, data in reader.messages():
             msg = ts.deserialize_cdr(data, conn.msgtype)
             if conn.topic in (HANDS_TOPIC, RAW_TOPIC):
-                stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+                stamp = stamp_to_ns(msg.header.stamp)
                 if stamp not in stamp_to_index:
                     continue
                 target = rec.published if conn.topic == HANDS_TOPIC else rec.raw
