@@ -21,14 +21,16 @@ Frames that cannot be used are counted by reason (``wildhands_ros.bag.frames.REA
 (``<OUT>.summary.json``). The output bag is written under a temporary directory beside OUT and renamed at
 the end: an interrupted run leaves no OUT.
 
-Batching: without tracking, the frames of ``batch_size`` images go through the network in one
-``HandPoseEstimator.estimate_batch`` call. With ``tracking`` the frames go one by one through
-``wildhands_core.pipeline.HandPipeline`` (tracker + smoothing need the previous frame's result).
+Every image goes through ``wildhands_core.pipeline.HandPipeline``, the node's path: with tracking off
+(the default) the ``max_hands`` most confident detections of each image are estimated, ``track_id`` = -1;
+with ``tracking`` the tracker gives ids and the smoother filters (frames in bag order). ``batch_size`` is
+accepted and has no effect (frames are estimated one at a time, as the pipeline does).
 """
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -38,10 +40,11 @@ from pathlib import Path
 import numpy as np
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 
-from wildhands_core.camera import DEMO_FOCAL_PX
-from wildhands_core.detection.base import HandDetector
-from wildhands_core.estimate import HandBox, HandEstimate
-from wildhands_core.pipeline import HandPipeline, PipelineConfig, build_detector
+from wildhands_core.camera import demo_K
+from wildhands_core.detection.base import CombinedDetector, ExternalBoxes, HandDetector
+from wildhands_core.estimate import HandEstimate
+from wildhands_core.pipeline import Estimator, HandPipeline, PipelineConfig, build_detector
+from wildhands_core.stamps import ns_to_seconds, stamp_to_ns
 from wildhands_ros.bag.atomic import atomic_path, write_json_atomic
 from wildhands_ros.bag.frames import (
     REASONS,
@@ -51,12 +54,10 @@ from wildhands_ros.bag.frames import (
     image_to_rgb,
 )
 from wildhands_ros.bag.messages import hand_array_msg, tf_msg
+from wildhands_ros.bag.topics import pick_boxes, pick_image, pick_info
 from wildhands_ros.bag.types import (
-    CAMERA_INFO,
     COMPRESSED_IMAGE,
     HAND_ARRAY,
-    HAND_BOX_ARRAY,
-    IMAGE,
     TF_MESSAGE,
     make_typestore,
     register_bag_types,
@@ -134,52 +135,6 @@ class _Frame:
     frame_id: str
     rgb: np.ndarray
     K_px: np.ndarray
-    hands: list[HandEstimate] | None = None
-
-
-def _stamp_ns(header) -> int:
-    return int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)
-
-
-def _pick_topics(reader: Reader, cfg: ProcessConfig) -> tuple[object, object | None, object | None]:
-    """(image connection, CameraInfo connection or None, boxes connection or None)."""
-    by_topic = {c.topic: c for c in reader.connections}
-    if cfg.image_topic is not None:
-        if cfg.image_topic not in by_topic:
-            raise ValueError(f"image topic {cfg.image_topic!r} not in the bag; topics: {sorted(by_topic)}")
-        image = by_topic[cfg.image_topic]
-        if image.msgtype not in (IMAGE, COMPRESSED_IMAGE):
-            raise ValueError(f"{cfg.image_topic} has type {image.msgtype}, not an image")
-    else:
-        images = [c for c in reader.connections if c.msgtype in (IMAGE, COMPRESSED_IMAGE)]
-        if len(images) != 1:
-            raise ValueError(
-                f"{len(images)} image topics in the bag ({[c.topic for c in images]}); "
-                "choose one (--image-topic)"
-            )
-        image = images[0]
-    info = None
-    if cfg.info_topic is not None:
-        if cfg.info_topic not in by_topic or by_topic[cfg.info_topic].msgtype != CAMERA_INFO:
-            raise ValueError(f"CameraInfo topic {cfg.info_topic!r} not in the bag")
-        info = by_topic[cfg.info_topic]
-    else:
-        infos = [c for c in reader.connections if c.msgtype == CAMERA_INFO]
-        ns = image.topic.removesuffix("/compressed").rsplit("/", 1)[0]
-        same_ns = [c for c in infos if c.topic == f"{ns}/camera_info"]
-        if same_ns:
-            info = same_ns[0]
-        elif len(infos) == 1:
-            info = infos[0]
-        elif len(infos) > 1:
-            raise ValueError(
-                f"{len(infos)} CameraInfo topics ({[c.topic for c in infos]}); choose one (--info-topic)")
-    boxes = None
-    if cfg.boxes_topic is not None:
-        if cfg.boxes_topic not in by_topic or by_topic[cfg.boxes_topic].msgtype != HAND_BOX_ARRAY:
-            raise ValueError(f"boxes topic {cfg.boxes_topic!r} ({HAND_BOX_ARRAY}) not in the bag")
-        boxes = by_topic[cfg.boxes_topic]
-    return image, info, boxes
 
 
 class _InfoIndex:
@@ -201,14 +156,109 @@ class _InfoIndex:
         return self.msgs[min(near, key=lambda s: abs(s - stamp_ns))] if near else None
 
 
-def _demo_K(w: int, h: int) -> np.ndarray:
-    return np.array([[DEMO_FOCAL_PX, 0, (w - 1) / 2], [0, DEMO_FOCAL_PX, (h - 1) / 2], [0, 0, 1]], np.float64)
+def _read_side_topics(reader: Reader, ts, info_conn, boxes_conn, cfg: ProcessConfig,
+                      summary: ProcessSummary) -> tuple[_InfoIndex, dict[int, list]]:
+    """The small side topics (CameraInfo, boxes) into stamp indexes; malformed ones counted in ``summary``."""
+    infos = _InfoIndex(cfg.info_tolerance_ns)
+    boxes_by_stamp: dict[int, list] = {}
+    side = [c for c in (info_conn, boxes_conn) if c is not None]
+    for conn, _, raw in reader.messages(connections=side) if side else ():
+        try:
+            msg = ts.deserialize_cdr(raw, conn.msgtype)
+            stamp = stamp_to_ns(msg.header.stamp)
+            if conn is info_conn:
+                infos.add(stamp, msg)
+            else:
+                boxes_by_stamp[stamp] = detections_from_box_fields(
+                    msg.boxes_xyxy_px, msg.handedness, msg.scores, "external")
+        except Exception:
+            if conn is info_conn:
+                summary.info_malformed += 1
+            else:
+                summary.boxes_malformed += 1
+    return infos, boxes_by_stamp
+
+
+def _build_pipeline(estimator: Estimator, cfg: ProcessConfig, detector: HandDetector | None,
+                    has_boxes_topic: bool) -> tuple[HandPipeline, ExternalBoxes | None]:
+    """The pipeline of ``cfg`` and its external box store (fed from the boxes topic, or None).
+
+    Detector: the plugged ``detector`` and/or the configured sources ("external" only with a boxes topic,
+    and added when there is one), combined by NMS per side. Without tracking the pipeline keeps the
+    ``cfg.max_hands`` most confident detections (the detectors are built with ``cfg.pipeline``'s tracker)."""
+    pcfg = cfg.pipeline
+    sources = tuple(s for s in pcfg.detector_sources if s != "external" or has_boxes_topic)
+    if has_boxes_topic and "external" not in sources:
+        sources = (*sources, "external")
+    pcfg = dataclasses.replace(pcfg, detector_sources=sources)
+    built, external, skipped = build_detector(pcfg)
+    det = built
+    if detector is not None:
+        parts = [detector] + ([built] if built is not None else [])
+        det = CombinedDetector(parts, pcfg.detector_iou_threshold, pcfg.detector_min_score)
+    if det is None:
+        raise ValueError(f"no hand detector: give a boxes topic or a detector (skipped sources: {skipped})")
+    if cfg.tracking:
+        run_cfg = dataclasses.replace(pcfg, tracking=True)
+    else:
+        run_cfg = dataclasses.replace(pcfg, tracking=False,
+                                      tracker=dataclasses.replace(pcfg.tracker, max_hands=cfg.max_hands))
+    return HandPipeline(estimator, run_cfg, detector=det), external
+
+
+class _BagOutput:
+    """The output bag's connections and what is written to them (hands, /tf, copied messages)."""
+
+    def __init__(self, writer: Writer, ts, cfg: ProcessConfig, copy_conns: list, summary: ProcessSummary,
+                 on_frame: Callable[[int], None] | None) -> None:
+        self.writer, self.ts, self.cfg, self.summary, self.on_frame = writer, ts, cfg, summary, on_frame
+        self.hands = writer.add_connection(cfg.hands_topic, HAND_ARRAY, typestore=ts)
+        self.tf = writer.add_connection("/tf", TF_MESSAGE, typestore=ts) if cfg.tf else None
+        self.copies: dict[int, object] = {}
+        for c in copy_conns:
+            if self.tf is not None and c.topic == "/tf" and c.msgtype == TF_MESSAGE:
+                self.copies[c.id] = self.tf  # the recorded /tf and the hands' transforms in one topic
+                continue
+            try:
+                self.copies[c.id] = self._copy_connection(c)
+            except Exception:
+                summary.copy_skipped_topics.append(c.topic)
+
+    def _copy_connection(self, c):
+        """A connection of the output like the input's ``c`` (its own definition when recorded)."""
+        qos = {"serialization_format": c.ext.serialization_format,
+               "offered_qos_profiles": c.ext.offered_qos_profiles}
+        if c.msgdef.data and c.digest:
+            return self.writer.add_connection(c.topic, c.msgtype, msgdef=c.msgdef.data, rihs01=c.digest,
+                                              **qos)
+        return self.writer.add_connection(c.topic, c.msgtype, typestore=self.ts, **qos)
+
+    def copy(self, conn, log_time_ns: int, raw: bytes) -> None:
+        """One input message, unchanged, when its topic is copied through."""
+        if conn.id in self.copies:
+            self.writer.write(self.copies[conn.id], log_time_ns, raw)
+            self.summary.copied_messages += 1
+
+    def frame(self, f: _Frame, hands: list[HandEstimate], compute_ms: float) -> None:
+        """The HandArray (and /tf when there are hands) of one image, at the image's log time."""
+        ts, cfg = self.ts, self.cfg
+        frame_id = cfg.camera_frame or f.frame_id
+        size = (f.rgb.shape[1], f.rgb.shape[0])
+        arr = hand_array_msg(ts, hands, f.stamp_ns, frame_id, size, compute_ms, cfg.with_vertices)
+        self.writer.write(self.hands, f.log_time_ns, ts.serialize_cdr(arr, HAND_ARRAY))
+        if self.tf is not None and hands:
+            tf = tf_msg(ts, hands, f.stamp_ns, frame_id, cfg.tf_prefix)
+            self.writer.write(self.tf, f.log_time_ns, ts.serialize_cdr(tf, TF_MESSAGE))
+        self.summary.frames_written += 1
+        self.summary.hands_written += len(hands)
+        if self.on_frame is not None:
+            self.on_frame(self.summary.frames_written)
 
 
 def process_bag(
     in_bag: str | Path,
     out_bag: str | Path,
-    estimator,
+    estimator: Estimator,
     cfg: ProcessConfig | None = None,
     detector: HandDetector | None = None,
     on_frame: Callable[[int], None] | None = None,
@@ -225,153 +275,83 @@ def process_bag(
     ts = make_typestore()
     with Reader(in_bag) as reader:
         register_bag_types(ts, reader.connections)
-        image_conn, info_conn, boxes_conn = _pick_topics(reader, cfg)
+        image_conn = pick_image(reader, cfg.image_topic)
+        info_conn = pick_info(reader, cfg.info_topic, image_conn.topic)
+        boxes_conn = pick_boxes(reader, cfg.boxes_topic)
         summary = ProcessSummary(
             input=str(in_bag), output=str(out_bag), storage=cfg.storage, image_topic=image_conn.topic,
             info_topic=info_conn.topic if info_conn else None,
             boxes_topic=boxes_conn.topic if boxes_conn else None,
         )
-        # pass 1: the small side topics (CameraInfo, boxes) into stamp indexes
-        infos = _InfoIndex(cfg.info_tolerance_ns)
-        boxes_by_stamp: dict[int, list] = {}
-        side = [c for c in (info_conn, boxes_conn) if c is not None]
-        for conn, _, raw in reader.messages(connections=side) if side else ():
-            try:
-                msg = ts.deserialize_cdr(raw, conn.msgtype)
-                stamp = _stamp_ns(msg.header)
-                if conn is info_conn:
-                    infos.add(stamp, msg)
-                else:
-                    boxes_by_stamp[stamp] = detections_from_box_fields(
-                        msg.boxes_xyxy_px, msg.handedness, msg.scores, "external")
-            except Exception:
-                if conn is info_conn:
-                    summary.info_malformed += 1
-                else:
-                    summary.boxes_malformed += 1
-
-        # detector: the plugged one and/or the configured sources (+ "external" for the boxes topic)
-        pcfg = cfg.pipeline
-        sources = tuple(s for s in pcfg.detector_sources if s != "external" or boxes_conn is not None)
-        if boxes_conn is not None and "external" not in sources:
-            sources = (*sources, "external")
-        pcfg = PipelineConfig(**{**{k: getattr(pcfg, k) for k in pcfg.__dataclass_fields__},
-                                 "detector_sources": sources})
-        built, external, skipped = build_detector(pcfg)
-        if detector is not None:
-            from wildhands_core.detection.base import CombinedDetector
-
-            parts = [detector] + ([built] if built is not None else [])
-            det = CombinedDetector(parts, pcfg.detector_iou_threshold, pcfg.detector_min_score)
-        else:
-            det = built
-        if det is None:
-            raise ValueError(
-                f"no hand detector: give a boxes topic or a detector (skipped sources: {skipped})")
-        pipeline = HandPipeline(estimator, pcfg, detector=det) if cfg.tracking else None
-
-        copy_conns = []
-        if cfg.copy_topics:
-            copy_conns = [c for c in reader.connections
-                          if "*" in cfg.copy_topics or c.topic in cfg.copy_topics]
-        data_conns = list({c.id: c for c in [image_conn, *copy_conns]}.values())
-        total = sum(c.msgcount for c in data_conns)
-
+        infos, boxes_by_stamp = _read_side_topics(reader, ts, info_conn, boxes_conn, cfg, summary)
+        pipeline, external = _build_pipeline(estimator, cfg, detector, boxes_conn is not None)
+        copy_conns = [c for c in reader.connections
+                      if cfg.copy_topics and ("*" in cfg.copy_topics or c.topic in cfg.copy_topics)]
         with atomic_path(out_bag, cfg.overwrite) as work:
             writer = Writer(work, version=9, storage_plugin=STORAGES[cfg.storage])
             writer.open()
             try:
-                hands_out = writer.add_connection(cfg.hands_topic, HAND_ARRAY, typestore=ts)
-                tf_out = writer.add_connection("/tf", TF_MESSAGE, typestore=ts) if cfg.tf else None
-                copy_out = {}
-                for c in copy_conns:
-                    if tf_out is not None and c.topic == "/tf" and c.msgtype == TF_MESSAGE:
-                        copy_out[c.id] = tf_out  # the recorded /tf and the hands' transforms in one topic
-                        continue
-                    try:
-                        if c.msgdef.data and c.digest:
-                            out = writer.add_connection(
-                                c.topic, c.msgtype, msgdef=c.msgdef.data, rihs01=c.digest,
-                                serialization_format=c.ext.serialization_format,
-                                offered_qos_profiles=c.ext.offered_qos_profiles)
-                        else:
-                            out = writer.add_connection(c.topic, c.msgtype, typestore=ts,
-                                                        serialization_format=c.ext.serialization_format,
-                                                        offered_qos_profiles=c.ext.offered_qos_profiles)
-                        copy_out[c.id] = out
-                    except Exception:
-                        summary.copy_skipped_topics.append(c.topic)
-
-                rejected: Counter[str] = Counter()
-                pending: list[tuple[int, int, object, bytes | None]] = []  # (log time, order, conn, raw)
-                batch: list[_Frame] = []
-                first_last = [None, None]
-
-                def reject(log_time: int, stamp: int | None, exc: RejectedFrameError) -> None:
-                    rejected[exc.reason] += 1
-                    summary.rejected_frames.append(
-                        {"log_time_ns": log_time, "stamp_ns": stamp, "reason": exc.reason,
-                         "message": str(exc)})
-
-                def flush() -> None:
-                    t0 = time.perf_counter()
-                    _estimate(batch, estimator, det, external, boxes_by_stamp, pipeline, cfg, reject)
-                    dt = time.perf_counter() - t0
-                    summary.estimate_s += dt
-                    good = [f for f in batch if f.hands is not None]
-                    per_frame_ms = 1000.0 * dt / max(len(good), 1)
-                    for f in good:
-                        pending.append((f.log_time_ns, len(pending), None, f))
-                    pending.sort(key=lambda p: (p[0], p[1]))
-                    for log_time, _, conn, item in pending:
-                        if conn is not None:
-                            writer.write(copy_out[conn.id], log_time, item)
-                            summary.copied_messages += 1
-                            continue
-                        frame_id = cfg.camera_frame or item.frame_id
-                        size = (item.rgb.shape[1], item.rgb.shape[0])
-                        arr = hand_array_msg(ts, item.hands, item.stamp_ns, frame_id, size, per_frame_ms,
-                                             cfg.with_vertices)
-                        writer.write(hands_out, log_time, ts.serialize_cdr(arr, HAND_ARRAY))
-                        if tf_out is not None and item.hands:
-                            tf = tf_msg(ts, item.hands, item.stamp_ns, frame_id, cfg.tf_prefix)
-                            writer.write(tf_out, log_time, ts.serialize_cdr(tf, TF_MESSAGE))
-                        summary.frames_written += 1
-                        summary.hands_written += len(item.hands)
-                        if on_frame is not None:
-                            on_frame(summary.frames_written)
-                    pending.clear()
-                    batch.clear()
-
-                from tqdm import tqdm
-
-                bar = tqdm(total=total, unit="msg", desc=f"process {in_bag.name}", disable=not cfg.progress)
-                for conn, log_time, raw in reader.messages(connections=data_conns):
-                    bar.update(1)
-                    if conn.id in copy_out:
-                        pending.append((log_time, len(pending), conn, raw))
-                    if conn.id != image_conn.id:
-                        continue
-                    summary.frames_total += 1
-                    frame = _decode_frame(ts, conn.msgtype, log_time, raw, infos, cfg, reject)
-                    if frame is None:
-                        continue
-                    first_last[0] = frame.stamp_ns if first_last[0] is None else first_last[0]
-                    first_last[1] = frame.stamp_ns
-                    batch.append(frame)
-                    if len(batch) >= (1 if cfg.tracking else cfg.batch_size):
-                        flush()
-                flush()
-                bar.close()
+                out = _BagOutput(writer, ts, cfg, copy_conns, summary, on_frame)
+                _run_frames(reader, ts, image_conn, copy_conns, infos, cfg, out,
+                            lambda f: _estimate(pipeline, external, boxes_by_stamp, f))
             finally:
                 writer.close()
-        summary.rejected = {r: rejected[r] for r in REASONS if rejected[r]}
-        if first_last[0] is not None:
-            summary.bag_duration_s = max(first_last[1] - first_last[0], 0) / 1e9
     summary.wall_s = time.perf_counter() - t_start
     summary.realtime_factor = summary.bag_duration_s / summary.wall_s if summary.wall_s > 0 else 0.0
     write_json_atomic(summary_path(out_bag), summary.to_dict())
     return summary
+
+
+def _estimate(pipeline: HandPipeline, external: ExternalBoxes | None, boxes_by_stamp: dict[int, list],
+              f: _Frame) -> list[HandEstimate]:
+    """The hands of one frame through the pipeline, with the recorded boxes of its stamp."""
+    if external is not None and f.stamp_ns in boxes_by_stamp:
+        external.set_boxes(f.stamp_ns, boxes_by_stamp[f.stamp_ns])
+    return pipeline.process(f.rgb, f.K_px, f.stamp_ns)
+
+
+def _run_frames(reader: Reader, ts, image_conn, copy_conns: list, infos: _InfoIndex, cfg: ProcessConfig,
+                out: _BagOutput, estimate: Callable[[_Frame], list[HandEstimate]]) -> None:
+    """Every image of the bag decoded, estimated and written (or rejected by reason), the copied topics
+    written as they come; fills the frame counts, times and rejections of ``out.summary``."""
+    from tqdm import tqdm
+
+    summary = out.summary
+    rejected: Counter[str] = Counter()
+
+    def reject(log_time: int, stamp: int | None, exc: RejectedFrameError) -> None:
+        rejected[exc.reason] += 1
+        summary.rejected_frames.append(
+            {"log_time_ns": log_time, "stamp_ns": stamp, "reason": exc.reason, "message": str(exc)})
+
+    data_conns = list({c.id: c for c in [image_conn, *copy_conns]}.values())
+    bar = tqdm(total=sum(c.msgcount for c in data_conns), unit="msg",
+               desc=f"process {Path(reader.path).name}", disable=not cfg.progress)
+    stamps: list[int] = []
+    for conn, log_time, raw in reader.messages(connections=data_conns):
+        bar.update(1)
+        out.copy(conn, log_time, raw)
+        if conn.id != image_conn.id:
+            continue
+        summary.frames_total += 1
+        frame = _decode_frame(ts, conn.msgtype, log_time, raw, infos, cfg, reject)
+        if frame is None:
+            continue
+        stamps.append(frame.stamp_ns)
+        t0 = time.perf_counter()
+        try:
+            hands = estimate(frame)
+        except ValueError as exc:
+            hands = None
+            reject(frame.log_time_ns, frame.stamp_ns, RejectedFrameError("estimate", str(exc)))
+        dt = time.perf_counter() - t0
+        summary.estimate_s += dt
+        if hands is not None:
+            out.frame(frame, hands, 1000.0 * dt)
+    bar.close()
+    summary.rejected = {r: rejected[r] for r in REASONS if rejected[r]}
+    if stamps:
+        summary.bag_duration_s = ns_to_seconds(max(stamps[-1] - stamps[0], 0))
 
 
 def summary_path(out_bag: str | Path) -> Path:
@@ -389,14 +369,14 @@ def _decode_frame(ts, msgtype: str, log_time: int, raw: bytes, infos: _InfoIndex
             msg = ts.deserialize_cdr(raw, msgtype)
         except Exception as exc:
             raise RejectedFrameError("deserialize", f"{msgtype} could not be deserialised: {exc}") from exc
-        stamp = _stamp_ns(msg.header)
+        stamp = stamp_to_ns(msg.header.stamp)
         rgb = compressed_to_rgb(msg) if msgtype == COMPRESSED_IMAGE else image_to_rgb(msg)
         h, w = rgb.shape[:2]
         info = infos.find(stamp)
         if info is not None:
             K = camera_info_to_K(info, (w, h))
         elif cfg.demo_intrinsics_without_info:
-            K = _demo_K(w, h)
+            K = demo_K(w, h)
         else:
             raise RejectedFrameError("camera_info_missing",
                                 f"no CameraInfo within {cfg.info_tolerance_ns} ns of stamp {stamp}")
@@ -406,37 +386,3 @@ def _decode_frame(ts, msgtype: str, log_time: int, raw: bytes, infos: _InfoIndex
         reject(log_time, stamp, exc)
         return None
     return _Frame(log_time, stamp, str(msg.header.frame_id), rgb, K)
-
-
-def _estimate(batch: list[_Frame], estimator, det, external, boxes_by_stamp, pipeline, cfg: ProcessConfig,
-              reject) -> None:
-    """Fill ``hands`` of each frame of ``batch`` (None after ``reject`` when the estimator failed)."""
-    if not batch:
-        return
-    if pipeline is not None:
-        for f in batch:
-            if external is not None and f.stamp_ns in boxes_by_stamp:
-                external.set_boxes(f.stamp_ns, boxes_by_stamp[f.stamp_ns])
-            try:
-                f.hands = pipeline.process(f.rgb, f.K_px, f.stamp_ns)
-            except ValueError as exc:
-                reject(f.log_time_ns, f.stamp_ns, RejectedFrameError("estimate", str(exc)))
-        return
-    inputs = []
-    for f in batch:
-        if external is not None and f.stamp_ns in boxes_by_stamp:
-            external.set_boxes(f.stamp_ns, boxes_by_stamp[f.stamp_ns])
-        dets = sorted(det.detect(f.rgb, f.stamp_ns), key=lambda d: -d.score)[: cfg.max_hands]
-        inputs.append((f.rgb, f.K_px, [HandBox(d.box_xyxy_px, d.is_right, d.score) for d in dets]))
-    try:
-        results = estimator.estimate_batch(inputs)
-    except ValueError:  # find the frame(s) at fault; the others keep their estimates
-        results = []
-        for f, inp in zip(batch, inputs, strict=True):
-            try:
-                results.append(estimator.estimate_batch([inp])[0])
-            except ValueError as exc:
-                reject(f.log_time_ns, f.stamp_ns, RejectedFrameError("estimate", str(exc)))
-                results.append(None)
-    for f, hands in zip(batch, results, strict=True):
-        f.hands = hands
