@@ -63,12 +63,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=DEMO_SEED, help="sequence seed (held out from training)")
     a = ap.parse_args(argv)
 
-    from tqdm import tqdm
-
-    from wildhands_ros.demo.report import compute_metrics, format_metrics
-    from wildhands_ros.demo.stream import DemoStream, read_demo_bag, write_overlay
-    from wildhands_synth.sequence import SyntheticSequence
-
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     model_dir = Path(a.model_dir) if a.model_dir else default_model_dir()
@@ -80,43 +74,58 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     width, height = (int(v) for v in a.size.split("x"))
+    seq, frames, truth = _render(a.seed, (width, height), a.frames)
+    params = out / "demo_params.yaml"
+    _params_yaml(params, checkpoint, detector if detector.exists() else None, a.backend)
+    bag_path = demo_bag_dir(out)
+    played = _play_through_node(out, params, bag_path, seq.K_px, (width, height), frames, a.rate)
+    if played is None:
+        return 3
+    _report(out, bag_path, played, frames, truth, a.rate)
+    return 0
 
-    seq = SyntheticSequence(a.seed, (width, height), threads=1)
+
+def _render(seed: int, size: tuple[int, int], n_frames: int):
+    """The held-out synthetic sequence: (the sequence, its RGB frames, the truth arrays stacked per key)."""
+    from tqdm import tqdm
+
+    from wildhands_synth.sequence import SyntheticSequence
+
+    seq = SyntheticSequence(seed, size, threads=1)
     frames, labels = [], []
-    for f in tqdm(seq.frames(a.frames), total=a.frames, desc="rendering the held-out sequence", unit="frame"):
+    for f in tqdm(seq.frames(n_frames), total=n_frames, desc="rendering the held-out sequence", unit="frame"):
         frames.append(f.image)
         labels.append(f.labels)
     truth = {k: np.stack([lab[k] for lab in labels]) for k in labels[0]}
+    return seq, frames, truth
 
-    params = out / "demo_params.yaml"
-    _params_yaml(params, checkpoint, detector if detector.exists() else None, a.backend)
-    env = dict(os.environ)
-    node_log = open(out / "node.log", "w")
-    node = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "wildhands_ros",
-            "--ros-args",
-            "-r",
-            "__node:=hands",
-            "-r",
-            "__ns:=/demo",
-            "--params-file",
-            str(params),
-        ],
-        stdout=node_log,
+
+def _start_node(params: Path, log) -> subprocess.Popen:
+    """The node process (``python -m wildhands_ros`` as ``/demo/hands``) with the demo parameters."""
+    args = ["--ros-args", "-r", "__node:=hands", "-r", "__ns:=/demo", "--params-file", str(params)]
+    return subprocess.Popen(
+        [sys.executable, "-m", "wildhands_ros", *args],
+        stdout=log,
         stderr=subprocess.STDOUT,
-        env=env,
+        env=dict(os.environ),
     )
-    bag_path = demo_bag_dir(out)
+
+
+def _play_through_node(out: Path, params: Path, bag_path: Path, K_px: np.ndarray, size: tuple[int, int],
+                       frames: list[np.ndarray], rate_hz: float):
+    """Start the node, play ``frames`` at ``rate_hz`` while recording ``bag_path``, stop the node; the
+    ``Played`` record, or None (message printed) when the node did not come up."""
+    from wildhands_ros.demo.stream import DemoStream
+
+    node_log = open(out / "node.log", "w")
+    node = _start_node(params, node_log)
     try:
-        stream = DemoStream(bag_path, K_px=seq.K_px, width=width, height=height)
+        stream = DemoStream(bag_path, K_px=K_px, width=size[0], height=size[1])
         print("waiting for the node (model loading)...", flush=True)
         if not stream.wait_for_node(timeout_s=180.0, node_proc=node):
             print(f"wildhands-demo: the node did not come up; see {out / 'node.log'}", file=sys.stderr)
-            return 3
-        played = stream.play(frames, rate_hz=a.rate, progress=True)
+            return None
+        played = stream.play(frames, rate_hz=rate_hz, progress=True)
         stream.drain(expected=len(frames), timeout_s=30.0)
         stream.close()
     finally:
@@ -126,6 +135,13 @@ def main(argv: list[str] | None = None) -> int:
         except subprocess.TimeoutExpired:
             node.kill()
         node_log.close()
+    return played
+
+
+def _report(out: Path, bag_path: Path, played, frames: list[np.ndarray], truth: dict, rate_hz: float) -> None:
+    """Read the bag back; write ``metrics.json`` and ``overlay.png``; print the figures and the paths."""
+    from wildhands_ros.demo.report import compute_metrics, format_metrics
+    from wildhands_ros.demo.stream import read_demo_bag, write_overlay
 
     rec = read_demo_bag(bag_path, played.stamp_to_index)
     metrics = compute_metrics(
@@ -137,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         play_time_s=played.duration_s,
         latencies_ms=rec.latencies_ms,
         recorded=rec.recorded,
-        rate_hz=a.rate,
+        rate_hz=rate_hz,
         node_counts=rec.node_counts,
     )
     metrics["backend"] = rec.backend
@@ -150,7 +166,6 @@ def main(argv: list[str] | None = None) -> int:
     print(format_metrics(metrics))
     print(f"\nbag: {bag_path} (ros2 bag info {bag_path}; Foxglove: {bag_path / (bag_path.name + '.mcap')})")
     print(f"metrics: {out / 'metrics.json'}\noverlay: {out / 'overlay.png'}")
-    return 0
 
 
 if __name__ == "__main__":
