@@ -188,35 +188,110 @@ def _pipeline(a: argparse.Namespace):
     return est, HandPipeline(est, cfg, detector=detector)
 
 
-def main(argv: list[str] | None = None) -> int:
-    a = _parser().parse_args(argv)
-    from tqdm import tqdm
+def _fail(msg: str) -> int:
+    print(f"wildhands-video: {msg}", file=sys.stderr)
+    return 2
 
-    from wildhands_core.draw import draw_hands
-    from wildhands_core.episodes import hand_row, write_episode
-    from wildhands_core.intrinsics import Undistorter
 
-    def fail(msg: str) -> int:
-        print(f"wildhands-video: {msg}", file=sys.stderr)
-        return 2
-
+def _check_arguments(a: argparse.Namespace) -> None:
+    """ValueError when the arguments cannot work (before anything is opened)."""
     if a.detector == "learned" and not a.detector_checkpoint:
-        return fail("--detector learned needs --detector-checkpoint")
+        raise ValueError("--detector learned needs --detector-checkpoint")
     if not Path(a.checkpoint).is_file():
-        return fail(f"--checkpoint {a.checkpoint}: no such file")
+        raise ValueError(f"--checkpoint {a.checkpoint}: no such file")
     out = Path(a.out)
     if out.exists() and any(out.iterdir()) and not a.overwrite:
-        return fail(f"{out} is not empty (use --overwrite)")
+        raise ValueError(f"{out} is not empty (use --overwrite)")
+
+
+def _open_input(a: argparse.Namespace):
+    """(source, its frames from the first on, (W, H), intrinsics or None); ValueError when unreadable."""
+    src = open_source(a.input, a.fps, a.max_frames)
+    frames = src.frames()
+    first = next(frames, None)
+    if first is None:
+        raise ValueError(f"{a.input}: no frame could be read")
+    h, w = first[1].shape[:2]
+    return src, _chain(first, frames), (w, h), choose_intrinsics(a, w, h)
+
+
+class _Overlay:
+    """The overlay output of ``--overlay``: ``overlay.mp4``, ``overlay/NNNNNN.png`` or nothing."""
+
+    def __init__(self, kind: str, out: Path, fps: float, size: tuple[int, int]) -> None:
+        self.kind, self.out, self.fps, self.size = kind, out, fps, size
+        self.writer = None
+        if kind == "png":
+            (out / "overlay").mkdir(exist_ok=True)
+
+    def add(self, index: int, image: np.ndarray, hands: list) -> None:
+        """Frame ``index`` (RGB) with its hands drawn."""
+        if self.kind == "none":
+            return
+        import cv2
+
+        from wildhands_core.draw import draw_hands
+
+        bgr = np.ascontiguousarray(draw_hands(image, hands)[:, :, ::-1])
+        if self.kind == "png":
+            cv2.imwrite(str(self.out / "overlay" / f"{index:06d}.png"), bgr)
+            return
+        if self.writer is None:
+            self.writer = cv2.VideoWriter(str(self.out / "overlay.mp4"), cv2.VideoWriter_fourcc(*"mp4v"),
+                                          self.fps, self.size)
+        self.writer.write(bgr)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.release()
+
+
+def _run(a: argparse.Namespace, pipe, src: Source, frames, size: tuple[int, int], K, undistort,
+         out: Path) -> tuple[list[dict], int, bool]:
+    """Every frame through ``pipe``: (episode frame dicts, hands found, interrupted by Ctrl-C); overlays
+    written as they come. ValueError when a frame's size differs from the first's."""
+    from tqdm import tqdm
+
+    from wildhands_core.episodes import hand_row
+
+    w, h = size
+    rows: list[dict] = []
+    n_hands = 0
+    overlay = _Overlay(a.overlay, out, src.fps, size)
+    bar = tqdm(total=src.total, unit="frame", desc="wildhands-video", disable=a.no_progress)
     try:
-        src = open_source(a.input, a.fps, a.max_frames)
-        frames = src.frames()
-        first = next(frames, None)
-        if first is None:
-            return fail(f"{a.input}: no frame could be read")
-        h, w = first[1].shape[:2]
-        intr = choose_intrinsics(a, w, h)
+        for stamp_ns, image in frames:
+            if image.shape[:2] != (h, w):
+                raise ValueError(f"frame {len(rows)} is {image.shape[1]}x{image.shape[0]}, not {w}x{h}")
+            if undistort is not None:
+                image = undistort(image)
+            log_ns = time.time_ns()
+            hands = pipe.process(image, K, stamp_ns)
+            overlay.add(len(rows), image, hands)
+            rows.append({"stamp_ns": int(stamp_ns), "log_time_ns": log_ns, "size": (w, h),
+                         "hands": [hand_row(e) for e in hands]})
+            n_hands += len(hands)
+            bar.update(1)
+            bar.set_postfix(hands=len(hands))
+    except KeyboardInterrupt:
+        return rows, n_hands, True  # a camera runs until Ctrl-C: keep what was read
+    finally:
+        bar.close()
+        overlay.close()
+    return rows, n_hands, False
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = _parser().parse_args(argv)
+    from wildhands_core.episodes import write_episode
+    from wildhands_core.intrinsics import Undistorter
+
+    try:
+        _check_arguments(a)
+        src, frames, (w, h), intr = _open_input(a)
     except ValueError as exc:
-        return fail(str(exc))
+        return _fail(str(exc))
+    out = Path(a.out)
     K = None if intr is None else intr.K_px
     undistort = Undistorter(intr) if intr is not None and intr.distorted else None
     how = intr.source if intr is not None else (
@@ -224,57 +299,19 @@ def main(argv: list[str] | None = None) -> int:
         "depths will be off, pass --camera-info, --fx.. or --fov-deg")
     print(f"wildhands-video: {src.kind} {a.input} ({w}x{h}, {src.fps:g} frames/s)")
     print(f"intrinsics: {how}" + (f"; frames undistorted ({intr.distortion_model})" if undistort else ""))
-
     try:
         est, pipe = _pipeline(a)
     except ValueError as exc:
-        return fail(str(exc))
+        return _fail(str(exc))
     print(f"estimator: {a.checkpoint} on {est.backend_name}, MANO {est.mano_source}; detector {a.detector}")
     out.mkdir(parents=True, exist_ok=True)
-    writer = None
-    if a.overlay == "png":
-        (out / "overlay").mkdir(exist_ok=True)
-
-    import cv2
-
-    rows: list[dict] = []
-    n_frames = n_hands = 0
     t0 = time.perf_counter()
-    bar = tqdm(total=src.total, unit="frame", desc="wildhands-video", disable=a.no_progress)
-    interrupted = False
     try:
-        for stamp_ns, image in _chain(first, frames):
-            if image.shape[:2] != (h, w):
-                raise ValueError(f"frame {n_frames} is {image.shape[1]}x{image.shape[0]}, not {w}x{h}")
-            if undistort is not None:
-                image = undistort(image)
-            log_ns = time.time_ns()
-            hands = pipe.process(image, K, stamp_ns)
-            rows.append({"stamp_ns": int(stamp_ns), "log_time_ns": log_ns, "size": (w, h),
-                         "hands": [hand_row(e) for e in hands]})
-            if a.overlay != "none":
-                bgr = np.ascontiguousarray(draw_hands(image, hands)[:, :, ::-1])
-                if a.overlay == "png":
-                    cv2.imwrite(str(out / "overlay" / f"{n_frames:06d}.png"), bgr)
-                else:
-                    if writer is None:
-                        writer = cv2.VideoWriter(str(out / "overlay.mp4"), cv2.VideoWriter_fourcc(*"mp4v"),
-                                                 src.fps, (w, h))
-                    writer.write(bgr)
-            n_frames += 1
-            n_hands += len(hands)
-            bar.update(1)
-            bar.set_postfix(hands=len(hands))
-    except KeyboardInterrupt:
-        interrupted = True  # a camera runs until Ctrl-C: keep what was read
+        rows, n_hands, interrupted = _run(a, pipe, src, frames, (w, h), K, undistort, out)
     except ValueError as exc:
-        bar.close()
-        return fail(str(exc))
-    finally:
-        bar.close()
-        if writer is not None:
-            writer.release()
+        return _fail(str(exc))
     elapsed = time.perf_counter() - t0
+    n_frames = len(rows)
     frame_id = (intr.camera_name if intr is not None and intr.camera_name else "camera") + "_optical"
     name = src.name or "video"
     write_episode(out, name, rows, frame_id)
