@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -146,101 +147,137 @@ def _episode_columns(frames: list[dict], by_stamp: dict[int, dict], cfg, target,
 
 def export_lerobot(in_bags, out_dir, cfg, on_episode: Callable[[str], None] | None = None):
     """See the module docstring; returns the ``ExportSummary``."""
-    from tqdm import tqdm
-
-    from wildhands_ros.bag.export import ExportSummary, _read_bag, _side_confidence, target_for_bag
+    from wildhands_ros.bag.export import ExportSummary, _read_bag
 
     out_dir = Path(out_dir)
     summary = ExportSummary(output=str(out_dir), target_frame=cfg.target_frame, format="lerobot")
     malformed: Counter[str] = Counter()
-    missing: Counter[str] = Counter()
-    skipped: Counter[str] = Counter()
     bags = [Path(b) for b in in_bags]
     read = [_read_bag(b, cfg, malformed) for b in bags]
     fps = cfg.fps if cfg.fps is not None else _image_fps(bags, cfg.image_topic)
     with atomic_path(out_dir, cfg.overwrite) as work:
-        writer: LeRobotWriter | None = None
+        run = _LeRobotRun(work, cfg, fps, summary, on_episode)
         for bag, (hand_frames, topic) in zip(bags, read, strict=True):
-            summary.messages += len(hand_frames)
-            by_stamp = {f["stamp_ns"]: f for f in hand_frames}
-            target = target_for_bag(bag, cfg, {f["frame_id"] for f in hand_frames}, malformed)
-            ts = make_typestore()
-            with Reader(bag) as reader:
-                register_bag_types(ts, reader.connections)
-                conns = _image_connection(reader, cfg.image_topic, bag)
-                bar = tqdm(total=sum(c.msgcount for c in conns), unit="img", desc=f"lerobot {bag.name}",
-                           disable=not cfg.progress)
-                stamps: list[int] = []
-                used: set[int] = set()
-                k = 0
-
-                def close_episode(writer: LeRobotWriter, bag=bag, topic=topic, hand_frames=hand_frames,
-                                  by_stamp=by_stamp, target=target, stamps=stamps) -> None:
-                    nonlocal k
-                    cols, info, arrays = _episode_columns(hand_frames, by_stamp, cfg, target, missing, stamps)
-                    name = f"{bag.name}_ep{k:03d}"
-                    row = writer.end_episode(cols, cfg.task, {"source_bag": str(bag), "source_name": name})
-                    summary.episodes.append({"name": name, "episode_index": row["episode_index"],
-                                             "bag": str(bag), "topic": topic, **info,
-                                             "hands": int(arrays["frame_index"].size)})
-                    if cfg.plot:
-                        from wildhands_ros.bag.plot import plot_episode
-
-                        (work / "plots").mkdir(exist_ok=True)
-                        plot_episode(work / "plots" / f"episode_{row['episode_index']:06d}.png", name,
-                                     arrays["frame_stamp_ns"], arrays["wrist_target_pose"],
-                                     arrays["gripper_aperture_m"], _side_confidence(arrays),
-                                     cfg.target_frame or info["frame_id"])
-                    if on_episode is not None:
-                        on_episode(name)
-                    k += 1
-                    stamps.clear()
-
-                for conn, _t, raw in reader.messages(connections=conns):
-                    bar.update(1)
-                    try:
-                        msg = ts.deserialize_cdr(raw, conn.msgtype)
-                    except Exception:
-                        skipped["image_deserialize"] += 1
-                        continue
-                    stamp = stamp_to_ns(msg.header.stamp)
-                    try:
-                        rgb = (frame_io.image_to_rgb(msg) if conn.msgtype == IMAGE
-                               else frame_io.compressed_to_rgb(msg))
-                    except frame_io.RejectedFrameError:
-                        skipped["image_decode"] += 1
-                        continue
-                    if writer is None:
-                        writer = LeRobotWriter(work, fps, FEATURES, VIDEO_KEY, (rgb.shape[1], rgb.shape[0]))
-                    if rgb.shape[:2] != (writer.image_size_wh[1], writer.image_size_wh[0]):
-                        skipped["image_size"] += 1
-                        continue
-                    if stamps and stamp <= stamps[-1]:
-                        skipped["image_stamp_not_increasing"] += 1
-                        continue
-                    gap = cfg.episode_gap_s
-                    if stamps and gap is not None and stamp - stamps[-1] > gap * NS_PER_S:
-                        close_episode(writer)
-                    if not stamps:
-                        writer.begin_episode()
-                    writer.add_image(rgb)
-                    stamps.append(stamp)
-                    used.add(stamp)
-                bar.close()
-                if stamps:
-                    close_episode(writer)
-                skipped["hand_array_without_image"] += len(set(by_stamp) - used)
-        if writer is None:
+            run.export_bag(bag, hand_frames, topic, malformed)
+        if run.writer is None:
             raise ValueError("no usable image in the input bags; nothing to export")
-        writer.finalize()
+        run.writer.finalize()
         summary.malformed = {r: n for r, n in
                              [*((r, malformed[r]) for r in (*_malformed_reasons(), "tf_message")),
-                              *((r, skipped[r]) for r in IMAGE_REASONS)] if n}
-        summary.transform_missing = {r: missing[r] for r in TRANSFORM_ERROR_REASONS if missing[r]}
+                              *((r, run.skipped[r]) for r in IMAGE_REASONS)] if n}
+        summary.transform_missing = {r: run.missing[r] for r in TRANSFORM_ERROR_REASONS if run.missing[r]}
         d = summary.to_dict()
         d.update({"codebase_version": CODEBASE_VERSION, "fps": fps, "task": cfg.task})
         write_json_atomic(work / "wildhands_export.json", d)
     return summary
+
+
+class _LeRobotRun:
+    """One LeRobot export in progress: the writer (made at the first usable image) and the counts."""
+
+    def __init__(self, work: Path, cfg, fps: int, summary, on_episode: Callable[[str], None] | None) -> None:
+        self.work, self.cfg, self.fps, self.summary, self.on_episode = work, cfg, fps, summary, on_episode
+        self.writer: LeRobotWriter | None = None
+        self.missing: Counter[str] = Counter()
+        self.skipped: Counter[str] = Counter()
+
+    def export_bag(self, bag: Path, hand_frames: list[dict], topic: str, malformed: Counter) -> None:
+        """The images of ``bag`` with the HandArray frames of the same stamps, as one or more episodes."""
+        from tqdm import tqdm
+
+        from wildhands_ros.bag.export import target_for_bag
+
+        cfg, skipped = self.cfg, self.skipped
+        self.summary.messages += len(hand_frames)
+        by_stamp = {f["stamp_ns"]: f for f in hand_frames}
+        target = target_for_bag(bag, cfg, {f["frame_id"] for f in hand_frames}, malformed)
+        episode = _Episode(bag, topic, hand_frames, by_stamp, target)
+        used: set[int] = set()
+        ts = make_typestore()
+        with Reader(bag) as reader:
+            register_bag_types(ts, reader.connections)
+            conns = _image_connection(reader, cfg.image_topic, bag)
+            bar = tqdm(total=sum(c.msgcount for c in conns), unit="img", desc=f"lerobot {bag.name}",
+                       disable=not cfg.progress)
+            for conn, _t, raw in reader.messages(connections=conns):
+                bar.update(1)
+                try:
+                    msg = ts.deserialize_cdr(raw, conn.msgtype)
+                except Exception:
+                    skipped["image_deserialize"] += 1
+                    continue
+                stamp = stamp_to_ns(msg.header.stamp)
+                try:
+                    rgb = (frame_io.image_to_rgb(msg) if conn.msgtype == IMAGE
+                           else frame_io.compressed_to_rgb(msg))
+                except frame_io.RejectedFrameError:
+                    skipped["image_decode"] += 1
+                    continue
+                if self._add_image(episode, stamp, rgb):
+                    used.add(stamp)
+            bar.close()
+            if episode.stamps:
+                self._close_episode(episode)
+            skipped["hand_array_without_image"] += len(set(by_stamp) - used)
+
+    def _add_image(self, episode: _Episode, stamp: int, rgb: np.ndarray) -> bool:
+        """One decoded image into the current episode (a new one after a gap); False when skipped."""
+        if self.writer is None:
+            size = (rgb.shape[1], rgb.shape[0])
+            self.writer = LeRobotWriter(self.work, self.fps, FEATURES, VIDEO_KEY, size)
+        writer, stamps = self.writer, episode.stamps
+        if rgb.shape[:2] != (writer.image_size_wh[1], writer.image_size_wh[0]):
+            self.skipped["image_size"] += 1
+            return False
+        if stamps and stamp <= stamps[-1]:
+            self.skipped["image_stamp_not_increasing"] += 1
+            return False
+        gap = self.cfg.episode_gap_s
+        if stamps and gap is not None and stamp - stamps[-1] > gap * NS_PER_S:
+            self._close_episode(episode)
+        if not stamps:
+            writer.begin_episode()
+        writer.add_image(rgb)
+        stamps.append(stamp)
+        return True
+
+    def _close_episode(self, e: _Episode) -> None:
+        """End the episode of ``e.stamps``: its columns, summary entry, plot; ``e`` then starts the next."""
+        from wildhands_ros.bag.export import _side_confidence
+
+        cfg = self.cfg
+        cols, info, arrays = _episode_columns(e.hand_frames, e.by_stamp, cfg, e.target, self.missing,
+                                              e.stamps)
+        name = f"{e.bag.name}_ep{e.index:03d}"
+        row = self.writer.end_episode(cols, cfg.task, {"source_bag": str(e.bag), "source_name": name})
+        self.summary.episodes.append({"name": name, "episode_index": row["episode_index"],
+                                      "bag": str(e.bag), "topic": e.topic, **info,
+                                      "hands": int(arrays["frame_index"].size)})
+        if cfg.plot:
+            from wildhands_ros.bag.plot import plot_episode
+
+            (self.work / "plots").mkdir(exist_ok=True)
+            plot_episode(self.work / "plots" / f"episode_{row['episode_index']:06d}.png", name,
+                         arrays["frame_stamp_ns"], arrays["wrist_target_pose"],
+                         arrays["gripper_aperture_m"], _side_confidence(arrays),
+                         cfg.target_frame or info["frame_id"])
+        if self.on_episode is not None:
+            self.on_episode(name)
+        e.index += 1
+        e.stamps.clear()
+
+
+@dataclass
+class _Episode:
+    """The bag being exported and the image stamps of its current episode (``index``: 0, 1, ...)."""
+
+    bag: Path
+    topic: str
+    hand_frames: list[dict]
+    by_stamp: dict[int, dict]
+    target: object
+    stamps: list[int] = field(default_factory=list)
+    index: int = 0
 
 
 def _malformed_reasons() -> tuple[str, ...]:
