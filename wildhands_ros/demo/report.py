@@ -89,6 +89,19 @@ def compute_metrics(
     played at ``i / rate_hz`` s. ``published`` / ``raw``: frame index -> {"right"/"left": {"joints_m" (21,3),
     "keypoints_px" (21,2)}}. ``node_counts``: the node's last diagnostics counters (``frames_received``,
     ``frames_published``, ``frames_failed``, ``rejected_total``), which explain unanswered frames."""
+    out = _accuracy(truth, published)
+    out.update(_smoothness(truth, published, raw, rate_hz))
+    out.update(_frame_counts(published, played, dropped_by_node, play_time_s, latencies_ms, recorded,
+                             node_counts))
+    return out
+
+
+def _mean(v: list[float]) -> float:
+    return float(np.mean(v)) if v else float("nan")
+
+
+def _accuracy(truth: dict[str, np.ndarray], published: dict[int, dict]) -> dict[str, float]:
+    """The accuracy figures ``mpjpe_mm`` ... ``wrist_error_mm`` (module docstring)."""
     per_joint, pa, kp, wrist, mrrpe = [], [], [], [], []
     for i, hands in published.items():
         for slot, side in ((0, "right"), (1, "left")):
@@ -123,19 +136,22 @@ def compute_metrics(
                 )
             )
 
-    def mean(v: list[float]) -> float:
-        return float(np.mean(v)) if v else float("nan")
-
-    out = {
-        "mpjpe_mm": mean(per_joint),
-        "pa_mpjpe_mm": mean(pa),
-        "mrrpe_mm": mean(mrrpe),
-        "kp2d_error_px": mean(kp),
-        "wrist_error_mm": mean(wrist),
+    return {
+        "mpjpe_mm": _mean(per_joint),
+        "pa_mpjpe_mm": _mean(pa),
+        "mrrpe_mm": _mean(mrrpe),
+        "kp2d_error_px": _mean(kp),
+        "wrist_error_mm": _mean(wrist),
     }
+
+
+def _smoothness(truth: dict[str, np.ndarray], published: dict[int, dict], raw: dict[int, dict],
+                rate_hz: float) -> dict[str, float]:
+    """The jitters (raw, smoothed, truth) and ``smoothing_lag_ms`` of the right hand (module docstring)."""
     run = sorted(i for i in published if "right" in published[i] and i in raw and "right" in raw[i])
     nan = float("nan")
-    out.update(jitter_raw_mm_s2=nan, jitter_smoothed_mm_s2=nan, jitter_truth_mm_s2=nan, smoothing_lag_ms=nan)
+    out = {"jitter_raw_mm_s2": nan, "jitter_smoothed_mm_s2": nan, "jitter_truth_mm_s2": nan,
+           "smoothing_lag_ms": nan}
     if len(run) >= 5:
         t = np.asarray(run, dtype=float) / rate_hz
         sm = np.stack([published[i]["right"]["joints_m"] for i in run])
@@ -150,6 +166,13 @@ def compute_metrics(
         lag_sm = alignment_lag_s(sm[:, 0], t, full_wrist, full_t)
         lag_raw = alignment_lag_s(rw[:, 0], t, full_wrist, full_t)
         out["smoothing_lag_ms"] = 1e3 * (lag_sm - lag_raw)
+    return out
+
+
+def _frame_counts(published: dict[int, dict], played: int, dropped_by_node: int, play_time_s: float,
+                  latencies_ms: list[float], recorded: int, node_counts: dict[str, int] | None) -> dict:
+    """Where every played frame went, throughput and latency percentiles (module docstring)."""
+    nan = float("nan")
     estimated = sum(1 for h in published.values() if h)
     counts = node_counts or {}
     received = int(counts.get("frames_received", played))
@@ -158,7 +181,7 @@ def compute_metrics(
     not_recorded = max(node_published - recorded, 0)
     rejected, failed = int(counts.get("rejected_total", 0)), int(counts.get("frames_failed", 0))
     accounted = recorded + dropped_by_node + rejected + failed + lost_before_node + not_recorded
-    out.update(
+    return dict(
         frames_played=played,
         frames_estimated=estimated,
         frames_recorded=recorded,
@@ -172,7 +195,6 @@ def compute_metrics(
         latency_p50_ms=float(np.percentile(latencies_ms, 50)) if latencies_ms else nan,
         latency_p95_ms=float(np.percentile(latencies_ms, 95)) if latencies_ms else nan,
     )
-    return out
 
 
 def format_metrics(m: dict[str, float]) -> str:
