@@ -71,7 +71,8 @@ def _frame(stamp_ns: int):
 def test_compressed_images_are_decoded_and_a_camera_info_is_reused_for_later_frames(node_and_listener):
     node, listener = node_and_listener
     deadline = time.monotonic() + 20  # discovery between the node's publishers and the listener
-    while node.outputs.hands_pub.get_subscription_count() == 0 or node.outputs.debug_pub.get_subscription_count() == 0:
+    outputs = node.outputs
+    while outputs.hands_pub.get_subscription_count() == 0 or outputs.debug_pub.get_subscription_count() == 0:
         assert time.monotonic() < deadline, "the listener never matched the node's publishers"
         time.sleep(0.05)
     t = time.time_ns()
