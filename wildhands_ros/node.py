@@ -107,14 +107,18 @@ class HandsNode(LifecycleNode):
                 raise RuntimeError(f"{name} failed: {self._transition_error}") from self._transition_error
 
     # --------------------------------------------------------------------------------- lifecycle
+    def _failed(self, transition: str, exc: BaseException) -> TransitionCallbackReturn:
+        """Log and keep (for ``autostart``) why ``transition`` failed."""
+        self._transition_error = exc
+        self.get_logger().error(f"{transition} failed: {type(exc).__name__}: {exc}")
+        return TransitionCallbackReturn.FAILURE
+
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
             self._configure()
         except Exception as exc:
-            self._transition_error = exc
-            self.get_logger().error(f"configure failed: {type(exc).__name__}: {exc}")
             self._free()
-            return TransitionCallbackReturn.FAILURE
+            return self._failed("configure", exc)
         self._state = "inactive"
         return TransitionCallbackReturn.SUCCESS
 
@@ -157,10 +161,8 @@ class HandsNode(LifecycleNode):
         try:
             self.inputs.subscribe(with_boxes=self.pipeline.external is not None)
         except Exception as exc:
-            self._transition_error = exc
-            self.get_logger().error(f"activate failed: {type(exc).__name__}: {exc}")
             self._stop_inputs()
-            return TransitionCallbackReturn.FAILURE
+            return self._failed("activate", exc)
         self._state = "active"
         self.get_logger().info(
             f"active: backend {self.backend_name}, detector sources {self.pipeline.active_sources}, "

@@ -30,6 +30,8 @@ from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 from wildhands_ros.msg import HandArray, HandBoxArray
 
+from wildhands_core.stamps import ns_to_sec_nanosec, stamp_to_ns
+
 W, H = 320, 240
 FRAME = "cam_optical"
 K = [300.0, 0.0, 159.5, 0.0, 300.0, 119.5, 0.0, 0.0, 1.0]
@@ -52,7 +54,8 @@ BAD_CASES = (
 def _stamp(ns: int):
     from builtin_interfaces.msg import Time
 
-    return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
+    sec, nanosec = ns_to_sec_nanosec(ns)
+    return Time(sec=sec, nanosec=nanosec)
 
 
 class NotMatchedError(RuntimeError):
@@ -75,7 +78,7 @@ class Player:
         self.rng = np.random.default_rng(0)
 
     def _on_hands(self, m: HandArray) -> None:
-        self.arrays[m.header.stamp.sec * 1_000_000_000 + m.header.stamp.nanosec] = m
+        self.arrays[stamp_to_ns(m.header.stamp)] = m
 
     def wait_matched(self, timeout_s: float) -> None:
         """Spin until the node subscribes to all three inputs (``NotMatchedError`` after ``timeout_s``)."""
@@ -211,15 +214,21 @@ def play(player: Player, out: dict, timeout_s: float, scenario: Callable[[], Non
     return 0
 
 
-def main() -> int:
+def player_arguments() -> argparse.ArgumentParser:
+    """The options every player takes: camera namespace, node name, answer timeout (s)."""
     ap = argparse.ArgumentParser()
+    ap.add_argument("--ns", default="/cam")
+    ap.add_argument("--node", default="/hands")
+    ap.add_argument("--timeout", type=float, default=30.0)
+    return ap
+
+
+def main() -> int:
+    ap = player_arguments()
     ap.add_argument("--scenario", choices=["good", "bad", "burst"], default="good")
     ap.add_argument("--frames", type=int, default=5)
     ap.add_argument("--period", type=float, default=0.05)
-    ap.add_argument("--ns", default="/cam")
-    ap.add_argument("--node", default="/hands")
     ap.add_argument("--buffer", type=int, default=2)
-    ap.add_argument("--timeout", type=float, default=30.0)
     a = ap.parse_args()
     rclpy.init()
     p = Player(a.ns, a.node, a.buffer)

@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 import rclpy
-from node_player import H, Player, W, play
+from node_player import H, Player, W, play, player_arguments
 from wildhands_ros.msg import HandArray
 
 S = 1_000_000_000
@@ -131,11 +131,8 @@ def _scenario(p: RobustPlayer, a: argparse.Namespace, out: dict) -> None:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
+    ap = player_arguments()
     ap.add_argument("case")
-    ap.add_argument("--ns", default="/cam")
-    ap.add_argument("--node", default="/hands")
-    ap.add_argument("--timeout", type=float, default=30.0)
     ap.add_argument("--count", type=int, default=30)
     a = ap.parse_args()
     rclpy.init()
