@@ -105,7 +105,7 @@ def hand_frame_names(estimates: Sequence[HandEstimate], prefix: str) -> list[str
     return names
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compared by identity
 class HandTransform:
     """One TF transform of a hand: ``child`` frame expressed in ``parent`` (REP-103), translation (3,) in
     metres, rotation as a quaternion (x, y, z, w)."""

@@ -43,7 +43,7 @@ PAIRING_WHY = {
 MAX_PENDING_BOXES = 32
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compared by identity
 class CameraModel:
     """A validated CameraInfo: ``K_px`` (3, 3) float64 in pixels of its images (P[:, :3] for rectified
     input), the distortion to undo (``D`` empty for rectified input) and the (W, H) of its images."""
