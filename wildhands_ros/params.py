@@ -23,19 +23,15 @@ from rclpy.exceptions import InvalidParameterValueException, ParameterException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
-from wildhands_core.config import Setting, settings_of
+from wildhands_core.config import Setting, dataclass_from_dict, settings_of
 from wildhands_core.estimator import BACKENDS, DEVICES, EstimatorConfig
 from wildhands_core.pipeline import PipelineConfig
 from wildhands_core.smoothing.config import SmoothingConfig
-from wildhands_core.smoothing.one_euro import OneEuroParams
 from wildhands_core.tracking.config import TrackerConfig
 
 __all__ = ["BACKENDS", "CORE_PARAMETERS", "DEVICES", "SPECS", "NodeSettings", "ParameterError", "Spec"]
 
 RELIABILITIES = ("best_effort", "reliable")
-SMOOTHED = tuple(
-    name.split(".")[0] for name in settings_of(SmoothingConfig) if name.endswith(".min_cutoff")
-)
 
 #: The core setting behind each ``model.*`` / ``detector.*`` / ``tracking.*`` parameter: (parameter,
 #: config dataclass, field). Every ``smoothing.<name>`` is ``SmoothingConfig``'s ``<name>``.
@@ -248,19 +244,18 @@ def declare(node: Node) -> dict[str, Any]:
 
 
 def smoothing_from_values(values: dict[str, Any]) -> SmoothingConfig:
-    """SmoothingConfig from the ``smoothing.*`` parameter values."""
+    """SmoothingConfig from the ``smoothing.*`` parameter values (``smoothing.joints.beta`` = its
+    ``joints.beta``), through the one dict -> dataclass loader."""
+    nested: dict[str, Any] = {}
+    for name, value in values.items():
+        if name.startswith("smoothing."):
+            *path, key = name.split(".")[1:]
+            node = nested
+            for part in path:
+                node = node.setdefault(part, {})
+            node[key] = value
     try:
-        return SmoothingConfig(
-            enabled=bool(values["smoothing.enabled"]),
-            **{
-                q: OneEuroParams(
-                    float(values[f"smoothing.{q}.min_cutoff"]),
-                    float(values[f"smoothing.{q}.beta"]),
-                    float(values[f"smoothing.{q}.d_cutoff"]),
-                )
-                for q in SMOOTHED
-            },
-        )
+        return dataclass_from_dict(SmoothingConfig, nested)
     except ValueError as exc:
         raise ParameterError("smoothing", str(exc)) from exc
 
