@@ -101,6 +101,7 @@ class PipelineConfig:
         _DETECTOR.external_tolerance_ns / NS_PER_S,
         description="external boxes match an image within this stamp difference (s)", range=(0.0, 1.0),
     )
+    #: an external detector publishes its boxes after it saw the image; 0 = use what has arrived.
     external_wait_s: float = setting(
         0.1, description="a frame waits this long for its external boxes (s)", range=(0.0, 5.0)
     )
