@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--device", default=EstimatorConfig.device, help="cpu | cuda | cuda:N")
     pr.add_argument("--mano-dir", help="licensed MANO pickles (default: WILDHANDS_MANO_DIR or procedural)")
     pr.add_argument("--batch-size", type=int, default=ProcessConfig.batch_size,
-                    help=f"frames per network batch (default {ProcessConfig.batch_size})")
+                    help="accepted, no effect: frames go through the pipeline one at a time")
     pr.add_argument("--image-topic")
     pr.add_argument("--info-topic")
     pr.add_argument("--boxes-topic", help="recorded wildhands_ros/HandBoxArray boxes")
@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
                     help="copy input topics through (no TOPIC: all of them)")
     pr.add_argument("--vertices", action="store_true", help="fill Hand.vertices_m")
     pr.add_argument("--tracking", action="store_true",
-                    help="tracker ids + smoothing (HandPipeline, one frame at a time: no batching)")
+                    help="tracker ids + smoothing (off: the most confident detections of each frame, no ids)")
     pr.add_argument("--overwrite", action="store_true")
     pr.add_argument("--no-progress", action="store_true")
 

@@ -85,7 +85,7 @@ class ProcessConfig:
     boxes_topic: str | None = None  # recorded wildhands_ros/HandBoxArray boxes (the "external" source)
     info_tolerance_ns: int = 0  # max |image stamp - CameraInfo stamp|; 0 = same stamp
     demo_intrinsics_without_info: bool = False  # no CameraInfo: the release demo's K instead of rejecting
-    batch_size: int = 8  # frames per network batch (no tracking)
+    batch_size: int = 8  # accepted, no effect: every frame goes through HandPipeline on its own
     storage: str = "mcap"  # output storage: "mcap" | "sqlite3"
     hands_topic: str = "/wildhands/hands"
     tf: bool = True
@@ -94,7 +94,7 @@ class ProcessConfig:
     copy_topics: tuple[str, ...] | None = None  # input topics copied through; None = none, ("*",) = all
     with_vertices: bool = False  # fill Hand.vertices_m (estimator needs return_vertices)
     max_hands: int = EstimatorConfig.max_hands  # most confident boxes kept per frame (no tracking)
-    tracking: bool = False  # HandPipeline per frame (tracker ids + smoothing), no batching
+    tracking: bool = False  # tracker ids + smoothing; off: the max_hands best detections per frame
     pipeline: PipelineConfig = field(default_factory=offline_pipeline_config)
     overwrite: bool = False
     progress: bool = True
