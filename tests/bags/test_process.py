@@ -72,7 +72,7 @@ def test_every_good_frame_is_written_with_its_stamps_and_every_bad_frame_is_coun
     ts = make_typestore()
     seq = _sequence()
     write_camera_bag(tmp_path / "in", in_storage, seq, ts)
-    cfg = ProcessConfig(boxes_topic=BOXES_TOPIC, batch_size=4, storage=out_storage, copy_topics=("*",),
+    cfg = ProcessConfig(boxes_topic=BOXES_TOPIC, storage=out_storage, copy_topics=("*",),
                         progress=False)
     s = process_bag(tmp_path / "in", tmp_path / "out", estimator, cfg)
 
@@ -126,7 +126,7 @@ def test_batched_estimates_equal_single_frame_estimates_with_the_camera_info_K(t
     seq = [FrameSpec(0, T0, T0, None, "rgb8", BOTH), FrameSpec(1, T0 + DT, T0 + DT, None, "rgb8", BOTH[:1])]
     write_camera_bag(tmp_path / "in", "mcap", seq, ts)
     process_bag(tmp_path / "in", tmp_path / "out", estimator,
-                ProcessConfig(boxes_topic=BOXES_TOPIC, batch_size=2, progress=False))
+                ProcessConfig(boxes_topic=BOXES_TOPIC, progress=False))
     hands = _read(tmp_path / "out")["/wildhands/hands"]
     K = np.array([[FOCAL, 0, (W - 1) / 2], [0, FOCAL, (H - 1) / 2], [0, 0, 1]])
     for i, (_, arr) in enumerate(hands):
@@ -176,7 +176,7 @@ def test_an_interrupted_run_leaves_no_output_and_no_temporary_files(tmp_path, es
 
     with pytest.raises(KeyboardInterrupt):
         process_bag(tmp_path / "in", tmp_path / "out", estimator,
-                    ProcessConfig(boxes_topic=BOXES_TOPIC, batch_size=2, progress=False), on_frame=interrupt)
+                    ProcessConfig(boxes_topic=BOXES_TOPIC, progress=False), on_frame=interrupt)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
 
 

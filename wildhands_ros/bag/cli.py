@@ -33,8 +33,6 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--backend", default=EstimatorConfig.backend, choices=BACKENDS)
     pr.add_argument("--device", default=EstimatorConfig.device, help="cpu | cuda | cuda:N")
     pr.add_argument("--mano-dir", help="licensed MANO pickles (default: WILDHANDS_MANO_DIR or procedural)")
-    pr.add_argument("--batch-size", type=int, default=ProcessConfig.batch_size,
-                    help="accepted, no effect: frames go through the pipeline one at a time")
     pr.add_argument("--image-topic")
     pr.add_argument("--info-topic")
     pr.add_argument("--boxes-topic", help="recorded wildhands_ros/HandBoxArray boxes")
@@ -99,7 +97,7 @@ def _process(a: argparse.Namespace) -> int:
     cfg = ProcessConfig(
         image_topic=a.image_topic, info_topic=a.info_topic, boxes_topic=a.boxes_topic,
         info_tolerance_ns=round(a.info_tolerance_ms * 1e6), demo_intrinsics_without_info=a.demo_k,
-        batch_size=a.batch_size, storage=a.storage, hands_topic=a.hands_topic, tf=not a.no_tf,
+        storage=a.storage, hands_topic=a.hands_topic, tf=not a.no_tf,
         tf_prefix=a.tf_prefix, camera_frame=a.camera_frame,
         copy_topics=None if a.copy is None else (tuple(a.copy) or ("*",)),
         with_vertices=a.vertices, max_hands=est.cfg.max_hands, tracking=a.tracking,

@@ -23,8 +23,7 @@ the end: an interrupted run leaves no OUT.
 
 Every image goes through ``wildhands_core.pipeline.HandPipeline``, the node's path: with tracking off
 (the default) the ``max_hands`` most confident detections of each image are estimated, ``track_id`` = -1;
-with ``tracking`` the tracker gives ids and the smoother filters (frames in bag order). ``batch_size`` is
-accepted and has no effect (frames are estimated one at a time, as the pipeline does).
+with ``tracking`` the tracker gives ids and the smoother filters (frames in bag order).
 """
 
 from __future__ import annotations
@@ -85,7 +84,6 @@ class ProcessConfig:
     boxes_topic: str | None = None  # recorded wildhands_ros/HandBoxArray boxes (the "external" source)
     info_tolerance_ns: int = 0  # max |image stamp - CameraInfo stamp|; 0 = same stamp
     demo_intrinsics_without_info: bool = False  # no CameraInfo: the release demo's K instead of rejecting
-    batch_size: int = 8  # accepted, no effect: every frame goes through HandPipeline on its own
     storage: str = "mcap"  # output storage: "mcap" | "sqlite3"
     hands_topic: str = "/wildhands/hands"
     tf: bool = True
@@ -102,8 +100,6 @@ class ProcessConfig:
     def __post_init__(self) -> None:
         if self.storage not in STORAGES:
             raise ValueError(f"storage must be one of {sorted(STORAGES)}, got {self.storage!r}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if any(c in self.tf_prefix for c in " /"):
             raise ValueError(f"tf_prefix must not contain spaces or '/', got {self.tf_prefix!r}")
 
