@@ -8,8 +8,11 @@ Inputs (F frames, N hands):
   ``boxes_224`` (N, 4) float32 crop boxes in the 224 frame, ``K_224`` (N, 3, 3) float32 224-frame intrinsics.
 Outputs (N hands): see :func:`output_names`; metres in the camera optical frame, axis-angle in radians.
 
-MANO and the projection run inside the graph (decided by measurement: on CPU they cost < 2 % of the trunks,
-and keeping them in the graph avoids a second framework round-trip per frame in ONNX Runtime/TensorRT).
+MANO and the weak-perspective camera run inside the graph (decided by measurement: on CPU they cost < 2 % of
+the trunks, and keeping them in the graph avoids a second framework round-trip per frame in ONNX
+Runtime/TensorRT). The 2D keypoints are projected afterwards with the image's own K
+(``HandPoseEstimator.postprocess``); training reads the model's other outputs (``keypoints_224_px``,
+``cam_wp``, ...) from :class:`~wildhands_core.model.wildhands.WildHands` directly.
 """
 
 from __future__ import annotations
