@@ -88,20 +88,19 @@ class StageTimer:
 
 
 def _instrument(node, timer: StageTimer) -> None:
-    import wildhands_ros.node as node_mod
+    import wildhands_ros.conversions as conv
     from wildhands_core.smoothing.hand_smoother import HandSmoother
 
-    conv = node_mod.conv
     for attr, stage in (("image_to_rgb", "decode"), ("compressed_to_rgb", "decode"),
                         ("estimates_to_hand_array", "messages"), ("estimates_to_transforms", "TF"),
                         ("estimates_to_markers", "markers")):
         timer.patch(conv, attr, stage)
-    for attr in ("_on_info", "_on_image", "_on_boxes"):
-        timer.patch(node, attr, "pairing")
+    for attr in ("on_info", "on_image", "on_boxes"):
+        timer.patch(node.inputs, attr, "pairing")
     node.worker._process = timer.wrap(node.worker._process, "node")  # the worker holds the bound method
-    if node._tf_send is not None:
-        node._tf_send = timer.wrap(node._tf_send, "TF")
-    for pub in (node.hands_pub, node.markers_pub, node.raw_pub):
+    if node.outputs.tf_send is not None:
+        node.outputs.tf_send = timer.wrap(node.outputs.tf_send, "TF")
+    for pub in (node.outputs.hands_pub, node.outputs.markers_pub, node.outputs.raw_pub):
         if pub is not None:
             timer.patch(pub, "publish", "publish")
     pipe, est = node.pipeline, node.estimator
@@ -182,15 +181,15 @@ def _messages(image: np.ndarray, K: np.ndarray, stamp_ns: int, with_boxes: bool)
 def _feed(node, msgs) -> None:
     img, info, *boxes = msgs
     if boxes:
-        node._on_boxes(boxes[0])
-    node._on_info(info)
-    node._on_image(img)
+        node.inputs.on_boxes(boxes[0])
+    node.inputs.on_info(info)
+    node.inputs.on_image(img)
 
 
 def stage_table(node, timer: StageTimer, images, K, with_boxes: bool, warmup: int = 2) -> dict:
     """Frames one at a time through the instrumented node; mean ms per stage and frame."""
     node.pipeline.reset()
-    node._order.clear()
+    node.inputs.order.clear()
     t0 = time.time_ns()
     rows, detected = [], []
     for i, image in enumerate(images):
@@ -223,7 +222,7 @@ def stage_table(node, timer: StageTimer, images, K, with_boxes: bool, warmup: in
 def live(node, images, K, rate_hz: float, n: int) -> dict:
     """Frames played at ``rate_hz`` (stamped now, like a camera); what the node processed."""
     node.pipeline.reset()
-    node._order.clear()
+    node.inputs.order.clear()
     processed0, dropped0 = node.worker.processed, node.worker.dropped
     period = 1.0 / rate_hz
     t_start = t_next = time.perf_counter()

@@ -215,18 +215,8 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        data = dict(data or {})
-        d = dict(data.get("data") or {})
-        if "datasets" in d:
-            d["datasets"] = [_spec(s) for s in d["datasets"] or []]
-            data["data"] = DataConfig(**d)
+        """From a mapping (YAML); unknown keys, nested ones too, raise ValueError naming them."""
         return dataclass_from_dict(cls, data)
-
-
-def _spec(s: Any) -> DatasetSpec:
-    if isinstance(s, DatasetSpec):
-        return s
-    return dataclass_from_dict(DatasetSpec, dict(s))
 
 
 def _parse_value(text: str) -> Any:

@@ -1,7 +1,11 @@
 """Typed configuration: the network's :class:`ModelConfig` and generic dataclass <-> YAML helpers.
 
 Other parts of the project define their own config dataclasses in their own files and use
-:func:`dataclass_from_dict`, :func:`load_yaml_config` and :func:`save_yaml_config` from here.
+:func:`dataclass_from_dict` (THE dict/YAML -> dataclass loader: unknown keys are refused by name, nested
+dataclasses and lists of them are built), :func:`load_yaml_config` and :func:`save_yaml_config` from here.
+Runtime settings document themselves with :func:`setting` (a dataclass field whose metadata holds its
+description and its range or choices); :func:`settings_of` lists them (the ROS parameter table is built
+from it).
 Defaults of :class:`ModelConfig` reproduce the released WildHands network exactly (69,182,816 learnable
 parameters without the grasp head).
 """
@@ -25,10 +29,14 @@ __all__ = [
     "KPE_FORMS",
     "VARIANTS",
     "ModelConfig",
+    "Setting",
     "dataclass_from_dict",
     "dataclass_to_dict",
+    "described",
     "load_yaml_config",
     "save_yaml_config",
+    "setting",
+    "settings_of",
 ]
 
 #: Network variants of the paper's ablations (Sec. 4, Tab. 3-4).
@@ -152,31 +160,44 @@ def dataclass_to_dict(obj: Any) -> dict[str, Any]:
     return plain(obj)
 
 
-def _convert(tp: Any, value: Any) -> Any:
-    """Convert a YAML value to the annotated field type (nested dataclasses, tuples)."""
+def _convert(tp: Any, value: Any, where: str) -> Any:
+    """Convert a YAML value to the annotated field type (nested dataclasses, lists/tuples of them, tuples)."""
     origin = typing.get_origin(tp)
     if dataclasses.is_dataclass(tp) and isinstance(value, dict):
-        return dataclass_from_dict(tp, value)
-    if origin is tuple and isinstance(value, (list, tuple)):
-        return tuple(value)
+        return _from_dict(tp, value, where)
+    if origin in (tuple, list) and isinstance(value, (list, tuple)):
+        args = [a for a in typing.get_args(tp) if a is not Ellipsis]
+        item = args[0] if len(set(args)) == 1 else None
+        items = [_convert(item, v, f"{where}[{i}]") if item is not None else v for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
     if origin in (typing.Union, types.UnionType):
         for arg in typing.get_args(tp):
             if dataclasses.is_dataclass(arg) and isinstance(value, dict):
-                return dataclass_from_dict(arg, value)
-            if typing.get_origin(arg) is tuple and isinstance(value, (list, tuple)):
-                return tuple(value)
+                return _from_dict(arg, value, where)
+            if typing.get_origin(arg) in (tuple, list) and isinstance(value, (list, tuple)):
+                return _convert(arg, value, where)
     return value
 
 
-def dataclass_from_dict(cls: type[T], data: dict[str, Any] | None) -> T:
-    """Build dataclass ``cls`` from a dict; unknown keys raise ``ValueError``; missing keys = defaults."""
+def _from_dict(cls: type[T], data: dict[str, Any] | None, where: str) -> T:
     data = dict(data or {})
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(data) - names)
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    unknown = sorted(set(data) - set(names), key=str)
     if unknown:
-        raise ValueError(f"unknown {cls.__name__} keys: {unknown}; known: {sorted(names)}")
-    return cls(**{k: _convert(hints[k], v) for k, v in data.items()})
+        at = f" (at {where})" if where else ""
+        raise ValueError(f"unknown {cls.__name__} keys {unknown}{at}; known: {sorted(names)}")
+    prefix = f"{where}." if where else ""
+    return cls(**{k: _convert(hints[k], v, f"{prefix}{k}") for k, v in data.items()})
+
+
+def dataclass_from_dict(cls: type[T], data: dict[str, Any] | None) -> T:
+    """Build dataclass ``cls`` from a dict (e.g. YAML); missing keys take their defaults.
+
+    Nested dataclass fields (also in lists/tuples and ``X | None``) are built from nested dicts and lists
+    become tuples where the field is a tuple. An unknown key raises ``ValueError`` naming it and where it
+    is (``unknown OneEuroParams keys ['betaa'] (at joints)``)."""
+    return _from_dict(cls, data, "")
 
 
 def load_yaml_config(path: str | Path, cls: type[T], section: str | None = None) -> T:
@@ -198,3 +219,85 @@ def save_yaml_config(path: str | Path, obj: Any, section: str | None = None) -> 
     with open(path, "w", encoding="utf-8") as f:
         yaml.safe_dump(data, f, sort_keys=False)
 
+
+
+def described(
+    description: str,
+    *,
+    range: tuple[float, float] | None = None,
+    choices: tuple[str, ...] | None = None,
+    items: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Field metadata read by :func:`settings_of`: ``description``, the optional inclusive numeric ``range``
+    (lo, hi) or string ``choices``; ``items``: for a field holding a dataclass whose own fields are not
+    documented, their metadata by field name (``{"beta": {"description": ..., "range": ...}}``).
+    For ``field(default_factory=..., metadata=described(...))``; plain defaults use :func:`setting`."""
+    meta: dict[str, Any] = {"description": description}
+    if range is not None:
+        meta["range"] = range
+    if choices is not None:
+        meta["choices"] = tuple(choices)
+    if items is not None:
+        meta["items"] = items
+    return meta
+
+
+def setting(
+    default: Any,
+    *,
+    description: str,
+    range: tuple[float, float] | None = None,
+    choices: tuple[str, ...] | None = None,
+) -> Any:
+    """A dataclass field with an immutable ``default`` that documents itself (:func:`described`)."""
+    return dataclasses.field(default=default, metadata=described(description, range=range, choices=choices))
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One documented field of a config dataclass: dotted ``name`` (nested dataclasses joined by "."),
+    its default, description, optional range (lo, hi) or choices."""
+
+    name: str
+    default: Any
+    description: str
+    range: tuple[float, float] | None = None
+    choices: tuple[str, ...] | None = None
+
+
+def _field_default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    raise ValueError(f"field {f.name!r} has no default")
+
+
+def _settings(cls: type, values: Any, prefix: str) -> dict[str, Setting]:
+    out: dict[str, Setting] = {}
+    for f in dataclasses.fields(cls):
+        if "description" not in f.metadata:
+            continue
+        name, desc = f"{prefix}{f.name}", f.metadata["description"]
+        value = _field_default(f) if values is None else getattr(values, f.name)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            inner = _settings(type(value), value, f"{name}.")
+            for sub_name, meta in f.metadata.get("items", {}).items():
+                inner[f"{name}.{sub_name}"] = Setting(
+                    f"{name}.{sub_name}", getattr(value, sub_name), meta["description"], meta.get("range"),
+                    meta.get("choices"),
+                )
+            for s in inner.values():
+                out[s.name] = dataclasses.replace(s, description=f"{desc}: {s.description}")
+            continue
+        out[name] = Setting(name, value, desc, f.metadata.get("range"), f.metadata.get("choices"))
+    return out
+
+
+def settings_of(cls: type, prefix: str = "") -> dict[str, Setting]:
+    """The fields of dataclass ``cls`` documented with :func:`setting` / :func:`described`, by dotted
+    name, with their defaults (read from the fields: ``cls`` is not instantiated, so a config with a
+    required value works too); a field holding a dataclass is expanded into that one's settings
+    (``joints.min_cutoff``), their descriptions prefixed with the field's (``"joints: minimum cut-off
+    (Hz)"``)."""
+    return _settings(cls, None, prefix)

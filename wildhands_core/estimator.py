@@ -29,31 +29,58 @@ import numpy as np
 import torch
 
 from wildhands_core.camera import Letterbox, checked_K, project_points
+from wildhands_core.config import setting
 from wildhands_core.estimate import HandBox, HandEstimate
 from wildhands_core.inference.graph import GRAPH_VERSION, VERTICES_NAME, InferenceGraph
 from wildhands_core.preprocess import CROP_SOURCES, crop_and_kpe_boxes, cut_crops, normalize, whole_image_224
 
-BACKENDS = ("torch", "onnxruntime", "tensorrt")
+#: Inference backends of the network: THE list (node parameter, CLIs).
+BACKENDS: tuple[str, ...] = ("torch", "onnxruntime", "tensorrt")
+#: Inference devices ("cuda" = the current CUDA device).
+DEVICES: tuple[str, ...] = ("cpu", "cuda")
 
 
 @dataclass
 class EstimatorConfig:
     """Estimator settings. ``checkpoint``: a project or released checkpoint file (required unless
-    ``allow_random_weights``, which only tests and benchmarks use)."""
+    ``allow_random_weights``, which only tests and benchmarks use). Each field documents itself
+    (``wildhands_core.config.setting``); the ROS node's ``model.*`` parameters are derived from them."""
 
-    checkpoint: str | None = None
-    mano_dir: str | None = None  # licensed MANO pickles; None = WILDHANDS_MANO_DIR or the procedural hand
-    backend: str = "torch"
-    device: str = "cpu"
-    fp16: bool | None = None  # None = FP16 on CUDA, FP32 on CPU
-    crop_scale: float = 1.75  # release demo (the paper's training uses 1.5, Sec. 4.1)
-    crop_source: str = "whole224"  # release: crops cut from the 224 letterboxed image
-    max_hands: int = 4  # per frame; TensorRT profile maximum
-    return_vertices: bool = False
-    onnx_path: str | None = None  # onnxruntime/tensorrt: exported into cache_dir when not given
-    cache_dir: str = "~/.cache/wildhands"
-    threads: int = 0  # ONNX Runtime intra-op threads (0 = its default)
-    allow_random_weights: bool = False
+    checkpoint: str | None = setting(
+        None, description="estimator checkpoint (.ckpt/.pt); required unless allow_random_weights"
+    )
+    mano_dir: str | None = setting(
+        None, description="directory holding MANO_RIGHT/LEFT .pkl/.npz; empty = WILDHANDS_MANO_DIR, the "
+        "checkpoint's MANO or the procedural hand",
+    )
+    backend: str = setting("torch", description="inference backend", choices=BACKENDS)
+    device: str = setting("cpu", description="inference device", choices=DEVICES)
+    fp16: bool | None = setting(None, description="FP16 inference; None = FP16 on CUDA, FP32 on CPU")
+    crop_scale: float = setting(
+        1.75, description="hand crop side = longest box side x this (release demo: 1.75)", range=(1.0, 4.0)
+    )  # the paper's training uses 1.5 (Sec. 4.1)
+    crop_source: str = setting(
+        "whole224", description="image the crops are cut from (release: the 224 letterboxed image)",
+        choices=CROP_SOURCES,
+    )
+    max_hands: int = setting(
+        4, description="boxes estimated per frame at most (the TensorRT engine profile's maximum); the "
+        "node and the video tool set it to the hands they follow (TrackerConfig.max_hands)",
+    )
+    return_vertices: bool = setting(
+        False, description="return MANO vertices (HandEstimate.vertices_m; the node: Hand.vertices_m and "
+        "the mesh markers)",
+    )
+    onnx_path: str | None = setting(
+        None, description="onnxruntime/tensorrt: this ONNX file of the checkpoint (e.g. "
+        "wildhands-export --int8's int8 one); empty = exported from the checkpoint",
+    )
+    cache_dir: str = setting("~/.cache/wildhands", description="exported ONNX files and TensorRT engines")
+    threads: int = setting(0, description="ONNX Runtime intra-op threads (0 = its default: one per core)",
+                           range=(0, 64))
+    allow_random_weights: bool = setting(
+        False, description="run an untrained network when no checkpoint is set (tests)"
+    )
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:

@@ -32,10 +32,18 @@ from typing import Protocol
 
 import numpy as np
 
+from wildhands_core.config import setting
 from wildhands_core.detection.base import ExternalBoxes, HandDetection, HandDetector
-from wildhands_core.detection.factory import DETECTOR_SOURCES, DetectorConfig, build_available_detector
+from wildhands_core.detection.factory import (
+    DEFAULT_DETECTOR_SOURCES,
+    DETECTOR_BACKENDS,
+    DETECTOR_SOURCES,
+    DetectorConfig,
+    build_available_detector,
+)
 from wildhands_core.estimate import HandBox, HandEstimate
 from wildhands_core.smoothing.config import SmoothingConfig
+from wildhands_core.stamps import NS_PER_S, seconds_to_ns
 from wildhands_core.tracking.config import TrackerConfig
 from wildhands_core.tracking.tracker import HandTracker
 
@@ -58,28 +66,45 @@ class Estimator(Protocol):
         ...
 
 
+_DETECTOR = DetectorConfig()
+
+
 @dataclass
 class PipelineConfig:
     """Detection, tracking and smoothing settings of :class:`HandPipeline` (not paper hyper-parameters:
-    WildHands estimates single frames from given boxes)."""
+    WildHands estimates single frames from given boxes). Each field documents itself
+    (``wildhands_core.config.setting``); the ROS node's ``detector.*`` / ``tracking.*`` / ``smoothing.*``
+    parameters are derived from these fields and defaults."""
 
-    detector_sources: tuple[str, ...] = ("external",)
-    #: checkpoint of the learned detector ("learned" source); None/"" = that source is skipped.
-    learned_detector_checkpoint: str | None = None
-    #: device of the learned detector ("cpu" | "cuda") and its backend ("torch" | "onnxruntime": about 6x
-    #: faster on CPU, exported once into the cache).
-    detector_device: str = "cpu"
-    detector_backend: str = "torch"
-    #: NMS IoU between sources, per handedness; detections below ``detector_min_score`` are dropped.
-    detector_iou_threshold: float = 0.5
-    detector_min_score: float = 0.3
-    #: external boxes match an image when their stamps differ by at most this (ns).
-    external_tolerance_ns: int = 0
-    #: how long (s) a frame that needs detection waits for its external boxes (an external detector
-    #: publishes them after it saw the image); 0 = use what has arrived.
-    external_wait_s: float = 0.0
-    #: follow hands with the tracker (ids, keypoint-based boxes between detections, smoothing).
-    tracking: bool = True
+    detector_sources: tuple[str, ...] = setting(
+        DEFAULT_DETECTOR_SOURCES, description=f"detector sources, any of {DETECTOR_SOURCES}",
+        choices=DETECTOR_SOURCES,
+    )
+    learned_detector_checkpoint: str | None = setting(
+        None, description="checkpoint of the learned hand detector; empty = skip that source"
+    )
+    detector_device: str = setting(_DETECTOR.device, description="device of the learned detector")
+    detector_backend: str = setting(
+        _DETECTOR.learned_backend, description="backend of the learned detector (onnxruntime: about 6x "
+        "faster on CPU, exported once into the cache)", choices=DETECTOR_BACKENDS,
+    )
+    detector_iou_threshold: float = setting(
+        _DETECTOR.nms_iou, description="NMS IoU between sources, per handedness", range=(0.0, 1.0)
+    )
+    detector_min_score: float = setting(
+        _DETECTOR.min_score, description="detections with a lower score are ignored", range=(0.0, 1.0)
+    )
+    external_tolerance_s: float = setting(
+        _DETECTOR.external_tolerance_ns / NS_PER_S,
+        description="external boxes match an image within this stamp difference (s)", range=(0.0, 1.0),
+    )
+    #: an external detector publishes its boxes after it saw the image; 0 = use what has arrived.
+    external_wait_s: float = setting(
+        0.1, description="a frame waits this long for its external boxes (s)", range=(0.0, 5.0)
+    )
+    tracking: bool = setting(
+        True, description="track hands (ids, keypoint-based boxes between detections, smoothing)"
+    )
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
 
@@ -88,6 +113,11 @@ class PipelineConfig:
         bad = [s for s in self.detector_sources if s not in DETECTOR_SOURCES]
         if bad:
             raise ValueError(f"unknown detector sources {bad}; known: {DETECTOR_SOURCES}")
+
+    @property
+    def external_tolerance_ns(self) -> int:
+        """``external_tolerance_s`` in int nanoseconds (rounded)."""
+        return seconds_to_ns(self.external_tolerance_s)
 
 
 @dataclass

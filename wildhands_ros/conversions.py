@@ -14,15 +14,15 @@ from collections.abc import Sequence
 import numpy as np
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point, Quaternion, TransformStamped, Vector3
-from scipy.spatial.transform import Rotation
 from sensor_msgs.msg import Image
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
-from wildhands_core.constants import FINGERTIP_NAMES, NUM_JOINTS, SKELETON_EDGES
+from wildhands_core.constants import NUM_JOINTS, SKELETON_EDGES
 from wildhands_core.detection.base import HandDetection
 from wildhands_core.draw import LEFT_RGB, RIGHT_RGB, draw_hands  # noqa: F401  (draw_hands: the debug image)
 from wildhands_core.estimate import HandEstimate
+from wildhands_core.stamps import ns_to_sec_nanosec
 from wildhands_ros import hand_fields as fields
 
 # Image / CameraInfo decoding and its errors: the rclpy-free ``image_decoding`` (shared with the bag tools),
@@ -35,9 +35,11 @@ from wildhands_ros.image_decoding import (  # noqa: F401
     InputError,
     UnsupportedEncodingError,
     camera_info_distortion,
+    camera_info_size,
     camera_info_to_K,
     check_image,
     check_image_size,
+    check_info_size,
     compressed_to_rgb,
     image_to_rgb,
     image_view,
@@ -46,15 +48,10 @@ from wildhands_ros.msg import Hand, HandArray, HandBoxArray
 
 
 # ----------------------------------------------------------------------------------------------- time
-def stamp_to_ns(stamp: Time) -> int:
-    """builtin_interfaces/Time -> int nanoseconds."""
-    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
-
-
 def ns_to_stamp(ns: int) -> Time:
-    """int nanoseconds (>= 0) -> builtin_interfaces/Time."""
-    ns = int(ns)
-    return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
+    """int nanoseconds (>= 0) -> builtin_interfaces/Time (reverse: ``wildhands_core.stamps.stamp_to_ns``)."""
+    sec, nanosec = ns_to_sec_nanosec(ns)
+    return Time(sec=sec, nanosec=nanosec)
 
 
 # --------------------------------------------------------------------------------------------- images
@@ -144,33 +141,17 @@ def estimates_to_hand_array(
 def estimates_to_transforms(
     estimates: Sequence[HandEstimate], header: Header, prefix: str, fingertips: bool = False
 ) -> list[TransformStamped]:
-    """TF (REP-103/105): camera optical frame (``header.frame_id``) -> wrist frame per hand (origin at the
-    wrist joint, axes = the MANO global orientation); with ``fingertips``, wrist -> ``<wrist
-    name minus "wrist"><finger>_tip`` (e.g. ``hand_right_index_tip``), identity rotation, offset expressed in
-    the wrist frame. Stamps = ``header.stamp`` (the image's)."""
-    out: list[TransformStamped] = []
-    for est, wrist in zip(estimates, fields.hand_frame_names(estimates, prefix), strict=True):
-        joints = np.asarray(est.joints_m, np.float64).reshape(NUM_JOINTS, 3)
-        rot = Rotation.from_rotvec(np.asarray(est.global_orient_aa, np.float64).reshape(3))
-        out.append(_transform(header, wrist, joints[0], rot.as_quat()))
-        if fingertips:
-            base = wrist.replace("wrist", "", 1)
-            local = rot.inv().apply(joints[16:21] - joints[0])
-            for name, p in zip(FINGERTIP_NAMES, local, strict=True):
-                out.append(
-                    _transform(
-                        Header(stamp=header.stamp, frame_id=wrist),
-                        base + name,
-                        p,
-                        np.array([0.0, 0.0, 0.0, 1.0]),
-                    )
-                )
-    return out
+    """The hands' TF (``hand_fields.hand_transforms``: camera optical frame ``header.frame_id`` -> wrist
+    frame per hand, optionally wrist -> fingertips) as messages stamped ``header.stamp`` (the image's)."""
+    return [
+        _transform(Header(stamp=header.stamp, frame_id=t.parent), t.child, t.translation_m, t.quaternion_xyzw)
+        for t in fields.hand_transforms(estimates, header.frame_id, prefix, fingertips)
+    ]
 
 
 def _transform(header: Header, child: str, t: np.ndarray, q_xyzw: np.ndarray) -> TransformStamped:
     tf = TransformStamped()
-    tf.header = Header(stamp=header.stamp, frame_id=header.frame_id)
+    tf.header = header
     tf.child_frame_id = child
     tf.transform.translation = Vector3(x=float(t[0]), y=float(t[1]), z=float(t[2]))
     tf.transform.rotation = Quaternion(

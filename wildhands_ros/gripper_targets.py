@@ -23,9 +23,10 @@ from scipy.spatial.transform import Rotation
 
 from wildhands_core.estimate import HandEstimate
 from wildhands_core.gripper import GripperConfig, GripperTracker
+from wildhands_core.handedness import Handedness
+from wildhands_core.stamps import stamp_to_ns
 from wildhands_core.transforms import TransformBuffer, TransformError
-from wildhands_ros.conversions import stamp_to_ns
-from wildhands_ros.hand_fields import RIGHT, wrist_pose
+from wildhands_ros.hand_fields import wrist_pose
 from wildhands_ros.msg import GripperTarget, GripperTargetArray
 
 #: (parameter, GripperConfig field) of the node's gripper.* parameters.
@@ -62,7 +63,7 @@ def gripper_target_array(tracker: GripperTracker, estimates: Sequence[HandEstima
             _, R, t = to_frame
             p, q = R.apply(p) + t, (R * Rotation.from_quat(q)).as_quat(canonical=True)
         out.targets.append(GripperTarget(
-            handedness=RIGHT if est.is_right else 0, track_id=int(est.track_id),
+            handedness=int(Handedness.of(est.is_right)), track_id=int(est.track_id),
             confidence=float(est.confidence), aperture_m=float(g.aperture_m), closed=bool(g.closed),
             command=float(g.command),
             wrist_pose=Pose(position=Point(x=float(p[0]), y=float(p[1]), z=float(p[2])),

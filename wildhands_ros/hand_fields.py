@@ -13,18 +13,20 @@ quaternions (x, y, z, w).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from wildhands_core.constants import NUM_BETAS, NUM_GRASP_CLASSES, NUM_JOINTS
+from wildhands_core.constants import FINGERTIP_NAMES, NUM_BETAS, NUM_GRASP_CLASSES, NUM_JOINTS
 from wildhands_core.detection.base import HandDetection
 from wildhands_core.estimate import HandEstimate
+from wildhands_core.handedness import Handedness
+from wildhands_core.stamps import ns_to_sec_nanosec
 
-#: Hand.LEFT / Hand.RIGHT (and HandBoxArray.LEFT / RIGHT).
-LEFT = 0
-RIGHT = 1
+#: MANO21 indices of the five fingertips (the joints after the 16 MANO joints, ``FINGERTIP_NAMES`` order).
+FINGERTIP_JOINTS = slice(NUM_JOINTS - len(FINGERTIP_NAMES), NUM_JOINTS)
 
 #: Fixed array sizes of msg/Hand.msg.
 HAND_ARRAY_SIZES = {
@@ -53,8 +55,12 @@ def wrist_pose(est: HandEstimate) -> tuple[np.ndarray, np.ndarray]:
     """Wrist position (3,) metres and orientation quaternion (x, y, z, w) = the MANO global orientation,
     both in the camera optical frame."""
     joints = np.asarray(est.joints_m, np.float64).reshape(NUM_JOINTS, 3)
-    q = Rotation.from_rotvec(np.asarray(est.global_orient_aa, np.float64).reshape(3)).as_quat()
-    return joints[0].copy(), q
+    return joints[0].copy(), _wrist_rotation(est).as_quat()
+
+
+def _wrist_rotation(est: HandEstimate) -> Rotation:
+    """The MANO global orientation (wrist frame -> camera optical frame)."""
+    return Rotation.from_rotvec(np.asarray(est.global_orient_aa, np.float64).reshape(3))
 
 
 def hand_fields(est: HandEstimate, with_vertices: bool = False) -> dict[str, Any]:
@@ -66,7 +72,7 @@ def hand_fields(est: HandEstimate, with_vertices: bool = False) -> dict[str, Any
         else np.zeros(0, np.float32)
     )
     return {
-        "handedness": RIGHT if est.is_right else LEFT,
+        "handedness": int(Handedness.of(est.is_right)),
         "track_id": int(est.track_id),
         "confidence": float(est.confidence),
         "global_orient_aa": np.asarray(est.global_orient_aa, np.float32).reshape(3),
@@ -99,19 +105,46 @@ def hand_frame_names(estimates: Sequence[HandEstimate], prefix: str) -> list[str
     return names
 
 
+@dataclass(frozen=True, eq=False)  # holds arrays: compared by identity
+class HandTransform:
+    """One TF transform of a hand: ``child`` frame expressed in ``parent`` (REP-103), translation (3,) in
+    metres, rotation as a quaternion (x, y, z, w)."""
+
+    parent: str
+    child: str
+    translation_m: np.ndarray
+    quaternion_xyzw: np.ndarray
+
+
+def hand_transforms(estimates: Sequence[HandEstimate], camera_frame: str, prefix: str,
+                    fingertips: bool = False) -> list[HandTransform]:
+    """TF of the hands (REP-103/105): camera optical frame ``camera_frame`` -> wrist frame per hand (origin at
+    the wrist joint, axes = the MANO global orientation, names from :func:`hand_frame_names`); with
+    ``fingertips``, after each wrist: wrist -> ``<wrist name minus "wrist"><finger>_tip`` (e.g.
+    ``hand_right_index_tip``), identity rotation, offset expressed in the wrist frame."""
+    out: list[HandTransform] = []
+    identity = np.array([0.0, 0.0, 0.0, 1.0])
+    for est, wrist in zip(estimates, hand_frame_names(estimates, prefix), strict=True):
+        joints = np.asarray(est.joints_m, np.float64).reshape(NUM_JOINTS, 3)
+        rot = _wrist_rotation(est)
+        out.append(HandTransform(camera_frame, wrist, joints[0].copy(), rot.as_quat()))
+        if fingertips:
+            local = rot.inv().apply(joints[FINGERTIP_JOINTS] - joints[0])
+            base = wrist.replace("wrist", "", 1)
+            out += [HandTransform(wrist, base + name, p, identity.copy())
+                    for name, p in zip(FINGERTIP_NAMES, local, strict=True)]
+    return out
+
+
 def wrist_transform_fields(estimates: Sequence[HandEstimate], stamp: dict, camera_frame: str,
                            prefix: str) -> list[dict]:
     """``geometry_msgs/TransformStamped`` field dicts: camera optical frame -> wrist frame per hand (origin
     at the wrist joint, axes = MANO global orientation), stamped ``stamp`` (``{"sec", "nanosec"}``)."""
-    out = []
-    for est, child in zip(estimates, hand_frame_names(estimates, prefix), strict=True):
-        pos, q = wrist_pose(est)
-        out.append({
-            "header": {"stamp": dict(stamp), "frame_id": camera_frame},
-            "child_frame_id": child,
-            "transform": {"translation": vector3(pos), "rotation": quaternion(q)},
-        })
-    return out
+    return [{
+        "header": {"stamp": dict(stamp), "frame_id": t.parent},
+        "child_frame_id": t.child,
+        "transform": {"translation": vector3(t.translation_m), "rotation": quaternion(t.quaternion_xyzw)},
+    } for t in hand_transforms(estimates, camera_frame, prefix)]
 
 
 def stamp_fields(stamp_ns: int) -> dict:
@@ -119,13 +152,14 @@ def stamp_fields(stamp_ns: int) -> dict:
     ns = int(stamp_ns)
     if ns < 0:
         raise ValueError(f"negative stamp {ns}")
-    return {"sec": ns // 1_000_000_000, "nanosec": ns % 1_000_000_000}
+    sec, nanosec = ns_to_sec_nanosec(ns)
+    return {"sec": sec, "nanosec": nanosec}
 
 
 def hand_from_fields(h) -> HandEstimate:
     """A ``Hand`` message (any object with its attributes) -> HandEstimate (float32 precision). Raises
     ``ValueError`` when an array has the wrong size or handedness is neither LEFT nor RIGHT."""
-    if int(h.handedness) not in (LEFT, RIGHT):
+    if int(h.handedness) not in (Handedness.LEFT, Handedness.RIGHT):
         raise ValueError(f"handedness {h.handedness} is neither LEFT (0) nor RIGHT (1)")
     arr = {}
     for name, n in HAND_ARRAY_SIZES.items():
@@ -138,7 +172,7 @@ def hand_from_fields(h) -> HandEstimate:
         raise ValueError(f"Hand.vertices_m has {verts.size} values, not a multiple of 3")
     t = h.mano_translation
     return HandEstimate(
-        is_right=int(h.handedness) == RIGHT,
+        is_right=Handedness(int(h.handedness)).is_right,
         global_orient_aa=arr["global_orient_aa"],
         hand_pose_aa=arr["hand_pose_aa"],
         betas=arr["betas"],
@@ -164,6 +198,6 @@ def detections_from_box_fields(boxes_xyxy_px, handedness, scores,
         raise ValueError(
             f"HandBoxArray: {boxes.size} box values, {len(handedness)} sides, {len(scores)} scores")
     sc = np.asarray(scores, np.float64) if len(scores) else np.ones(n)
-    return [HandDetection(boxes[4 * i: 4 * i + 4], int(handedness[i]) == RIGHT, float(sc[i]), source)
-            for i in range(n)]
+    right = [int(side) == Handedness.RIGHT for side in handedness]
+    return [HandDetection(boxes[4 * i: 4 * i + 4], right[i], float(sc[i]), source) for i in range(n)]
 

@@ -89,20 +89,23 @@ def check_image(msg) -> None:
         raise ImageLayoutError(f"data has {size} bytes, step*height needs {step * h}", "step")
 
 
-def image_view(msg) -> np.ndarray:
+def image_view(msg, checked: bool = False) -> np.ndarray:
     """Zero-copy numpy view (H, W, C) uint8 on the message buffer in its own encoding; honours ``step``
-    (padded rows are skipped by the view's strides). Raises :class:`InputError` subclasses."""
-    check_image(msg)
+    (padded rows are skipped by the view's strides). Raises :class:`InputError` subclasses; ``checked``:
+    :func:`check_image` already passed for this message (not repeated)."""
+    if not checked:
+        check_image(msg)
     h, w, step = int(msg.height), int(msg.width), int(msg.step)
     channels = SUPPORTED_ENCODINGS[msg.encoding][0]
     rows = _bytes(msg.data)[: step * h].reshape(h, step)
     return rows[:, : w * channels].reshape(h, w, channels)
 
 
-def image_to_rgb(msg) -> np.ndarray:
+def image_to_rgb(msg, checked: bool = False) -> np.ndarray:
     """(H, W, 3) uint8 RGB from an Image: a zero-copy view for ``rgb8`` (possibly read-only and strided
-    when ``step`` has padding), one ``cv2.cvtColor`` for bgr8, rgba8, bgra8 and mono8."""
-    view = image_view(msg)
+    when ``step`` has padding), one ``cv2.cvtColor`` for bgr8, rgba8, bgra8 and mono8 (``checked``: as
+    :func:`image_view`)."""
+    view = image_view(msg, checked)
     code = SUPPORTED_ENCODINGS[msg.encoding][1]
     if code is None:
         return view
@@ -155,20 +158,33 @@ def camera_info_to_K(
         )
     bx, by = max(int(info.binning_x), 1), max(int(info.binning_y), 1)
     roi = info.roi
-    w = int(roi.width) or int(info.width)
-    h = int(roi.height) or int(info.height)
     if roi.width or roi.height or bx > 1 or by > 1:
         K[0, 2] -= roi.x_offset
         K[1, 2] -= roi.y_offset
         K[0] /= bx
         K[1] /= by
-        w, h = w // bx, h // by
-    if image_size is not None and (w, h) != (int(image_size[0]), int(image_size[1])):
+    if image_size is not None:
+        check_info_size(camera_info_size(info), image_size)
+    return K
+
+
+def camera_info_size(info) -> tuple[int, int]:
+    """(W, H) of the images a CameraInfo describes: its ROI (or full) size downsampled by the binning, as
+    image_geometry does; (0, 0) components where the CameraInfo gives no size."""
+    bx, by = max(int(info.binning_x), 1), max(int(info.binning_y), 1)
+    w = int(info.roi.width) or int(info.width)
+    h = int(info.roi.height) or int(info.height)
+    return (w // bx, h // by)
+
+
+def check_info_size(info_size: tuple[int, int], image_size: tuple[int, int]) -> None:
+    """Refuse an image whose (W, H) differs from its CameraInfo's (reason ``camera_info_size``)."""
+    w, h = info_size
+    if (w, h) != (int(image_size[0]), int(image_size[1])):
         raise CameraInfoError(
             f"CameraInfo size {w}x{h} does not match the image size {image_size[0]}x{image_size[1]}",
             "camera_info_size",
         )
-    return K
 
 
 def camera_info_distortion(info, use_rectified: bool = False) -> tuple[str, np.ndarray]:

@@ -2,8 +2,13 @@
 :class:`NodeSettings`, validated at start-up (an invalid value raises :class:`ParameterError` naming the
 parameter); only ``smoothing.*`` may change at run time (``on_set_parameters``).
 
-Defaults here are the ones of ``config/hands.yaml``. Units: seconds, pixels, Hz (One Euro cut-offs),
-``beta`` in Hz per unit/s of the smoothed quantity (see ``wildhands_core.smoothing.config``).
+The ``model.*``, ``detector.*``, ``tracking.*`` and ``smoothing.*`` parameters are DERIVED from the core's
+config dataclasses (``EstimatorConfig``, ``PipelineConfig``, ``TrackerConfig``, ``SmoothingConfig``): their
+defaults, descriptions and ranges/choices are the fields' (``wildhands_core.config.settings_of``),
+``CORE_PARAMETERS`` names the field behind each parameter. The ROS-only parameters (lifecycle, topics, input,
+qos, tf, output, gripper, diagnostics) are declared here. ``config/hands.yaml`` holds every default.
+Units: seconds, pixels, Hz (One Euro cut-offs), ``beta`` in Hz per unit/s of the smoothed quantity (see
+``wildhands_core.smoothing.config``).
 """
 
 from __future__ import annotations
@@ -18,16 +23,43 @@ from rclpy.exceptions import InvalidParameterValueException, ParameterException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
-from wildhands_core.pipeline import DETECTOR_SOURCES, PipelineConfig
+from wildhands_core.config import Setting, dataclass_from_dict, settings_of
+from wildhands_core.estimator import BACKENDS, DEVICES, EstimatorConfig
+from wildhands_core.pipeline import PipelineConfig
 from wildhands_core.smoothing.config import SmoothingConfig
-from wildhands_core.smoothing.one_euro import OneEuroParams
 from wildhands_core.tracking.config import TrackerConfig
 
-BACKENDS = ("torch", "onnxruntime", "tensorrt")
-DEVICES = ("cpu", "cuda")
+__all__ = ["BACKENDS", "CORE_PARAMETERS", "DEVICES", "SPECS", "NodeSettings", "ParameterError", "Spec"]
+
 RELIABILITIES = ("best_effort", "reliable")
-SMOOTHED = ("joints", "transl", "betas", "global_orient", "finger_rotations")
-_DEFAULT_SMOOTHING = SmoothingConfig()
+
+#: The core setting behind each ``model.*`` / ``detector.*`` / ``tracking.*`` parameter: (parameter,
+#: config dataclass, field). Every ``smoothing.<name>`` is ``SmoothingConfig``'s ``<name>``.
+CORE_PARAMETERS: tuple[tuple[str, type, str], ...] = (
+    ("model.checkpoint", EstimatorConfig, "checkpoint"),
+    ("model.allow_random_weights", EstimatorConfig, "allow_random_weights"),
+    ("model.mano_dir", EstimatorConfig, "mano_dir"),
+    ("model.backend", EstimatorConfig, "backend"),
+    ("model.onnx_path", EstimatorConfig, "onnx_path"),
+    ("model.device", EstimatorConfig, "device"),
+    ("model.threads", EstimatorConfig, "threads"),
+    ("model.crop_scale", EstimatorConfig, "crop_scale"),
+    # the hands followed per image; the node's estimator batch is sized to it
+    ("model.max_hands", TrackerConfig, "max_hands"),
+    ("model.publish_mesh", EstimatorConfig, "return_vertices"),
+    ("detector.sources", PipelineConfig, "detector_sources"),
+    ("detector.learned_checkpoint", PipelineConfig, "learned_detector_checkpoint"),
+    ("detector.min_score", PipelineConfig, "detector_min_score"),
+    ("detector.iou_threshold", PipelineConfig, "detector_iou_threshold"),
+    ("detector.external_tolerance_s", PipelineConfig, "external_tolerance_s"),
+    ("detector.external_wait_s", PipelineConfig, "external_wait_s"),
+    ("tracking.enabled", PipelineConfig, "tracking"),
+    ("tracking.min_hits", TrackerConfig, "min_hits"),
+    ("tracking.max_missed", TrackerConfig, "max_missed"),
+    ("tracking.redetect_every_n", TrackerConfig, "redetect_every_n"),
+    ("tracking.search_every_n", TrackerConfig, "search_every_n"),
+    ("tracking.one_per_side", TrackerConfig, "one_per_side"),
+)
 
 
 class ParameterError(ValueError):
@@ -50,91 +82,40 @@ class Spec:
     runtime: bool = False
 
 
-def _smoothing_specs() -> list[Spec]:
-    out = [
-        Spec(
-            "smoothing.enabled",
-            _DEFAULT_SMOOTHING.enabled,
-            "temporal One Euro smoothing on/off",
-            runtime=True,
-        )
+def _ros_value(value: Any) -> Any:
+    """A core default as a ROS parameter value: None -> "" (unset path), tuple -> list (string array)."""
+    if value is None:
+        return ""
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _derived(name: str, s: Setting, runtime: bool = False) -> Spec:
+    return Spec(name, _ros_value(s.default), s.description, s.range, s.choices, runtime)
+
+
+def _core_specs(prefix: str) -> list[Spec]:
+    """The parameters ``<prefix>.*`` of ``CORE_PARAMETERS``, in its order."""
+    return [
+        _derived(name, settings_of(cls)[field_name])
+        for name, cls, field_name in CORE_PARAMETERS
+        if name.startswith(prefix + ".")
     ]
-    for q in SMOOTHED:
-        p: OneEuroParams = getattr(_DEFAULT_SMOOTHING, q)
-        out += [
-            Spec(
-                f"smoothing.{q}.min_cutoff",
-                p.min_cutoff,
-                f"{q}: minimum cut-off (Hz)",
-                (1e-3, 100.0),
-                runtime=True,
-            ),
-            Spec(
-                f"smoothing.{q}.beta",
-                p.beta,
-                f"{q}: cut-off increase per unit/s of speed",
-                (0.0, 1e4),
-                runtime=True,
-            ),
-            Spec(
-                f"smoothing.{q}.d_cutoff",
-                p.d_cutoff,
-                f"{q}: cut-off of the speed estimate (Hz)",
-                (1e-3, 100.0),
-                runtime=True,
-            ),
-        ]
-    return out
 
 
-_T = TrackerConfig()
+def _smoothing_specs() -> list[Spec]:
+    """Every ``SmoothingConfig`` setting as ``smoothing.<name>``, changeable at run time."""
+    return [_derived(f"smoothing.{n}", s, runtime=True) for n, s in settings_of(SmoothingConfig).items()]
+
+
 SPECS: tuple[Spec, ...] = (
     Spec(
         "lifecycle.autostart",
         True,
         "configure and activate at start-up; false: wait for lifecycle transitions (ros2 lifecycle set)",
     ),
-    Spec("model.checkpoint", "", "estimator checkpoint (.ckpt/.pt); required unless allow_random_weights"),
-    Spec("model.allow_random_weights", False, "run an untrained network when no checkpoint is set (tests)"),
-    Spec(
-        "model.mano_dir", "", "directory holding MANO_RIGHT/LEFT .pkl/.npz; empty = the estimator's default"
-    ),
-    Spec("model.backend", "torch", "inference backend", choices=BACKENDS),
-    Spec("model.onnx_path", "", "onnxruntime/tensorrt: this ONNX file of the checkpoint (e.g. "
-         "wildhands-export --int8's int8 one); empty = exported from the checkpoint"),
-    Spec("model.device", "cpu", "inference device", choices=DEVICES),
-    Spec("model.threads", 0, "ONNX Runtime intra-op threads (0 = its default: one per core)", (0, 64)),
-    Spec(
-        "model.crop_scale", 1.75, "hand crop side = longest box side x this (release demo: 1.75)", (1.0, 4.0)
-    ),
-    Spec("model.max_hands", 2, "hands estimated per image at most", (1, 8)),
-    Spec("model.publish_mesh", False, "return MANO vertices; fills Hand.vertices_m and the mesh markers"),
-    Spec("detector.sources", ["mediapipe"], f"detector sources, any of {DETECTOR_SOURCES}"),
-    Spec(
-        "detector.learned_checkpoint", "", "checkpoint of the learned hand detector; empty = skip that source"
-    ),
-    Spec("detector.min_score", 0.3, "detections with a lower score are ignored", (0.0, 1.0)),
-    Spec("detector.iou_threshold", 0.5, "NMS IoU between sources, per handedness", (0.0, 1.0)),
-    Spec(
-        "detector.external_tolerance_s",
-        0.0,
-        "external boxes match an image within this stamp difference (s)",
-        (0.0, 1.0),
-    ),
-    Spec("detector.external_wait_s", 0.1, "a frame waits this long for its external boxes (s)", (0.0, 5.0)),
-    Spec("tracking.enabled", True, "track hands (ids, keypoint-based boxes between detections, smoothing)"),
-    Spec("tracking.min_hits", _T.min_hits, "detections before a new track is published", (1, 100)),
-    Spec(
-        "tracking.max_missed", _T.max_missed, "detection frames without match before a track dies", (0, 1000)
-    ),
-    Spec(
-        "tracking.redetect_every_n",
-        _T.redetect_every_n,
-        "run the detector at least every N frames",
-        (1, 1000),
-    ),
-    Spec("tracking.search_every_n", _T.search_every_n, "look for new hands every N frames", (1, 1000)),
-    Spec("tracking.one_per_side", _T.one_per_side, "at most one left and one right hand"),
+    *_core_specs("model"),
+    *_core_specs("detector"),
+    *_core_specs("tracking"),
     *_smoothing_specs(),
     Spec("topics.image", "image", "sensor_msgs/Image input (relative: resolved in the node's namespace)"),
     Spec("topics.camera_info", "camera_info", "sensor_msgs/CameraInfo input"),
@@ -222,16 +203,16 @@ def _descriptor(spec: Spec) -> ParameterDescriptor:
 def validate(name: str, value: Any) -> None:
     """Raise :class:`ParameterError` if ``value`` is not valid for parameter ``name``."""
     spec = SPEC_BY_NAME[name]
-    if spec.choices is not None and value not in spec.choices:
+    if spec.choices is not None and not isinstance(value, list) and value not in spec.choices:
         raise ParameterError(name, f"{value!r} is not one of {list(spec.choices)}")
     if spec.range is not None and not isinstance(value, bool):
         lo, hi = spec.range
         if not (isinstance(value, (int, float)) and math.isfinite(value) and lo <= value <= hi):
             raise ParameterError(name, f"{value!r} is outside [{lo}, {hi}]")
-    if name == "detector.sources":
-        bad = [s for s in value if s not in DETECTOR_SOURCES]
+    if spec.choices is not None and isinstance(value, list):
+        bad = [s for s in value if s not in spec.choices]
         if bad or not value:
-            raise ParameterError(name, f"{list(value)} must be a non-empty list of {list(DETECTOR_SOURCES)}")
+            raise ParameterError(name, f"{list(value)} must be a non-empty list of {list(spec.choices)}")
     paths = ("model.checkpoint", "detector.learned_checkpoint", "model.mano_dir", "model.onnx_path")
     if name in paths and value:
         if not Path(value).expanduser().exists():
@@ -263,19 +244,18 @@ def declare(node: Node) -> dict[str, Any]:
 
 
 def smoothing_from_values(values: dict[str, Any]) -> SmoothingConfig:
-    """SmoothingConfig from the ``smoothing.*`` parameter values."""
+    """SmoothingConfig from the ``smoothing.*`` parameter values (``smoothing.joints.beta`` = its
+    ``joints.beta``), through the one dict -> dataclass loader."""
+    nested: dict[str, Any] = {}
+    for name, value in values.items():
+        if name.startswith("smoothing."):
+            *path, key = name.split(".")[1:]
+            node = nested
+            for part in path:
+                node = node.setdefault(part, {})
+            node[key] = value
     try:
-        return SmoothingConfig(
-            enabled=bool(values["smoothing.enabled"]),
-            **{
-                q: OneEuroParams(
-                    float(values[f"smoothing.{q}.min_cutoff"]),
-                    float(values[f"smoothing.{q}.beta"]),
-                    float(values[f"smoothing.{q}.d_cutoff"]),
-                )
-                for q in SMOOTHED
-            },
-        )
+        return dataclass_from_dict(SmoothingConfig, nested)
     except ValueError as exc:
         raise ParameterError("smoothing", str(exc)) from exc
 
@@ -308,7 +288,7 @@ class NodeSettings:
             detector_backend="torch" if v["model.backend"] == "torch" else "onnxruntime",
             detector_iou_threshold=float(v["detector.iou_threshold"]),
             detector_min_score=float(v["detector.min_score"]),
-            external_tolerance_ns=round(float(v["detector.external_tolerance_s"]) * 1e9),
+            external_tolerance_s=float(v["detector.external_tolerance_s"]),
             external_wait_s=float(v["detector.external_wait_s"]),
             tracking=bool(v["tracking.enabled"]),
             tracker=tracker,

@@ -157,7 +157,8 @@ def test_tracking_mode_gives_track_ids_and_writes_every_frame(tmp_path, estimato
     seq = [FrameSpec(i, T0 + i * DT, T0 + i * DT, None, "rgb8", BOTH[:1]) for i in range(3)]
     write_camera_bag(tmp_path / "in", "mcap", seq, ts)
     # min_hits=1: a track is confirmed at birth (an untrained network's keypoints cannot be followed)
-    pipeline = PipelineConfig(tracker=TrackerConfig(min_hits=1, redetect_every_n=1))
+    pipeline = PipelineConfig(detector_sources=("external",), external_wait_s=0.0,
+                              tracker=TrackerConfig(min_hits=1, redetect_every_n=1))
     s = process_bag(tmp_path / "in", tmp_path / "out", estimator,
                     ProcessConfig(boxes_topic=BOXES_TOPIC, tracking=True, pipeline=pipeline, progress=False))
     assert s.frames_written == 3 and not s.rejected

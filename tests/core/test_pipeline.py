@@ -44,12 +44,17 @@ def estimator():
     return HandPoseEstimator(EstimatorConfig(allow_random_weights=True), model=WildHands(net))
 
 
+def _external(**kw) -> PipelineConfig:
+    """The boxes come from the test (the "external" source; MediaPipe is the default)."""
+    return PipelineConfig(detector_sources=("external",), **kw)
+
+
 def _dets():
     return [HandDetection(RIGHT_BOX, True, 0.9, "external"), HandDetection(LEFT_BOX, False, 0.8, "external")]
 
 
 def test_tracks_are_published_after_min_hits_with_stable_ids_and_reprojected_keypoints(estimator):
-    p = HandPipeline(estimator, PipelineConfig(tracker=TrackerConfig(min_hits=2, redetect_every_n=1)))
+    p = HandPipeline(estimator, _external(tracker=TrackerConfig(min_hits=2, redetect_every_n=1)))
     outputs = []
     for i in range(3):
         stamp = T0 + i * 33_000_000
@@ -66,14 +71,14 @@ def test_tracks_are_published_after_min_hits_with_stable_ids_and_reprojected_key
 
 
 def test_without_tracking_every_detection_is_estimated_untracked(estimator):
-    p = HandPipeline(estimator, PipelineConfig(tracking=False, tracker=TrackerConfig(max_hands=1)))
+    p = HandPipeline(estimator, _external(tracking=False, tracker=TrackerConfig(max_hands=1)))
     p.set_external_boxes(T0, _dets())
     [only] = p.process(IMAGE, K, T0)
     assert (only.track_id, only.is_right) == (-1, True)  # the higher score wins the single slot
 
 
 def test_frame_whose_boxes_arrive_late_waits_for_them(estimator):
-    p = HandPipeline(estimator, PipelineConfig(external_wait_s=2.0, tracker=TrackerConfig(min_hits=1)))
+    p = HandPipeline(estimator, _external(external_wait_s=2.0, tracker=TrackerConfig(min_hits=1)))
     timer = threading.Timer(0.2, lambda: p.set_external_boxes(T0, _dets()))
     t = time.monotonic()
     timer.start()
@@ -83,7 +88,7 @@ def test_frame_whose_boxes_arrive_late_waits_for_them(estimator):
 
 
 def test_frame_without_boxes_gives_no_hands_when_nothing_waits(estimator):
-    p = HandPipeline(estimator, PipelineConfig(tracker=TrackerConfig(min_hits=1)))
+    p = HandPipeline(estimator, _external(external_wait_s=0.0, tracker=TrackerConfig(min_hits=1)))
     assert p.process(IMAGE, K, T0) == []
 
 

@@ -7,15 +7,18 @@ what the node publishes (``~/hands``, ``/tf``, ``~/markers``, ``/diagnostics``) 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 PLAYER = Path(__file__).with_name("node_player.py")
+ROBUST_PLAYER = Path(__file__).with_name("robust_player.py")
 #: Parameter overrides of the test node (small buffers, detector every frame, tracks published at once).
 TEST_OVERRIDES = {
     "detector.sources": ["external"],
@@ -91,17 +94,38 @@ def stop_node(proc: subprocess.Popen) -> int:
     return proc.returncode
 
 
-def run_player(*args: str, timeout_s: float = 120.0) -> dict:
+@contextlib.contextmanager
+def running_node(tmp: Path, **overrides) -> Iterator[tuple[Listener, subprocess.Popen, Path]]:
+    """The test node (small checkpoint in ``tmp``, log ``tmp/node.log``) and a listener, once the node's
+    first /diagnostics arrived; both stopped on exit (the node's exit status in ``proc.returncode``)."""
+    log = tmp / "node.log"
+    proc = start_node(write_small_checkpoint(tmp / "r18.pt"), log, **overrides)
+    listener = Listener()
+    try:
+        listener.wait_for(lambda: len(listener.diagnostics) > 0, 90, "the node's first /diagnostics")
+    except AssertionError:
+        stop_node(proc)
+        listener.close()
+        raise AssertionError("node did not start:\n" + log.read_text()[-3000:]) from None
+    try:
+        yield listener, proc, log
+    finally:
+        listener.close()
+        stop_node(proc)
+
+
+def run_player(*args: str, player: Path = PLAYER, timeout_s: float = 120.0) -> dict:
+    """Run a player process (``node_player.py`` or ``robust_player.py``) to its end; its JSON summary."""
     import json
 
     res = subprocess.run(
-        [sys.executable, str(PLAYER), *args],
+        [sys.executable, str(player), *args],
         capture_output=True,
         text=True,
         timeout=timeout_s,
         env=os.environ.copy(),
     )
-    assert res.returncode == 0, f"player failed ({res.returncode}): {res.stderr[-2000:]}"
+    assert res.returncode == 0, f"player {args} failed ({res.returncode}): {res.stderr[-2000:]}"
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 

@@ -22,12 +22,15 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 
 import numpy as np
 import rclpy
 from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 from wildhands_ros.msg import HandArray, HandBoxArray
+
+from wildhands_core.stamps import ns_to_sec_nanosec, stamp_to_ns
 
 W, H = 320, 240
 FRAME = "cam_optical"
@@ -51,23 +54,49 @@ BAD_CASES = (
 def _stamp(ns: int):
     from builtin_interfaces.msg import Time
 
-    return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
+    sec, nanosec = ns_to_sec_nanosec(ns)
+    return Time(sec=sec, nanosec=nanosec)
+
+
+class NotMatchedError(RuntimeError):
+    """The node's subscriptions never matched the player's publishers."""
 
 
 class Player:
+    """Publishers of the camera (image, CameraInfo) and the external detector (boxes); records the stamps
+    of the HandArrays the node answers with (``arrays``: stamp -> message)."""
+
     def __init__(self, ns: str, node_name: str, buffer: int) -> None:
         self.node = rclpy.create_node("hands_test_player")
         self.img_pub = self.node.create_publisher(Image, f"{ns}/image_raw", QOS)
         self.info_pub = self.node.create_publisher(CameraInfo, f"{ns}/camera_info", QOS)
         self.box_pub = self.node.create_publisher(HandBoxArray, "/hand_boxes", QOS)
-        self.answered: set[int] = set()
+        self.arrays: dict[int, HandArray] = {}
         self.node.create_subscription(HandArray, f"{node_name}/hands", self._on_hands, QOS)
         self.buffer = buffer
         self.last_ns = 0
         self.rng = np.random.default_rng(0)
 
     def _on_hands(self, m: HandArray) -> None:
-        self.answered.add(m.header.stamp.sec * 1_000_000_000 + m.header.stamp.nanosec)
+        self.arrays[stamp_to_ns(m.header.stamp)] = m
+
+    def wait_matched(self, timeout_s: float) -> None:
+        """Spin until the node subscribes to all three inputs (``NotMatchedError`` after ``timeout_s``)."""
+        deadline = time.monotonic() + timeout_s
+        while any(pub.get_subscription_count() == 0 for pub in (self.img_pub, self.info_pub, self.box_pub)):
+            if time.monotonic() > deadline:
+                raise NotMatchedError("the node's subscriptions never matched")
+            rclpy.spin_once(self.node, timeout_sec=0.05)
+        self.pause(0.3)
+
+    def wait_answer(self, ns: int, timeout_s: float, what: str = "the frame") -> HandArray:
+        """The node's HandArray stamped ``ns`` (``TimeoutError`` when none came within ``timeout_s``)."""
+        deadline = time.monotonic() + timeout_s
+        while ns not in self.arrays:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no HandArray for {what} stamped {ns} within {timeout_s} s")
+            rclpy.spin_once(self.node, timeout_sec=0.02)
+        return self.arrays[ns]
 
     def next_stamp(self) -> int:
         ns = max(time.time_ns(), self.last_ns + 1_000_000)
@@ -130,11 +159,7 @@ class Player:
     def good(self, timeout_s: float, ns: int | None = None) -> int:
         ns = self.next_stamp() if ns is None else ns
         self.send(self.image(ns), self.info(ns), self.boxes(ns))
-        deadline = time.monotonic() + timeout_s
-        while ns not in self.answered:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no HandArray for the good frame stamped {ns} within {timeout_s} s")
-            rclpy.spin_once(self.node, timeout_sec=0.02)
+        self.wait_answer(ns, timeout_s, "the good frame")
         return ns
 
     def bad(self, case: str) -> None:
@@ -169,27 +194,47 @@ class Player:
         self.pause(0.2)
 
 
-def main() -> int:
+def play(player: Player, out: dict, timeout_s: float, scenario: Callable[[], None]) -> int:
+    """Wait for the node's subscriptions, run ``scenario`` (it fills ``out``), print ``out`` as one JSON line
+    and shut down. Exit status 0, or 3 with a message when the node did not match or answer in time."""
+    try:
+        player.wait_matched(timeout_s)
+        scenario()
+    except NotMatchedError as exc:
+        print(f"player: {exc}", file=sys.stderr)
+        return 3
+    except TimeoutError as exc:
+        print(f"player: {exc}", file=sys.stderr)
+        print(json.dumps(out), flush=True)
+        return 3
+    player.pause(0.3)
+    print(json.dumps(out), flush=True)
+    player.node.destroy_node()
+    rclpy.shutdown()
+    return 0
+
+
+def player_arguments() -> argparse.ArgumentParser:
+    """The options every player takes: camera namespace, node name, answer timeout (s)."""
     ap = argparse.ArgumentParser()
+    ap.add_argument("--ns", default="/cam")
+    ap.add_argument("--node", default="/hands")
+    ap.add_argument("--timeout", type=float, default=30.0)
+    return ap
+
+
+def main() -> int:
+    ap = player_arguments()
     ap.add_argument("--scenario", choices=["good", "bad", "burst"], default="good")
     ap.add_argument("--frames", type=int, default=5)
     ap.add_argument("--period", type=float, default=0.05)
-    ap.add_argument("--ns", default="/cam")
-    ap.add_argument("--node", default="/hands")
     ap.add_argument("--buffer", type=int, default=2)
-    ap.add_argument("--timeout", type=float, default=30.0)
     a = ap.parse_args()
     rclpy.init()
     p = Player(a.ns, a.node, a.buffer)
     out: dict = {"good": [], "bad": {}, "burst": [], "sent": 0}
-    try:
-        deadline = time.monotonic() + a.timeout
-        while any(pub.get_subscription_count() == 0 for pub in (p.img_pub, p.info_pub, p.box_pub)):
-            if time.monotonic() > deadline:
-                print("player: the node's subscriptions never matched", file=sys.stderr)
-                return 3
-            rclpy.spin_once(p.node, timeout_sec=0.05)
-        p.pause(0.3)
+
+    def scenario() -> None:
         if a.scenario == "good":
             out["good"] = [p.good(a.timeout) for _ in range(a.frames)]
         elif a.scenario == "bad":
@@ -205,15 +250,8 @@ def main() -> int:
                 out["burst"].append(ns)
                 p.pause(a.period)
             out["good"].append(p.good(a.timeout))
-    except TimeoutError as exc:
-        print(f"player: {exc}", file=sys.stderr)
-        print(json.dumps(out), flush=True)
-        return 3
-    p.pause(0.3)
-    print(json.dumps(out), flush=True)
-    p.node.destroy_node()
-    rclpy.shutdown()
-    return 0
+
+    return play(p, out, a.timeout, scenario)
 
 
 if __name__ == "__main__":

@@ -18,13 +18,12 @@ Prints one JSON line: {"answered": {stamp_ns: [width, height, fx_used...]}, "sen
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
 import numpy as np
 import rclpy
-from node_player import H, Player, W
+from node_player import H, Player, W, play, player_arguments
 from wildhands_ros.msg import HandArray
 
 S = 1_000_000_000
@@ -33,24 +32,11 @@ S = 1_000_000_000
 class RobustPlayer(Player):
     def __init__(self, ns: str, node_name: str) -> None:
         super().__init__(ns, node_name, 2)
-        self.arrays: dict[int, HandArray] = {}
         self.sent_images = 0
-
-    def _on_hands(self, m: HandArray) -> None:
-        super()._on_hands(m)
-        self.arrays[m.header.stamp.sec * S + m.header.stamp.nanosec] = m
 
     def publish_image(self, img) -> None:
         self.sent_images += 1
         self.img_pub.publish(img)
-
-    def wait_answer(self, ns: int, timeout_s: float) -> HandArray:
-        deadline = time.monotonic() + timeout_s
-        while ns not in self.arrays:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no HandArray for the frame stamped {ns} within {timeout_s} s")
-            rclpy.spin_once(self.node, timeout_sec=0.02)
-        return self.arrays[ns]
 
     def good_frame(self, timeout_s: float) -> int:
         ns = self.next_stamp()
@@ -78,96 +64,81 @@ def _summary(arr: HandArray) -> dict:
     }
 
 
+def _scenario(p: RobustPlayer, a: argparse.Namespace, out: dict) -> None:
+    """Play ``a.case`` (see the module docstring), recording into ``out``."""
+    if a.case == "image_first":
+        for i in range(3):
+            ns = p.next_stamp()
+            k = [300.0 + 50 * i, 0.0, 159.5, 0.0, 300.0 + 50 * i, 119.5, 0.0, 0.0, 1.0]
+            arr = p.image_first(ns, p.info(ns, k=k), p.image(ns), a.timeout)
+            out["answered"][str(ns)] = _summary(arr) | {"fx_sent": k[0]}
+        for _ in range(2):
+            p.publish_image(p.image(p.next_stamp(), frame="cam_without_info"))
+            p.pause(0.05)
+        out["lonely_sent_at"] = time.time()
+    elif a.case == "distorted":
+        for _ in range(3):
+            ns = p.next_stamp()
+            info = p.info(ns)
+            info.distortion_model, info.d = "plumb_bob", [-0.2, 0.0, 0.0, 0.0, 0.0]
+            p.send(p.image(ns), info, p.boxes(ns))
+            out["answered"][str(ns)] = _summary(p.wait_answer(ns, a.timeout))
+    elif a.case == "bad_headers":
+        ns = p.next_stamp()
+        p.send(p.image(ns, frame=""), p.info(ns, frame=""), p.boxes(ns))
+        p.send(p.image(0), p.info(0), None)
+        ahead = p.next_stamp() + 86_400 * S
+        p.send(p.image(ahead), p.info(ahead), p.boxes(ahead))
+        p.pause(0.1)
+        ns = p.next_stamp()
+        nan_k = [300.0, float("nan"), 159.5, 0.0, 300.0, 119.5, 0.0, 0.0, 1.0]
+        p.send(None, p.info(ns, k=nan_k))
+        p.pause(0.1)
+        big = p.next_stamp()
+        img = p.image(big)
+        img.width, img.height, img.step = 800, 600, 800 * 3  # over the test's input.max_image_pixels
+        img.data = np.zeros(800 * 600 * 3, np.uint8).tobytes()
+        p.send(img, None, None)
+        p.pause(0.1)
+        out["before_jump"] = p.good_frame(a.timeout)
+        back = p.last_ns - 60 * S  # a bag that loops: one minute back
+        p.box_pub.publish(p.boxes(back))
+        p.info_pub.publish(p.info(back))
+        p.pause(0.03)
+        p.publish_image(p.image(back))
+        p.last_ns = back
+        out["answered"][str(back)] = _summary(p.wait_answer(back, a.timeout))
+    elif a.case == "resize":
+        ns = p.next_stamp()
+        img = p.image(ns)
+        img.width, img.height, img.step = 2 * W, 2 * H, 2 * W * 3
+        img.data = p.rng.integers(0, 255, 4 * W * H * 3, dtype=np.uint8).tobytes()
+        info = p.info(ns, width=2 * W)
+        info.height = 2 * H
+        info.k = [600.0, 0.0, 319.5, 0.0, 600.0, 239.5, 0.0, 0.0, 1.0]
+        arr = p.image_first(ns, info, img, a.timeout)
+        out["answered"][str(ns)] = _summary(arr)
+    elif a.case == "flood":
+        out["first"] = p.good_frame(a.timeout)  # the node knows this publisher's sequence from here
+        for _ in range(a.count):
+            ns = p.next_stamp()
+            p.info_pub.publish(p.info(ns))
+            p.publish_image(p.image(ns))
+    else:
+        raise ValueError(a.case)
+    out["good"] = p.good_frame(a.timeout)
+    out["sent_images"] = p.sent_images
+
+
 def main() -> int:
-    ap = argparse.ArgumentParser()
+    ap = player_arguments()
     ap.add_argument("case")
-    ap.add_argument("--ns", default="/cam")
-    ap.add_argument("--node", default="/hands")
-    ap.add_argument("--timeout", type=float, default=30.0)
     ap.add_argument("--count", type=int, default=30)
     a = ap.parse_args()
     rclpy.init()
     p = RobustPlayer(a.ns, a.node)
     out: dict = {"answered": {}, "case": a.case}
-    try:
-        deadline = time.monotonic() + a.timeout
-        while any(pub.get_subscription_count() == 0 for pub in (p.img_pub, p.info_pub, p.box_pub)):
-            if time.monotonic() > deadline:
-                print("player: the node's subscriptions never matched", file=sys.stderr)
-                return 3
-            rclpy.spin_once(p.node, timeout_sec=0.05)
-        p.pause(0.3)
-        if a.case == "image_first":
-            for i in range(3):
-                ns = p.next_stamp()
-                k = [300.0 + 50 * i, 0.0, 159.5, 0.0, 300.0 + 50 * i, 119.5, 0.0, 0.0, 1.0]
-                arr = p.image_first(ns, p.info(ns, k=k), p.image(ns), a.timeout)
-                out["answered"][str(ns)] = _summary(arr) | {"fx_sent": k[0]}
-            for _ in range(2):
-                p.publish_image(p.image(p.next_stamp(), frame="cam_without_info"))
-                p.pause(0.05)
-            out["lonely_sent_at"] = time.time()
-        elif a.case == "distorted":
-            for _ in range(3):
-                ns = p.next_stamp()
-                info = p.info(ns)
-                info.distortion_model, info.d = "plumb_bob", [-0.2, 0.0, 0.0, 0.0, 0.0]
-                p.send(p.image(ns), info, p.boxes(ns))
-                out["answered"][str(ns)] = _summary(p.wait_answer(ns, a.timeout))
-        elif a.case == "bad_headers":
-            ns = p.next_stamp()
-            p.send(p.image(ns, frame=""), p.info(ns, frame=""), p.boxes(ns))
-            p.send(p.image(0), p.info(0), None)
-            ahead = p.next_stamp() + 86_400 * S
-            p.send(p.image(ahead), p.info(ahead), p.boxes(ahead))
-            p.pause(0.1)
-            ns = p.next_stamp()
-            nan_k = [300.0, float("nan"), 159.5, 0.0, 300.0, 119.5, 0.0, 0.0, 1.0]
-            p.send(None, p.info(ns, k=nan_k))
-            p.pause(0.1)
-            big = p.next_stamp()
-            img = p.image(big)
-            img.width, img.height, img.step = 800, 600, 800 * 3  # over the test's input.max_image_pixels
-            img.data = np.zeros(800 * 600 * 3, np.uint8).tobytes()
-            p.send(img, None, None)
-            p.pause(0.1)
-            out["before_jump"] = p.good_frame(a.timeout)
-            back = p.last_ns - 60 * S  # a bag that loops: one minute back
-            p.box_pub.publish(p.boxes(back))
-            p.info_pub.publish(p.info(back))
-            p.pause(0.03)
-            p.publish_image(p.image(back))
-            p.last_ns = back
-            out["answered"][str(back)] = _summary(p.wait_answer(back, a.timeout))
-        elif a.case == "resize":
-            ns = p.next_stamp()
-            img = p.image(ns)
-            img.width, img.height, img.step = 2 * W, 2 * H, 2 * W * 3
-            img.data = p.rng.integers(0, 255, 4 * W * H * 3, dtype=np.uint8).tobytes()
-            info = p.info(ns, width=2 * W)
-            info.height = 2 * H
-            info.k = [600.0, 0.0, 319.5, 0.0, 600.0, 239.5, 0.0, 0.0, 1.0]
-            arr = p.image_first(ns, info, img, a.timeout)
-            out["answered"][str(ns)] = _summary(arr)
-        elif a.case == "flood":
-            out["first"] = p.good_frame(a.timeout)  # the node knows this publisher's sequence from here
-            for _ in range(a.count):
-                ns = p.next_stamp()
-                p.info_pub.publish(p.info(ns))
-                p.publish_image(p.image(ns))
-        else:
-            raise ValueError(a.case)
-        out["good"] = p.good_frame(a.timeout)
-    except TimeoutError as exc:
-        print(f"player: {exc}", file=sys.stderr)
-        print(json.dumps(out), flush=True)
-        return 3
-    out["sent_images"] = p.sent_images
-    p.pause(0.3)
-    print(json.dumps(out), flush=True)
-    p.node.destroy_node()
-    rclpy.shutdown()
-    return 0
+    return play(p, out, a.timeout, lambda: _scenario(p, a, out))
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ def _run_node(tmp_path, name: str, overrides: dict, before=None, frames: int = 1
                                       lambda m: listener._add(got, m), 10)
     try:
         deadline = time.monotonic() + 20
-        pubs = (node.gripper_out.pub, node.hands_pub)
+        pubs = (node.outputs.gripper_out.pub, node.outputs.hands_pub)
         while any(p.get_subscription_count() == 0 for p in pubs):
             assert time.monotonic() < deadline, "the listener never matched the node's publishers"
             time.sleep(0.05)
@@ -87,13 +87,13 @@ def _run_node(tmp_path, name: str, overrides: dict, before=None, frames: int = 1
             for m in (img, info, boxes):
                 m.header.stamp = Time(sec=stamp // 10**9, nanosec=stamp % 10**9)
                 m.header.frame_id = FRAME
-            node._on_boxes(boxes)
-            node._on_info(info)
-            node._on_image(img)
+            node.inputs.on_boxes(boxes)
+            node.inputs.on_info(info)
+            node.inputs.on_image(img)
             listener.wait_for(lambda k=k: len(listener.hands) > k, 60, "hands")
         time.sleep(0.5)
         with listener.lock:
-            return list(listener.hands), list(got), node.gripper_out
+            return list(listener.hands), list(got), node.outputs.gripper_out
     finally:
         listener.close()
         node.destroy_node()
@@ -140,7 +140,7 @@ def test_node_target_frame_uses_tf_static_and_never_identity(tmp_path):
         ex = SingleThreadedExecutor(context=node.context)  # the node's callbacks run as its executor would
         ex.add_node(node)
         deadline = time.monotonic() + 20
-        while "base" not in node.gripper_out.tf.frames:
+        while "base" not in node.outputs.gripper_out.tf.frames:
             assert time.monotonic() < deadline, "the node never received /tf_static"
             ex.spin_once(timeout_sec=0.05)
         ex.remove_node(node)

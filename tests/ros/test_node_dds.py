@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from node_harness import Listener, run_player, start_node, stop_node, write_small_checkpoint
+from node_harness import run_player, running_node
 
 pytestmark = pytest.mark.ros
 NS = 1_000_000_000
@@ -16,20 +16,9 @@ NS = 1_000_000_000
 
 @pytest.fixture(scope="module")
 def hands_node(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("hands_node")
-    ckpt = write_small_checkpoint(tmp / "r18.pt")
-    proc = start_node(ckpt, tmp / "node.log")
-    listener = Listener()
-    try:
-        listener.wait_for(lambda: len(listener.diagnostics) > 0, 90, "the node's first /diagnostics")
-    except AssertionError:
-        stop_node(proc)
-        listener.close()
-        raise AssertionError("node did not start:\n" + (tmp / "node.log").read_text()[-3000:]) from None
-    yield listener
-    listener.close()
-    rc = stop_node(proc)
-    assert rc == 0, "node exited with an error:\n" + (tmp / "node.log").read_text()[-3000:]
+    with running_node(tmp_path_factory.mktemp("hands_node")) as (listener, proc, log):
+        yield listener
+    assert proc.returncode == 0, "node exited with an error:\n" + log.read_text()[-3000:]
 
 
 def _stamp_ns(header) -> int:

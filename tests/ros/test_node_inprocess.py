@@ -71,24 +71,25 @@ def _frame(stamp_ns: int):
 def test_compressed_images_are_decoded_and_a_camera_info_is_reused_for_later_frames(node_and_listener):
     node, listener = node_and_listener
     deadline = time.monotonic() + 20  # discovery between the node's publishers and the listener
-    while node.hands_pub.get_subscription_count() == 0 or node.debug_pub.get_subscription_count() == 0:
+    outputs = node.outputs
+    while outputs.hands_pub.get_subscription_count() == 0 or outputs.debug_pub.get_subscription_count() == 0:
         assert time.monotonic() < deadline, "the listener never matched the node's publishers"
         time.sleep(0.05)
     t = time.time_ns()
     img, info, boxes = _frame(t)
-    node._on_boxes(boxes)
-    node._on_info(info)
-    node._on_compressed(img)
+    node.inputs.on_boxes(boxes)
+    node.inputs.on_info(info)
+    node.inputs.on_compressed(img)
     assert node.worker.wait_idle(60)
     img2, _, boxes2 = _frame(t + 33_000_000)  # no CameraInfo of its own: waits for it, then reuses
-    node._on_boxes(boxes2)
-    node._on_compressed(img2)
-    assert node.pairer.waiting == 1
+    node.inputs.on_boxes(boxes2)
+    node.inputs.on_compressed(img2)
+    assert node.inputs.pairer.waiting == 1
     time.sleep(node.settings["input.camera_info_wait_s"])
-    node._expire_waiting()  # the node's expiry timer (the executor does not spin this node here)
-    assert node.pairer.waiting == 0
+    node.inputs.expire_waiting()  # the node's expiry timer (the executor does not spin this node here)
+    assert node.inputs.pairer.waiting == 0
     assert node.worker.wait_idle(60)
-    assert node.reused_info == 1
+    assert node.inputs.reused_info == 1
     listener.wait_for(
         lambda: len(listener.hands) >= 2 and len(listener.debug) >= 2, 20, "hands and debug images"
     )
@@ -109,14 +110,14 @@ def test_undecodable_compressed_image_is_reported_and_the_node_goes_on(node_and_
     t = time.time_ns()
     img, info, boxes = _frame(t)
     img.data = b"\x00garbage"
-    node._on_info(info)
-    node._on_compressed(img)
+    node.inputs.on_info(info)
+    node.inputs.on_compressed(img)
     assert node.worker.wait_idle(30)
     assert node.stats.rejected["decode"] == 1
     img, info, boxes = _frame(t + 10**8)
     before = node.stats.processed
-    node._on_boxes(boxes)
-    node._on_info(info)
-    node._on_compressed(img)
+    node.inputs.on_boxes(boxes)
+    node.inputs.on_info(info)
+    node.inputs.on_compressed(img)
     assert node.worker.wait_idle(60)
     assert node.stats.processed == before + 1

@@ -114,3 +114,62 @@ def test_module_entry_point_exits_2_and_names_the_bad_parameter():
     )
     assert res.returncode == 2
     assert "model.device" in res.stderr and "tpu" in res.stderr
+
+
+def test_core_parameters_are_the_core_settings():
+    """model/detector/tracking/smoothing parameters: default, description, range, choices of the field."""
+    from wildhands_core.config import settings_of
+    from wildhands_core.smoothing.config import SmoothingConfig
+    from wildhands_ros.params import CORE_PARAMETERS, SPECS
+
+    by_name = {s.name: s for s in SPECS}
+    expected = {name: settings_of(cls)[field] for name, cls, field in CORE_PARAMETERS}
+    expected.update({f"smoothing.{n}": s for n, s in settings_of(SmoothingConfig).items()})
+    core_prefixes = ("model.", "detector.", "tracking.", "smoothing.")
+    assert {s.name for s in SPECS if s.name.startswith(core_prefixes)} == set(expected)
+    for name, setting in expected.items():
+        spec = by_name[name]
+        default = setting.default
+        default = "" if default is None else list(default) if isinstance(default, tuple) else default
+        assert (spec.default, spec.description, spec.range, spec.choices) == (
+            default, setting.description, setting.range, setting.choices), name
+        assert spec.runtime == name.startswith("smoothing."), name
+
+
+@pytest.mark.parametrize(
+    "name,default,description,value_range",
+    [
+        ("model.crop_scale", 1.75, "hand crop side = longest box side x this (release demo: 1.75)",
+         (1.0, 4.0)),
+        ("model.max_hands", 2, "hands estimated per image at most", (1, 8)),
+        ("model.threads", 0, "ONNX Runtime intra-op threads (0 = its default: one per core)", (0, 64)),
+        ("detector.min_score", 0.3, "detections with a lower score are ignored", (0.0, 1.0)),
+        ("detector.external_tolerance_s", 0.0,
+         "external boxes match an image within this stamp difference (s)", (0.0, 1.0)),
+        ("detector.external_wait_s", 0.1, "a frame waits this long for its external boxes (s)", (0.0, 5.0)),
+        ("tracking.max_missed", 5, "detection frames without match before a track dies", (0, 1000)),
+        ("smoothing.joints.beta", 20.0, "joints: cut-off increase per unit/s of speed", (0.0, 1e4)),
+        ("smoothing.betas.min_cutoff", 0.3, "betas: minimum cut-off (Hz)", (1e-3, 100.0)),
+    ],
+)
+def test_parameter_table_entries(name, default, description, value_range):
+    from wildhands_ros.params import SPEC_BY_NAME, _descriptor
+
+    spec = SPEC_BY_NAME[name]
+    assert (spec.default, spec.description, spec.range) == (default, description, value_range)
+    assert type(spec.default) is type(default)
+    d = _descriptor(spec)
+    assert d.description == description and d.read_only == (not name.startswith("smoothing."))
+    ranges = d.integer_range if isinstance(default, int) else d.floating_point_range
+    assert (ranges[0].from_value, ranges[0].to_value) == value_range
+
+
+def test_choice_parameters():
+    from wildhands_ros.params import SPEC_BY_NAME, ParameterError, validate
+
+    assert SPEC_BY_NAME["model.backend"].choices == ("torch", "onnxruntime", "tensorrt")
+    assert SPEC_BY_NAME["model.device"].choices == ("cpu", "cuda")
+    assert SPEC_BY_NAME["detector.sources"].default == ["mediapipe"]
+    validate("detector.sources", ["external", "learned"])
+    with pytest.raises(ParameterError, match=r"'detector\.sources'.*non-empty"):
+        validate("detector.sources", [])

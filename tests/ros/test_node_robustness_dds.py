@@ -9,48 +9,25 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from node_harness import Listener, start_node, stop_node, write_small_checkpoint
+from node_harness import ROBUST_PLAYER, Listener, run_player, running_node
 
 pytestmark = pytest.mark.ros
-PLAYER = Path(__file__).with_name("robust_player.py")
 NS = 1_000_000_000
 OVERRIDES = {"smoothing.enabled": False, "input.max_image_pixels": 400_000, "input.camera_info_wait_s": 0.5}
 
 
-def _play(case: str, *args: str, timeout_s: float = 120.0) -> dict:
-    import json
-
-    res = subprocess.run(
-        [sys.executable, str(PLAYER), case, *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout_s,
-        env=os.environ.copy(),
-    )
-    assert res.returncode == 0, f"player {case} failed ({res.returncode}): {res.stderr[-2000:]}"
-    return json.loads(res.stdout.strip().splitlines()[-1])
+def _play(case: str, *args: str) -> dict:
+    return run_player(case, *args, player=ROBUST_PLAYER)
 
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("robust_node")
-    log = tmp / "node.log"
-    proc = start_node(write_small_checkpoint(tmp / "r18.pt"), log, **OVERRIDES)
-    listener = Listener()
-    try:
-        listener.wait_for(lambda: len(listener.diagnostics) > 0, 90, "the node's first /diagnostics")
-    except AssertionError:
-        stop_node(proc)
-        listener.close()
-        raise AssertionError("node did not start:\n" + log.read_text()[-3000:]) from None
-    yield listener, proc, log
-    listener.close()
-    stop_node(proc)
+    with running_node(tmp_path_factory.mktemp("robust_node"), **OVERRIDES) as started:
+        yield started
 
 
 def _diag_after(listener: Listener, seconds: float = 0.8) -> dict:
@@ -130,7 +107,7 @@ def test_frames_lost_before_the_callback_are_counted(node):
 def test_sigterm_under_load_exits_cleanly_and_quickly(node):
     listener, proc, log = node
     flood = subprocess.Popen(
-        [sys.executable, str(PLAYER), "flood", "--count", "400"],
+        [sys.executable, str(ROBUST_PLAYER), "flood", "--count", "400"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=os.environ.copy(),

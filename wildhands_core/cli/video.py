@@ -31,6 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
+from wildhands_core.estimator import BACKENDS, EstimatorConfig
+from wildhands_core.pipeline import PipelineConfig
+from wildhands_core.tracking.config import TrackerConfig
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 
@@ -150,16 +154,18 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--fov-deg", type=float, default=None, help="horizontal field of view, degrees")
     ap.add_argument("--mano-dir", default=None, help="licensed MANO files (default: WILDHANDS_MANO_DIR, the "
                     "checkpoint's own MANO, or the procedural hand)")
-    ap.add_argument("--backend", default="onnxruntime", choices=["torch", "onnxruntime", "tensorrt"])
+    ap.add_argument("--backend", default="onnxruntime", choices=BACKENDS)
     ap.add_argument("--onnx", default=None, help="ONNX file of the checkpoint for onnxruntime, e.g. the int8 "
                     "wildhands_int8.onnx of wildhands-export --int8 (default: exported into the cache)")
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--detector", default="mediapipe", choices=["mediapipe", "learned"],
+    ap.add_argument("--device", default=EstimatorConfig.device)
+    ap.add_argument("--detector", default=PipelineConfig.detector_sources[0],
+                    choices=["mediapipe", "learned"],
                     help="hand detector (mediapipe: real images; learned: the demo's synthetic renders)")
     ap.add_argument("--detector-checkpoint", default=None, help="checkpoint of --detector learned")
-    ap.add_argument("--min-score", type=float, default=0.3, help="detections below this are ignored")
+    ap.add_argument("--min-score", type=float, default=PipelineConfig.detector_min_score,
+                    help="detections below this are ignored")
     ap.add_argument("--mirrored", action="store_true", help="frames are mirrored (a selfie preview)")
-    ap.add_argument("--max-hands", type=int, default=2)
+    ap.add_argument("--max-hands", type=int, default=TrackerConfig.max_hands)
     ap.add_argument("--no-tracking", action="store_true", help="detect every frame, no ids, no smoothing")
     ap.add_argument("--overlay", default="mp4", choices=["mp4", "png", "none"])
     ap.add_argument("--fps", type=float, default=30.0, help="frame rate of an image folder or a bare video")

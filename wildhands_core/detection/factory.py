@@ -12,38 +12,65 @@ skipped sources with the reason.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
+from wildhands_core.config import dataclass_from_dict, described, setting
 from wildhands_core.detection.base import CombinedDetector, ExternalBoxes, HandDetector, LockedExternalBoxes
+from wildhands_core.tracking.config import TrackerConfig
 
 #: Detector sources the factory builds (also ``PipelineConfig`` / the node parameter ``detector.sources``).
 DETECTOR_SOURCES: tuple[str, ...] = ("external", "mediapipe", "learned")
+#: The sources used when none are configured: MediaPipe Hands, the detector for real cameras.
+DEFAULT_DETECTOR_SOURCES: tuple[str, ...] = ("mediapipe",)
+#: Backends of the learned detector (ONNX Runtime: about 6x faster on CPU, exported once into the cache).
+DETECTOR_BACKENDS: tuple[str, ...] = ("torch", "onnxruntime")
+
+_TRACKER = TrackerConfig()
 
 
 @dataclass
 class DetectorConfig:
-    """Which detectors run and their settings (this project's choices; WildHands takes boxes from outside)."""
+    """Which detectors run and their settings (this project's choices; WildHands takes boxes from outside).
 
-    sources: list[str] = field(default_factory=lambda: ["learned"])
-    #: "learned": checkpoint (``.pt`` from ``wildhands-train-detector`` or ``.onnx`` from
-    #: ``export_detector_onnx``), backend "torch" | "onnxruntime", torch device, score threshold in [0, 1].
-    learned_checkpoint: str | None = None
-    learned_backend: str = "torch"
-    learned_score_threshold: float = 0.5
-    device: str = "cpu"
-    #: "mediapipe": most hands, MediaPipe detection confidence, whether images are mirrored selfies,
-    #: box margin (fraction of the landmarks' box's longest side; ``TrackerConfig.keypoint_box_margin``).
-    mediapipe_max_hands: int = 2
-    mediapipe_min_confidence: float = 0.5
-    mediapipe_image_is_mirrored: bool = False
-    mediapipe_margin: float = 0.15
-    #: "external": boxes match an image when stamps differ by at most this (int ns); stamps kept.
-    external_tolerance_ns: int = 0
-    external_history: int = 30
-    #: combination: NMS IoU per handedness, and the score below which any source's detection is dropped.
-    nms_iou: float = 0.5
-    min_score: float = 0.0
+    The score floors, MediaPipe's hand count and box margin default to the tracker's (one value each:
+    ``TrackerConfig.min_detection_score``, ``max_hands``, ``keypoint_box_margin``)."""
+
+    sources: list[str] = field(
+        default_factory=lambda: list(DEFAULT_DETECTOR_SOURCES),
+        metadata=described(f"detector sources, any of {DETECTOR_SOURCES}", choices=DETECTOR_SOURCES),
+    )
+    learned_checkpoint: str | None = setting(
+        None, description="learned: checkpoint (.pt of wildhands-train-detector or .onnx of "
+        "export_detector_onnx); empty = none"
+    )
+    learned_backend: str = setting("torch", description="learned: backend", choices=DETECTOR_BACKENDS)
+    learned_score_threshold: float = setting(
+        _TRACKER.min_detection_score, description="learned: detections with a lower score are dropped",
+        range=(0.0, 1.0),
+    )
+    device: str = setting("cpu", description="learned: torch device")
+    mediapipe_max_hands: int = setting(
+        _TRACKER.max_hands, description="mediapipe: hands found at most", range=(1, 8)
+    )
+    mediapipe_min_confidence: float = setting(
+        _TRACKER.min_detection_score, description="mediapipe: MediaPipe's detection confidence",
+        range=(0.0, 1.0),
+    )
+    mediapipe_image_is_mirrored: bool = setting(False, description="mediapipe: images are mirrored selfies")
+    mediapipe_margin: float = setting(
+        _TRACKER.keypoint_box_margin,
+        description="mediapipe: box margin, fraction of the landmarks' box's longest side, per side",
+    )
+    external_tolerance_ns: int = setting(
+        0, description="external: boxes match an image when stamps differ by at most this (ns)"
+    )
+    external_history: int = setting(30, description="external: stamps of boxes kept")
+    nms_iou: float = setting(0.5, description="combination: NMS IoU per handedness", range=(0.0, 1.0))
+    min_score: float = setting(
+        _TRACKER.min_detection_score, description="combination: any source's detections with a lower "
+        "score are dropped", range=(0.0, 1.0),
+    )
 
     def __post_init__(self) -> None:
         self.sources = list(self.sources)
@@ -58,11 +85,7 @@ class DetectorConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DetectorConfig:
         """From a mapping (e.g. YAML); unknown keys raise ValueError naming them."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown DetectorConfig keys {unknown}; known: {sorted(known)}")
-        return cls(**d)
+        return dataclass_from_dict(cls, d)
 
 
 def build_source(name: str, cfg: DetectorConfig) -> HandDetector:

@@ -22,7 +22,7 @@ import json
 import os
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from wildhands_core.config import dataclass_from_dict
 from wildhands_core.detection.base import HandDetection, box_iou_xyxy
 
 DETECTOR_CLASS_NAMES: tuple[str, ...] = ("background", "left_hand", "right_hand")
@@ -69,8 +70,8 @@ class DetectorModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DetectorModelConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: (tuple(v) if k == "input_wh" else v) for k, v in d.items() if k in known})
+        """From a mapping (a checkpoint's ``config``); unknown keys raise ValueError naming them."""
+        return dataclass_from_dict(cls, d)
 
 
 def build_detector_model(cfg: DetectorModelConfig) -> nn.Module:

@@ -1,59 +1,79 @@
-"""Parameters of the hand tracker (not from the paper: WildHands estimates single frames)."""
+"""Parameters of the hand tracker (not from the paper: WildHands estimates single frames).
+
+Each field documents itself (``wildhands_core.config.setting``: description, range); the ROS node's
+``tracking.*`` parameters, ``model.max_hands`` and the detectors' score floor are read from these defaults.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
+
+from wildhands_core.config import dataclass_from_dict, setting
 
 
 @dataclass
 class TrackerConfig:
     """Track birth/death, association gates and re-detection schedule. Frames = calls of ``update``."""
 
-    #: at most this many live tracks (tentative ones included).
-    max_hands: int = 2
-    #: at most one left and one right hand (one person's hands); sides are then resolved jointly.
-    one_per_side: bool = True
-    #: detections needed (on consecutive detection frames) before a track is confirmed (birth hysteresis).
-    min_hits: int = 2
-    #: a confirmed track dies after more than this many detection frames in a row without a match.
-    max_missed: int = 5
-    #: a detection may match a track if IoU(predicted box, detection) >= iou_gate ...
-    iou_gate: float = 0.1
-    #: ... or if their centres are closer than centre_gate * (longest side of the predicted box).
-    centre_gate: float = 1.0
-    #: association cost = (1 - IoU) + centre_weight * centre distance / box side
-    #: + handedness_weight * [sides differ].
-    centre_weight: float = 0.5
-    handedness_weight: float = 0.3
-    #: an unmatched detection overlapping a live track's box by more than this IoU starts no new track.
-    birth_iou_suppress: float = 0.3
-    #: detections with a lower score are ignored.
-    min_detection_score: float = 0.3
-    #: run the detector at least every N frames (between them, boxes follow the previous keypoints).
-    redetect_every_n: int = 10
-    #: with fewer confirmed tracks than ``max_hands``, look for new hands every N frames.
-    search_every_n: int = 3
-    #: a track whose last estimate has a lower confidence asks for a detection on the next frame.
-    min_confidence: float = 0.5
-    #: keypoints older than this (s) are not followed; a detection is asked for instead.
-    max_follow_gap_s: float = 0.5
-    #: relative margin of ``box_from_keypoints`` (per side, times the keypoints' longest side).
-    keypoint_box_margin: float = 0.15
-    #: weight of a new velocity measurement in the velocity's running average (1 = no averaging).
-    velocity_gain: float = 0.5
-    #: box predictions extrapolate the velocity over at most this long (s).
-    max_prediction_s: float = 0.3
-    #: bound of the handedness vote (sum of +-score per detection); a flip needs this much evidence.
-    handedness_vote_cap: float = 5.0
-    #: boxes narrower or shorter than this (px) after clipping are not estimated.
-    min_box_size_px: float = 4.0
+    max_hands: int = setting(2, description="hands estimated per image at most", range=(1, 8))
+    one_per_side: bool = setting(True, description="at most one left and one right hand")
+    min_hits: int = setting(2, description="detections before a new track is published", range=(1, 100))
+    max_missed: int = setting(
+        5, description="detection frames without match before a track dies", range=(0, 1000)
+    )
+    iou_gate: float = setting(
+        0.1, description="a detection may match a track if IoU(predicted box, detection) >= this ...",
+        range=(0.0, 1.0),
+    )
+    centre_gate: float = setting(
+        1.0, description="... or if their centres are closer than this x the predicted box's longest side",
+    )
+    centre_weight: float = setting(
+        0.5, description="association cost = (1 - IoU) + this x centre distance / box side + "
+        "handedness_weight x [sides differ]",
+    )
+    handedness_weight: float = setting(
+        0.3, description="association cost of a detection of the other side"
+    )
+    birth_iou_suppress: float = setting(
+        0.3, description="an unmatched detection overlapping a live track's box by more IoU starts no track",
+        range=(0.0, 1.0),
+    )
+    min_detection_score: float = setting(
+        0.3, description="detections with a lower score are ignored", range=(0.0, 1.0)
+    )
+    redetect_every_n: int = setting(
+        10, description="run the detector at least every N frames", range=(1, 1000)
+    )
+    search_every_n: int = setting(3, description="look for new hands every N frames", range=(1, 1000))
+    min_confidence: float = setting(
+        0.5, description="a track whose last estimate has a lower confidence asks for a detection next frame",
+        range=(0.0, 1.0),
+    )
+    max_follow_gap_s: float = setting(
+        0.5, description="keypoints older than this are not followed; a detection is asked for (s)",
+    )
+    keypoint_box_margin: float = setting(
+        0.15, description="margin of a box from keypoints, per side, times the keypoints' longest side",
+    )
+    velocity_gain: float = setting(
+        0.5, description="weight of a new velocity measurement in its running average (1 = no averaging)",
+        range=(0.0, 1.0),
+    )
+    max_prediction_s: float = setting(
+        0.3, description="box predictions extrapolate the velocity over at most this long (s)",
+    )
+    handedness_vote_cap: float = setting(
+        5.0, description="bound of the handedness vote (sum of +-score per detection): the evidence "
+        "a flip needs",
+    )
+    min_box_size_px: float = setting(
+        4.0, description="boxes narrower or shorter than this after clipping are not estimated (px)",
+    )
 
     @classmethod
     def from_dict(cls, d: dict) -> TrackerConfig:
-        unknown = set(d) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown tracker keys {sorted(unknown)}")
-        return cls(**d)
+        return dataclass_from_dict(cls, d)
 
     def to_dict(self) -> dict:
         return asdict(self)

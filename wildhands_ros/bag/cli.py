@@ -15,8 +15,10 @@ import json
 import sys
 from collections.abc import Sequence
 
+from wildhands_core.detection.factory import DETECTOR_SOURCES
+from wildhands_core.estimator import BACKENDS, EstimatorConfig
 from wildhands_core.gripper import GripperConfig
-from wildhands_core.pipeline import DETECTOR_SOURCES
+from wildhands_ros.bag.process import STORAGES, ProcessConfig
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,25 +30,26 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("output", help="output bag directory (must not exist unless --overwrite)")
     pr.add_argument("--checkpoint", help="project or released checkpoint (required unless --random-weights)")
     pr.add_argument("--random-weights", action="store_true", help="untrained network (tests, benchmarks)")
-    pr.add_argument("--backend", default="torch", choices=["torch", "onnxruntime", "tensorrt"])
-    pr.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
+    pr.add_argument("--backend", default=EstimatorConfig.backend, choices=BACKENDS)
+    pr.add_argument("--device", default=EstimatorConfig.device, help="cpu | cuda | cuda:N")
     pr.add_argument("--mano-dir", help="licensed MANO pickles (default: WILDHANDS_MANO_DIR or procedural)")
-    pr.add_argument("--batch-size", type=int, default=8, help="frames per network batch (default 8)")
+    pr.add_argument("--batch-size", type=int, default=ProcessConfig.batch_size,
+                    help=f"frames per network batch (default {ProcessConfig.batch_size})")
     pr.add_argument("--image-topic")
     pr.add_argument("--info-topic")
     pr.add_argument("--boxes-topic", help="recorded wildhands_ros/HandBoxArray boxes")
     pr.add_argument("--detector", action="append", choices=DETECTOR_SOURCES, default=[],
                     help="detector source(s) besides the boxes topic (repeatable)")
     pr.add_argument("--detector-checkpoint", help="checkpoint of the 'learned' detector")
-    pr.add_argument("--info-tolerance-ms", type=float, default=0.0,
+    pr.add_argument("--info-tolerance-ms", type=float, default=ProcessConfig.info_tolerance_ns / 1e6,
                     help="max image/CameraInfo stamp difference (default 0: same stamp)")
     pr.add_argument("--demo-k", action="store_true",
                     help="images without CameraInfo use the release demo's intrinsics "
                          "instead of being rejected")
-    pr.add_argument("--storage", default="mcap", choices=["mcap", "sqlite3"])
-    pr.add_argument("--hands-topic", default="/wildhands/hands")
+    pr.add_argument("--storage", default=ProcessConfig.storage, choices=sorted(STORAGES))
+    pr.add_argument("--hands-topic", default=ProcessConfig.hands_topic)
     pr.add_argument("--no-tf", action="store_true", help="do not write /tf")
-    pr.add_argument("--tf-prefix", default="hand_")
+    pr.add_argument("--tf-prefix", default=ProcessConfig.tf_prefix)
     pr.add_argument("--camera-frame", help="override the images' header.frame_id")
     pr.add_argument("--copy", nargs="*", metavar="TOPIC",
                     help="copy input topics through (no TOPIC: all of them)")
@@ -86,9 +89,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _process(a: argparse.Namespace) -> int:
-    from wildhands_core.estimator import EstimatorConfig, HandPoseEstimator
-    from wildhands_core.pipeline import PipelineConfig
-    from wildhands_ros.bag.process import ProcessConfig, process_bag
+    from wildhands_core.estimator import HandPoseEstimator
+    from wildhands_ros.bag.process import offline_pipeline_config, process_bag
 
     est = HandPoseEstimator(EstimatorConfig(
         checkpoint=a.checkpoint, mano_dir=a.mano_dir, backend=a.backend, device=a.device,
@@ -101,8 +103,8 @@ def _process(a: argparse.Namespace) -> int:
         tf_prefix=a.tf_prefix, camera_frame=a.camera_frame,
         copy_topics=None if a.copy is None else (tuple(a.copy) or ("*",)),
         with_vertices=a.vertices, max_hands=est.cfg.max_hands, tracking=a.tracking,
-        pipeline=PipelineConfig(detector_sources=tuple(a.detector),
-                                learned_detector_checkpoint=a.detector_checkpoint),
+        pipeline=offline_pipeline_config(detector_sources=tuple(a.detector),
+                                         learned_detector_checkpoint=a.detector_checkpoint),
         overwrite=a.overwrite, progress=not a.no_progress,
     )
     s = process_bag(a.input, a.output, est, cfg)

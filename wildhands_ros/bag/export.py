@@ -58,12 +58,13 @@ from rosbags.rosbag2 import Reader
 
 from wildhands_core.constants import GRASP_CLASS_NAMES, NUM_JOINTS
 from wildhands_core.gripper import GripperConfig
+from wildhands_core.handedness import Handedness
 from wildhands_core.transforms import TRANSFORM_ERROR_REASONS, TransformBuffer
 from wildhands_ros.bag.atomic import atomic_path, write_json_atomic
 from wildhands_ros.bag.robot_targets import TARGET_HAND_ARRAYS, TargetFrame, episode_targets
 from wildhands_ros.bag.tf_bag import read_bag_transforms
 from wildhands_ros.bag.types import HAND_ARRAY, make_typestore, register_bag_types
-from wildhands_ros.hand_fields import RIGHT, hand_from_fields
+from wildhands_ros.hand_fields import hand_from_fields
 
 MALFORMED_REASONS = ("deserialize", "handedness", "array_size", "non_finite", "duplicate_stamp")
 
@@ -141,7 +142,7 @@ def _hand_row(h) -> dict:
         reason = "handedness" if "handedness" in str(exc) else "array_size"
         raise ValueError(str(exc), reason) from exc
     row = {
-        "handedness": RIGHT if est.is_right else 0,
+        "handedness": int(Handedness.of(est.is_right)),
         "is_right": est.is_right,
         "track_id": est.track_id,
         "confidence": est.confidence,

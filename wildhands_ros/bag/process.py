@@ -34,6 +34,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
@@ -41,6 +42,7 @@ from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from wildhands_core.camera import DEMO_FOCAL_PX
 from wildhands_core.detection.base import HandDetector
 from wildhands_core.estimate import HandBox, HandEstimate
+from wildhands_core.estimator import EstimatorConfig
 from wildhands_core.pipeline import HandPipeline, PipelineConfig, build_detector
 from wildhands_ros.bag.atomic import atomic_path, write_json_atomic
 from wildhands_ros.bag.frames import (
@@ -66,6 +68,13 @@ from wildhands_ros.hand_fields import detections_from_box_fields
 STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 
 
+def offline_pipeline_config(**overrides: Any) -> PipelineConfig:
+    """``PipelineConfig`` of offline processing (``overrides`` replace its fields): the recorded boxes (the
+    "external" source, used when the bag has a boxes topic) are all read before the frames, so no frame
+    waits for them (``external_wait_s`` 0)."""
+    return PipelineConfig(**{"detector_sources": ("external",), "external_wait_s": 0.0, **overrides})
+
+
 @dataclass
 class ProcessConfig:
     """Settings of :func:`process_bag` (none is a paper hyper-parameter)."""
@@ -83,9 +92,9 @@ class ProcessConfig:
     camera_frame: str | None = None  # overrides the images' header.frame_id
     copy_topics: tuple[str, ...] | None = None  # input topics copied through; None = none, ("*",) = all
     with_vertices: bool = False  # fill Hand.vertices_m (estimator needs return_vertices)
-    max_hands: int = 4  # most confident boxes kept per frame (no tracking)
+    max_hands: int = EstimatorConfig.max_hands  # most confident boxes kept per frame (no tracking)
     tracking: bool = False  # HandPipeline per frame (tracker ids + smoothing), no batching
-    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    pipeline: PipelineConfig = field(default_factory=offline_pipeline_config)
     overwrite: bool = False
     progress: bool = True
 

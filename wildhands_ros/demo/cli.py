@@ -26,16 +26,24 @@ from pathlib import Path
 import numpy as np
 
 from wildhands_core.demo_model import default_model_dir
+from wildhands_core.estimator import BACKENDS
 from wildhands_synth.sequence import DEMO_SEED
+
+#: Score floor of the demo's learned detector (below the node's default 0.3).
+DEMO_MIN_SCORE = 0.25
 
 
 def _params_yaml(path: Path, checkpoint: Path, detector: Path | None, backend: str) -> None:
     import yaml
 
     sources = ["learned"] if detector else ["external"]
+    # the node's defaults (wildhands_ros.params) except: the demo's checkpoints, backend, sources, topics,
+    # QoS, outputs, and the score floor of its detector
     params = {
-        "model": {"checkpoint": str(checkpoint), "backend": backend, "device": "cpu", "max_hands": 2},
-        "detector": {"sources": sources, "learned_checkpoint": str(detector or ""), "min_score": 0.25},
+        "model": {"checkpoint": str(checkpoint), "backend": backend},
+        "detector": {
+            "sources": sources, "learned_checkpoint": str(detector or ""), "min_score": DEMO_MIN_SCORE
+        },
         "topics": {"image": "/demo/camera/image_raw", "camera_info": "/demo/camera/camera_info"},
         "qos": {"image_reliability": "reliable", "image_depth": 10},
         "output": {"markers": True, "publish_raw": True},
@@ -57,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=150, help="frames to play at 30 Hz (default 150 = 5 s)")
     ap.add_argument("--out", default="demo_out", help="output folder (bag, metrics.json, overlay.png)")
     ap.add_argument("--model-dir", default=None, help="folder with wildhands_demo.pt and detector_demo.pt")
-    ap.add_argument("--backend", default="onnxruntime", choices=["torch", "onnxruntime", "tensorrt"])
+    ap.add_argument("--backend", default="onnxruntime", choices=BACKENDS)
     ap.add_argument("--size", default="640x480", help="image size WxH")
     ap.add_argument("--rate", type=float, default=30.0, help="playback rate, Hz")
     ap.add_argument("--seed", type=int, default=DEMO_SEED, help="sequence seed (held out from training)")
