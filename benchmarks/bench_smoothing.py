@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from wildhands_core.estimate import HandEstimate
 from wildhands_core.smoothing import HandSmoother, OneEuroParams, SmoothingConfig
 
 FPS = 30.0
@@ -108,8 +109,21 @@ def make_sequence(seed: int = 0) -> tuple[np.ndarray, dict, dict]:
 
 
 def run_smoother(stamps_ns: np.ndarray, noisy: dict, config: SmoothingConfig) -> dict:
+    """The noisy sequence through one HandSmoother, frame by frame as HandEstimates; the same keys back."""
     smoother = HandSmoother(config)
-    outs = [smoother.smooth(int(s), {k: v[i] for k, v in noisy.items()}) for i, s in enumerate(stamps_ns)]
+    outs = []
+    for i, s in enumerate(stamps_ns):
+        aa = Rotation.from_matrix(noisy["mano_rotmat"][i]).as_rotvec()
+        est = HandEstimate(
+            is_right=True, global_orient_aa=aa[0], hand_pose_aa=aa[1:].reshape(45),
+            betas=noisy["mano_betas"][i], transl_m=noisy["mano_transl_m"][i],
+            joints_m=noisy["joints_cam_m"][i], keypoints_px=np.zeros((21, 2)), box_xyxy_px=np.zeros(4),
+            crop_xyxy_px=np.zeros(4), confidence=1.0, grasp_prob=np.zeros(9),
+        )
+        o = smoother.smooth(int(s), est)
+        rot = Rotation.from_rotvec(np.concatenate([o.global_orient_aa, o.hand_pose_aa]).reshape(16, 3))
+        outs.append({"joints_cam_m": o.joints_m, "mano_transl_m": o.transl_m, "mano_betas": o.betas,
+                     "mano_rotmat": rot.as_matrix()})
     return {k: np.stack([o[k] for o in outs]) for k in noisy}
 
 

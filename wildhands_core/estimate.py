@@ -7,7 +7,7 @@ Joint order: MANO21 (``wildhands_core.constants.JOINT_NAMES``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -38,6 +38,10 @@ class HandEstimate:
     - ``vertices_m`` (778, 3) or None: MANO mesh, camera frame.
     - ``box_xyxy_px`` (4,): the box given; ``crop_xyxy_px`` (4,): the square crop cut for the network.
     - ``confidence`` in [0, 1]; ``grasp_prob`` (9,) in ``GRASP_CLASS_NAMES`` order.
+    - ``track_id``: the tracker's id of the hand, -1 when untracked.
+
+    The estimator makes it, the tracker and the smoother (``smoothing.hand_smoother``) pass it on with
+    smoothed values, the node and the bag tools publish it: the same type all the way.
     """
 
     is_right: bool
@@ -53,7 +57,6 @@ class HandEstimate:
     grasp_prob: np.ndarray
     vertices_m: np.ndarray | None = None
     track_id: int = -1
-    extra: dict = field(default_factory=dict)
 
     @property
     def wrist_m(self) -> np.ndarray:

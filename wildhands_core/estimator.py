@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from wildhands_core.camera import Letterbox, checked_K
+from wildhands_core.camera import Letterbox, checked_K, project_points
 from wildhands_core.config import setting
 from wildhands_core.estimate import HandBox, HandEstimate
-from wildhands_core.inference.graph import GRAPH_VERSION, InferenceGraph
+from wildhands_core.inference.graph import GRAPH_VERSION, VERTICES_NAME, InferenceGraph
 from wildhands_core.preprocess import CROP_SOURCES, crop_and_kpe_boxes, cut_crops, normalize, whole_image_224
 
 #: Inference backends of the network: THE list (node parameter, CLIs).
@@ -132,7 +132,7 @@ class HandPoseEstimator:
         self.mano_source = str(getattr(self.model.mano_r, "source", "unknown"))
         #: how the checkpoint's inputs are prepared (recorded in the checkpoint, never guessed)
         self.input_convention: str = self.model.cfg.input_convention
-        graph = InferenceGraph(self.model)
+        graph = InferenceGraph(self.model, return_vertices=cfg.return_vertices)
         if cfg.backend == "torch":
             from wildhands_core.inference.torch_backend import TorchBackend
 
@@ -153,6 +153,9 @@ class HandPoseEstimator:
                     fp16=cfg.fp16 is not False,
                     max_hands=cfg.max_hands,
                 )
+        if cfg.return_vertices and VERTICES_NAME not in self.backend.output_names:
+            raise ValueError(f"return_vertices: the ONNX file {cfg.onnx_path} has no {VERTICES_NAME} output "
+                             "(export it with the vertices)")
         self.backend_name = self.backend.name
 
     def mano_faces(self) -> np.ndarray:
@@ -161,11 +164,12 @@ class HandPoseEstimator:
         return np.asarray(faces.cpu() if hasattr(faces, "cpu") else faces, dtype=np.int64)
 
     def _export_cached(self, graph: InferenceGraph) -> Path:
-        """Export the graph to ONNX once per (graph version, torch version, weights incl. MANO buffers)
-        and reuse the file."""
+        """Export the graph to ONNX once per (graph version, outputs, torch version, weights incl. MANO
+        buffers) and reuse the file."""
         from wildhands_core.inference.export import export_onnx
 
-        h = hashlib.sha256(f"graph-v{GRAPH_VERSION}-torch-{torch.__version__}".encode())
+        outputs = ",".join(graph.output_names)
+        h = hashlib.sha256(f"graph-v{GRAPH_VERSION}-{outputs}-torch-{torch.__version__}".encode())
         for k, v in sorted(graph.state_dict().items()):
             h.update(k.encode())
             h.update(v.detach().cpu().contiguous().numpy().tobytes())
@@ -237,18 +241,18 @@ class HandPoseEstimator:
         out = self.backend.run(prep.inputs)
         return self.postprocess(frames, prep, out)
 
-    def postprocess(self, frames, prep: _Prepared, out: dict[str, np.ndarray]) -> list[list[HandEstimate]]:
+    def postprocess(
+        self, frames: list[tuple[np.ndarray, np.ndarray | None, list[HandBox]]], prep: _Prepared,
+        out: dict[str, np.ndarray],
+    ) -> list[list[HandEstimate]]:
+        """The network outputs ``out`` (N hands) as one :class:`HandEstimate` per box, grouped by frame:
+        float64, keypoints projected with each frame's K (full-image pixels)."""
         results: list[list[HandEstimate]] = [[] for _ in frames]
         box_list = [b for _, _, boxes in frames for b in boxes]
         for i, fi in enumerate(prep.frame_of_hand):
-            K = prep.K_px[fi]
             joints = out["joints_cam_m"][i].astype(np.float64)
-            z = np.clip(joints[:, 2:3], 1e-6, None)
-            kp = (joints[:, :2] / z) @ K[:2, :2].T + K[:2, 2]
-            crop = prep.crop_boxes_px[i]
-            inside = np.mean(
-                (kp[:, 0] >= crop[0]) & (kp[:, 0] <= crop[2]) & (kp[:, 1] >= crop[1]) & (kp[:, 1] <= crop[3])
-            )
+            kp = project_points(joints, prep.K_px[fi])
+            crop = prep.crop_boxes_px[i].astype(np.float64)
             box = box_list[i]
             results[fi].append(
                 HandEstimate(
@@ -260,16 +264,21 @@ class HandPoseEstimator:
                     joints_m=joints,
                     keypoints_px=kp,
                     box_xyxy_px=np.asarray(box.box_xyxy_px, dtype=np.float64),
-                    crop_xyxy_px=crop.astype(np.float64),
-                    confidence=float(np.clip(box.score, 0.0, 1.0) * inside),
+                    crop_xyxy_px=crop,
+                    confidence=float(np.clip(box.score, 0.0, 1.0) * _fraction_inside(kp, crop)),
                     grasp_prob=out["grasp_prob"][i].astype(np.float64),
-                    vertices_m=out["vertices_cam_m"][i].astype(np.float64)
-                    if self.cfg.return_vertices
-                    else None,
+                    vertices_m=out[VERTICES_NAME][i].astype(np.float64) if self.cfg.return_vertices else None,
                     track_id=box.track_id,
                 )
             )
         return results
+
+
+def _fraction_inside(keypoints_px: np.ndarray, box_xyxy_px: np.ndarray) -> float:
+    """Fraction of the (K, 2) keypoints inside the box (x0, y0, x1, y1), edges included; NaN is outside."""
+    x, y = keypoints_px[:, 0], keypoints_px[:, 1]
+    b = box_xyxy_px
+    return float(np.mean((x >= b[0]) & (x <= b[2]) & (y >= b[1]) & (y <= b[3])))
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ Per image (RGB (H, W, 3) uint8, intrinsics ``K_px`` (3, 3) in pixels of that ima
     dets  = detector.detect(image, stamp)  if tracker.needs_detection(stamp) else None
     boxes = tracker.step(stamp, dets, (W, H))                 # TrackedBox: id, box, side, confirmed
     ests  = estimator.estimate(image, K_px, [HandBox ...])    # one HandEstimate per box, same order
-    each  = tracker.observe(id, stamp, keypoints, confidence, estimate as dict) -> smoothed
+    each  = tracker.observe(id, stamp, estimate, K_px)        # HandEstimate -> smoothed HandEstimate
     -> the smoothed estimates of CONFIRMED tracks, with ``track_id`` set, sorted by track id.
 
 Smoothed values: joints (metres, camera frame), MANO translation, β and the 16 MANO rotations (SO(3) One
@@ -31,8 +31,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
-import torch
-from scipy.spatial.transform import Rotation
 
 from wildhands_core.config import setting
 from wildhands_core.detection.base import ExternalBoxes, HandDetection, HandDetector
@@ -44,7 +42,6 @@ from wildhands_core.detection.factory import (
     build_available_detector,
 )
 from wildhands_core.estimate import HandBox, HandEstimate
-from wildhands_core.rotations import rotmat_to_axis_angle_release
 from wildhands_core.smoothing.config import SmoothingConfig
 from wildhands_core.stamps import NS_PER_S, seconds_to_ns
 from wildhands_core.tracking.config import TrackerConfig
@@ -164,22 +161,6 @@ def build_detector(
     return build_available_detector(detector_config(config))
 
 
-def estimate_to_smoothing_dict(est: HandEstimate) -> dict:
-    """HandEstimate -> the dict keys ``HandSmoother`` filters (see ``smoothing.hand_smoother``)."""
-    return {
-        "joints_cam_m": np.asarray(est.joints_m, np.float64),
-        "mano_transl_m": np.asarray(est.transl_m, np.float64),
-        "mano_betas": np.asarray(est.betas, np.float64),
-        "mano_pose_aa": np.concatenate([np.ravel(est.global_orient_aa), np.ravel(est.hand_pose_aa)]),
-    }
-
-
-def _project(joints_m: np.ndarray, K_px: np.ndarray) -> np.ndarray:
-    uvw = joints_m @ np.asarray(K_px, np.float64).T
-    z = np.where(np.abs(uvw[:, 2:3]) > 1e-9, uvw[:, 2:3], np.nan)
-    return uvw[:, :2] / z
-
-
 class HandPipeline:
     """Detector + tracker + estimator + smoother for one frame at a time; see the module docstring.
 
@@ -277,12 +258,11 @@ class HandPipeline:
         out: list[HandEstimate] = []
         raw: list[HandEstimate] = []
         for tb, est in zip(tracked, ests, strict=True):
-            smoothed = tracker.observe(
-                tb.track_id, stamp_ns, est.keypoints_px, est.confidence, estimate_to_smoothing_dict(est)
-            )
+            smoothed = tracker.observe(tb.track_id, stamp_ns, est, K_px)
             if tb.confirmed:
-                out.append(self._from_smoothed(est, smoothed, tb.track_id, tb.is_right, K_px))
-                raw.append(dataclasses.replace(est, track_id=tb.track_id, is_right=bool(tb.is_right)))
+                side = {"track_id": tb.track_id, "is_right": bool(tb.is_right)}
+                out.append(dataclasses.replace(smoothed, **side))
+                raw.append(dataclasses.replace(est, **side))
         timing.estimate_s = t3 - t2
         timing.track_s = (t2 - t1) + (time.perf_counter() - t3)
         timing.total_s = time.perf_counter() - t0
@@ -303,34 +283,6 @@ class HandPipeline:
         timing.detector_ran = True
         return dets
 
-    @staticmethod
-    def _from_smoothed(
-        est: HandEstimate, s: dict, track_id: int, is_right: bool, K_px: np.ndarray
-    ) -> HandEstimate:
-        # the smoothed rotations, back in the release's axis-angle convention (the one MANO is fed)
-        rot = Rotation.from_rotvec(np.asarray(s["mano_pose_aa"], np.float64).reshape(16, 3))
-        aa = rotmat_to_axis_angle_release(torch.from_numpy(rot.as_matrix())).numpy()
-        joints = np.asarray(s["joints_cam_m"], np.float64).reshape(-1, 3)
-        verts = None
-        if est.vertices_m is not None:
-            verts = np.asarray(est.vertices_m, np.float64) + (joints[0] - np.asarray(est.joints_m)[0])
-        return HandEstimate(
-            is_right=bool(is_right),
-            global_orient_aa=aa[0],
-            hand_pose_aa=aa[1:].reshape(45),
-            betas=np.asarray(s["mano_betas"], np.float64),
-            transl_m=np.asarray(s["mano_transl_m"], np.float64),
-            joints_m=joints,
-            keypoints_px=_project(joints, K_px),
-            box_xyxy_px=np.asarray(est.box_xyxy_px, np.float64),
-            crop_xyxy_px=np.asarray(est.crop_xyxy_px, np.float64),
-            confidence=float(est.confidence),
-            grasp_prob=np.asarray(est.grasp_prob, np.float64),
-            vertices_m=verts,
-            track_id=int(track_id),
-            extra=dict(est.extra),
-        )
-
 
 __all__ = [
     "DETECTOR_SOURCES",
@@ -340,5 +292,4 @@ __all__ = [
     "PipelineConfig",
     "build_detector",
     "detector_config",
-    "estimate_to_smoothing_dict",
 ]

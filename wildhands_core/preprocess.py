@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import torch
 
 from wildhands_core.camera import Letterbox
 from wildhands_core.constants import IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE
@@ -182,10 +181,3 @@ def normalize(images_uint8: np.ndarray) -> np.ndarray:
     for c in range(3):
         np.take(_LUT[c], x[..., c], out=out[:, c])
     return out
-
-
-def normalize_torch(images_uint8: torch.Tensor) -> torch.Tensor:
-    """(B, H, W, 3) uint8 tensor -> (B, 3, H, W) float32, ImageNet-normalised (on the tensor's device)."""
-    mean = torch.tensor(_MEAN, device=images_uint8.device)
-    inv_std = torch.tensor(_INV_STD, device=images_uint8.device)
-    return ((images_uint8.float() - mean) * inv_std).permute(0, 3, 1, 2).contiguous()

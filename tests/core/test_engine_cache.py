@@ -93,5 +93,6 @@ def test_tensorrt_engine_matches_onnxruntime(tmp_path):
     ref = OnnxRuntimeBackend(path, ["CPUExecutionProvider"]).run(inputs)
     got = trt.run(inputs)
     assert np.abs(ref["joints_cam_m"] - got["joints_cam_m"]).max() < 1e-3
+    assert trt.output_names == tuple(ref) and "vertices_cam_m" not in got  # the file's outputs, no mesh
     again = TensorRTBackend(path, tmp_path / "engines", fp16=False, max_hands=4)
     assert not again.built_now

@@ -82,6 +82,24 @@ def test_onnxruntime_matches_torch_within_1e4_for_both_sides_and_single_side_fra
             assert np.abs(r.keypoints_px - g.keypoints_px).max() < 1e-2
 
 
+def test_the_mesh_is_computed_and_exported_only_when_asked(est, ort_est, model):
+    read = ("joints_cam_m", "transl_cam_m", "global_orient_aa", "hand_pose_aa", "betas", "grasp_prob")
+    assert ort_est.backend.output_names == read  # the ONNX file itself has no mesh output
+    assert est.backend.output_names == (*read, "vertices_cam_m")
+    img, K, boxes = _scene()
+    assert [h.vertices_m for h in ort_est.estimate(img, K, boxes)] == [None, None]
+    # the export cache keys the outputs: asking for the mesh exports (and uses) another file
+    cache = ort_est.backend.onnx_path.parent.parent
+    cfg = EstimatorConfig(
+        allow_random_weights=True, backend="onnxruntime", cache_dir=str(cache), return_vertices=True
+    )
+    with_mesh = HandPoseEstimator(cfg, model=model)
+    assert with_mesh.backend.onnx_path != ort_est.backend.onnx_path
+    assert with_mesh.backend.output_names == (*read, "vertices_cam_m")
+    for r, g in zip(est.estimate(img, K, boxes), with_mesh.estimate(img, K, boxes), strict=True):
+        assert g.vertices_m.shape == (778, 3) and np.abs(r.vertices_m - g.vertices_m).max() < 1e-4
+
+
 def test_a_2x_larger_image_with_2x_focal_gives_the_same_3d_hands(est):
     img, K, boxes = _scene(seed=3)
     import cv2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from wildhands_core.detection import HandDetection, box_from_keypoints
+from wildhands_core.estimate import HandEstimate
 from wildhands_core.tracking import HandTracker, TrackerConfig
 
 MS = 1_000_000  # ns
@@ -18,6 +19,19 @@ def box_at(cx: float, cy: float, side: float = 80.0) -> np.ndarray:
 
 def det(cx: float, cy: float, is_right: bool, score: float = 0.9) -> HandDetection:
     return HandDetection(box_at(cx, cy), is_right, score, "test")
+
+
+def estimate(
+    keypoints_px: np.ndarray, confidence: float = 0.9, joints_m: np.ndarray | None = None
+) -> HandEstimate:
+    """An estimate with these keypoints (full-image px) and confidence; joints (21, 3) m (zeros by
+    default), identity rotations, zero shape and translation."""
+    return HandEstimate(
+        is_right=True, global_orient_aa=np.zeros(3), hand_pose_aa=np.zeros(45), betas=np.zeros(10),
+        transl_m=np.zeros(3), joints_m=np.zeros((21, 3)) if joints_m is None else joints_m,
+        keypoints_px=np.asarray(keypoints_px, np.float64), box_xyxy_px=np.zeros(4), crop_xyxy_px=np.zeros(4),
+        confidence=confidence, grasp_prob=np.full(9, 1.0 / 9.0),
+    )
 
 
 def ids_by_side(tracker: HandTracker) -> dict[bool, int]:
@@ -146,21 +160,21 @@ def test_two_detections_of_the_same_side_get_opposite_sides_with_one_per_side():
 
 
 def test_reborn_track_gets_a_fresh_smoother():
-    est_a = {"joints_cam_m": np.zeros((21, 3))}
-    est_b = {"joints_cam_m": np.full((21, 3), 0.1)}
-    tr = HandTracker(TrackerConfig(max_missed=1, min_hits=1))
     kp = np.array([[90.0, 190.0], [110.0, 210.0]])
+    est_a = estimate(kp, joints_m=np.zeros((21, 3)))
+    est_b = estimate(kp, joints_m=np.full((21, 3), 0.1))
+    tr = HandTracker(TrackerConfig(max_missed=1, min_hits=1))
     for k in range(3):
         (b,) = tr.step(k * FRAME_NS, [det(100, 200, True)], SIZE)
-        tr.observe(b.track_id, k * FRAME_NS, kp, 0.9, est_a)
-    smoothed = tr.observe(b.track_id, 3 * FRAME_NS, kp, 0.9, est_b)["joints_cam_m"]
+        tr.observe(b.track_id, k * FRAME_NS, est_a)
+    smoothed = tr.observe(b.track_id, 3 * FRAME_NS, est_b).joints_m
     assert np.all(smoothed < 0.1)  # the old track's smoother blends towards est_b
     tr.step(4 * FRAME_NS, [], SIZE)
     tr.step(5 * FRAME_NS, [], SIZE)  # dead after 2 misses
     (b2,) = tr.step(6 * FRAME_NS, [det(100, 200, True)], SIZE)
     assert b2.track_id != b.track_id
-    out = tr.observe(b2.track_id, 6 * FRAME_NS, kp, 0.9, est_b)["joints_cam_m"]
-    np.testing.assert_array_equal(out, est_b["joints_cam_m"])  # fresh smoother: passes through
+    out = tr.observe(b2.track_id, 6 * FRAME_NS, est_b).joints_m
+    np.testing.assert_array_equal(out, est_b.joints_m)  # fresh smoother: passes through
 
 
 def test_frames_without_detection_use_the_box_predicted_from_the_keypoints():
@@ -168,7 +182,7 @@ def test_frames_without_detection_use_the_box_predicted_from_the_keypoints():
     kp0 = np.array([[100.0, 200.0], [140.0, 260.0]])
     for k in range(2):  # keypoints move 6 px right per frame: 6 / 0.033 = 181.8 px/s
         (b,) = tr.step(k * FRAME_NS, [det(120, 230, True)], SIZE)
-        tr.observe(b.track_id, k * FRAME_NS, kp0 + [6.0 * k, 0.0], 0.9, {})
+        tr.observe(b.track_id, k * FRAME_NS, estimate(kp0 + [6.0 * k, 0.0], 0.9))
     (b,) = tr.step(2 * FRAME_NS, None, SIZE)
     assert not b.from_detection
     v = tr.track(b.track_id).velocity_px_per_s
@@ -182,15 +196,15 @@ def test_needs_detection_follows_the_schedule():
     assert tr.needs_detection(0)
     kp = np.array([[100.0, 200.0], [140.0, 260.0]])
     (b,) = tr.step(0, [det(120, 230, True)], SIZE)
-    tr.observe(b.track_id, 0, kp, 0.9, {})
+    tr.observe(b.track_id, 0, estimate(kp, 0.9))
     schedule = []
     for k in range(1, 9):
         need = tr.needs_detection(k * FRAME_NS)
         schedule.append(need)
         (b,) = tr.step(k * FRAME_NS, [det(120, 230, True)] if need else None, SIZE)
-        tr.observe(b.track_id, k * FRAME_NS, kp, 0.9, {})
+        tr.observe(b.track_id, k * FRAME_NS, estimate(kp, 0.9))
     assert schedule == [False, False, False, True, False, False, False, True]
-    tr.observe(b.track_id, 8 * FRAME_NS, kp, 0.2, {})  # low confidence: detect on the next frame
+    tr.observe(b.track_id, 8 * FRAME_NS, estimate(kp, 0.2))  # low confidence: detect on the next frame
     assert tr.needs_detection(9 * FRAME_NS)
 
 
@@ -198,13 +212,13 @@ def test_needs_detection_when_fewer_tracks_than_max_hands_every_search_n_frames(
     tr = HandTracker(TrackerConfig(min_hits=1, max_hands=2, redetect_every_n=100, search_every_n=3))
     kp = np.array([[100.0, 200.0], [140.0, 260.0]])
     (b,) = tr.step(0, [det(120, 230, True)], SIZE)
-    tr.observe(b.track_id, 0, kp, 0.9, {})
+    tr.observe(b.track_id, 0, estimate(kp, 0.9))
     schedule = []
     for k in range(1, 7):
         need = tr.needs_detection(k * FRAME_NS)
         schedule.append(need)
         (b,) = tr.step(k * FRAME_NS, [det(120, 230, True)] if need else None, SIZE)
-        tr.observe(b.track_id, k * FRAME_NS, kp, 0.9, {})
+        tr.observe(b.track_id, k * FRAME_NS, estimate(kp, 0.9))
     assert schedule == [False, False, True, False, False, True]
 
 
@@ -219,7 +233,8 @@ def test_a_stamp_going_backwards_resets_the_tracker():
 def test_hand_leaving_the_image_is_not_estimated():
     tr = HandTracker(TrackerConfig(min_hits=1))
     (b,) = tr.step(0, [det(600, 240, True)], SIZE)
-    tr.observe(b.track_id, 0, np.array([[700.0, 230.0], [760.0, 250.0]]), 0.9, {})  # keypoints out of view
+    out_of_view = np.array([[700.0, 230.0], [760.0, 250.0]])  # keypoints right of the 640 px image
+    tr.observe(b.track_id, 0, estimate(out_of_view, 0.9))
     assert tr.step(FRAME_NS, None, SIZE) == []
 
 
@@ -243,12 +258,12 @@ def test_a_detections_own_keypoints_are_the_prior_for_the_next_box():
     estimated = landmarks + [40.0, 0.0]  # the estimate's projection disagrees by 40 px
     d = HandDetection(box_from_keypoints(landmarks, 0.15), True, 0.9, "mediapipe", keypoints_px=landmarks)
     (b,) = tr.step(0, [d], SIZE)
-    tr.observe(b.track_id, 0, estimated, 0.9, {})
+    tr.observe(b.track_id, 0, estimate(estimated, 0.9))
     (b,) = tr.step(FRAME_NS, None, SIZE)
     # No velocity yet (one estimate): the follow box is exactly the landmarks' keypoint box.
     np.testing.assert_allclose(b.box_xyxy_px, box_from_keypoints(landmarks, 0.15, image_size=SIZE))
     # Without a landmark detection, the estimate's keypoints are followed.
-    tr.observe(b.track_id, FRAME_NS, estimated, 0.9, {})
+    tr.observe(b.track_id, FRAME_NS, estimate(estimated, 0.9))
     (b,) = tr.step(2 * FRAME_NS, None, SIZE)
     np.testing.assert_allclose(b.box_xyxy_px, box_from_keypoints(estimated, 0.15, image_size=SIZE))
 

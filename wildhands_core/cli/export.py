@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     except (CheckpointError, FileNotFoundError) as exc:
         print(f"wildhands-export: cannot load {a.checkpoint}: {exc}", file=sys.stderr)
         return 2
-    graph = InferenceGraph(model)
+    graph = InferenceGraph(model, return_vertices=True)  # a file for every use: with or without the mesh
     onnx_path = export_onnx(graph, out / "wildhands.onnx")
     check_onnx(onnx_path)
     print(f"wrote {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB); onnx.checker: ok")

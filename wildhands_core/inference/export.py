@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from wildhands_core.inference.graph import INPUT_NAMES, OUTPUT_NAMES, InferenceGraph
+from wildhands_core.inference.graph import INPUT_NAMES, InferenceGraph
 
 OPSET = 17
 
@@ -35,7 +35,7 @@ def example_inputs(
 
 def export_onnx(graph: InferenceGraph, path: str | Path, opset: int = OPSET) -> Path:
     """Trace ``graph`` on a two-frame example (both sides present) and write ``path`` with dynamic
-    frame (``F``) and hand (``N``) axes."""
+    frame (``F``) and hand (``N``) axes; the file's outputs are ``graph.output_names``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     ex = example_inputs(n_frames=2)
@@ -48,7 +48,7 @@ def export_onnx(graph: InferenceGraph, path: str | Path, opset: int = OPSET) -> 
         "boxes_224": {0: "N"},
         "K_224": {0: "N"},
     }
-    dyn.update({k: {0: "N"} for k in OUTPUT_NAMES})
+    dyn.update({k: {0: "N"} for k in graph.output_names})
     graph = graph.cpu().eval()
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -57,7 +57,7 @@ def export_onnx(graph: InferenceGraph, path: str | Path, opset: int = OPSET) -> 
             args,
             str(path),
             input_names=list(INPUT_NAMES),
-            output_names=list(OUTPUT_NAMES),
+            output_names=list(graph.output_names),
             dynamic_axes=dyn,
             opset_version=opset,
             dynamo=False,
@@ -83,4 +83,4 @@ def parity(
     inputs = inputs if inputs is not None else example_inputs(n_frames=1, seed=1)
     ref = TorchBackend(graph, "cpu").run(inputs)
     got = OnnxRuntimeBackend(path, ["CPUExecutionProvider"]).run(inputs)
-    return {k: float(np.max(np.abs(ref[k] - got[k]))) if ref[k].size else 0.0 for k in OUTPUT_NAMES}
+    return {k: float(np.max(np.abs(ref[k] - got[k]))) if ref[k].size else 0.0 for k in graph.output_names}

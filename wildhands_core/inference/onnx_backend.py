@@ -6,13 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from wildhands_core.inference.graph import OUTPUT_NAMES
-
 PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 
 
 class OnnxRuntimeBackend:
-    """Runs an ONNX file exported by :func:`wildhands_core.inference.export.export_onnx`."""
+    """Runs an ONNX file exported by :func:`wildhands_core.inference.export.export_onnx`; ``run`` returns
+    the file's outputs (``output_names``)."""
 
     def __init__(self, onnx_path: str | Path, providers: list[str] | None = None, threads: int = 0) -> None:
         import onnxruntime as ort
@@ -28,10 +27,11 @@ class OnnxRuntimeBackend:
         self.onnx_path = Path(onnx_path)
         self.session = ort.InferenceSession(str(onnx_path), sess_options=opts, providers=chosen)
         self.input_names = [i.name for i in self.session.get_inputs()]
+        self.output_names = tuple(o.name for o in self.session.get_outputs())
         self.providers = self.session.get_providers()
         self.name = "onnxruntime-" + self.providers[0].replace("ExecutionProvider", "").lower()
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         feed = {k: inputs[k] for k in self.input_names}
-        outs = self.session.run(list(OUTPUT_NAMES), feed)
-        return dict(zip(OUTPUT_NAMES, outs, strict=True))
+        outs = self.session.run(list(self.output_names), feed)
+        return dict(zip(self.output_names, outs, strict=True))

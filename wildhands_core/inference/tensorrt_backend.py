@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from wildhands_core.inference.engine_cache import EngineCache, EngineKey, file_sha256
-from wildhands_core.inference.graph import INPUT_NAMES, OUTPUT_NAMES
+from wildhands_core.inference.graph import INPUT_NAMES
 
 _HANDS_AXIS_INPUTS = ("crops", "frame_idx", "is_right", "boxes_224", "K_224")
 _TRAILING = {
@@ -149,14 +149,20 @@ class TensorRTBackend:
         self.engine = self.runtime.deserialize_cuda_engine(blob)
         self.context = self.engine.create_execution_context()
         self.stream = _check(cudart.cudaStreamCreate())
+        #: the ONNX file's outputs, in the engine's order (the vertices only when exported with them)
+        self.output_names = tuple(
+            n for n in (self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors))
+            if self.engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT
+        )
         self.dtypes = {
-            n: np.dtype(trt.nptype(self.engine.get_tensor_dtype(n))) for n in (*INPUT_NAMES, *OUTPUT_NAMES)
+            n: np.dtype(trt.nptype(self.engine.get_tensor_dtype(n)))
+            for n in (*INPUT_NAMES, *self.output_names)
         }
         self.buffers: dict[str, _PinnedBuffer] = {}
         for name in INPUT_NAMES:
             shape = profile_shapes(name, max_hands, max_frames)[2]
             self.buffers[name] = _PinnedBuffer(int(np.prod(shape)) * self.dtypes[name].itemsize)
-        for name in OUTPUT_NAMES:  # every output has N rows
+        for name in self.output_names:  # every output has N rows
             trailing = tuple(d for d in self.engine.get_tensor_shape(name)[1:])
             self.buffers[name] = _PinnedBuffer(
                 max_hands * int(np.prod(trailing)) * self.dtypes[name].itemsize
@@ -187,14 +193,14 @@ class TensorRTBackend:
             _check(cudart.cudaMemcpyAsync(buf.device_ptr, buf.host_ptr, arr.nbytes, h2d, self.stream))
         if not self.context.execute_async_v3(self.stream):
             raise RuntimeError("TensorRT execute_async_v3 failed")
-        shapes = {name: tuple(self.context.get_tensor_shape(name)) for name in OUTPUT_NAMES}
-        for name in OUTPUT_NAMES:
+        shapes = {name: tuple(self.context.get_tensor_shape(name)) for name in self.output_names}
+        for name in self.output_names:
             nbytes = int(np.prod(shapes[name])) * self.dtypes[name].itemsize
             buf = self.buffers[name]
             _check(cudart.cudaMemcpyAsync(buf.host_ptr, buf.device_ptr, nbytes, d2h, self.stream))
         _check(cudart.cudaStreamSynchronize(self.stream))
         out = {}
-        for name in OUTPUT_NAMES:
+        for name in self.output_names:
             nbytes = int(np.prod(shapes[name])) * self.dtypes[name].itemsize
             out[name] = (
                 self.buffers[name]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from wildhands_core.inference.graph import INPUT_NAMES, OUTPUT_NAMES, InferenceGraph
+from wildhands_core.inference.graph import INPUT_NAMES, InferenceGraph
 
 
 class TorchBackend:
@@ -25,6 +25,7 @@ class TorchBackend:
         is_cuda = self.device.type == "cuda"
         self.fp16 = is_cuda if fp16 is None else (fp16 and is_cuda)
         self.graph = graph.to(self.device).eval()
+        self.output_names = graph.output_names
         if channels_last if channels_last is not None else is_cuda:
             self.graph = self.graph.to(memory_format=torch.channels_last)
         self.name = f"torch-{self.device.type}" + ("-fp16" if self.fp16 else "")
@@ -37,4 +38,4 @@ class TorchBackend:
         }
         with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.fp16):
             outs = self.graph(*(t[k] for k in INPUT_NAMES))
-        return {k: v.float().cpu().numpy() for k, v in zip(OUTPUT_NAMES, outs, strict=True)}
+        return {k: v.float().cpu().numpy() for k, v in zip(self.output_names, outs, strict=True)}

@@ -48,11 +48,11 @@ class WildHands(nn.Module):
         return self.net.cfg
 
     def _mano(
-        self, rotmat: torch.Tensor, betas: torch.Tensor, is_right: torch.Tensor
+        self, pose_aa: torch.Tensor, betas: torch.Tensor, is_right: torch.Tensor
     ) -> dict[str, torch.Tensor]:
-        """Each hand through its side's MANO (both layers run on all hands; see WildHandsNet.forward),
-        outputs in input order, MANO frame, metres."""
-        right, left = self.mano_r(rotmat, betas), self.mano_l(rotmat, betas)
+        """Each hand through its side's MANO (both layers run on all hands; see WildHandsNet.forward):
+        ``pose_aa`` (N, 48) release axis-angle, outputs in input order, MANO frame, metres."""
+        right, left = self.mano_r.forward_aa(pose_aa, betas), self.mano_l.forward_aa(pose_aa, betas)
         return {k: select_by_side(is_right, right[k], left[k]) for k in ("joints", "vertices")}
 
     def forward(
@@ -94,7 +94,8 @@ class WildHands(nn.Module):
                 out["vertices_cam_m"] = z(0, NUM_MANO_VERTICES, 3)
             return out
         K_224 = K_224.to(rotmat.dtype)
-        mano = self._mano(rotmat, betas, is_right.to(torch.bool))
+        pose_aa = torch.cat((out["global_orient_aa"], out["hand_pose_aa"]), dim=1)  # converted once, above
+        mano = self._mano(pose_aa, betas, is_right.to(torch.bool))
         transl = weak_perspective_to_translation(out["cam_wp"], K_224)
         out["transl_cam_m"] = transl
         out["joints_cam_m"] = mano["joints"] + transl[:, None, :]

@@ -1,14 +1,20 @@
 """Temporal smoothing of one hand's estimates (one ``HandSmoother`` per track).
 
-Smoothed keys of an estimate dict (others are copied through unchanged, e.g. ``vertices_cam_m``,
-``keypoints_px``, grasp logits; recompute vertices from the smoothed MANO parameters if needed):
+``smooth(stamp_ns, estimate, K_px)`` takes a :class:`~wildhands_core.estimate.HandEstimate` and returns a
+new one whose own fields are filtered:
 
-- ``joints_cam_m`` (21, 3) metres, camera optical frame: vector One Euro, one cut-off per joint.
-- ``mano_transl_m`` (3,) metres: vector One Euro, cut-off from the translation's speed.
-- ``mano_betas`` (10,): vector One Euro, elementwise.
-- ``mano_rotmat`` (16, 3, 3) and/or ``mano_pose_aa`` (48,) axis-angle (global orientation then 15 finger
-  rotations, MANO order): SO(3) One Euro (never an average of axis-angle components). If both are
-  present, ``mano_rotmat`` is filtered and ``mano_pose_aa`` is recomputed from it.
+- ``joints_m`` (21, 3) metres, camera optical frame: vector One Euro, one cut-off per joint.
+- ``transl_m`` (3,) metres: vector One Euro, cut-off from the translation's speed.
+- ``betas`` (10,): vector One Euro, elementwise.
+- ``global_orient_aa`` (3,) and ``hand_pose_aa`` (45,) (the 16 MANO rotations): SO(3) One Euro (never an
+  average of axis-angle components), the global orientation and the 15 finger rotations with their own
+  parameters. Axis-angle -> rotation once on the way in, rotation -> axis-angle once on the way out, in
+  the release convention (``rotations.rotmat_to_axis_angle_release``: the one MANO is fed and the node
+  publishes).
+
+Derived fields follow the smoothed ones: ``keypoints_px`` are the projection of the smoothed joints with
+``K_px`` (kept as estimated when ``K_px`` is None), ``vertices_m`` (when present) the estimated mesh shifted
+by the smoothed-minus-estimated wrist. Everything else (boxes, confidence, grasp, side, id) is copied.
 
 Stamps are the image's stamp in int nanoseconds (never the wall clock).
 """
@@ -16,24 +22,23 @@ Stamps are the image's stamp in int nanoseconds (never the wall clock).
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import numpy as np
+import torch
 from scipy.spatial.transform import Rotation
 
+from wildhands_core.camera import project_points
 from wildhands_core.constants import NUM_MANO_JOINTS
+from wildhands_core.estimate import HandEstimate
+from wildhands_core.rotations import rotmat_to_axis_angle_release
 from wildhands_core.smoothing.config import SmoothingConfig
 from wildhands_core.smoothing.one_euro import OneEuroFilter
 from wildhands_core.smoothing.so3_one_euro import RotationOneEuroFilter
 
-JOINTS_KEY = "joints_cam_m"
-TRANSL_KEY = "mano_transl_m"
-BETAS_KEY = "mano_betas"
-ROTMAT_KEY = "mano_rotmat"
-POSE_AA_KEY = "mano_pose_aa"
-
 
 class HandSmoother:
-    """Smooths successive estimates of ONE hand; ``smooth(stamp_ns, estimate) -> smoothed estimate``."""
+    """Smooths successive estimates of ONE hand: ``smooth(stamp_ns, estimate, K_px) -> HandEstimate``."""
 
     def __init__(self, config: SmoothingConfig | None = None) -> None:
         self.config = copy.deepcopy(config) if config is not None else SmoothingConfig()
@@ -61,31 +66,39 @@ class HandSmoother:
         self._global.params = self.config.global_orient
         self._fingers.params = self.config.finger_rotations
 
-    def smooth(self, stamp_ns: int, estimate: dict) -> dict:
-        """Return a shallow copy of ``estimate`` with the smoothed keys replaced by filtered arrays."""
-        out = dict(estimate)
+    def smooth(self, stamp_ns: int, estimate: HandEstimate, K_px: np.ndarray | None = None) -> HandEstimate:
+        """A new estimate with the filtered fields of ``estimate`` (see the module docstring); a copy of
+        ``estimate`` when smoothing is disabled. ``K_px`` (3, 3): the image's intrinsics, pixels."""
         if not self.config.enabled:
-            return out
-        if JOINTS_KEY in estimate:
-            out[JOINTS_KEY] = self._joints.filter(estimate[JOINTS_KEY], stamp_ns)
-        if TRANSL_KEY in estimate:
-            out[TRANSL_KEY] = self._transl.filter(estimate[TRANSL_KEY], stamp_ns)
-        if BETAS_KEY in estimate:
-            out[BETAS_KEY] = self._betas.filter(estimate[BETAS_KEY], stamp_ns)
-        if ROTMAT_KEY in estimate or POSE_AA_KEY in estimate:
-            if ROTMAT_KEY in estimate:
-                rot = Rotation.from_matrix(np.asarray(estimate[ROTMAT_KEY], np.float64).reshape(-1, 3, 3))
-            else:
-                rot = Rotation.from_rotvec(np.asarray(estimate[POSE_AA_KEY], np.float64).reshape(-1, 3))
-            if len(rot) != NUM_MANO_JOINTS:
-                raise ValueError(f"expected {NUM_MANO_JOINTS} MANO rotations, got {len(rot)}")
-            g = self._global.filter(rot[0:1], stamp_ns)
-            f = self._fingers.filter(rot[1:], stamp_ns)
-            smoothed = Rotation.concatenate([g, f])
-            if ROTMAT_KEY in estimate:
-                out[ROTMAT_KEY] = smoothed.as_matrix().reshape(np.shape(estimate[ROTMAT_KEY]))
-            if POSE_AA_KEY in estimate:
-                out[POSE_AA_KEY] = smoothed.as_rotvec().reshape(np.shape(estimate[POSE_AA_KEY]))
-        return out
+            return dataclasses.replace(estimate)
+        joints = self._joints.filter(estimate.joints_m, stamp_ns)
+        global_aa, hand_aa = self._rotations(stamp_ns, estimate.global_orient_aa, estimate.hand_pose_aa)
+        vertices = estimate.vertices_m
+        if vertices is not None:
+            vertices = np.asarray(vertices, np.float64) + (joints[0] - np.asarray(estimate.joints_m)[0])
+        return dataclasses.replace(
+            estimate,
+            joints_m=joints,
+            transl_m=self._transl.filter(estimate.transl_m, stamp_ns),
+            betas=self._betas.filter(estimate.betas, stamp_ns),
+            global_orient_aa=global_aa,
+            hand_pose_aa=hand_aa,
+            keypoints_px=estimate.keypoints_px if K_px is None else project_points(joints, K_px),
+            vertices_m=vertices,
+        )
 
     __call__ = smooth
+
+    def _rotations(
+        self, stamp_ns: int, global_orient_aa: np.ndarray, hand_pose_aa: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The 16 MANO rotations through the SO(3) filters: (3,) and (45,) axis-angle in, the same out
+        (release convention)."""
+        aa = np.concatenate([np.ravel(global_orient_aa), np.ravel(hand_pose_aa)]).astype(np.float64)
+        rot = Rotation.from_rotvec(aa.reshape(-1, 3))
+        if len(rot) != NUM_MANO_JOINTS:
+            raise ValueError(f"expected {NUM_MANO_JOINTS} MANO rotations, got {len(rot)}")
+        smoothed = Rotation.concatenate([self._global.filter(rot[0:1], stamp_ns),
+                                         self._fingers.filter(rot[1:], stamp_ns)])
+        out = rotmat_to_axis_angle_release(torch.from_numpy(smoothed.as_matrix())).numpy()
+        return out[0], out[1:].reshape(-1)

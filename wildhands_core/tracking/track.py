@@ -49,7 +49,6 @@ class Track:
     keypoints_px: np.ndarray | None = None
     keypoints_stamp_ns: int | None = None
     confidence: float | None = None
-    last_estimate: dict | None = None
     _centres: dict = field(default_factory=dict, repr=False)
 
     @property

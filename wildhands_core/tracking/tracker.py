@@ -5,8 +5,8 @@ do::
 
     dets = detector.detect(image_rgb, stamp_ns) if tracker.needs_detection(stamp_ns) else None
     for tb in tracker.step(stamp_ns, dets, image_size=(W, H)):          # list[TrackedBox]
-        est = estimator(image_rgb, tb.box_xyxy_px, tb.is_right)           # one hand
-        smoothed = tracker.observe(tb.track_id, stamp_ns, est["keypoints_px"], est["confidence"], est)
+        est = estimator.estimate(image_rgb, K_px, [HandBox(tb.box_xyxy_px, tb.is_right)])[0]
+        smoothed = tracker.observe(tb.track_id, stamp_ns, est, K_px)     # HandEstimate -> HandEstimate
         if tb.confirmed:
             publish(tb.track_id, tb.is_right, smoothed)
 
@@ -17,8 +17,9 @@ do::
   detection frame is "coasting": it is not estimated, its box is predicted with its velocity (so it is
   matched again without a jump when the hand reappears), and it dies after more than ``max_missed``
   detection frames without a match. ``[]`` as detections means "the detector ran and found nothing".
-- ``observe`` stores the keypoints (full-image px, (21, 2)) and confidence for the next prediction and
-  returns the estimate dict smoothed by the track's ``HandSmoother`` (see ``smoothing.hand_smoother``).
+- ``observe`` stores the estimate's keypoints (full-image px, (21, 2)) and confidence for the next
+  prediction and returns the :class:`~wildhands_core.estimate.HandEstimate` smoothed by the track's
+  ``HandSmoother`` (see ``smoothing.hand_smoother``).
   When the track's detection of this frame carries its own keypoints (MediaPipe's 21 landmarks), those are
   stored instead of the estimate's for the next prediction (the velocity still comes from the estimates,
   one source, so a constant offset between the two makes no velocity).
@@ -34,6 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from wildhands_core.detection.base import HandDetection, box_iou_xyxy
+from wildhands_core.estimate import HandEstimate
 from wildhands_core.smoothing.config import SmoothingConfig
 from wildhands_core.smoothing.hand_smoother import HandSmoother
 from wildhands_core.smoothing.one_euro import NS_PER_S
@@ -175,24 +177,22 @@ class HandTracker:
         return self.boxes_for_estimation(stamp_ns, image_size)
 
     def observe(
-        self, track_id: int, stamp_ns: int, keypoints_px: np.ndarray | None, confidence: float | None,
-        estimate: dict,
-    ) -> dict:
-        """Record the estimate of ``track_id`` at ``stamp_ns``: keypoints (21, 2) full-image px (used to
-        predict the next box), confidence in [0, 1]; returns ``estimate`` smoothed by the track's smoother."""
+        self, track_id: int, stamp_ns: int, estimate: HandEstimate, K_px: np.ndarray | None = None
+    ) -> HandEstimate:
+        """Record the estimate of ``track_id`` at ``stamp_ns``: its keypoints (21, 2) full-image px predict
+        the next box, its confidence in [0, 1] schedules detection; returns ``estimate`` smoothed by the
+        track's smoother (keypoints re-projected with the image's ``K_px`` when given)."""
         t = self._tracks[track_id]
         stamp_ns = int(stamp_ns)
-        if keypoints_px is not None:
-            kp = np.asarray(keypoints_px, dtype=np.float64).reshape(-1, 2)
-            t.measure_centre("kp", np.nanmean(kp, axis=0), stamp_ns, self.config.velocity_gain)
-            prior = t.detection.keypoints_px if t.detection is not None else None
-            # A landmark detector's keypoints of this frame (MediaPipe) are the prior for the next box;
-            # without them, the estimate's own keypoints are.
-            t.keypoints_px = kp if prior is None else prior.copy()
-            t.keypoints_stamp_ns = stamp_ns
-        t.confidence = None if confidence is None else float(confidence)
-        t.last_estimate = t.smoother.smooth(stamp_ns, estimate)
-        return t.last_estimate
+        kp = np.asarray(estimate.keypoints_px, dtype=np.float64).reshape(-1, 2)
+        t.measure_centre("kp", np.nanmean(kp, axis=0), stamp_ns, self.config.velocity_gain)
+        prior = t.detection.keypoints_px if t.detection is not None else None
+        # A landmark detector's keypoints of this frame (MediaPipe) are the prior for the next box;
+        # without them, the estimate's own keypoints are.
+        t.keypoints_px = kp if prior is None else prior.copy()
+        t.keypoints_stamp_ns = stamp_ns
+        t.confidence = float(estimate.confidence)
+        return t.smoother.smooth(stamp_ns, estimate, K_px)
 
     # -------------------------------------------------------------- internals
     def _predict(self, t: Track, stamp_ns: int, image_size: tuple[int, int] | None) -> np.ndarray:
