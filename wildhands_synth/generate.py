@@ -52,8 +52,9 @@ import cv2
 import numpy as np
 import torch
 
+from wildhands_core.camera import project_points
 from wildhands_core.constants import GRASP_CLASS_NAMES
-from wildhands_synth.annotate import amodal_box, keypoint_visibility, mask_box, project
+from wildhands_synth.annotate import amodal_box, keypoint_visibility, mask_box
 from wildhands_synth.background import make_background
 from wildhands_synth.hands import HandModel, PosedHand, load_hand_models
 from wildhands_synth.poses import FAMILIES, FAMILY_NAMES
@@ -132,7 +133,7 @@ def render_scene(
         slot = 0 if hand.is_right else 1
         value = MASK_RIGHT if hand.is_right else MASK_LEFT
         joints = p.joints_cam_m[0]
-        kp = project(joints, spec.K_px)
+        kp = project_points(joints, spec.K_px)
         n_px = int((res.mask == value).sum())
         labels["in_scene"][slot] = True
         labels["present"][slot] = n_px >= min_px
@@ -143,7 +144,8 @@ def render_scene(
         labels["keypoints_px"][slot] = kp
         labels["keypoints_visible"][slot] = keypoint_visibility(kp, joints, res.mask, res.depth_m, value)
         labels["box_xyxy_px"][slot] = mask_box(res.mask, value)
-        labels["box_amodal_xyxy_px"][slot] = amodal_box(project(p.verts_cam_m[0], spec.K_px), width, height)
+        verts_px = project_points(p.verts_cam_m[0], spec.K_px)
+        labels["box_amodal_xyxy_px"][slot] = amodal_box(verts_px, width, height)
         labels["mask_pixels"][slot] = n_px
         labels["grasp_label"][slot] = FAMILIES[hand.family].grasp_label
         labels["family"][slot] = hand.family
