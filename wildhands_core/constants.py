@@ -38,6 +38,10 @@ FINGERTIP_NAMES: tuple[str, ...] = ("thumb_tip", "index_tip", "middle_tip", "rin
 JOINT_NAMES: tuple[str, ...] = MANO_JOINT_NAMES + FINGERTIP_NAMES
 NUM_JOINTS = 21
 NUM_MANO_JOINTS = 16
+#: Axis-angle values of MANO's hand pose: the 15 finger joints (all but the wrist) x 3.
+NUM_HAND_POSE = (NUM_MANO_JOINTS - 1) * 3
+#: Axis-angle values of a whole MANO pose: the global orientation (3) then the hand pose.
+NUM_MANO_POSE = NUM_MANO_JOINTS * 3
 NUM_BETAS = 10
 NUM_MANO_VERTICES = 778
 NUM_MANO_FACES = 1538

@@ -155,7 +155,7 @@ def mano_dict(hand: ProceduralHand) -> dict:
 
 def _mirror_pose_vectors(a: np.ndarray) -> np.ndarray:
     """Mirror axis-angle triples across the x = 0 plane: (ax, ay, az) -> (ax, -ay, -az), last axis = 45."""
-    sign = np.tile(np.array([1.0, -1.0, -1.0]), 15)
+    sign = np.tile(np.array([1.0, -1.0, -1.0]), NUM_MANO_JOINTS - 1)
     return a * sign
 
 

@@ -165,8 +165,8 @@ def build_right_geometry() -> tuple[MeshBuilder, dict[str, DigitMesh], dict[str,
         b.quad_strip(palm_rings[r], palm_rings[r + 1])
     b.quad_strip(palm_rings[4], knuckle_ids)
     # Interdigital web quads between neighbouring fingers.
-    top = knuckle_ids[:16]
-    bottom = knuckle_ids[::-1][:16]  # bottom[c] lies under top[c]
+    top = knuckle_ids[:_PALM_RING // 2]
+    bottom = knuckle_ids[::-1][:_PALM_RING // 2]  # bottom[c] lies under top[c]
     for i in range(3):
         c = 4 * i + 3
         b.faces.append((int(top[c]), int(top[c + 1]), int(bottom[c + 1])))

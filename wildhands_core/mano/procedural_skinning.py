@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from wildhands_core.constants import MANO_PARENTS, NUM_BETAS, NUM_MANO_JOINTS
+from wildhands_core.constants import MANO_PARENTS, NUM_BETAS, NUM_HAND_POSE, NUM_MANO_JOINTS
 from wildhands_core.mano.procedural_mesh import DigitMesh
 from wildhands_core.mano.procedural_skeleton import THUMB, Digit, thumb_flex_axis
 
@@ -140,7 +140,7 @@ def hand_pose_components(all_digits: dict[str, Digit]) -> np.ndarray:
         vec({j: z * s for f, s in (("index", 1.0), ("pinky", -1.0)) for j in all_digits[f].joints}),
     ]
     basis: list[np.ndarray] = []
-    for cand in [*seeds, *np.eye(45)]:
+    for cand in [*seeds, *np.eye(NUM_HAND_POSE)]:
         w = cand.astype(np.float64).copy()
         for _ in range(2):  # re-orthogonalise for accuracy
             for q in basis:
@@ -148,7 +148,7 @@ def hand_pose_components(all_digits: dict[str, Digit]) -> np.ndarray:
         norm = np.linalg.norm(w)
         if norm > 1e-6:
             basis.append(w / norm)
-        if len(basis) == 45:
+        if len(basis) == NUM_HAND_POSE:
             break
     return np.array(basis)
 
