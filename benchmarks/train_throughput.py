@@ -31,7 +31,8 @@ import torch
 
 from training.config import load_train_config
 from training.losses import compute_losses
-from training.trainer import StepBatches, Trainer
+from training.step_batches import StepBatches
+from training.trainer import Trainer
 
 STAGES = ("data", "net", "mano", "loss", "backward", "optim")
 

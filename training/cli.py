@@ -6,7 +6,7 @@
                    [--json out.json]
                    [--crop-scale S] [--max-frames N] [--mano-dir D] [--device cpu]
 
-``NAME`` is an adapter name (``training.trainer.dataset_registry``: arctic, assemblyhands, h2o, ...,
+``NAME`` is an adapter name (``training.datasets.dataset_registry``: arctic, assemblyhands, h2o, ...,
 synthetic), optionally ``NAME:LABEL=PATH`` to evaluate one adapter on several roots.
 """
 
@@ -79,8 +79,8 @@ def _eval_parser() -> argparse.ArgumentParser:
 def eval_main(argv: list[str] | None = None) -> int:
     """``wildhands-eval``: prints the table (and writes JSON); returns the process exit status."""
     args = _eval_parser().parse_args(argv)
+    from training.datasets import build_dataset
     from training.evaluate import METRICS, eval_crop_scale, evaluate_checkpoint, format_conventions
-    from training.trainer import build_dataset
     from wildhands_core.metrics import format_results_table, results_to_json
 
     datasets = {}

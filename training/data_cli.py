@@ -2,7 +2,7 @@
 
     wildhands-data check NAME ROOT [-o key=value ...] [--read N] [--mano-dir D]
 
-``NAME`` is an adapter name (``training.trainer.dataset_registry``); ``-o`` passes adapter keyword arguments
+``NAME`` is an adapter name (``training.datasets.dataset_registry``); ``-o`` passes adapter keyword arguments
 (values parsed as YAML: ``-o split=val``, ``-o source=authors_seg``). Prints how many hands (samples) and
 frames the annotations hold, then reads ``--read`` samples spread over the set (images included) and counts
 their labels and the problems met, printing the first few. Exit status: 0 = no problem, 1 = some samples
@@ -30,8 +30,8 @@ def check_dataset(
     """Build the adapter and read up to ``read`` samples: ({"hands", "frames", "read", label counts...,
     "build_s"}, [problem messages]). Construction errors propagate (``DatasetFileError`` /
     ``DatasetFormatError``)."""
+    from training.datasets import build_dataset
     from training.sampler import frame_groups
-    from training.trainer import build_dataset
 
     t0 = time.perf_counter()
     ds = build_dataset(name, root, kwargs, mano_dir)

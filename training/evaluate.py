@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from training.sampler import frame_groups
+from wildhands_core.constants import INPUT_SIZE
 from wildhands_core.estimate import HandBox
 from wildhands_core.metrics import (
     keypoint_error_crop_px,
@@ -136,7 +137,7 @@ def evaluate_dataset(
                 gt, pred = np.asarray(s.keypoints_px)[None], e.keypoints_px[None]
                 kv = np.asarray(kv, bool)[None]
                 kp224.append(keypoint_error_letterbox224_px(pred, gt, kv, (w, h))[0])
-                kpc.append(keypoint_error_crop_px(pred, gt, kv, e.crop_xyxy_px[None], 224, 4)[0])
+                kpc.append(keypoint_error_crop_px(pred, gt, kv, e.crop_xyxy_px[None], INPUT_SIZE, 4)[0])
                 kp_frames.append(f)
         if True in roots and False in roots:
             (pr, gr), (pl, gl) = roots[True], roots[False]

@@ -29,85 +29,19 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
-from training.batch import Batch, collate_frames
-from training.config import LossWeights, TrainConfig, loss_weights_for, save_train_config
-from training.crops import prepare_frame
+from training.batch import Batch
+from training.config import TrainConfig, loss_weights_for, save_train_config
+from training.datasets import build_datasets
+from training.initialise import freeze_by_prefix, initialise_from
 from training.losses import LOSS_TERMS, compute_losses
 from training.sampler import MixtureSampler, frame_groups
-from wildhands_core.checkpoint import (
-    HEAD_NAMES,
-    load_state_dict_strict,
-    released_to_project_state_dict,
-    save_checkpoint,
-    upgrade_state_dict,
-)
+from training.step_batches import StepBatches, StepRange
+from wildhands_core.checkpoint import HEAD_NAMES, load_state_dict_strict, save_checkpoint, upgrade_state_dict
 from wildhands_core.model.wildhands import WildHands
 
-__all__ = [
-    "StepBatches", "Trainer", "build_dataset", "build_datasets", "dataset_registry", "freeze_by_prefix",
-    "initialise_from",
-]
-
-
-def dataset_registry() -> dict[str, type]:
-    """Adapter classes by name: ``training.datasets.DATASETS`` plus the synthetic set."""
-    from training.datasets import DATASETS
-    from training.datasets.synthetic import SyntheticHandsDataset
-
-    return {**DATASETS, SyntheticHandsDataset.name: SyntheticHandsDataset}
-
-
-def build_dataset(name: str, root: str, kwargs: dict | None = None, mano_dir: str | None = None) -> Any:
-    """One adapter by registry name; adapters needing a ``mano_fn`` (ARCTIC) get one built on
-    ``wildhands_core``'s MANO layer from ``mano_dir`` (None = the default lookup)."""
-    import inspect
-
-    registry = dataset_registry()
-    if name not in registry:
-        raise KeyError(f"unknown dataset {name!r}; known: {sorted(registry)}")
-    cls = registry[name]
-    kwargs = dict(kwargs or {})
-    if "mano_fn" in inspect.signature(cls.__init__).parameters and "mano_fn" not in kwargs:
-        from training.datasets.arctic import make_smplx_mano_fn
-        from wildhands_core.mano.layer import resolve_mano_dir
-
-        kwargs["mano_fn"] = make_smplx_mano_fn(resolve_mano_dir(mano_dir))
-    return cls(root=root, **kwargs)
-
-
-def build_datasets(cfg: TrainConfig) -> list[Any]:
-    """The adapters of ``cfg.data.datasets`` (``root`` + ``kwargs``)."""
-    return [build_dataset(s.name, s.root, s.kwargs, cfg.mano_dir) for s in cfg.data.datasets]
-
-
-class StepBatches(Dataset):
-    """Map-style view ``steps[k]`` = this process's :class:`Batch` of step k (built in loader workers)."""
-
-    def __init__(self, datasets: list[Any], groups: list[list[list[int]]], sampler: MixtureSampler,
-                 cfg: TrainConfig, weights: dict[str, LossWeights]) -> None:
-        self.datasets, self.groups, self.sampler = datasets, groups, sampler
-        self.cfg, self.weights = cfg, weights
-
-    def __len__(self) -> int:
-        return 2**62
-
-    def __getitem__(self, step: int) -> Batch:
-        frames = []
-        for ref in self.sampler.batch(step):
-            ds = self.datasets[ref.dataset]
-            samples = [ds[i] for i in self.groups[ref.dataset][ref.group]]
-            spec = self.cfg.data.datasets[ref.dataset]
-            for s in samples:  # the spec's label keys the loss weights (an adapter may be reused)
-                s.dataset = spec.label or spec.name
-            rng = np.random.default_rng(list(ref.seed))
-            aug = self.cfg.augment
-            if spec.crop_scale is not None:
-                aug = dataclasses.replace(aug, crop_scale=float(spec.crop_scale))
-            frames.append(prepare_frame(samples, aug, rng, self.cfg.loss.mask_size, aug.box_source,
-                                        self.cfg.model.input_convention, self.cfg.loss.mask_frame))
-        return collate_frames(frames, self.weights, self.cfg.loss.mask_size)
+__all__ = ["CamInitProbe", "Trainer"]
 
 
 class CamInitProbe:
@@ -134,66 +68,6 @@ class CamInitProbe:
         if r is None or lft is None:  # no hand: the heads did not run
             return torch.zeros((is_right.shape[0], 3), device=is_right.device)
         return select_by_side(is_right, r, lft)
-
-
-class _StepRange(torch.utils.data.Sampler):
-    def __init__(self, start: int, stop: int) -> None:
-        self.start, self.stop = start, stop
-
-    def __iter__(self):
-        return iter(range(self.start, self.stop))
-
-    def __len__(self) -> int:
-        return self.stop - self.start
-
-
-def _looks_like_torchvision_resnet(sd: dict[str, Any]) -> bool:
-    return "conv1.weight" in sd and any(k.startswith("layer1.") for k in sd)
-
-
-def initialise_from(net: torch.nn.Module, path: str | Path) -> dict[str, list[str]]:
-    """Copy into ``net`` (a ``WildHandsNet``) every tensor of ``path`` whose name and shape fit.
-
-    ``path``: a torchvision ResNet state dict (ImageNet; copied into ``backbone`` and ``hand_backbone``,
-    ``fc`` dropped), a project checkpoint, or a released Lightning checkpoint (e.g. ArcticNet-SF: its trunk
-    and heads are copied, the differently shaped fusion layers are skipped).
-    Returns {"loaded": [...], "skipped": [...]} (names in the file).
-    """
-    obj = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(obj, dict) and obj.get("format") == "wildhands":
-        # format version 1 files: HMR refine weights in the old estimate order (as load_checkpoint does)
-        sd = upgrade_state_dict(obj["state_dict"], int(obj.get("version", 1)))
-    elif isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
-        sd = released_to_project_state_dict(obj["state_dict"])[0]
-    elif isinstance(obj, dict) and _looks_like_torchvision_resnet(obj):
-        sd = {}
-        for prefix in ("backbone.", "hand_backbone."):
-            sd.update({prefix + k: v for k, v in obj.items() if not k.startswith("fc.")})
-    elif isinstance(obj, dict):
-        sd = obj
-    else:
-        raise ValueError(f"{path}: not a state dict or checkpoint")
-    own = net.state_dict()
-    fit = {k: v for k, v in sd.items() if k in own and torch.is_tensor(v) and v.shape == own[k].shape}
-    net.load_state_dict(fit, strict=False)
-    return {"loaded": sorted(fit), "skipped": sorted(set(sd) - set(fit))}
-
-
-def freeze_by_prefix(net: torch.nn.Module, prefixes: tuple[str, ...] | list[str]) -> list[torch.nn.Module]:
-    """Switch off the gradient of every parameter of ``net`` whose name starts with one of ``prefixes``;
-    returns the BatchNorm modules under them (to be kept in eval mode). A prefix matching nothing raises."""
-    prefixes = tuple(prefixes)
-    if not prefixes:
-        return []
-    names = [n for n, _ in net.named_parameters()]
-    unused = [p for p in prefixes if not any(n.startswith(p) for n in names)]
-    if unused:
-        raise ValueError(f"optim.freeze_prefixes match no parameter: {unused}")
-    for name, p in net.named_parameters():
-        if name.startswith(prefixes):
-            p.requires_grad_(False)
-    return [m for name, m in net.named_modules()
-            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and (name + ".").startswith(prefixes)]
 
 
 class Trainer:
@@ -350,7 +224,7 @@ class Trainer:
         steps = StepBatches(self.datasets, self.groups, self.sampler, self.cfg, self.weights)
         nw = self.cfg.data.num_workers
         return DataLoader(
-            steps, batch_size=None, sampler=_StepRange(start, stop), num_workers=nw,
+            steps, batch_size=None, sampler=StepRange(start, stop), num_workers=nw,
             pin_memory=self.device.type == "cuda", prefetch_factor=2 if nw else None,
             # own generator: creating the loader must not draw from the global RNG (exact resume)
             generator=torch.Generator().manual_seed(self.cfg.seed),

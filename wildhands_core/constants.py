@@ -38,6 +38,10 @@ FINGERTIP_NAMES: tuple[str, ...] = ("thumb_tip", "index_tip", "middle_tip", "rin
 JOINT_NAMES: tuple[str, ...] = MANO_JOINT_NAMES + FINGERTIP_NAMES
 NUM_JOINTS = 21
 NUM_MANO_JOINTS = 16
+#: Axis-angle values of MANO's hand pose: the 15 finger joints (all but the wrist) x 3.
+NUM_HAND_POSE = (NUM_MANO_JOINTS - 1) * 3
+#: Axis-angle values of a whole MANO pose: the global orientation (3) then the hand pose.
+NUM_MANO_POSE = NUM_MANO_JOINTS * 3
 NUM_BETAS = 10
 NUM_MANO_VERTICES = 778
 NUM_MANO_FACES = 1538
@@ -68,6 +72,12 @@ MANO21_TO_OPENPOSE: tuple[int, ...] = (
     20,
 )
 
+#: ``joints_mano21 = joints_openpose[OPENPOSE_TO_MANO21]``: the inverse permutation of ``MANO21_TO_OPENPOSE``
+#: (MediaPipe's hand landmarks use the OpenPose order too).
+OPENPOSE_TO_MANO21: tuple[int, ...] = tuple(
+    sorted(range(len(MANO21_TO_OPENPOSE)), key=MANO21_TO_OPENPOSE.__getitem__)
+)
+
 #: Bones of the 21-joint skeleton as (parent, child) pairs in MANO21 indices, for drawing.
 SKELETON_EDGES: tuple[tuple[int, int], ...] = tuple(
     (MANO_PARENTS[j], j) for j in range(1, NUM_MANO_JOINTS)
@@ -94,7 +104,3 @@ IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 
 #: Side of the network's square input images (whole image and hand crops), pixels.
 INPUT_SIZE = 224
-
-#: Handedness labels used across the project (message field ``handedness``).
-RIGHT = "right"
-LEFT = "left"

@@ -13,12 +13,6 @@ import numpy as np
 VISIBILITY_DEPTH_TOL_M = 0.02
 
 
-def project(points_cam_m: np.ndarray, K_px: np.ndarray) -> np.ndarray:
-    """(N, 3) camera-frame points (z > 0) -> (N, 2) pixels: ``(K @ X)[:2] / (K @ X)[2]`` in float64."""
-    p = np.asarray(points_cam_m, dtype=np.float64) @ np.asarray(K_px, dtype=np.float64).T
-    return p[:, :2] / p[:, 2:3]
-
-
 def keypoint_visibility(
     keypoints_px: np.ndarray, joints_cam_m: np.ndarray, mask: np.ndarray, depth_m: np.ndarray,
     mask_value: int, tol_m: float = VISIBILITY_DEPTH_TOL_M,

@@ -52,8 +52,9 @@ import cv2
 import numpy as np
 import torch
 
-from wildhands_core.constants import GRASP_CLASS_NAMES
-from wildhands_synth.annotate import amodal_box, keypoint_visibility, mask_box, project
+from wildhands_core.camera import project_points
+from wildhands_core.constants import GRASP_CLASS_NAMES, NUM_BETAS, NUM_JOINTS, NUM_MANO_POSE
+from wildhands_synth.annotate import amodal_box, keypoint_visibility, mask_box
 from wildhands_synth.background import make_background
 from wildhands_synth.hands import HandModel, PosedHand, load_hand_models
 from wildhands_synth.poses import FAMILIES, FAMILY_NAMES
@@ -96,9 +97,10 @@ def empty_labels(K_px: np.ndarray) -> dict[str, np.ndarray]:
     return {
         "K_px": np.asarray(K_px, dtype=np.float64),
         "in_scene": np.zeros(2, bool), "present": np.zeros(2, bool), "is_right": np.array([True, False]),
-        "pose_aa": np.zeros((2, 48)), "betas": np.zeros((2, 10)), "transl_m": np.zeros((2, 3)),
-        "joints_cam_m": np.zeros((2, 21, 3)), "keypoints_px": np.zeros((2, 21, 2)),
-        "keypoints_visible": np.zeros((2, 21), bool), "box_xyxy_px": np.zeros((2, 4)),
+        "pose_aa": np.zeros((2, NUM_MANO_POSE)), "betas": np.zeros((2, NUM_BETAS)),
+        "transl_m": np.zeros((2, 3)),
+        "joints_cam_m": np.zeros((2, NUM_JOINTS, 3)), "keypoints_px": np.zeros((2, NUM_JOINTS, 2)),
+        "keypoints_visible": np.zeros((2, NUM_JOINTS), bool), "box_xyxy_px": np.zeros((2, 4)),
         "box_amodal_xyxy_px": np.zeros((2, 4)), "mask_pixels": np.zeros(2, np.int64),
         "grasp_label": np.full(2, -1, np.int64), "family": np.full(2, -1, np.int64),
         "articulation": np.zeros((2, 20)),
@@ -132,7 +134,7 @@ def render_scene(
         slot = 0 if hand.is_right else 1
         value = MASK_RIGHT if hand.is_right else MASK_LEFT
         joints = p.joints_cam_m[0]
-        kp = project(joints, spec.K_px)
+        kp = project_points(joints, spec.K_px)
         n_px = int((res.mask == value).sum())
         labels["in_scene"][slot] = True
         labels["present"][slot] = n_px >= min_px
@@ -143,7 +145,8 @@ def render_scene(
         labels["keypoints_px"][slot] = kp
         labels["keypoints_visible"][slot] = keypoint_visibility(kp, joints, res.mask, res.depth_m, value)
         labels["box_xyxy_px"][slot] = mask_box(res.mask, value)
-        labels["box_amodal_xyxy_px"][slot] = amodal_box(project(p.verts_cam_m[0], spec.K_px), width, height)
+        verts_px = project_points(p.verts_cam_m[0], spec.K_px)
+        labels["box_amodal_xyxy_px"][slot] = amodal_box(verts_px, width, height)
         labels["mask_pixels"][slot] = n_px
         labels["grasp_label"][slot] = FAMILIES[hand.family].grasp_label
         labels["family"][slot] = hand.family
@@ -167,7 +170,7 @@ def generate_frame(
     ]
     if rng.random() < cfg.p_occluder:
         k = int(rng.integers(len(posed)))
-        joint = posed[k].joints_cam_m[0, int(rng.integers(21))]
+        joint = posed[k].joints_cam_m[0, int(rng.integers(NUM_JOINTS))]
         spec.occluders.append(sample_occluder(rng, joint))
     return render_scene(spec, posed, models, rng)
 

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
+from wildhands_core.constants import NUM_BETAS, NUM_HAND_POSE, NUM_MANO_POSE
 from wildhands_synth.poses import HandAxes, to_pose_aa
 from wildhands_synth.scene import PALM_JOINTS
 
@@ -35,13 +36,13 @@ def _find_hands_mean(layer: torch.nn.Module) -> np.ndarray:
     for attr in ("hands_mean", "hand_mean"):
         val = getattr(layer, attr, None)
         if isinstance(val, (torch.Tensor, np.ndarray)):
-            return np.asarray(torch.as_tensor(val).detach().cpu(), dtype=np.float64).reshape(45)
+            return np.asarray(torch.as_tensor(val).detach().cpu(), dtype=np.float64).reshape(NUM_HAND_POSE)
     for name, buf in layer.named_buffers():
         if name.endswith("hand_mean") or name.endswith("hands_mean"):
-            return buf.detach().cpu().double().numpy().reshape(45)
+            return buf.detach().cpu().double().numpy().reshape(NUM_HAND_POSE)
     for name, buf in layer.named_buffers():
         if name.endswith("pose_mean"):
-            return buf.detach().cpu().double().numpy().reshape(-1)[3:48]
+            return buf.detach().cpu().double().numpy().reshape(-1)[3:NUM_MANO_POSE]
     raise AttributeError("the MANO layer exposes no hand mean pose")
 
 
@@ -54,7 +55,7 @@ class HandModel:
         self.faces = np.asarray(torch.as_tensor(layer.faces).cpu(), dtype=np.int64)
         self.hands_mean = _find_hands_mean(layer)
         flat = np.concatenate([np.zeros(3), -self.hands_mean])[None]
-        rest = self._forward(flat, np.zeros((1, 10)))[1][0]
+        rest = self._forward(flat, np.zeros((1, NUM_BETAS)))[1][0]
         self.axes = HandAxes.from_rest_joints(rest, is_right)
 
     @torch.no_grad()

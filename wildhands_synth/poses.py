@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from wildhands_core.constants import GRASP_CLASS_NAMES
+from wildhands_core.constants import GRASP_CLASS_NAMES, NUM_HAND_POSE, NUM_MANO_JOINTS
 
 FINGERS: tuple[str, ...] = ("index", "middle", "ring", "pinky")
 ARTICULATION_NAMES: tuple[str, ...] = (
@@ -153,8 +153,8 @@ class HandAxes:
         t = j[1] - j[7]
         t = _unit(t - f * (t @ f))
         n = np.cross(t, f) if is_right else np.cross(f, t)
-        flex = np.zeros((16, 3))
-        abd = np.zeros((16, 3))
+        flex = np.zeros((NUM_MANO_JOINTS, 3))
+        abd = np.zeros((NUM_MANO_JOINTS, 3))
         for finger, chain in FINGER_CHAINS.items():
             for k in range(3):
                 bone = j[chain[k + 1]] - j[chain[k]]
@@ -176,7 +176,7 @@ def articulation_to_local_rotvecs(articulation: np.ndarray, axes: HandAxes) -> n
     """(N, 20) articulation -> (N, 15, 3) absolute joint rotations (axis-angle, from the flat template)."""
     art = np.atleast_2d(articulation)
     n = art.shape[0]
-    rots = [Rotation.identity(n) for _ in range(16)]
+    rots = [Rotation.identity(n) for _ in range(NUM_MANO_JOINTS)]
     for fi, finger in enumerate(FINGERS):
         mcp, pip, dip, _ = FINGER_CHAINS[finger]
         a = art[:, 4 * fi: 4 * fi + 4]
@@ -190,7 +190,7 @@ def articulation_to_local_rotvecs(articulation: np.ndarray, axes: HandAxes) -> n
         a[:, 0:1] * axes.abd_axes[cmc])
     rots[mcp] = Rotation.from_rotvec(a[:, 2:3] * axes.flex_axes[mcp])
     rots[ip] = Rotation.from_rotvec(a[:, 3:4] * axes.flex_axes[ip])
-    return np.stack([rots[k].as_rotvec() for k in range(1, 16)], axis=1)
+    return np.stack([rots[k].as_rotvec() for k in range(1, NUM_MANO_JOINTS)], axis=1)
 
 
 def to_pose_aa(
@@ -198,6 +198,6 @@ def to_pose_aa(
 ) -> np.ndarray:
     """(N, 20) articulation, (N, 3) global orientation (axis-angle) -> (N, 48) MANO pose relative to the
     mean pose: ``[global, local - hands_mean]`` with ``hands_mean_aa`` (45,) the model's mean finger pose."""
-    local = articulation_to_local_rotvecs(articulation, axes).reshape(-1, 45)
+    local = articulation_to_local_rotvecs(articulation, axes).reshape(-1, NUM_HAND_POSE)
     glob = np.atleast_2d(global_rotvec)
     return np.concatenate([glob, local - np.asarray(hands_mean_aa, dtype=np.float64)[None]], axis=1)

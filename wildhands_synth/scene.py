@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from wildhands_core.constants import NUM_BETAS
 from wildhands_synth.poses import HandAxes, sample_articulation
 
 #: Skin albedos (linear RGB in [0, 1]) from light to dark; a frame picks one and jitters it.
@@ -124,7 +125,7 @@ def sample_hand(
     axes: HandAxes, skin_rgb: np.ndarray, cfg: SceneConfig,
 ) -> HandSpec:
     articulation, family = sample_articulation(rng)
-    betas = np.clip(rng.normal(0.0, cfg.betas_std, size=10), -cfg.betas_clip, cfg.betas_clip)
+    betas = np.clip(rng.normal(0.0, cfg.betas_std, size=NUM_BETAS), -cfg.betas_clip, cfg.betas_clip)
     return HandSpec(
         is_right=is_right,
         articulation=articulation,

@@ -18,6 +18,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
+from wildhands_core.constants import NUM_BETAS
 from wildhands_synth.background import make_background
 from wildhands_synth.generate import SynthFrame, render_scene, torch_threads
 from wildhands_synth.hands import HandModel, load_hand_models
@@ -88,7 +89,7 @@ class SyntheticSequence:
         }
         sc = self.cfg.scene
         self.betas = {
-            side: np.clip(rng.normal(0.0, sc.betas_std, size=10), -sc.betas_clip, sc.betas_clip)
+            side: np.clip(rng.normal(0.0, sc.betas_std, size=NUM_BETAS), -sc.betas_clip, sc.betas_clip)
             for side in (True, False)
         }
         self._background = make_background(

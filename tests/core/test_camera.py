@@ -10,8 +10,10 @@ import torch
 from wildhands_core.camera import (
     Letterbox,
     default_K_224,
+    demo_K,
     focal_mean,
     project,
+    project_points,
     weak_perspective_to_translation,
 )
 
@@ -76,6 +78,24 @@ def test_project_divides_by_depth_and_applies_K() -> None:
     K = torch.tensor([[[100.0, 0.0, 50.0], [0.0, 200.0, 60.0], [0.0, 0.0, 1.0]]])
     uv = project(torch.tensor([[[0.5, -0.25, 2.0]]]), K)
     torch.testing.assert_close(uv, torch.tensor([[[75.0, 35.0]]]))
+
+
+def test_project_points_numpy_and_nan_behind_the_camera() -> None:
+    K = np.array([[640.0, 0.0, 319.5], [0.0, 640.0, 239.5], [0.0, 0.0, 1.0]])
+    uv = project_points(np.array([[0.1, -0.05, 1.0], [0.0, 0.0, -1.0]]), K)
+    # u = 640 * 0.1 + 319.5 = 383.5, v = 640 * (-0.05) + 239.5 = 207.5
+    np.testing.assert_allclose(uv[0], [383.5, 207.5])
+    assert np.isnan(uv[1]).all()
+
+
+def test_project_points_matches_the_torch_twin_in_front_of_the_camera() -> None:
+    K = np.array([[100.0, 0.0, 50.0], [0.0, 200.0, 60.0], [0.0, 0.0, 1.0]])
+    uv = project_points(np.array([[0.5, -0.25, 2.0]]), K)
+    np.testing.assert_allclose(uv, [[75.0, 35.0]])
+
+
+def test_demo_K_is_focal_1000_at_the_pixel_centre_centre() -> None:
+    np.testing.assert_array_equal(demo_K(640, 480), [[1000.0, 0, 319.5], [0, 1000.0, 239.5], [0, 0, 1]])
 
 
 def test_weak_perspective_depth_is_two_f_over_224_s_with_s_clamped() -> None:

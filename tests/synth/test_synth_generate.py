@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from training.datasets.synthetic import SyntheticHandsDataset
-from wildhands_synth.annotate import project
+from wildhands_core.camera import project_points
 from wildhands_synth.cli import main as synth_main
 from wildhands_synth.generate import generate_dataset, generate_frame, render_scene
 from wildhands_synth.hands import HandModel, load_hand_models
@@ -66,7 +66,7 @@ def test_keypoints_are_the_projection_of_the_joints(labels: dict[str, np.ndarray
     for i in range(N_FRAMES):
         for s in range(2):
             if labels["in_scene"][i, s]:
-                kp = project(labels["joints_cam_m"][i, s], labels["K_px"][i])
+                kp = project_points(labels["joints_cam_m"][i, s], labels["K_px"][i])
                 assert np.abs(kp - labels["keypoints_px"][i, s]).max() <= 1e-4
 
 

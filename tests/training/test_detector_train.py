@@ -10,19 +10,18 @@ import numpy as np
 import pytest
 import torch
 
-from training.detector_train import (
+from training.detector_data import (
     DetectionFrame,
     DetectorAugmentConfig,
     DetectorTrainDataset,
     HandSampleFrames,
     SyntheticDetectionFrames,
-    average_precision,
     crop_frame,
-    evaluate_detections,
     hflip_frame,
-    main,
     resize_frame,
 )
+from training.detector_metrics import average_precision, evaluate_detections
+from training.detector_train import main
 from training.sample import HandSample
 from wildhands_core.detection.base import HandDetection
 from wildhands_core.detection.learned import LABEL_LEFT, LABEL_RIGHT, LearnedHandDetector

@@ -7,8 +7,9 @@ import torch
 import torchvision
 from train_helpers import make_synth, tiny_train_config
 
+from training.initialise import initialise_from
 from training.sampler import MixtureSampler, allocate, frame_groups
-from training.trainer import Trainer, initialise_from
+from training.trainer import Trainer
 from wildhands_core.model.wildhands_net import WildHandsNet
 
 
@@ -146,7 +147,7 @@ def test_mixture_by_size_splits_batches_by_frame_counts_and_an_epoch_is_one_pass
 def test_freeze_by_prefix_fixes_exactly_the_named_parameters_and_their_batchnorm():
     from train_helpers import tiny_model_config
 
-    from training.trainer import freeze_by_prefix
+    from training.initialise import freeze_by_prefix
     from wildhands_core.model.wildhands_net import WildHandsNet
 
     net = WildHandsNet(tiny_model_config())
@@ -163,7 +164,6 @@ def test_freeze_by_prefix_fixes_exactly_the_named_parameters_and_their_batchnorm
 def test_initialise_from_a_version_1_checkpoint_upgrades_it_as_loading_does(tmp_path):
     from train_helpers import tiny_model_config
 
-    from training.trainer import initialise_from
     from wildhands_core.checkpoint import load_checkpoint, save_checkpoint
     from wildhands_core.model.wildhands_net import WildHandsNet
 

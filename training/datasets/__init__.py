@@ -1,10 +1,13 @@
 """Dataset adapters: one per published dataset, each yielding ``training.sample.HandSample``.
 
-``DATASETS`` maps a dataset name (``HandSample.dataset``) to its adapter class; ``build_dataset(name, **kw)``
-constructs one.
+``DATASETS`` maps a dataset name (``HandSample.dataset``) to its adapter class, ``dataset_registry()`` adds
+the synthetic set; ``build_dataset(name, root, kwargs, mano_dir)`` constructs one.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from training.datasets.arctic import ArcticEgoDataset
 from training.datasets.assemblyhands import AssemblyHandsDataset
@@ -15,6 +18,9 @@ from training.datasets.epic_handkps import EpicHandKpsDataset
 from training.datasets.epic_visor import EpicVisorDataset
 from training.datasets.h2o import H2ODataset
 from training.datasets.hands23 import Hands23Dataset
+
+if TYPE_CHECKING:
+    from training.config import TrainConfig
 
 DATASETS: dict[str, type[HandDataset]] = {
     cls.name: cls
@@ -31,13 +37,37 @@ DATASETS: dict[str, type[HandDataset]] = {
 }
 
 
-def build_dataset(name: str, **kwargs) -> HandDataset:
-    """Construct the adapter registered as ``name`` (a key of ``DATASETS``) with ``kwargs``."""
-    try:
-        cls = DATASETS[name]
-    except KeyError:
-        raise KeyError(f"unknown dataset {name!r}; known: {sorted(DATASETS)}") from None
-    return cls(**kwargs)
+def dataset_registry() -> dict[str, type]:
+    """Adapter classes by name: ``DATASETS`` plus the synthetic set (``training.datasets.synthetic``)."""
+    from training.datasets.synthetic import SyntheticHandsDataset
+
+    return {**DATASETS, SyntheticHandsDataset.name: SyntheticHandsDataset}
+
+
+def build_dataset(
+    name: str, root: str | Path, kwargs: dict | None = None, mano_dir: str | None = None
+) -> HandDataset:
+    """The adapter registered as ``name`` (a key of ``dataset_registry()``) on ``root`` with ``kwargs``;
+    adapters needing a ``mano_fn`` (ARCTIC) get one built on ``wildhands_core``'s MANO layer from
+    ``mano_dir`` (None = the default lookup). An unknown name raises ``KeyError`` listing the known ones."""
+    import inspect
+
+    registry = dataset_registry()
+    if name not in registry:
+        raise KeyError(f"unknown dataset {name!r}; known: {sorted(registry)}")
+    cls = registry[name]
+    kwargs = dict(kwargs or {})
+    if "mano_fn" in inspect.signature(cls.__init__).parameters and "mano_fn" not in kwargs:
+        from training.datasets.arctic import make_smplx_mano_fn
+        from wildhands_core.mano.layer import resolve_mano_dir
+
+        kwargs["mano_fn"] = make_smplx_mano_fn(resolve_mano_dir(mano_dir))
+    return cls(root=root, **kwargs)
+
+
+def build_datasets(cfg: TrainConfig) -> list[HandDataset]:
+    """The adapters of ``cfg.data.datasets`` (``root`` + ``kwargs``), in order."""
+    return [build_dataset(s.name, s.root, s.kwargs, cfg.mano_dir) for s in cfg.data.datasets]
 
 
 __all__ = [
@@ -54,4 +84,6 @@ __all__ = [
     "HandDataset",
     "Hands23Dataset",
     "build_dataset",
+    "build_datasets",
+    "dataset_registry",
 ]

@@ -57,7 +57,7 @@ from training.datasets.base import (
     require_keys,
 )
 from training.sample import HandSample
-from wildhands_core.constants import NUM_BETAS, NUM_JOINTS
+from wildhands_core.constants import NUM_BETAS, NUM_HAND_POSE, NUM_JOINTS, NUM_MANO_JOINTS
 
 #: ``mano_fn(pose_aa (B, 48), betas (B, 10), is_right) -> joints (B, 21, 3)``, metres, MANO frame, MANO21.
 ManoFn = Callable[[np.ndarray, np.ndarray, bool], np.ndarray]
@@ -198,7 +198,7 @@ class ArcticEgoDataset(HandDataset):
             if R_wc.shape[0] < T:
                 raise DatasetFormatError(f"{cam_path}: {R_wc.shape[0]} camera poses for {T} MANO frames")
             betas = np.broadcast_to(m["shape"].reshape(-1, NUM_BETAS), (T, NUM_BETAS)).copy()
-            pose = np.concatenate([m["rot"].reshape(T, 3), m["pose"].reshape(T, 45)], axis=1)
+            pose = np.concatenate([m["rot"].reshape(T, 3), m["pose"].reshape(T, NUM_HAND_POSE)], axis=1)
             joints_mano = np.asarray(self.mano_fn(pose, betas, side == "right"), dtype=np.float64)
             if joints_mano.shape != (T, NUM_JOINTS, 3):
                 raise ValueError(f"mano_fn returned shape {joints_mano.shape}, expected {(T, NUM_JOINTS, 3)}")
@@ -278,7 +278,7 @@ def make_smplx_mano_fn(model_dir: str | Path) -> ManoFn:
         b = torch.as_tensor(betas, dtype=torch.float32)
         with torch.no_grad():
             out = layers[is_right](global_orient=p[:, :3], hand_pose=p[:, 3:], betas=b)
-        joints = torch.cat([out.joints[:, :16], out.vertices[:, tips]], dim=1)
+        joints = torch.cat([out.joints[:, :NUM_MANO_JOINTS], out.vertices[:, tips]], dim=1)
         return joints.numpy().astype(np.float64)
 
     return mano_fn

@@ -44,6 +44,7 @@ from training.datasets.base import (
 )
 from training.sample import HandSample
 from wildhands_core.constants import NUM_JOINTS
+from wildhands_core.handedness import Handedness
 
 VERSION = "v1-1"
 CAMERA_SUFFIX = "_mono10bit"
@@ -136,7 +137,7 @@ class AssemblyHandsDataset(HandDataset):
             cam_m = (world_mm @ Rt[:, :3].T + Rt[:, 3]) / 1000.0
             boxes = ann["bbox"] or {}
             for is_right, sl in ((True, slice(0, NUM_JOINTS)), (False, slice(NUM_JOINTS, 2 * NUM_JOINTS))):
-                side = "right" if is_right else "left"
+                side = Handedness.of(is_right).label
                 if boxes.get(side) is None:
                     continue
                 valid = interhand_to_mano21(valid_all[sl])

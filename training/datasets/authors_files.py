@@ -28,6 +28,7 @@ import numpy as np
 
 from training.datasets.base import DatasetFileError, DatasetFormatError, assumed_intrinsics_sample, load_rgb
 from training.sample import HandSample
+from wildhands_core.handedness import Handedness
 
 #: The authors' grasp names → class index (their loaders' table); None → 8, "no grasp".
 AUTHORS_GRASP_NAMES: dict[str, int] = {
@@ -188,7 +189,7 @@ def authors_hand_sample(
         mask = clip_mask_to_box(hands[r.is_right], r.box_xyxy_px)
         ignore = hands[not r.is_right] & (1 - mask)
     f = focal_over_width if focal_over_width is not None else 0.5 * max(w, h) / w
-    side = "right" if r.is_right else "left"
+    side = Handedness.of(r.is_right).label
     return assumed_intrinsics_sample(
         image,
         f,

@@ -8,7 +8,7 @@ Conventions every adapter follows (units and frames as in ``training.sample``):
 - 3D joints a dataset marks as unannotated are filled with 0 and flagged ``False`` in
   ``sample.extra["joints3d_valid"]`` ((21,) bool); ``keypoints_valid`` flags the 2D keypoints (annotated, in
   front of the camera and inside the image).
-- Datasets without intrinsics use ``default_intrinsics`` (pinhole, principal point at the image centre,
+- Datasets without intrinsics use ``focal_over_width_K`` (pinhole, principal point at the image centre,
   focal given as a multiple of the image width) through ``assumed_intrinsics_sample``, with the authors'
   assumptions: EPIC (VISOR, Epic-HandKps) focal 1000 px at 1920 wide, Ego4D / Hands23 f = max(W, H) / 2
   (their no-intrinsics KPE); ``focal_over_width`` overrides it per adapter; such samples carry
@@ -29,10 +29,8 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from training.sample import HandSample
-from wildhands_core.constants import MANO21_TO_OPENPOSE, NUM_JOINTS
-
-#: ``joints_mano21 = joints_openpose[OPENPOSE_TO_MANO21]`` (inverse of ``MANO21_TO_OPENPOSE``).
-OPENPOSE_TO_MANO21: tuple[int, ...] = tuple(int(i) for i in np.argsort(np.asarray(MANO21_TO_OPENPOSE)))
+from wildhands_core.camera import demo_K, project_points
+from wildhands_core.constants import OPENPOSE_TO_MANO21
 
 #: InterHand2.6M / AssemblyHands per-hand order: thumb tip→base (0-3), index tip→base (4-7), middle (8-11),
 #: ring (12-15), pinky (16-19), wrist (20). ``joints_openpose = joints_interhand[INTERHAND_TO_OPENPOSE]``.
@@ -134,20 +132,11 @@ def require_keys(obj: dict, keys: tuple[str, ...] | list[str], where: str | Path
         raise DatasetFormatError(f"{where}: missing key(s) {missing}")
 
 
-def default_intrinsics(width: int, height: int, focal_over_width: float) -> np.ndarray:
-    """Pinhole K (3, 3) in pixels: fx = fy = focal_over_width · width, principal point ((W−1)/2, (H−1)/2)."""
-    f = float(focal_over_width) * float(width)
-    return np.array([[f, 0.0, (width - 1) / 2.0], [0.0, f, (height - 1) / 2.0], [0.0, 0.0, 1.0]])
-
-
-def project_points(points_cam: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """Pinhole projection of (N, 3) camera-frame points (any unit) to (N, 2) pixels; z ≤ 0 gives NaN."""
-    p = np.asarray(points_cam, dtype=np.float64)
-    z = p[:, 2:3]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        uv = (p @ np.asarray(K, dtype=np.float64).T)[:, :2] / z
-    uv[(z[:, 0] <= 0)] = np.nan
-    return uv
+def focal_over_width_K(width: int, height: int, focal_over_width: float) -> np.ndarray:
+    """The (3, 3) K in pixels a dataset's authors assume for its images: fx = fy = focal_over_width · width
+    (the focal scales with the image, unlike the fixed 1000 px of ``demo_K``), principal point
+    ((W−1)/2, (H−1)/2) as in ``demo_K``."""
+    return demo_K(width, height, focal_px=float(focal_over_width) * float(width))
 
 
 def in_image(uv: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -300,13 +289,13 @@ def assumed_intrinsics_sample(
     extra: dict | None = None,
     **fields: Any,
 ) -> HandSample:
-    """``HandSample`` of a dataset without intrinsics: ``K_px`` = ``default_intrinsics`` of the image's size
+    """``HandSample`` of a dataset without intrinsics: ``K_px`` = ``focal_over_width_K`` of the image's size
     with ``focal_over_width``, ``extra`` = {"K_assumed": True, **extra}; ``fields`` are further ``HandSample``
     fields (keypoints, mask, grasp label, ...)."""
     h, w = image.shape[:2]
     return HandSample(
         image=image,
-        K_px=default_intrinsics(w, h, focal_over_width),
+        K_px=focal_over_width_K(w, h, focal_over_width),
         box_xyxy_px=box_xyxy_px,
         is_right=is_right,
         dataset=dataset,
@@ -348,11 +337,6 @@ def pinhole_joints_sample(
         keypoints_valid=valid,
         extra={"joints3d_valid": np.array(joints_valid, dtype=bool)},
     )
-
-
-def valid_or_all(valid: np.ndarray | None) -> np.ndarray:
-    """(21,) bool validity, all True when ``valid`` is None."""
-    return np.ones(NUM_JOINTS, dtype=bool) if valid is None else np.asarray(valid, dtype=bool)
 
 
 class HandDataset(Dataset, ABC):

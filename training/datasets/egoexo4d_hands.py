@@ -45,11 +45,11 @@ from training.datasets.base import (
     keypoint_box,
     load_rgb,
     openpose_to_mano21,
-    project_points,
     read_json,
     require_keys,
 )
 from training.sample import HandSample
+from wildhands_core.camera import project_points
 from wildhands_core.constants import NUM_JOINTS
 
 FINGERS = ("thumb", "index", "middle", "ring", "pinky")

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wildhands_core.constants import MANO21_TO_OPENPOSE
+from wildhands_core.constants import OPENPOSE_TO_MANO21
 from wildhands_core.detection.base import HandDetection, box_from_keypoints
 
 MEDIAPIPE_MISSING_MESSAGE = (
@@ -44,7 +44,7 @@ MEDIAPIPE_MISSING_MESSAGE = (
 )
 
 #: ``keypoints_mano21 = keypoints_mediapipe[MEDIAPIPE_TO_MANO21]`` (MediaPipe uses the OpenPose order).
-MEDIAPIPE_TO_MANO21: tuple[int, ...] = tuple(int(i) for i in np.argsort(np.asarray(MANO21_TO_OPENPOSE)))
+MEDIAPIPE_TO_MANO21: tuple[int, ...] = OPENPOSE_TO_MANO21
 
 
 def mediapipe_label_is_right(label: str, image_is_mirrored: bool = False) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from wildhands_core.constants import NUM_MANO_JOINTS, NUM_MANO_VERTICES
+from wildhands_core.constants import NUM_HAND_POSE, NUM_MANO_JOINTS, NUM_MANO_VERTICES
 
 __all__ = ["RELEASED_MANO_PREFIXES_BY_SIDE", "mano_data_from_released"]
 
@@ -29,7 +29,6 @@ RELEASED_MANO_PREFIXES_BY_SIDE: dict[str, tuple[str, ...]] = {
 _NEEDED = ("v_template", "shapedirs", "posedirs", "J_regressor", "parents", "lbs_weights", "faces_tensor",
            "hand_mean")
 #: The 15 finger rotations of the pose (45 axis-angle values): the PCA basis is not used (use_pca=False).
-_HAND_POSE_DIM = (NUM_MANO_JOINTS - 1) * 3
 
 
 def _np(value: Any) -> np.ndarray:
@@ -55,8 +54,8 @@ def _side_data(state_dict: dict[str, Any], prefix: str) -> dict[str, Any] | None
         "J_regressor": b["J_regressor"].astype(np.float64),
         "kintree_table": kintree,
         "weights": b["lbs_weights"].astype(np.float64),
-        "hands_mean": b["hand_mean"].astype(np.float64).reshape(_HAND_POSE_DIM),
-        "hands_components": np.eye(_HAND_POSE_DIM),  # read by smplx, unused with use_pca=False
+        "hands_mean": b["hand_mean"].astype(np.float64).reshape(NUM_HAND_POSE),
+        "hands_components": np.eye(NUM_HAND_POSE),  # read by smplx, unused with use_pca=False
     }
 
 

@@ -32,6 +32,7 @@ from wildhands_core.constants import (
     FINGERTIP_VERTEX_IDS,
     NUM_BETAS,
     NUM_JOINTS,
+    NUM_MANO_JOINTS,
     NUM_MANO_VERTICES,
 )
 from wildhands_core.mano.convert import load_mano_pickle, to_plain
@@ -143,7 +144,7 @@ class ManoLayer(torch.nn.Module):
         pose_aa = pose_aa.to(dtype)
         out = self.mano(betas=betas.to(dtype), global_orient=pose_aa[:, :3], hand_pose=pose_aa[:, 3:])
         vertices = out.vertices
-        joints = torch.cat([out.joints[:, :16], vertices[:, self.tip_vertex_ids]], dim=1)
+        joints = torch.cat([out.joints[:, :NUM_MANO_JOINTS], vertices[:, self.tip_vertex_ids]], dim=1)
         return {"vertices": vertices, "joints": joints}
 
 

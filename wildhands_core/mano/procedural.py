@@ -20,6 +20,7 @@ The left model is the exact mirror image (x -> -x) with flipped face winding, an
 as axis-angle (ax, ay, az) -> (ax, -ay, -az). (The licensed left MANO model is not an exact mirror.)
 """
 
+
 from __future__ import annotations
 
 import os
@@ -32,10 +33,25 @@ import numpy as np
 from wildhands_core.constants import (
     FINGERTIP_VERTEX_IDS,
     MANO_PARENTS,
-    NUM_BETAS,
     NUM_MANO_FACES,
     NUM_MANO_JOINTS,
     NUM_MANO_VERTICES,
+)
+from wildhands_core.mano.procedural_mesh import (
+    DigitMesh,
+    build_right_geometry,
+    orient_consistently,
+    signed_volume,
+)
+from wildhands_core.mano.procedural_skeleton import FINGERS, NUMBERING, THUMB
+from wildhands_core.mano.procedural_skinning import (
+    hand_pose_components,
+    joint_regressor,
+    mean_hand_pose,
+    pose_correctives,
+    shape_directions,
+    skinning_weights,
+    vertex_owners,
 )
 
 __all__ = [
@@ -48,61 +64,7 @@ PROCEDURAL_MANO_VERSION = 1
 
 #: Extra key in the procedural pickles (ignored by smplx) that tells them apart from the licensed files.
 PROCEDURAL_MARKER_KEY = "wildhands_procedural"
-
-_WRIST = np.array([0.090, 0.0, 0.0])
-_RING_FINGER = 10  # vertices per finger ring
-_PALM_RING = 32
-_WRIST_RING = 16
-_HOLE_QUADS = (14, 15, 16, 17)  # palm quads (ring 0 to ring 1) removed for the thumb opening
-# Pose correctives: outward bulge (m) per unit of (3 - trace(R)) at a bending joint.
-_BULGE_M = 0.0015
 _ROUND = 9  # decimals kept in the saved arrays (1e-9 m): makes the bytes robust to last-bit differences
-
-
-@dataclass(frozen=True)
-class _Digit:
-    """One digit: name, its three MANO joint ids, first-joint position (None: thumb, computed), directions
-    of its three segments (first joint->second, second->third, third->tip), their lengths (m), half-width
-    (along the knuckle line) and half-height at the base (m), and the s-fractions of its rings per segment."""
-
-    name: str
-    joints: tuple[int, int, int]
-    base: tuple[float, float, float] | None
-    dirs: tuple[tuple[float, float, float], ...]
-    lengths: tuple[float, float, float]
-    half_width: float
-    half_height: float
-    ring_fracs: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]
-    ring_sizes: tuple[int, ...]
-
-
-def _dir(x: float, y: float, z: float) -> tuple[float, float, float]:
-    v = np.array([x, y, z])
-    return tuple(float(c) for c in v / np.linalg.norm(v))
-
-
-_FINGER_FRACS = ((0.25, 0.5, 0.75, 1.0), (0.33, 0.67, 1.0), (0.3, 0.6, 0.8, 0.93))
-_FINGER_SIZES = (_RING_FINGER,) * 11
-
-# Order of the four fingers across the knuckle line, from the -z (ulnar) side to the +z (thumb) side.
-_FINGERS = (
-    _Digit("pinky", (7, 8, 9), (0.010, 0.0, -0.028), (_dir(-1, 0, -0.12),) * 3, (0.032, 0.020, 0.020),
-           0.0075, 0.0072, _FINGER_FRACS, _FINGER_SIZES),
-    _Digit("ring", (10, 11, 12), (0.003, 0.0, -0.010), (_dir(-1, 0, -0.05),) * 3, (0.041, 0.026, 0.021),
-           0.0085, 0.0080, _FINGER_FRACS, _FINGER_SIZES),
-    _Digit("middle", (4, 5, 6), (0.0, 0.0, 0.009), (_dir(-1, 0, 0.01),) * 3, (0.045, 0.028, 0.022),
-           0.0090, 0.0084, _FINGER_FRACS, _FINGER_SIZES),
-    _Digit("index", (1, 2, 3), (0.004, 0.0, 0.028), (_dir(-1, 0, 0.07),) * 3, (0.040, 0.024, 0.021),
-           0.0085, 0.0080, _FINGER_FRACS, _FINGER_SIZES),
-)
-_THUMB = _Digit(
-    "thumb", (13, 14, 15), None, (_dir(-0.55, -0.25, 0.70), _dir(-0.8, -0.22, 0.5), _dir(-0.88, -0.2, 0.42)),
-    (0.042, 0.032, 0.029), 0.0115, 0.0105,
-    ((0.35, 0.6, 0.8, 1.0), (0.33, 0.67, 1.0), (0.25, 0.5, 0.7, 0.85, 0.95)),
-    (11, 11, 11, 11, 11, 10, 10, 10, 10, 10, 10, 10),
-)
-# Order in which digits' vertices are numbered (MANO numbers the index finger's region first).
-_NUMBERING = ("index", "middle", "ring", "pinky", "thumb")
 
 
 @dataclass
@@ -119,468 +81,49 @@ class ProceduralHand:
     hands_mean: np.ndarray  # (45,)
 
 
-# --------------------------------------------------------------------------------------------- geometry
-
-
-def _superellipse(alpha: np.ndarray, exponent: float) -> tuple[np.ndarray, np.ndarray]:
-    c, s = np.cos(alpha), np.sin(alpha)
-    p = 2.0 / exponent
-    return np.sign(c) * np.abs(c) ** p, np.sign(s) * np.abs(s) ** p
-
-
-def _ring_params(n: int) -> np.ndarray:
-    """Ring parameter u in [0, 1): vertex k at angle alpha = pi - 2 pi u, i.e. starting top-left (-side,
-    +up), running over the top towards +side, then back along the bottom."""
-    return (np.arange(n) + 0.5) / n
-
-
-def _ring(center: np.ndarray, side: np.ndarray, up: np.ndarray, half_w: float, half_h: float, n: int,
-          exponent: float = 2.0) -> np.ndarray:
-    alpha = np.pi - 2.0 * np.pi * _ring_params(n)
-    cs, sn = _superellipse(alpha, exponent)
-    return center + (half_w * cs)[:, None] * side + (half_h * sn)[:, None] * up
-
-
-def _frame(direction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(side, up) for a tube along ``direction``: up = +y made orthogonal, side = up x direction (~ +z
-    for a finger along -x)."""
-    d = direction / np.linalg.norm(direction)
-    up = np.array([0.0, 1.0, 0.0]) - d[1] * d
-    up /= np.linalg.norm(up)
-    side = np.cross(up, d)
-    return side, up
-
-
-class _Builder:
-    def __init__(self) -> None:
-        self.points: list[np.ndarray] = []
-        self.group: list[str] = []  # 'palm' or a digit name: used for the vertex numbering
-        self.faces: list[tuple[int, int, int]] = []
-
-    def add(self, pts: np.ndarray, group: str) -> np.ndarray:
-        start = len(self.points)
-        for p in np.atleast_2d(pts):
-            self.points.append(np.asarray(p, dtype=np.float64))
-            self.group.append(group)
-        return np.arange(start, len(self.points))
-
-    def quad_strip(self, a: np.ndarray, b: np.ndarray, skip: tuple[int, ...] = ()) -> None:
-        n = len(a)
-        for k in range(n):
-            if k in skip:
-                continue
-            k1 = (k + 1) % n
-            self.faces.append((int(a[k]), int(b[k1]), int(b[k])))
-            self.faces.append((int(a[k]), int(a[k1]), int(b[k1])))
-
-    def stitch(self, a: np.ndarray, ua: np.ndarray, b: np.ndarray, ub: np.ndarray) -> None:
-        """Zipper triangulation between two closed loops with ascending parameters in [0, 1)."""
-        na, nb = len(a), len(b)
-        i = j = 0
-        while i < na or j < nb:
-            a_next = ua[(i + 1) % na] + (1.0 if i + 1 >= na else 0.0)
-            b_next = ub[(j + 1) % nb] + (1.0 if j + 1 >= nb else 0.0)
-            if i < na and (j >= nb or a_next < b_next):
-                self.faces.append((int(a[i % na]), int(a[(i + 1) % na]), int(b[j % nb])))
-                i += 1
-            else:
-                self.faces.append((int(a[i % na]), int(b[(j + 1) % nb]), int(b[j % nb])))
-                j += 1
-
-    def fan(self, ring: np.ndarray, apex: int) -> None:
-        n = len(ring)
-        for k in range(n):
-            self.faces.append((int(ring[k]), int(ring[(k + 1) % n]), apex))
-
-
-def _chain(d: _Digit, base: np.ndarray) -> np.ndarray:
-    """(4, 3) positions: the digit's three joints and its tip."""
-    pts = [base]
-    for direction, length in zip(d.dirs, d.lengths, strict=True):
-        pts.append(pts[-1] + length * np.asarray(direction))
-    return np.array(pts)
-
-
-def _taper(d: _Digit, seg: int, frac: float) -> tuple[float, float]:
-    """Half-width and half-height (m) of a digit's ring on segment ``seg`` at fraction ``frac``."""
-    s_total = sum(d.lengths)
-    s = sum(d.lengths[:seg]) + frac * d.lengths[seg]
-    scale = 1.0 - 0.22 * s / s_total
-    if seg == 2 and frac > 0.6:  # rounded fingertip
-        scale *= np.sqrt(max(1.0 - ((frac - 0.6) / 0.4) ** 2, 0.0)) ** 0.8
-    return d.half_width * scale, d.half_height * scale
-
-
-@dataclass
-class _DigitMesh:
-    chain: np.ndarray  # (4, 3) joints + tip
-    joint_rings: tuple[np.ndarray, np.ndarray, np.ndarray]  # vertex ids whose mean is each joint
-    vertex_s: dict[int, float]  # arc length from the first joint (m) of the digit's tube vertices
-    apex: int
-
-
-def _grow_digit(b: _Builder, d: _Digit, base_loop: np.ndarray, base_u: np.ndarray, base: np.ndarray,
-                first_ring: np.ndarray) -> _DigitMesh:
-    chain = _chain(d, base)
-    vertex_s: dict[int, float] = {int(v): 0.0 for v in base_loop}
-    prev, prev_u = base_loop, base_u
-    joint_rings: list[np.ndarray] = [first_ring]
-    ring_no = 0
-    for seg in range(3):
-        for frac in d.ring_fracs[seg]:
-            n = d.ring_sizes[ring_no]
-            ring_no += 1
-            direction = np.asarray(d.dirs[seg])
-            if frac == 1.0 and seg < 2:  # ring at a joint: plane normal = bisector of the two segments
-                direction = direction + np.asarray(d.dirs[seg + 1])
-            side, up = _frame(direction)
-            center = chain[seg] + frac * (chain[seg + 1] - chain[seg])
-            hw, hh = _taper(d, seg, frac)
-            ids = b.add(_ring(center, side, up, hw, hh, n), d.name)
-            s = sum(d.lengths[:seg]) + frac * d.lengths[seg]
-            vertex_s.update({int(v): s for v in ids})
-            u = _ring_params(n)
-            if n == len(prev) and np.allclose(u, prev_u):
-                b.quad_strip(prev, ids)
-            else:
-                b.stitch(prev, prev_u, ids, u)
-            if frac == 1.0 and seg < 2:
-                joint_rings.append(ids)
-            prev, prev_u = ids, u
-    apex = int(b.add(chain[3], d.name)[0])
-    vertex_s[apex] = float(sum(d.lengths))
-    b.fan(prev, apex)
-    return _DigitMesh(chain, (joint_rings[0], joint_rings[1], joint_rings[2]), vertex_s, apex)
-
-
-def _loop_params(points: np.ndarray, center: np.ndarray, direction: np.ndarray) -> np.ndarray:
-    side, up = _frame(direction)
-    r = points - center
-    alpha = np.arctan2(r @ up, r @ side)
-    return np.mod((np.pi - alpha) / (2.0 * np.pi), 1.0)
-
-
-def _build_right_geometry() -> tuple[_Builder, dict[str, _DigitMesh], dict[str, np.ndarray]]:
-    b = _Builder()
-    # Wrist ring (open boundary) and the palm.
-    z_axis, y_axis = np.array([0.0, 0.0, 1.0]), np.array([0.0, 1.0, 0.0])
-    wrist_ring = b.add(_ring(_WRIST + np.array([0.006, 0.0, 0.0]), z_axis, y_axis, 0.029, 0.0165, _WRIST_RING,
-                             2.4), "palm")
-    # Knuckle ring: the four finger base loops (8 vertices each) laid out along the knuckle line.
-    knuckle = np.zeros((_PALM_RING, 3))
-    finger_bases: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for i, d in enumerate(_FINGERS):
-        side, up = _frame(np.asarray(d.dirs[0]))
-        loop = _ring(np.asarray(d.base), side, up, d.half_width, 0.0115, 8, 2.6)
-        cols = 4 * i + np.arange(4)
-        knuckle[cols] = loop[:4]  # top row, -z to +z
-        knuckle[_PALM_RING - 1 - cols] = loop[4:][::-1]  # bottom row, stored +z to -z
-    s0 = _ring(np.array([0.084, 0.0, 0.0]), np.array([0, 0, 1.0]), np.array([0, 1.0, 0]),
-               0.0315, 0.0155, _PALM_RING, 3.0)
-    pre = knuckle.copy()
-    pre[:, 0] += 0.017
-    pre[:, 1] *= 1.2
-    palm_rings = []
-    for t in (0.0, 0.3, 0.55, 0.78, 1.0):
-        palm_rings.append(b.add((1 - t) * s0 + t * pre, "palm"))
-    knuckle_ids = b.add(knuckle, "palm")
-    b.stitch(wrist_ring, _ring_params(_WRIST_RING), palm_rings[0], _ring_params(_PALM_RING))
-    b.quad_strip(palm_rings[0], palm_rings[1], skip=_HOLE_QUADS)
-    for r in range(1, 4):
-        b.quad_strip(palm_rings[r], palm_rings[r + 1])
-    b.quad_strip(palm_rings[4], knuckle_ids)
-    # Interdigital web quads between neighbouring fingers.
-    top = knuckle_ids[:16]
-    bottom = knuckle_ids[::-1][:16]  # bottom[c] lies under top[c]
-    for i in range(3):
-        c = 4 * i + 3
-        b.faces.append((int(top[c]), int(top[c + 1]), int(bottom[c + 1])))
-        b.faces.append((int(top[c]), int(bottom[c + 1]), int(bottom[c])))
-    for i, d in enumerate(_FINGERS):
-        cols = 4 * i + np.arange(4)
-        finger_bases[d.name] = (np.concatenate([top[cols], bottom[cols][::-1]]), _ring_params(8))
-    digits: dict[str, _DigitMesh] = {}
-    for d in _FINGERS:
-        loop, u = finger_bases[d.name]
-        digits[d.name] = _grow_digit(b, d, loop, u, np.asarray(d.base), loop)
-    # Thumb opening: boundary of the removed palm quads, ring 0 then ring 1 backwards.
-    k0, k1 = _HOLE_QUADS[0], _HOLE_QUADS[-1] + 1
-    hole = np.concatenate([palm_rings[0][k0:k1 + 1], palm_rings[1][k0:k1 + 1][::-1]])
-    pts = np.array(b.points)
-    thumb_base = pts[hole].mean(axis=0)
-    hole_u = _loop_params(pts[hole], thumb_base, np.asarray(_THUMB.dirs[0]))
-    order = np.argsort(hole_u, kind="stable")
-    rolled = [np.roll(np.arange(len(hole)), -s) for s in range(len(hole))]
-    assert any(np.array_equal(order, r) or np.array_equal(order, r[::-1]) for r in rolled), "thumb loop"
-    digits["thumb"] = _grow_digit(b, _THUMB, hole[order], hole_u[order], thumb_base, hole)
-    rings = {"wrist": wrist_ring, "palm0": palm_rings[0]}
-    return b, digits, rings
-
-
-# --------------------------------------------------------------------------------------------- topology
-
-
-def _orient_consistently(faces: np.ndarray) -> np.ndarray:
-    """Flips faces so that every interior edge is traversed in opposite directions by its two faces."""
-    faces = faces.copy()
-    edge_faces: dict[tuple[int, int], list[int]] = {}
-    for fi, f in enumerate(faces):
-        for a, c in ((f[0], f[1]), (f[1], f[2]), (f[2], f[0])):
-            edge_faces.setdefault((min(a, c), max(a, c)), []).append(fi)
-    done = np.zeros(len(faces), dtype=bool)
-    for seed in range(len(faces)):
-        if done[seed]:
-            continue
-        done[seed] = True
-        stack = [seed]
-        while stack:
-            fi = stack.pop()
-            f = faces[fi]
-            for a, c in ((f[0], f[1]), (f[1], f[2]), (f[2], f[0])):
-                for gi in edge_faces[(min(a, c), max(a, c))]:
-                    if gi == fi or done[gi]:
-                        continue
-                    g = list(faces[gi])
-                    same_dir = any((g[k], g[(k + 1) % 3]) == (a, c) for k in range(3))
-                    if same_dir:
-                        faces[gi] = faces[gi][::-1]
-                    done[gi] = True
-                    stack.append(gi)
-    return faces
-
-
-def _signed_volume(v: np.ndarray, faces: np.ndarray) -> float:
-    a, b, c = v[faces[:, 0]], v[faces[:, 1]], v[faces[:, 2]]
-    return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
-
-
-# ----------------------------------------------------------------------------------------- model arrays
-
-
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
-
-
-_BLEND_HALF_WIDTH = (0.010, 0.006, 0.005)  # m, at the digit's first, second and third joint
-
-
-def _digit_weights(s: float, d: _Digit, widths: tuple[float, float, float]) -> np.ndarray:
-    """(4,) weights of (wrist-or-parent, joint 1, joint 2, joint 3) at arc length s from the first joint."""
-    bounds = (0.0, d.lengths[0], d.lengths[0] + d.lengths[1])
-    out = np.zeros(4)
-    prev = 1.0
-    for k, (bd, w) in enumerate(zip(bounds, widths, strict=True)):
-        beyond = float(_smoothstep(np.array((s - bd + w) / (2 * w))))
-        out[k] = prev - beyond
-        prev = beyond
-    out[3] = prev
-    return out
-
-
-def _closest_on_chain(p: np.ndarray, chain: np.ndarray) -> tuple[float, float, np.ndarray, int]:
-    """Distance to the digit's polyline, arc length of the projection (negative before the first joint),
-    the closest axis point and its segment."""
-    best = (np.inf, 0.0, chain[0], 0)
-    s0 = 0.0
-    for seg in range(3):
-        a, c = chain[seg], chain[seg + 1]
-        length = float(np.linalg.norm(c - a))
-        t = float(np.dot(p - a, c - a) / length**2)
-        t_clamped = t if seg == 0 and t < 0 else min(max(t, 0.0), 1.0)
-        q = a + t_clamped * (c - a)
-        dist = float(np.linalg.norm(p - q)) if t >= 0 or seg > 0 else float(np.linalg.norm(p - a))
-        if dist < best[0]:
-            best = (dist, s0 + t_clamped * length, q, seg)
-        s0 += length
-    return best
-
 
 def build_procedural_hand() -> ProceduralHand:
     """Builds the right hand (deterministic, no randomness)."""
-    b, digits, rings = _build_right_geometry()
+    b, digits, rings = build_right_geometry()
     v = np.array(b.points)
     faces = np.array(b.faces, dtype=np.int64)
     n = len(v)
     assert n == NUM_MANO_VERTICES, n
     assert len(faces) == NUM_MANO_FACES, len(faces)
-    all_digits = {d.name: d for d in (*_FINGERS, _THUMB)}
+    all_digits = {d.name: d for d in (*FINGERS, THUMB)}
 
-    # Per-vertex digit and arc length; palm vertices take the closest digit.
-    owner = np.empty(n, dtype=object)
-    s_arc = np.zeros(n)
-    axis_pt = np.zeros((n, 3))
-    seg_of = np.zeros(n, dtype=np.int64)
-    tube = np.zeros(n, dtype=bool)
-    for name, dm in digits.items():
-        for vid, s in dm.vertex_s.items():
-            owner[vid], s_arc[vid], tube[vid] = name, s, True
-    thumb_opening = {vid for vid, sv in digits["thumb"].vertex_s.items() if sv == 0.0}
-    for vid in range(n):
-        if tube[vid] and vid not in thumb_opening:
-            _, _, axis_pt[vid], seg_of[vid] = _closest_on_chain(v[vid], digits[owner[vid]].chain)
-            continue
-        best = None
-        for name, dm in digits.items():
-            dist, s, q, seg = _closest_on_chain(v[vid], dm.chain)
-            if best is None or dist < best[0]:
-                best = (dist, name, s, q, seg)
-        assert best is not None
-        _, owner[vid], s_arc[vid], axis_pt[vid], seg_of[vid] = best
-        if vid in thumb_opening:  # arc length along the thumb metacarpal's axis (about 0)
-            owner[vid] = "thumb"
-            s_arc[vid] = float(np.dot(v[vid] - digits["thumb"].chain[0], _THUMB.dirs[0]))
-
-    weights = np.zeros((n, NUM_MANO_JOINTS))
-    for vid in range(n):
-        d = all_digits[owner[vid]]
-        w4 = _digit_weights(s_arc[vid], d, _BLEND_HALF_WIDTH)
-        weights[vid, 0] += w4[0]
-        for k in range(3):
-            weights[vid, d.joints[k]] += w4[k + 1]
-
-    # Joint regressor: each joint is the mean of the ring placed on it.
-    j_reg = np.zeros((NUM_MANO_JOINTS, n))
-    j_reg[0, rings["wrist"]] = 0.5 / len(rings["wrist"])
-    j_reg[0, rings["palm0"]] = 0.5 / len(rings["palm0"])
-    for name, dm in digits.items():
-        for k, ids in enumerate(dm.joint_rings):
-            j_reg[all_digits[name].joints[k], ids] = 1.0 / len(ids)
+    owner, s_arc, axis_pt, seg_of = vertex_owners(v, digits)
+    weights = skinning_weights(owner, s_arc, all_digits)
+    j_reg = joint_regressor(n, digits, rings, all_digits)
     joints = j_reg @ v
 
     # Fix the winding: consistent, outward (positive volume once the wrist opening is closed by a fan).
-    faces = _orient_consistently(faces)
+    faces = orient_consistently(faces)
     # Volume relative to the wrist opening's centre = volume of the mesh closed by a fan at that centre.
-    if _signed_volume(v - v[rings["wrist"]].mean(axis=0), faces) < 0:
+    if signed_volume(v - v[rings["wrist"]].mean(axis=0), faces) < 0:
         faces = faces[:, ::-1].copy()
 
-    shapedirs = _shapedirs(v, owner, s_arc, axis_pt, seg_of, all_digits, digits, joints)
-    posedirs = _posedirs(v, weights, axis_pt)
-    hands_mean = _hands_mean(all_digits)
-    hands_components = _hands_components(all_digits)
-
-    # Renumber so that the digits' apex vertices get MANO's fingertip ids.
-    group = np.array(b.group)
-    order_groups = ["palm", *_NUMBERING]
-    apexes = {digits[name].apex for name in digits}
-    ordered = [vid for g in order_groups for vid in np.flatnonzero(group == g) if vid not in apexes]
-    for name, tip_id in sorted(FINGERTIP_VERTEX_IDS.items(), key=lambda kv: kv[1]):
-        ordered.insert(tip_id, digits[name].apex)
-    perm = np.array(ordered)  # new index -> old index
+    shapedirs = shape_directions(v, owner, s_arc, axis_pt, seg_of, all_digits, digits, joints)
+    posedirs = pose_correctives(v, weights, axis_pt)
+    perm = _mano_numbering(np.array(b.group), digits)  # new index -> old index
     inv = np.empty(n, dtype=np.int64)
     inv[perm] = np.arange(n)
     return ProceduralHand(
         v_template=v[perm], faces=inv[faces], weights=weights[perm], J_regressor=j_reg[:, perm],
-        shapedirs=shapedirs[perm], posedirs=posedirs[perm], hands_components=hands_components,
-        hands_mean=hands_mean,
+        shapedirs=shapedirs[perm], posedirs=posedirs[perm], hands_components=hand_pose_components(all_digits),
+        hands_mean=mean_hand_pose(all_digits),
     )
 
 
-def _shapedirs(v: np.ndarray, owner: np.ndarray, s_arc: np.ndarray, axis_pt: np.ndarray,
-               seg_of: np.ndarray, all_digits: dict[str, _Digit], digits: dict[str, _DigitMesh],
-               joints: np.ndarray) -> np.ndarray:
-    """(778, 3, 10) linear shape directions (metres per unit beta), each a named, size-changing edit:
-    0 overall size (+5 % about the wrist), 1 finger length (+6 %), 2 palm width (+6 %), 3 thickness
-    (+6 % palm-to-back), 4 palm length (+6 %), 5 thumb length (+8 %), 6 finger girth (+8 %),
-    7 index longer / ring shorter (+-5 %), 8 pinky length (+8 %), 9 fingertip pad size (+10 %)."""
-    n = len(v)
-    sd = np.zeros((n, 3, NUM_BETAS))
-    wrist = joints[0]
-    sd[:, :, 0] = 0.05 * (v - wrist)
-    tangent = np.zeros((n, 3))
-    base = np.zeros((n, 3))
-    for vid in range(n):
-        d = all_digits[owner[vid]]
-        tangent[vid] = d.dirs[seg_of[vid]]
-        base[vid] = digits[owner[vid]].chain[0]
-    s_pos = np.maximum(s_arc, 0.0)
-    is_finger = np.array([o != "thumb" for o in owner])
-    along = s_pos[:, None] * tangent
-    sd[:, :, 1] = 0.06 * along * is_finger[:, None]
-    anchor = np.where((s_arc > 0)[:, None], base, v)
-    sd[:, 2, 2] = 0.06 * anchor[:, 2]
-    sd[:, 1, 3] = 0.06 * (v[:, 1] - axis_pt[:, 1] * (s_arc > 0))
-    sd[:, 0, 4] = 0.06 * np.minimum(anchor[:, 0] - wrist[0], 0.0)
-    sd[:, :, 5] = 0.08 * along * (~is_finger)[:, None]
-    radial = (v - axis_pt) * (s_arc > 0)[:, None]
-    sd[:, :, 6] = 0.08 * radial
-    sign = np.array([{"index": 1.0, "ring": -1.0}.get(o, 0.0) for o in owner])
-    sd[:, :, 7] = 0.05 * along * sign[:, None]
-    sd[:, :, 8] = 0.08 * along * np.array([o == "pinky" for o in owner])[:, None]
-    pad = np.array([seg_of[i] == 2 and s_arc[i] > 0 for i in range(n)])
-    sd[:, :, 9] = 0.10 * radial * pad[:, None]
-    return sd
-
-
-def _posedirs(v: np.ndarray, weights: np.ndarray, axis_pt: np.ndarray) -> np.ndarray:
-    """(778, 3, 135) pose correctives: a vertex shared by a joint and its parent bulges outwards by
-    ``_BULGE_M * 4 w_parent w_joint * (3 - trace(R_joint))`` (R local; 0 at rest, mirror-symmetric)."""
-    n = len(v)
-    pd = np.zeros((n, 3, 9 * (NUM_MANO_JOINTS - 1)))
-    radial = v - axis_pt
-    norm = np.linalg.norm(radial, axis=1, keepdims=True)
-    radial = np.where(norm > 1e-9, radial / np.maximum(norm, 1e-9), 0.0)
-    for j in range(1, NUM_MANO_JOINTS):
-        share = 4.0 * weights[:, MANO_PARENTS[j]] * weights[:, j]
-        for diag in (0, 4, 8):
-            # pose feature entry (R - I)[a, a] summed over a equals trace(R) - 3 <= 0.
-            pd[:, :, 9 * (j - 1) + diag] = -_BULGE_M * share[:, None] * radial
-    return pd
-
-
-def _thumb_flex_axis() -> np.ndarray:
-    d = np.asarray(_THUMB.dirs[0])
-    towards = np.array([0.0, -1.0, -0.6])
-    towards = towards - np.dot(towards, d) * d
-    axis = np.cross(d, towards / np.linalg.norm(towards))
-    return axis / np.linalg.norm(axis)
-
-
-def _hands_mean(all_digits: dict[str, _Digit]) -> np.ndarray:
-    """(45,) mild natural curl (axis-angle, rad): fingers flex about +z, the thumb towards the palm."""
-    mean = np.zeros((NUM_MANO_JOINTS, 3))
-    flex = {"index": (0.20, 0.25, 0.15), "middle": (0.25, 0.30, 0.18), "ring": (0.30, 0.32, 0.20),
-            "pinky": (0.35, 0.32, 0.20)}
-    for name, angles in flex.items():
-        for k, a in enumerate(angles):
-            mean[all_digits[name].joints[k]] = (0.0, 0.0, a)
-    thumb_axis = _thumb_flex_axis()
-    for k, a in enumerate((0.15, 0.12, 0.20)):
-        mean[_THUMB.joints[k]] = a * thumb_axis
-    return mean[1:].reshape(-1)
-
-
-def _hands_components(all_digits: dict[str, _Digit]) -> np.ndarray:
-    """(45, 45) orthonormal rows: all-finger curl, thumb flexion, finger spread, index-vs-pinky curl, then
-    the completion of the basis by Gram-Schmidt on the unit vectors."""
-    def vec(entries: dict[int, np.ndarray]) -> np.ndarray:
-        out = np.zeros((NUM_MANO_JOINTS, 3))
-        for j, a in entries.items():
-            out[j] = a
-        return out[1:].reshape(-1)
-
-    z = np.array([0.0, 0.0, 1.0])
-    y = np.array([0.0, 1.0, 0.0])
-    fingers = ("index", "middle", "ring", "pinky")
-    seeds = [
-        vec({j: z for f in fingers for j in all_digits[f].joints}),
-        vec({j: _thumb_flex_axis() for j in _THUMB.joints}),
-        vec({all_digits["index"].joints[0]: y, all_digits["ring"].joints[0]: -0.5 * y,
-             all_digits["pinky"].joints[0]: -y}),
-        vec({j: z * s for f, s in (("index", 1.0), ("pinky", -1.0)) for j in all_digits[f].joints}),
-    ]
-    basis: list[np.ndarray] = []
-    for cand in [*seeds, *np.eye(45)]:
-        w = cand.astype(np.float64).copy()
-        for _ in range(2):  # re-orthogonalise for accuracy
-            for q in basis:
-                w = w - np.dot(q, w) * q
-        norm = np.linalg.norm(w)
-        if norm > 1e-6:
-            basis.append(w / norm)
-        if len(basis) == 45:
-            break
-    return np.array(basis)
+def _mano_numbering(group: np.ndarray, digits: dict[str, DigitMesh]) -> np.ndarray:
+    """(778,) new vertex index -> built vertex index: palm, then the digits in MANO's order, with each
+    digit's apex vertex moved to MANO's fingertip id."""
+    order_groups = ["palm", *NUMBERING]
+    apexes = {digits[name].apex for name in digits}
+    ordered = [vid for g in order_groups for vid in np.flatnonzero(group == g) if vid not in apexes]
+    for name, tip_id in sorted(FINGERTIP_VERTEX_IDS.items(), key=lambda kv: kv[1]):
+        ordered.insert(tip_id, digits[name].apex)
+    return np.array(ordered)
 
 
 # ------------------------------------------------------------------------------------------ file layout
@@ -612,7 +155,7 @@ def mano_dict(hand: ProceduralHand) -> dict:
 
 def _mirror_pose_vectors(a: np.ndarray) -> np.ndarray:
     """Mirror axis-angle triples across the x = 0 plane: (ax, ay, az) -> (ax, -ay, -az), last axis = 45."""
-    sign = np.tile(np.array([1.0, -1.0, -1.0]), 15)
+    sign = np.tile(np.array([1.0, -1.0, -1.0]), NUM_MANO_JOINTS - 1)
     return a * sign
 
 

@@ -1,24 +1,24 @@
-"""Pinhole projection of camera-frame points (metres, x right, y down, z forward) to pixels.
+"""Pinhole projection of camera-frame points (metres, x right, y down, z forward) to pixels, for the
+rasterisers.
 
 Pixel convention: the centre of the top-left pixel is (0, 0), so pixel (u, v) covers [u-0.5, u+0.5].
+The pixels are ``wildhands_core.camera.project``'s; this wrapper differs only where the rasterisers need it:
+it also returns each point's depth and does not clamp z (the rasterisers drop faces by their depth).
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
+
+from wildhands_core.camera import project
 
 
 def project_points(points_cam_m: torch.Tensor, K_px: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(..., N, 3) camera-frame points, (..., 3, 3) or (3, 3) K -> ((..., N, 2) pixels, (..., N) z).
+    """(..., N, 3) camera-frame points, (..., 3, 3) or (3, 3) K -> ((..., N, 2) pixels, (..., N) z, metres).
 
     Points at or behind the camera give non-finite or mirrored pixels; callers drop them by ``z``.
     """
-    K = K_px.to(points_cam_m.dtype)
-    z = points_cam_m[..., 2]
-    xy = points_cam_m[..., :2] / z.unsqueeze(-1)
-    fx, fy = K[..., 0, 0, None], K[..., 1, 1, None]
-    cx, cy = K[..., 0, 2, None], K[..., 1, 2, None]
-    skew = K[..., 0, 1, None]
-    u = fx * xy[..., 0] + skew * xy[..., 1] + cx
-    v = fy * xy[..., 1] + cy
-    return torch.stack((u, v), dim=-1), z
+    uv = project(points_cam_m, K_px.to(points_cam_m.dtype), min_depth=-math.inf)
+    return uv, points_cam_m[..., 2]
