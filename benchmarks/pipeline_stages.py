@@ -17,16 +17,16 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
+import held_out
 
 from wildhands_core.demo_model import default_model_dir
 from wildhands_core.detection import box_iou_xyxy
-from wildhands_core.estimate import HandBox, HandEstimate
+from wildhands_core.estimate import HandEstimate
 from wildhands_core.estimator import EstimatorConfig, HandPoseEstimator
 from wildhands_core.pipeline import HandPipeline, PipelineConfig
+from wildhands_core.stamps import frame_stamp_ns
 from wildhands_core.tracking import TrackerConfig
 from wildhands_ros.demo.report import compute_metrics
-from wildhands_synth.sequence import DEMO_SEED, SyntheticSequence
 
 
 def _side_errors(ests: list[HandEstimate], truth: dict, i: int) -> tuple[int, int]:
@@ -41,18 +41,8 @@ def _side_errors(ests: list[HandEstimate], truth: dict, i: int) -> tuple[int, in
     return wrong, len(ests)
 
 
-def _as_published(ests: list[HandEstimate]) -> dict:
-    out: dict = {}
-    for e in sorted(ests, key=lambda e: -e.confidence):
-        side = "right" if e.is_right else "left"
-        out.setdefault(side, {"joints_m": e.joints_m, "keypoints_px": e.keypoints_px})
-    return out
-
-
 def run(frames: int, model_dir: Path, size: tuple[int, int]) -> dict[str, dict[str, float]]:
-    seq = SyntheticSequence(DEMO_SEED, size, threads=1)
-    rendered = list(seq.frames(frames))
-    truth = {k: np.stack([f.labels[k] for f in rendered]) for k in rendered[0].labels}
+    seq, rendered, truth = held_out.render(frames, size)
     K = seq.K_px
     est = HandPoseEstimator(EstimatorConfig(checkpoint=str(model_dir / "wildhands_demo.pt"),
                                             backend="onnxruntime", max_hands=2))
@@ -69,18 +59,16 @@ def run(frames: int, model_dir: Path, size: tuple[int, int]) -> dict[str, dict[s
     for name, pipe in stages.items():
         published, raw, wrong, n_est = {}, {}, 0, 0
         for i, f in enumerate(rendered):
-            stamp = int(i * 1e9 / 30)
+            stamp = frame_stamp_ns(i, 30.0)
             if pipe is None:
-                boxes = [HandBox(truth["box_xyxy_px"][i, s], s == 0)
-                         for s in (0, 1) if truth["present"][i, s]]
-                ests = est.estimate(f.image, K, boxes)
+                ests = est.estimate(f.image, K, held_out.truth_boxes(truth, i))
                 raw_ests = ests
             else:
                 ests = pipe.process(f.image, K, stamp)
                 raw_ests = pipe.last_raw if pipe.config.tracking else ests
             w, n = _side_errors(ests, truth, i)
             wrong, n_est = wrong + w, n_est + n
-            published[i], raw[i] = _as_published(ests), _as_published(raw_ests)
+            published[i], raw[i] = held_out.as_published(ests), held_out.as_published(raw_ests)
         m = compute_metrics(truth, published, raw, frames, 0, frames / 30.0, [], len(published))
         true_hands = int(truth["present"].sum())
         found = sum(int(side in published[i] and bool(truth["present"][i, s]))
@@ -95,13 +83,11 @@ def run(frames: int, model_dir: Path, size: tuple[int, int]) -> dict[str, dict[s
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--frames", type=int, default=90)
+    held_out.add_arguments(ap)
     ap.add_argument("--model-dir", default=None)
-    ap.add_argument("--size", default="640x480")
-    ap.add_argument("--json", default=None)
     a = ap.parse_args(argv)
-    size = tuple(int(v) for v in a.size.split("x"))
-    res = run(a.frames, Path(a.model_dir) if a.model_dir else default_model_dir(), size)  # type: ignore[arg-type]
+    model_dir = Path(a.model_dir) if a.model_dir else default_model_dir()
+    res = run(a.frames, model_dir, held_out.parse_size(a.size))
     cols = ("mpjpe_mm", "pa_mpjpe_mm", "mrrpe_mm", "kp2d_error_px", "hands_found", "side_wrong")
     print(f"{'stage':<10}" + "".join(f"{c:>15}" for c in cols))
     for name, r in res.items():

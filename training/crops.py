@@ -274,7 +274,7 @@ def prepare_frame(
         image = pixel_noise(image, rng, cfg.pixel_noise)
     lb = Letterbox(w, h, convention=convention)
     whole = whole_image_224(image, lb)
-    K_224 = _K_to_224(lb, samples[0].K_px)
+    K_224 = lb.K_to_224(np.asarray(samples[0].K_px, dtype=np.float64))
     whole_to_mask = np.diag([mask_size / INPUT_SIZE, mask_size / INPUT_SIZE, 1.0])
     lb_affine = np.vstack([lb.affine_2x3(), [0.0, 0.0, 1.0]])
     boxes, hands = [], []
@@ -320,7 +320,3 @@ def _warp_to_crop(label: np.ndarray, M: np.ndarray, size: int, outside: float = 
     )
 
 
-def _K_to_224(lb: Letterbox, K_px: np.ndarray) -> np.ndarray:
-    """(3, 3) original-image K -> 224-frame K (float64), the mapping of ``Letterbox.K_to_224``."""
-    A = np.vstack([lb.affine_2x3(), [0.0, 0.0, 1.0]])
-    return A @ np.asarray(K_px, dtype=np.float64)

@@ -33,6 +33,9 @@ import torch
 
 from wildhands_core.constants import INPUT_SIZE
 
+#: a torch tensor or a NumPy array (the letterbox mappings take either and return the same kind)
+Array = torch.Tensor | np.ndarray
+
 __all__ = [
     "LETTERBOX_CONVENTIONS",
     "MIN_WEAK_PERSPECTIVE_SCALE",
@@ -106,38 +109,43 @@ class Letterbox:
         """(2, 3) float64 matrix original pixels -> 224 frame, for ``cv2.warpAffine(img, A, (224, 224))``."""
         return np.array([[self.scale, 0.0, self.offset_x], [0.0, self.scale, self.offset_y]])
 
-    def _coeffs(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        scale = torch.tensor([self.scale, self.scale], dtype=like.dtype, device=like.device)
-        offset = torch.tensor([self.offset_x, self.offset_y], dtype=like.dtype, device=like.device)
-        return scale, offset
+    def _coeffs(self, like: Array) -> tuple[Array, Array]:
+        scale, offset = [self.scale, self.scale], [self.offset_x, self.offset_y]
+        if isinstance(like, torch.Tensor):
+            return (torch.tensor(scale, dtype=like.dtype, device=like.device),
+                    torch.tensor(offset, dtype=like.dtype, device=like.device))
+        return np.asarray(scale), np.asarray(offset)
 
-    def points_to_224(self, points_px: torch.Tensor) -> torch.Tensor:
+    def affine_3x3(self, like: Array) -> Array:
+        """(3, 3) homogeneous map original pixels -> 224 frame: a tensor like ``like``, else float64 NumPy."""
+        A = [[self.scale, 0.0, self.offset_x], [0.0, self.scale, self.offset_y], [0.0, 0.0, 1.0]]
+        if isinstance(like, torch.Tensor):
+            return torch.tensor(A, dtype=like.dtype, device=like.device)
+        return np.asarray(A)
+
+    # The mappings below take and return torch tensors or NumPy arrays alike.
+    def points_to_224(self, points_px: Array) -> Array:
         """(..., 2) original pixels -> (..., 2) 224-frame pixels."""
         scale, offset = self._coeffs(points_px)
         return points_px * scale + offset
 
-    def points_to_original(self, points_224: torch.Tensor) -> torch.Tensor:
+    def points_to_original(self, points_224: Array) -> Array:
         """(..., 2) 224-frame pixels -> (..., 2) original pixels (inverse of :meth:`points_to_224`)."""
         scale, offset = self._coeffs(points_224)
         return (points_224 - offset) / scale
 
-    def boxes_to_224(self, boxes_px: torch.Tensor) -> torch.Tensor:
+    def boxes_to_224(self, boxes_px: Array) -> Array:
         """(..., 4) boxes (x0, y0, x1, y1) in original pixels -> the same box corners in the 224 frame."""
         return self.points_to_224(boxes_px.reshape((*boxes_px.shape[:-1], 2, 2))).reshape(boxes_px.shape)
 
-    def boxes_to_original(self, boxes_224: torch.Tensor) -> torch.Tensor:
+    def boxes_to_original(self, boxes_224: Array) -> Array:
         """(..., 4) boxes (x0, y0, x1, y1) in the 224 frame -> original pixels."""
         pts = self.points_to_original(boxes_224.reshape((*boxes_224.shape[:-1], 2, 2)))
         return pts.reshape(boxes_224.shape)
 
-    def K_to_224(self, K_px: torch.Tensor) -> torch.Tensor:
+    def K_to_224(self, K_px: Array) -> Array:
         """(..., 3, 3) intrinsics of the original image -> intrinsics of the 224 frame (same 3D frame)."""
-        A = torch.tensor(
-            [[self.scale, 0.0, self.offset_x], [0.0, self.scale, self.offset_y], [0.0, 0.0, 1.0]],
-            dtype=K_px.dtype,
-            device=K_px.device,
-        )
-        return A @ K_px
+        return self.affine_3x3(K_px) @ K_px
 
     def K_to_original(self, K_224: torch.Tensor) -> torch.Tensor:
         """(..., 3, 3) intrinsics of the 224 frame -> intrinsics of the original image."""

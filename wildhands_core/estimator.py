@@ -196,17 +196,17 @@ class HandPoseEstimator:
             if not boxes:
                 continue
             b_px = np.stack([_check_box(b.box_xyxy_px) for b in boxes])
-            b224 = b_px * lb.scale + np.array([lb.offset_x, lb.offset_y] * 2)
+            b224 = lb.boxes_to_224(b_px)
             cb224, kpe224 = crop_and_kpe_boxes(b224, self.cfg.crop_scale, lb.convention, self.cfg.crop_source)
             crops.append(cut_crops(image, whole, lb, cb224, self.cfg.crop_source))
-            K224 = lb.K_to_224(torch.from_numpy(K)).numpy()
+            K224 = lb.K_to_224(K)
             for b, kb in zip(boxes, kpe224, strict=True):
                 frame_idx.append(fi)
                 is_right.append(bool(b.is_right))
                 boxes_224.append(kb)
                 K_224.append(K224)
                 frame_of_hand.append(fi)
-            crop_px.append((cb224 - np.array([lb.offset_x, lb.offset_y] * 2)) / lb.scale)
+            crop_px.append(lb.boxes_to_original(cb224))
         n = len(frame_idx)
         inputs = {
             "images": normalize(np.stack(images)) if images else np.zeros((0, 3, 224, 224), np.float32),

@@ -16,13 +16,6 @@ from wildhands_core.rotations import axis_angle_to_rotmat, rotmat_to_axis_angle
 
 
 @pytest.fixture(scope="module")
-def mano_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("mano")
-    write_procedural_mano(out)
-    return out
-
-
-@pytest.fixture(scope="module")
 def pair(mano_dir: Path) -> tuple[ManoLayer, ManoLayer]:
     return load_mano_pair(mano_dir)
 

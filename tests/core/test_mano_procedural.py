@@ -19,13 +19,6 @@ FINGER_JOINTS = {"index": (1, 2, 3), "middle": (4, 5, 6), "pinky": (7, 8, 9), "r
 
 
 @pytest.fixture(scope="module")
-def mano_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("mano_procedural")
-    write_procedural_mano(out)
-    return out
-
-
-@pytest.fixture(scope="module")
 def right(mano_dir: Path) -> dict:
     with open(mano_dir / "MANO_RIGHT.pkl", "rb") as fh:
         return pickle.load(fh)
