@@ -12,11 +12,13 @@ from wildhands_core.handedness import Handedness
 from wildhands_synth.sequence import DEMO_SEED, SyntheticSequence
 
 
-def add_arguments(ap: argparse.ArgumentParser) -> None:
-    """``--frames``, ``--size WxH`` and ``--json`` of every held-out benchmark."""
+def argument_parser(doc: str | None) -> argparse.ArgumentParser:
+    """A parser with ``--frames``, ``--size WxH`` and ``--json``, the options of every held-out benchmark."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--frames", type=int, default=90)
     ap.add_argument("--size", default="640x480", help="image size WxH, pixels")
     ap.add_argument("--json", default=None, help="write the figures to this file")
+    return ap
 
 
 def parse_size(text: str) -> tuple[int, int]:

@@ -10,7 +10,6 @@ benchmark overrides it only to measure what the other would give.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -41,8 +40,7 @@ def run(frames: int, checkpoint: Path, size: tuple[int, int]) -> dict[str, dict[
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    held_out.add_arguments(ap)
+    ap = held_out.argument_parser(__doc__)
     ap.add_argument("--checkpoint", default=None)
     args = ap.parse_args(argv)
     ckpt = Path(args.checkpoint) if args.checkpoint else default_model_dir() / "wildhands_demo.pt"

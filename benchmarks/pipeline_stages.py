@@ -12,7 +12,6 @@ same side).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -82,8 +81,7 @@ def run(frames: int, model_dir: Path, size: tuple[int, int]) -> dict[str, dict[s
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    held_out.add_arguments(ap)
+    ap = held_out.argument_parser(__doc__)
     ap.add_argument("--model-dir", default=None)
     a = ap.parse_args(argv)
     model_dir = Path(a.model_dir) if a.model_dir else default_model_dir()

@@ -8,21 +8,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+from fixtures_assemblyhands import AH_K, AH_RT, AH_SEQ
+from fixtures_assemblyhands import ah_world_coord_mm as ah_keypoints_world_mm  # the same joints
 from fixtures_common import write_image
 
-AH_SEQ = "nusar-2021_action_both_9081-c11b_9081_user_id_2021-02-12_161433"
 AH_CAM = "HMC_21110305_mono10bit"
-AH_K = np.array([[40.0, 0.0, 32.0], [0.0, 40.0, 24.0], [0.0, 0.0, 1.0]])
-#: world → camera: 90° about z ((x, y, z) → (−y, x, z)), then 500 mm along z.
-AH_RT = np.array([[0.0, -1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 500.0]])
-
-
-def ah_keypoints_world_mm() -> np.ndarray:
-    """(42, 3) mm, InterHand order per hand, right then left: right joint k at (10k − 100, 5k, 0);
-    left = right shifted by (0, −60, 50)."""
-    k = np.arange(21.0)
-    right = np.stack([10 * k - 100, 5 * k, np.zeros(21)], axis=1)
-    return np.concatenate([right, right + np.array([0.0, -60.0, 50.0])])
 
 
 def write_assemblyhands(root: Path, split: str = "test") -> dict:
