@@ -222,6 +222,21 @@ def test_needs_detection_follows_the_schedule():
     assert tr.needs_detection(9 * FRAME_NS)
 
 
+def test_needs_detection_at_least_every_redetect_every_s_of_image_time():
+    # frames processed at 10 Hz (a node busy with two of every three camera frames): every 0.4 s >= 0.34 s
+    tr = HandTracker(TrackerConfig(min_hits=1, max_hands=1, redetect_every_n=10, redetect_every_s=0.34))
+    kp = np.array([[100.0, 200.0], [140.0, 260.0]])
+    (b,) = tr.step(0, [det(120, 230, True)], SIZE)
+    tr.observe(b.track_id, 0, estimate(kp, 0.9))
+    schedule = []
+    for k in range(1, 9):
+        need = tr.needs_detection(k * 100 * MS)
+        schedule.append(need)
+        (b,) = tr.step(k * 100 * MS, [det(120, 230, True)] if need else None, SIZE)
+        tr.observe(b.track_id, k * 100 * MS, estimate(kp, 0.9))
+    assert schedule == [False, False, False, True, False, False, False, True]
+
+
 def test_a_detector_of_low_scores_runs_on_fewer_than_every_frame_once_hands_are_confirmed():
     # The demo's learned detector scores about 0.34 (MediaPipe about 0.9); the estimator's confidence is
     # that score x the keypoints in the crop. With both hands confirmed (2 hits) and their estimates inside

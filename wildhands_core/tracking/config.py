@@ -45,6 +45,10 @@ class TrackerConfig:
     redetect_every_n: int = setting(
         10, description="run the detector at least every N frames", range=(1, 1000)
     )
+    redetect_every_s: float = setting(
+        0.34, description="... and at least every this long of image time (s): at a low processing rate, "
+        "keypoints are followed over no more motion than at the camera's full rate", range=(0.0, 60.0),
+    )
     search_every_n: int = setting(3, description="look for new hands every N frames", range=(1, 1000))
     min_keypoints_in_crop: float = setting(
         0.9, description="a track whose last estimate has a smaller fraction of its keypoints inside its "

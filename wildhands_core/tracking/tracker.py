@@ -45,6 +45,7 @@ from wildhands_core.estimate import HandEstimate
 from wildhands_core.smoothing.config import SmoothingConfig
 from wildhands_core.smoothing.hand_smoother import HandSmoother
 from wildhands_core.smoothing.one_euro import NS_PER_S
+from wildhands_core.stamps import seconds_to_ns
 from wildhands_core.tracking.assignment import assign, association_cost
 from wildhands_core.tracking.config import TrackerConfig
 from wildhands_core.tracking.handedness import HandednessVote
@@ -66,6 +67,7 @@ class HandTracker:
         self._tracks: dict[int, Track] = {}
         self._last_stamp_ns: int | None = None
         self._frames_since_detection: int | None = None  # None: the detector never ran
+        self._detection_stamp_ns: int | None = None  # stamp of the last frame the detector ran on
         self._detected_this_frame = False
 
     @property
@@ -90,10 +92,11 @@ class HandTracker:
     def needs_detection(self, stamp_ns: int) -> bool:
         """Should the detector run on the image stamped ``stamp_ns`` (int ns)?
 
-        Yes when: it never ran; ``redetect_every_n`` frames have passed; fewer confirmed tracks than
-        ``max_hands`` and ``search_every_n`` frames have passed; a track is tentative or coasting, has no
-        keypoints yet, keypoints older than ``max_follow_gap_s``, or fewer of its last estimate's keypoints
-        inside its crop than ``min_keypoints_in_crop``; or time went backwards.
+        Yes when: it never ran; ``redetect_every_n`` frames or ``redetect_every_s`` have passed; fewer
+        confirmed tracks than ``max_hands`` and ``search_every_n`` frames have passed; a track is
+        tentative or coasting, has no keypoints yet, keypoints older than ``max_follow_gap_s``, or fewer of
+        its last estimate's keypoints inside its crop than ``min_keypoints_in_crop``; or time went
+        backwards.
         """
         c = self.config
         if self._frames_since_detection is None:
@@ -102,6 +105,10 @@ class HandTracker:
             return True
         n = self._frames_since_detection + 1  # frames since the last detection, counting this one
         if n >= c.redetect_every_n:
+            return True
+        if self._detection_stamp_ns is not None and (
+            stamp_ns - self._detection_stamp_ns >= seconds_to_ns(c.redetect_every_s)
+        ):
             return True
         confirmed = sum(t.confirmed for t in self._tracks.values())
         if confirmed < c.max_hands and n >= c.search_every_n:
@@ -134,6 +141,7 @@ class HandTracker:
                 self._frames_since_detection += 1
             return self.tracks
         self._frames_since_detection = 0
+        self._detection_stamp_ns = stamp_ns
         dets = [d for d in detections if d.score >= c.min_detection_score]
         tracks = self.tracks
         predicted = np.array([self._predict(t, stamp_ns, image_size) for t in tracks]).reshape(-1, 4)
