@@ -19,7 +19,7 @@ from wildhands_core.tracking.handedness import HandednessVote
 @dataclass
 class TrackedBox:
     """A crop to estimate this frame. ``from_detection``: box is this frame's detection (else predicted
-    from the previous keypoints); ``confirmed``: the track passed its birth hysteresis (publish only those).
+    by following the estimates); ``confirmed``: the track passed its birth hysteresis (publish only those).
     """
 
     track_id: int
@@ -73,7 +73,7 @@ class Track:
 
     def predicted_box(
         self, stamp_ns: int, max_prediction_s: float, max_follow_gap_s: float,
-        image_size: tuple[int, int] | None = None, follow_gain: float = 1.0,
+        image_size: tuple[int, int] | None = None, follow_gain: float = 0.5,
     ) -> np.ndarray:
         """Box expected at ``stamp_ns``: the last detection box, moved by ``follow_gain`` x how far the
         estimated keypoints' centre moved since that detection's frame (when estimates newer than that box
