@@ -59,6 +59,13 @@ class HandEstimate:
     track_id: int = -1
 
     @property
+    def keypoints_in_crop(self) -> float:
+        """Fraction of ``keypoints_px`` inside ``crop_xyxy_px`` (edges included; NaN is outside), in [0, 1]:
+        the estimate's own plausibility (a hand that leaves the crop the network saw is implausible),
+        independent of the detector's score calibration."""
+        return fraction_inside(self.keypoints_px, self.crop_xyxy_px)
+
+    @property
     def wrist_m(self) -> np.ndarray:
         """Wrist position (3,), metres, camera frame."""
         return self.joints_m[0]
@@ -70,3 +77,12 @@ class HandEstimate:
     @property
     def grasp_name(self) -> str:
         return GRASP_CLASS_NAMES[self.grasp_class]
+
+
+def fraction_inside(keypoints_px: np.ndarray, box_xyxy_px: np.ndarray) -> float:
+    """Fraction of the (K, 2) keypoints (px) inside the box (x0, y0, x1, y1) px, edges included; NaN is
+    outside."""
+    kp = np.asarray(keypoints_px, dtype=np.float64).reshape(-1, 2)
+    x, y = kp[:, 0], kp[:, 1]
+    b = np.asarray(box_xyxy_px, dtype=np.float64).reshape(4)
+    return float(np.mean((x >= b[0]) & (x <= b[2]) & (y >= b[1]) & (y <= b[3])))

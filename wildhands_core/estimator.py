@@ -30,7 +30,7 @@ import torch
 
 from wildhands_core.camera import Letterbox, checked_K, project_points
 from wildhands_core.config import setting
-from wildhands_core.estimate import HandBox, HandEstimate
+from wildhands_core.estimate import HandBox, HandEstimate, fraction_inside
 from wildhands_core.inference.graph import GRAPH_VERSION, VERTICES_NAME, InferenceGraph
 from wildhands_core.preprocess import CROP_SOURCES, crop_and_kpe_boxes, cut_crops, normalize, whole_image_224
 
@@ -265,20 +265,13 @@ class HandPoseEstimator:
                     keypoints_px=kp,
                     box_xyxy_px=np.asarray(box.box_xyxy_px, dtype=np.float64),
                     crop_xyxy_px=crop,
-                    confidence=float(np.clip(box.score, 0.0, 1.0) * _fraction_inside(kp, crop)),
+                    confidence=float(np.clip(box.score, 0.0, 1.0) * fraction_inside(kp, crop)),
                     grasp_prob=out["grasp_prob"][i].astype(np.float64),
                     vertices_m=out[VERTICES_NAME][i].astype(np.float64) if self.cfg.return_vertices else None,
                     track_id=box.track_id,
                 )
             )
         return results
-
-
-def _fraction_inside(keypoints_px: np.ndarray, box_xyxy_px: np.ndarray) -> float:
-    """Fraction of the (K, 2) keypoints inside the box (x0, y0, x1, y1), edges included; NaN is outside."""
-    x, y = keypoints_px[:, 0], keypoints_px[:, 1]
-    b = box_xyxy_px
-    return float(np.mean((x >= b[0]) & (x <= b[2]) & (y >= b[1]) & (y <= b[3])))
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:

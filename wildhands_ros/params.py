@@ -57,6 +57,7 @@ CORE_PARAMETERS: tuple[tuple[str, type, str], ...] = (
     ("tracking.min_hits", TrackerConfig, "min_hits"),
     ("tracking.max_missed", TrackerConfig, "max_missed"),
     ("tracking.redetect_every_n", TrackerConfig, "redetect_every_n"),
+    ("tracking.redetect_every_s", TrackerConfig, "redetect_every_s"),
     ("tracking.search_every_n", TrackerConfig, "search_every_n"),
     ("tracking.one_per_side", TrackerConfig, "one_per_side"),
 )
@@ -277,6 +278,7 @@ class NodeSettings:
             min_hits=int(v["tracking.min_hits"]),
             max_missed=int(v["tracking.max_missed"]),
             redetect_every_n=int(v["tracking.redetect_every_n"]),
+            redetect_every_s=float(v["tracking.redetect_every_s"]),
             search_every_n=int(v["tracking.search_every_n"]),
             min_detection_score=float(v["detector.min_score"]),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from wildhands_core.detection import HandDetection, box_from_keypoints
 from wildhands_core.estimate import HandEstimate
@@ -22,14 +23,16 @@ def det(cx: float, cy: float, is_right: bool, score: float = 0.9) -> HandDetecti
 
 
 def estimate(
-    keypoints_px: np.ndarray, confidence: float = 0.9, joints_m: np.ndarray | None = None
+    keypoints_px: np.ndarray, confidence: float = 0.9, joints_m: np.ndarray | None = None,
+    crop_xyxy_px: np.ndarray | None = None,
 ) -> HandEstimate:
     """An estimate with these keypoints (full-image px) and confidence; joints (21, 3) m (zeros by
-    default), identity rotations, zero shape and translation."""
+    default), identity rotations, zero shape and translation; its crop is the whole image by default."""
+    crop = np.array([0.0, 0.0, SIZE[0] - 1, SIZE[1] - 1]) if crop_xyxy_px is None else crop_xyxy_px
     return HandEstimate(
         is_right=True, global_orient_aa=np.zeros(3), hand_pose_aa=np.zeros(45), betas=np.zeros(10),
         transl_m=np.zeros(3), joints_m=np.zeros((21, 3)) if joints_m is None else joints_m,
-        keypoints_px=np.asarray(keypoints_px, np.float64), box_xyxy_px=np.zeros(4), crop_xyxy_px=np.zeros(4),
+        keypoints_px=np.asarray(keypoints_px, np.float64), box_xyxy_px=np.zeros(4), crop_xyxy_px=crop,
         confidence=confidence, grasp_prob=np.full(9, 1.0 / 9.0),
     )
 
@@ -60,7 +63,7 @@ def test_track_survives_a_three_frame_detection_gap_and_keeps_its_id():
         assert tr.step(k * FRAME_NS, [], SIZE) == []  # coasting: nothing to estimate
         assert tr.needs_detection((k + 1) * FRAME_NS)
     t = tr.track(track_id)
-    predicted = t.predicted_box(13 * FRAME_NS, 0.15, 0.3, 0.5)
+    predicted = t.predicted_box(13 * FRAME_NS, 0.3, 0.5)
     np.testing.assert_allclose(predicted, box_at(100 + 9.9 * 13, 200), atol=0.5)  # velocity bridges the gap
     boxes = tr.step(13 * FRAME_NS, [det(100 + 9.9 * 13, 200, True)], SIZE)
     assert [b.track_id for b in boxes] == [track_id]
@@ -177,9 +180,10 @@ def test_reborn_track_gets_a_fresh_smoother():
     np.testing.assert_array_equal(out, est_b.joints_m)  # fresh smoother: passes through
 
 
-def test_frames_without_detection_use_the_box_predicted_from_the_keypoints():
-    tr = HandTracker(TrackerConfig(min_hits=1))
-    kp0 = np.array([[100.0, 200.0], [140.0, 260.0]])
+@pytest.mark.parametrize("gain", [0.5, 1.0])
+def test_frames_without_detection_follow_the_motion_of_the_estimates(gain):
+    tr = HandTracker(TrackerConfig(min_hits=1, follow_gain=gain))
+    kp0 = np.array([[100.0, 200.0], [140.0, 260.0]])  # centre (120, 230): the detection's
     for k in range(2):  # keypoints move 6 px right per frame: 6 / 0.033 = 181.8 px/s
         (b,) = tr.step(k * FRAME_NS, [det(120, 230, True)], SIZE)
         tr.observe(b.track_id, k * FRAME_NS, estimate(kp0 + [6.0 * k, 0.0], 0.9))
@@ -187,11 +191,17 @@ def test_frames_without_detection_use_the_box_predicted_from_the_keypoints():
     assert not b.from_detection
     v = tr.track(b.track_id).velocity_px_per_s
     np.testing.assert_allclose(v, [0.5 * 6.0 / 0.033, 0.0])  # first kp velocity, running-average gain 0.5
-    np.testing.assert_allclose(b.box_xyxy_px, box_from_keypoints(kp0 + [6.0, 0.0], 0.15, v, 0.033, SIZE))
+    # frame 1's estimate is that detection's own: no estimated motion since, the velocity moves the box
+    np.testing.assert_allclose(b.box_xyxy_px, box_at(120, 230) + np.tile(v * 0.033, 2))
+    tr.observe(b.track_id, 2 * FRAME_NS, estimate(kp0 + [18.0, 0.0], 0.9))  # 12 px right of frame 1's
+    (b,) = tr.step(3 * FRAME_NS, None, SIZE)
+    v = tr.track(b.track_id).velocity_px_per_s
+    np.testing.assert_allclose(v, [0.5 * 90.909 + 0.5 * 12.0 / 0.033, 0.0], rtol=1e-4)
+    np.testing.assert_allclose(b.box_xyxy_px, box_at(120, 230) + np.tile([gain * 12.0, 0.0] + v * 0.033, 2))
 
 
 def test_needs_detection_follows_the_schedule():
-    cfg = TrackerConfig(min_hits=1, max_hands=1, redetect_every_n=4, min_confidence=0.5)
+    cfg = TrackerConfig(min_hits=1, max_hands=1, redetect_every_n=4, min_keypoints_in_crop=0.9)
     tr = HandTracker(cfg)
     assert tr.needs_detection(0)
     kp = np.array([[100.0, 200.0], [140.0, 260.0]])
@@ -204,8 +214,44 @@ def test_needs_detection_follows_the_schedule():
         (b,) = tr.step(k * FRAME_NS, [det(120, 230, True)] if need else None, SIZE)
         tr.observe(b.track_id, k * FRAME_NS, estimate(kp, 0.9))
     assert schedule == [False, False, False, True, False, False, False, True]
-    tr.observe(b.track_id, 8 * FRAME_NS, estimate(kp, 0.2))  # low confidence: detect on the next frame
+    tr.observe(b.track_id, 8 * FRAME_NS, estimate(kp, 0.2))  # a low score alone asks for nothing
+    assert not tr.needs_detection(9 * FRAME_NS)
+    # one of the two keypoints outside the crop (1/2 < 0.9): detect on the next frame
+    crop = np.array([90.0, 190.0, 130.0, 230.0])
+    tr.observe(b.track_id, 8 * FRAME_NS, estimate(kp, 0.9, crop_xyxy_px=crop))
     assert tr.needs_detection(9 * FRAME_NS)
+
+
+def test_needs_detection_at_least_every_redetect_every_s_of_image_time():
+    # frames processed at 10 Hz (a node busy with two of every three camera frames): every 0.4 s >= 0.34 s
+    tr = HandTracker(TrackerConfig(min_hits=1, max_hands=1, redetect_every_n=10, redetect_every_s=0.34))
+    kp = np.array([[100.0, 200.0], [140.0, 260.0]])
+    (b,) = tr.step(0, [det(120, 230, True)], SIZE)
+    tr.observe(b.track_id, 0, estimate(kp, 0.9))
+    schedule = []
+    for k in range(1, 9):
+        need = tr.needs_detection(k * 100 * MS)
+        schedule.append(need)
+        (b,) = tr.step(k * 100 * MS, [det(120, 230, True)] if need else None, SIZE)
+        tr.observe(b.track_id, k * 100 * MS, estimate(kp, 0.9))
+    assert schedule == [False, False, False, True, False, False, False, True]
+
+
+def test_a_detector_of_low_scores_runs_on_fewer_than_every_frame_once_hands_are_confirmed():
+    # The demo's learned detector scores about 0.34 (MediaPipe about 0.9); the estimator's confidence is
+    # that score x the keypoints in the crop. With both hands confirmed (2 hits) and their estimates inside
+    # their crops, only the re-detection every 10 frames is due: frames 0, 1, 11, 21 of 30.
+    tr = HandTracker(TrackerConfig(min_detection_score=0.25))
+    kp = {True: np.array([[180.0, 200.0], [220.0, 260.0]]), False: np.array([[420.0, 200.0], [460.0, 260.0]])}
+    ran = []
+    for k in range(30):
+        need = tr.needs_detection(k * FRAME_NS)
+        if need:
+            ran.append(k)
+        dets = [det(200, 230, True, 0.34), det(440, 230, False, 0.34)] if need else None
+        for b in tr.step(k * FRAME_NS, dets, SIZE):
+            tr.observe(b.track_id, k * FRAME_NS, estimate(kp[b.is_right], 0.34))
+    assert ran == [0, 1, 11, 21]
 
 
 def test_needs_detection_when_fewer_tracks_than_max_hands_every_search_n_frames():
@@ -231,11 +277,14 @@ def test_a_stamp_going_backwards_resets_the_tracker():
 
 
 def test_hand_leaving_the_image_is_not_estimated():
-    tr = HandTracker(TrackerConfig(min_hits=1))
+    tr = HandTracker(TrackerConfig(min_hits=1, follow_gain=0.5))
     (b,) = tr.step(0, [det(600, 240, True)], SIZE)
+    tr.observe(b.track_id, 0, estimate(np.array([[570.0, 230.0], [630.0, 250.0]]), 0.9))
+    (b,) = tr.step(FRAME_NS, None, SIZE)
     out_of_view = np.array([[700.0, 230.0], [760.0, 250.0]])  # keypoints right of the 640 px image
-    tr.observe(b.track_id, 0, estimate(out_of_view, 0.9))
-    assert tr.step(FRAME_NS, None, SIZE) == []
+    tr.observe(b.track_id, FRAME_NS, estimate(out_of_view, 0.9))
+    # moved 130 px: 65 by the gain and 65 by the velocity; the box x0 = 560 + 130 is clipped to 639
+    assert tr.step(2 * FRAME_NS, None, SIZE) == []
 
 
 def test_a_track_that_kept_the_wrong_side_takes_its_detections_side_when_the_other_hand_returns():
@@ -252,8 +301,8 @@ def test_a_track_that_kept_the_wrong_side_takes_its_detections_side_when_the_oth
     assert tr.track(old.track_id).handedness.margin == 4.5
 
 
-def test_a_detections_own_keypoints_are_the_prior_for_the_next_box():
-    tr = HandTracker(TrackerConfig(min_hits=1))
+def test_a_detections_own_keypoints_make_the_box_that_following_starts_from():
+    tr = HandTracker(TrackerConfig(min_hits=1, follow_gain=0.5))
     landmarks = np.array([[300.0, 200.0], [360.0, 290.0]])  # a landmark detector's keypoints (MediaPipe)
     estimated = landmarks + [40.0, 0.0]  # the estimate's projection disagrees by 40 px
     d = HandDetection(box_from_keypoints(landmarks, 0.15), True, 0.9, "mediapipe", keypoints_px=landmarks)
@@ -262,8 +311,14 @@ def test_a_detections_own_keypoints_are_the_prior_for_the_next_box():
     (b,) = tr.step(FRAME_NS, None, SIZE)
     # No velocity yet (one estimate): the follow box is exactly the landmarks' keypoint box.
     np.testing.assert_allclose(b.box_xyxy_px, box_from_keypoints(landmarks, 0.15, image_size=SIZE))
-    # Without a landmark detection, the estimate's keypoints are followed.
+    # The estimate's constant 40 px offset moves nothing; only its motion does (10 px: 5 by the gain 0.5,
+    # and the velocity 0.5 x 10 / 0.033 px/s for one frame).
     tr.observe(b.track_id, FRAME_NS, estimate(estimated, 0.9))
     (b,) = tr.step(2 * FRAME_NS, None, SIZE)
-    np.testing.assert_allclose(b.box_xyxy_px, box_from_keypoints(estimated, 0.15, image_size=SIZE))
+    np.testing.assert_allclose(b.box_xyxy_px, box_from_keypoints(landmarks, 0.15, image_size=SIZE))
+    tr.observe(b.track_id, 2 * FRAME_NS, estimate(estimated + [10.0, 0.0], 0.9))
+    (b,) = tr.step(3 * FRAME_NS, None, SIZE)
+    np.testing.assert_allclose(
+        b.box_xyxy_px, box_from_keypoints(landmarks, 0.15, image_size=SIZE) + [10.0, 0.0, 10.0, 0.0]
+    )
 

@@ -11,9 +11,16 @@ PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CP
 
 class OnnxRuntimeBackend:
     """Runs an ONNX file exported by :func:`wildhands_core.inference.export.export_onnx`; ``run`` returns
-    the file's outputs (``output_names``)."""
+    the file's outputs (``output_names``).
 
-    def __init__(self, onnx_path: str | Path, providers: list[str] | None = None, threads: int = 0) -> None:
+    ``threads``: intra-op threads (0 = ONNX Runtime's default, one per core). ``spin``: let idle intra-op
+    threads busy-wait for work (ONNX Runtime's default). Off here: a live node shares its cores with its
+    own executor, the camera driver and DDS, and threads spinning between the graph's operators take
+    their time (the same results, computed in the same order)."""
+
+    def __init__(
+        self, onnx_path: str | Path, providers: list[str] | None = None, threads: int = 0, spin: bool = False
+    ) -> None:
         import onnxruntime as ort
 
         available = ort.get_available_providers()
@@ -24,6 +31,8 @@ class OnnxRuntimeBackend:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
             opts.intra_op_num_threads = threads
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+        opts.add_session_config_entry("session.inter_op.allow_spinning", "1" if spin else "0")
         self.onnx_path = Path(onnx_path)
         self.session = ort.InferenceSession(str(onnx_path), sess_options=opts, providers=chosen)
         self.input_names = [i.name for i in self.session.get_inputs()]

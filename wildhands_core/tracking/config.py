@@ -45,16 +45,27 @@ class TrackerConfig:
     redetect_every_n: int = setting(
         10, description="run the detector at least every N frames", range=(1, 1000)
     )
+    redetect_every_s: float = setting(
+        0.34, description="... and at least every this long of image time (s): at a low processing rate, "
+        "keypoints are followed over no more motion than at the camera's full rate", range=(0.0, 60.0),
+    )
     search_every_n: int = setting(3, description="look for new hands every N frames", range=(1, 1000))
-    min_confidence: float = setting(
-        0.5, description="a track whose last estimate has a lower confidence asks for a detection next frame",
+    min_keypoints_in_crop: float = setting(
+        0.9, description="a track whose last estimate has a smaller fraction of its keypoints inside its "
+        "crop asks for a detection next frame (the estimate's own plausibility, whatever the detector's "
+        "scores)",
         range=(0.0, 1.0),
     )
     max_follow_gap_s: float = setting(
         0.5, description="keypoints older than this are not followed; a detection is asked for (s)",
     )
+    follow_gain: float = setting(
+        0.5, description="between detections a box moves by this x the motion of its estimates' keypoint "
+        "centre (1: all of it; less damps the estimator following its own crop)", range=(0.0, 1.0),
+    )
     keypoint_box_margin: float = setting(
-        0.15, description="margin of a box from keypoints, per side, times the keypoints' longest side",
+        0.15, description="margin of a box from a landmark detector's keypoints (MediaPipe), per side, "
+        "times the keypoints' longest side",
     )
     velocity_gain: float = setting(
         0.5, description="weight of a new velocity measurement in its running average (1 = no averaging)",

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from wildhands_core.detection.base import HandDetection, box_from_keypoints
+from wildhands_core.detection.base import HandDetection
 from wildhands_core.smoothing.hand_smoother import HandSmoother
 from wildhands_core.smoothing.one_euro import NS_PER_S
 from wildhands_core.tracking.handedness import HandednessVote
@@ -19,7 +19,7 @@ from wildhands_core.tracking.handedness import HandednessVote
 @dataclass
 class TrackedBox:
     """A crop to estimate this frame. ``from_detection``: box is this frame's detection (else predicted
-    from the previous keypoints); ``confirmed``: the track passed its birth hysteresis (publish only those).
+    by following the estimates); ``confirmed``: the track passed its birth hysteresis (publish only those).
     """
 
     track_id: int
@@ -46,9 +46,13 @@ class Track:
     score: float = 1.0
     #: detection matched on the latest detection frame (None when unmatched or no detector ran).
     detection: HandDetection | None = None
-    keypoints_px: np.ndarray | None = None
     keypoints_stamp_ns: int | None = None
-    confidence: float | None = None
+    #: fraction of the last estimate's keypoints inside its crop (its plausibility), in [0, 1]
+    keypoints_in_crop: float | None = None
+    #: centre (2,) px of the estimated keypoints: of the last estimate, and of the estimate made on the
+    #: frame of ``box_xyxy_px`` (the last matched detection; None until that frame is estimated)
+    keypoints_centre_px: np.ndarray | None = None
+    anchor_centre_px: np.ndarray | None = None
     _centres: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -68,22 +72,29 @@ class Track:
         self.velocity_px_per_s = self.velocity_px_per_s + gain * (v - self.velocity_px_per_s)
 
     def predicted_box(
-        self, stamp_ns: int, margin: float, max_prediction_s: float, max_follow_gap_s: float,
-        image_size: tuple[int, int] | None = None,
+        self, stamp_ns: int, max_prediction_s: float, max_follow_gap_s: float,
+        image_size: tuple[int, int] | None = None, follow_gain: float = 0.5,
     ) -> np.ndarray:
-        """Box expected at ``stamp_ns``: from the latest keypoints when they are newer than the last box
-        and at most ``max_follow_gap_s`` old, else the last box; shifted by velocity * dt (dt capped)."""
-        use_kp = (
-            self.keypoints_px is not None
+        """Box expected at ``stamp_ns``: the last detection box, moved by ``follow_gain`` x how far the
+        estimated keypoints' centre moved since that detection's frame (when estimates newer than that box
+        and at most ``max_follow_gap_s`` old exist), then shifted by velocity * dt from the latest of those
+        stamps (dt capped at ``max_prediction_s``); clipped to ``image_size = (W, H)`` when given.
+
+        Only the estimates' motion is followed, never their absolute place or size: a constant offset or
+        scale error of the estimator's 2D keypoints (the demo model's boxes of its keypoints are 0.83x the
+        true box) moves no box, so following does not drift away from what the detector found."""
+        follow = (
+            self.anchor_centre_px is not None
+            and self.keypoints_centre_px is not None
             and self.keypoints_stamp_ns is not None
             and self.keypoints_stamp_ns >= self.box_stamp_ns
             and (stamp_ns - self.keypoints_stamp_ns) / NS_PER_S <= max_follow_gap_s
         )
-        ref_stamp = self.keypoints_stamp_ns if use_kp else self.box_stamp_ns
+        ref_stamp = self.keypoints_stamp_ns if follow else self.box_stamp_ns
         dt_s = min(max((stamp_ns - ref_stamp) / NS_PER_S, 0.0), max_prediction_s)
-        if use_kp:
-            return box_from_keypoints(self.keypoints_px, margin, self.velocity_px_per_s, dt_s, image_size)
         shift = self.velocity_px_per_s * dt_s
+        if follow:
+            shift = shift + follow_gain * (self.keypoints_centre_px - self.anchor_centre_px)
         box = self.box_xyxy_px + np.concatenate([shift, shift])
         if image_size is not None:
             w, h = image_size

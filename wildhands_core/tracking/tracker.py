@@ -12,17 +12,23 @@ do::
 
 - ``step`` = ``update`` (assign detections to tracks, births, deaths) + ``boxes_for_estimation``.
   With detections, matched tracks get their detection box; without (``None``: the detector did not run),
-  each track's box is predicted from its previous keypoints (``box_from_keypoints``: their bounding box
-  plus a margin, shifted by the box velocity times the time since). A confirmed track not matched on a
+  each track follows its estimates: its last detection box moved by as much as the estimated keypoints'
+  centre moved since that detection, shifted by the box velocity times the time since
+  (``Track.predicted_box``; the estimates' motion, never their absolute place or size, so a biased
+  estimator does not pull the box away from what the detector found). A confirmed track not matched on a
   detection frame is "coasting": it is not estimated, its box is predicted with its velocity (so it is
   matched again without a jump when the hand reappears), and it dies after more than ``max_missed``
   detection frames without a match. ``[]`` as detections means "the detector ran and found nothing".
-- ``observe`` stores the estimate's keypoints (full-image px, (21, 2)) and confidence for the next
-  prediction and returns the :class:`~wildhands_core.estimate.HandEstimate` smoothed by the track's
-  ``HandSmoother`` (see ``smoothing.hand_smoother``).
-  When the track's detection of this frame carries its own keypoints (MediaPipe's 21 landmarks), those are
-  stored instead of the estimate's for the next prediction (the velocity still comes from the estimates,
-  one source, so a constant offset between the two makes no velocity).
+- ``observe`` stores the estimate's keypoint centre (full-image px) and plausibility (the fraction of its
+  keypoints inside its crop) for the next prediction and the schedule, and returns the
+  :class:`~wildhands_core.estimate.HandEstimate` smoothed by the track's ``HandSmoother`` (see
+  ``smoothing.hand_smoother``). A landmark detector's keypoints (MediaPipe's 21) make its detection box,
+  which the following frames start from; the velocity comes from the estimates (one source, so a constant
+  offset between the two makes no velocity).
+- The schedule (``needs_detection``) judges a followed hand by the estimate's own plausibility, never by the
+  detector's score: scores are calibrated differently by every detector (MediaPipe about 0.9, the demo's
+  learned one about 0.35, external ones unknown), and they gate births and matches already
+  (``min_detection_score``).
 - Ids are ints, increasing, never reused. A stamp earlier than the previous one (e.g. a bag restarted)
   resets the tracker.
 """
@@ -39,6 +45,7 @@ from wildhands_core.estimate import HandEstimate
 from wildhands_core.smoothing.config import SmoothingConfig
 from wildhands_core.smoothing.hand_smoother import HandSmoother
 from wildhands_core.smoothing.one_euro import NS_PER_S
+from wildhands_core.stamps import seconds_to_ns
 from wildhands_core.tracking.assignment import assign, association_cost
 from wildhands_core.tracking.config import TrackerConfig
 from wildhands_core.tracking.handedness import HandednessVote
@@ -60,6 +67,7 @@ class HandTracker:
         self._tracks: dict[int, Track] = {}
         self._last_stamp_ns: int | None = None
         self._frames_since_detection: int | None = None  # None: the detector never ran
+        self._detection_stamp_ns: int | None = None  # stamp of the last frame the detector ran on
         self._detected_this_frame = False
 
     @property
@@ -84,10 +92,11 @@ class HandTracker:
     def needs_detection(self, stamp_ns: int) -> bool:
         """Should the detector run on the image stamped ``stamp_ns`` (int ns)?
 
-        Yes when: it never ran; ``redetect_every_n`` frames have passed; fewer confirmed tracks than
-        ``max_hands`` and ``search_every_n`` frames have passed; a track is tentative or coasting, has no
-        keypoints yet, keypoints older than ``max_follow_gap_s``, or confidence below ``min_confidence``;
-        or time went backwards.
+        Yes when: it never ran; ``redetect_every_n`` frames or ``redetect_every_s`` have passed; fewer
+        confirmed tracks than ``max_hands`` and ``search_every_n`` frames have passed; a track is
+        tentative or coasting, has no keypoints yet, keypoints older than ``max_follow_gap_s``, or fewer of
+        its last estimate's keypoints inside its crop than ``min_keypoints_in_crop``; or time went
+        backwards.
         """
         c = self.config
         if self._frames_since_detection is None:
@@ -97,15 +106,19 @@ class HandTracker:
         n = self._frames_since_detection + 1  # frames since the last detection, counting this one
         if n >= c.redetect_every_n:
             return True
+        if self._detection_stamp_ns is not None and (
+            stamp_ns - self._detection_stamp_ns >= seconds_to_ns(c.redetect_every_s)
+        ):
+            return True
         confirmed = sum(t.confirmed for t in self._tracks.values())
         if confirmed < c.max_hands and n >= c.search_every_n:
             return True
         for t in self._tracks.values():
-            if not t.confirmed or t.missed > 0 or t.keypoints_px is None or t.keypoints_stamp_ns is None:
+            if not t.confirmed or t.missed > 0 or t.keypoints_stamp_ns is None:
                 return True
             if (stamp_ns - t.keypoints_stamp_ns) / NS_PER_S > c.max_follow_gap_s:
                 return True
-            if t.confidence is not None and t.confidence < c.min_confidence:
+            if t.keypoints_in_crop is not None and t.keypoints_in_crop < c.min_keypoints_in_crop:
                 return True
         return False
 
@@ -128,6 +141,7 @@ class HandTracker:
                 self._frames_since_detection += 1
             return self.tracks
         self._frames_since_detection = 0
+        self._detection_stamp_ns = stamp_ns
         dets = [d for d in detections if d.score >= c.min_detection_score]
         tracks = self.tracks
         predicted = np.array([self._predict(t, stamp_ns, image_size) for t in tracks]).reshape(-1, 4)
@@ -153,7 +167,7 @@ class HandTracker:
         self, stamp_ns: int, image_size: tuple[int, int] | None = None
     ) -> list[TrackedBox]:
         """Crops to estimate at ``stamp_ns`` after ``update``: detection boxes of matched tracks, or, on
-        frames without detection, boxes predicted from each track's previous keypoints. Coasting tracks
+        frames without detection, boxes that follow each track's estimates. Coasting tracks
         and boxes smaller than ``min_box_size_px`` (e.g. the hand left the image) are left out."""
         out: list[TrackedBox] = []
         for t in self.tracks:
@@ -179,33 +193,35 @@ class HandTracker:
     def observe(
         self, track_id: int, stamp_ns: int, estimate: HandEstimate, K_px: np.ndarray | None = None
     ) -> HandEstimate:
-        """Record the estimate of ``track_id`` at ``stamp_ns``: its keypoints (21, 2) full-image px predict
-        the next box, its confidence in [0, 1] schedules detection; returns ``estimate`` smoothed by the
-        track's smoother (keypoints re-projected with the image's ``K_px`` when given)."""
+        """Record the estimate of ``track_id`` at ``stamp_ns``: the motion of its keypoints' centre
+        (full-image px) moves the next box, the fraction of its keypoints inside its crop schedules
+        detection; returns ``estimate`` smoothed by the track's smoother (keypoints re-projected with the
+        image's ``K_px`` when given)."""
         t = self._tracks[track_id]
         stamp_ns = int(stamp_ns)
         kp = np.asarray(estimate.keypoints_px, dtype=np.float64).reshape(-1, 2)
-        t.measure_centre("kp", np.nanmean(kp, axis=0), stamp_ns, self.config.velocity_gain)
-        prior = t.detection.keypoints_px if t.detection is not None else None
-        # A landmark detector's keypoints of this frame (MediaPipe) are the prior for the next box;
-        # without them, the estimate's own keypoints are.
-        t.keypoints_px = kp if prior is None else prior.copy()
-        t.keypoints_stamp_ns = stamp_ns
-        t.confidence = float(estimate.confidence)
+        finite = np.all(np.isfinite(kp), axis=1)
+        if finite.any():
+            centre = kp[finite].mean(axis=0)
+            t.measure_centre("kp", centre, stamp_ns, self.config.velocity_gain)
+            if t.detection is not None and stamp_ns == t.box_stamp_ns:
+                t.anchor_centre_px = centre  # the estimate on the detection's own frame
+            t.keypoints_centre_px = centre
+            t.keypoints_stamp_ns = stamp_ns
+        t.keypoints_in_crop = estimate.keypoints_in_crop
         return t.smoother.smooth(stamp_ns, estimate, K_px)
 
     # -------------------------------------------------------------- internals
     def _predict(self, t: Track, stamp_ns: int, image_size: tuple[int, int] | None) -> np.ndarray:
         c = self.config
-        return t.predicted_box(
-            stamp_ns, c.keypoint_box_margin, c.max_prediction_s, c.max_follow_gap_s, image_size
-        )
+        return t.predicted_box(stamp_ns, c.max_prediction_s, c.max_follow_gap_s, image_size, c.follow_gain)
 
     def _on_match(self, t: Track, d: HandDetection, stamp_ns: int) -> None:
         c = self.config
         t.measure_centre("det", 0.5 * (d.box_xyxy_px[:2] + d.box_xyxy_px[2:]), stamp_ns, c.velocity_gain)
         t.box_xyxy_px = d.box_xyxy_px.copy()
         t.box_stamp_ns = stamp_ns
+        t.anchor_centre_px = None  # until this frame's estimate
         t.detection = d
         t.score = d.score
         t.hits += 1
