@@ -66,14 +66,16 @@ def test_points_boxes_and_K_round_trip_through_the_224_frame() -> None:
 
 
 def test_letterbox_maps_numpy_arrays_as_it_maps_tensors() -> None:
-    lb = Letterbox(640, 480)  # release: scale 0.35, offsets (0, 28) by hand: 112 - 0.35 * 320, 112 - 0.35 * 240
+    # release: scale 0.35, offsets (0, 28) by hand: 112 - 0.35 * 320, 112 - 0.35 * 240
+    lb = Letterbox(640, 480)
     boxes = np.array([[100.0, 50.0, 200.0, 150.0]])
     b224 = lb.boxes_to_224(boxes)
     assert isinstance(b224, np.ndarray)
     np.testing.assert_allclose(b224, [[35.0, 45.5, 70.0, 80.5]])
     np.testing.assert_allclose(lb.boxes_to_original(b224), boxes)
     K = np.array([[500.0, 0.0, 319.5], [0.0, 500.0, 239.5], [0.0, 0.0, 1.0]])
-    np.testing.assert_allclose(lb.K_to_224(K), [[175.0, 0.0, 111.825], [0.0, 175.0, 111.825], [0.0, 0.0, 1.0]])
+    K224 = [[175.0, 0.0, 111.825], [0.0, 175.0, 111.825], [0.0, 0.0, 1.0]]
+    np.testing.assert_allclose(lb.K_to_224(K), K224)
     np.testing.assert_array_equal(lb.K_to_224(K), lb.K_to_224(torch.from_numpy(K)).numpy())
 
 

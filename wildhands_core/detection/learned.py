@@ -335,13 +335,18 @@ def _cached_onnx(checkpoint: Path, model: nn.Module, cfg: DetectorModelConfig, c
 
 
 def _ort_session(onnx_bytes: bytes, device: str) -> tuple[Any, DetectorModelConfig]:
-    """ONNX Runtime session and the config stored in the model's metadata."""
+    """ONNX Runtime session and the config stored in the model's metadata. Idle threads do not busy-wait
+    (the estimator's session, the node's executor and DDS share the same cores; see
+    ``inference.onnx_backend``)."""
     import onnxruntime as ort
 
     providers = ["CPUExecutionProvider"]
     if str(device).startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
         providers.insert(0, "CUDAExecutionProvider")
-    session = ort.InferenceSession(onnx_bytes, providers=providers)
+    opts = ort.SessionOptions()
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    session = ort.InferenceSession(onnx_bytes, sess_options=opts, providers=providers)
     meta = session.get_modelmeta().custom_metadata_map
     if "wildhands_detector_config" not in meta:
         raise ValueError("ONNX model lacks wildhands_detector_config metadata (use export_detector_onnx)")
