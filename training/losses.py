@@ -196,9 +196,8 @@ def _term_error(
         p, g = p - p[:, :1], g - g[:, :1]
         return _masked_mean((p - g).square().sum(dim=-1) / 3.0, lab["joints3d_valid"])
     if t == "kp2d":
-        # the box given to the KPE (in the release convention the crop square clipped to the image). Open
-        # question: normalising by the crop's own square (labels["crop_boxes_224"]) fits kp2d far better in
-        # the short-run test but lets the weak-perspective camera term rise 5x there; not switched yet.
+        # "crop": the box given to the KPE (in the release convention the crop square clipped to the image,
+        # thin for a border hand: see LossConfig.kp2d_frame); "whole224": the authors' frame, the default.
         boxes = batch.inputs["boxes_224"]
         if cfg.kp2d_frame == "whole224":
             boxes = torch.tensor([0.0, 0.0, INPUT_SIZE, INPUT_SIZE], device=boxes.device).expand_as(boxes)
