@@ -220,7 +220,8 @@ def test_authors_normalisation_kp2d_in_the_whole_224_image_and_batch_mean(mano):
     batch, out = _gt_batch(mano, n=2)
     out["keypoints_224_px"] = out["keypoints_224_px"] + torch.tensor([11.2, 0.0])  # 11.2 px = 0.1 in 2u/224
     batch.has["keypoints2d"][1] = False  # only hand 0 has 2D labels
-    ours = compute_losses(out, batch, mano[0].faces, mano[1].faces, LossConfig(mask_size=32))[1]["kp2d"]
+    crop = LossConfig(mask_size=32, kp2d_frame="crop")
+    ours = compute_losses(out, batch, mano[0].faces, mano[1].faces, crop)[1]["kp2d"]
     cfg = LossConfig(mask_size=32, kp2d_frame="whole224", reduction="batch_mean")
     theirs = compute_losses(out, batch, mano[0].faces, mano[1].faces, cfg)[1]["kp2d"]
     # whole-image: (0.1^2) / 2 per joint = 0.005, divided by the 2 hands of the batch (hand 1 counts 0)
