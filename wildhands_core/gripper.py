@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from wildhands_core.constants import JOINT_NAMES
+from wildhands_core.stamps import seconds_to_ns
 
 THUMB_TIP = JOINT_NAMES.index("thumb_tip")
 INDEX_TIP = JOINT_NAMES.index("index_tip")
@@ -90,7 +91,7 @@ class GripperTracker:
         """The target of hand ``key`` seen at ``stamp_ns`` with (21, 3) joints (metres)."""
         aperture = float(pinch_aperture_m(joints_m))
         last = self._last_seen_ns.get(key)
-        if last is not None and (stamp_ns - last > self.cfg.reset_after_s * 1e9 or stamp_ns < last):
+        if last is not None and (stamp_ns - last > seconds_to_ns(self.cfg.reset_after_s) or stamp_ns < last):
             self._closed.pop(key, None)  # unseen too long, or time went back (bag restarted)
         closed = self._closed.get(key, False)
         if aperture < self.cfg.close_below_m:

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from wildhands_core.stamps import ns_to_seconds, seconds_to_ns
+
 TRANSFORM_ERROR_REASONS = ("unknown_frame", "not_connected", "extrapolation", "stale")
 
 
@@ -59,9 +61,9 @@ class TransformBuffer:
 
     def __init__(self, max_extrapolation_s: float = 0.0, max_gap_s: float | None = 1.0,
                  cache_s: float | None = None) -> None:
-        self.max_extrapolation_ns = round(max_extrapolation_s * 1e9)
-        self.max_gap_ns = None if max_gap_s is None else round(max_gap_s * 1e9)
-        self.cache_ns = None if cache_s is None else round(cache_s * 1e9)
+        self.max_extrapolation_ns = seconds_to_ns(max_extrapolation_s)
+        self.max_gap_ns = None if max_gap_s is None else seconds_to_ns(max_gap_s)
+        self.cache_ns = None if cache_s is None else seconds_to_ns(cache_s)
         self._edges: dict[str, _Edge] = {}  # child -> edge from its parent
 
     @property
@@ -109,7 +111,8 @@ class TransformBuffer:
         a, b = i - 1, i
         if self.max_gap_ns is not None and s[b] - s[a] > self.max_gap_ns:
             raise TransformError("stale", f"{e.parent} -> {child}: samples around {stamp_ns} ns are "
-                                 f"{(s[b] - s[a]) / 1e9:.3f} s apart (> {self.max_gap_ns / 1e9:.3f} s)")
+                                 f"{ns_to_seconds(s[b] - s[a]):.3f} s apart "
+                                 f"(> {ns_to_seconds(self.max_gap_ns):.3f} s)")
         w = (stamp_ns - s[a]) / (s[b] - s[a])
         t = (1.0 - w) * e.t_m[a] + w * e.t_m[b]
         q = _slerp(e.q_xyzw[a], e.q_xyzw[b], w)

@@ -19,6 +19,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
 from wildhands_core.constants import NUM_BETAS
+from wildhands_core.stamps import frame_stamp_ns
 from wildhands_synth.background import make_background
 from wildhands_synth.generate import SynthFrame, render_scene, torch_threads
 from wildhands_synth.hands import HandModel, load_hand_models
@@ -102,7 +103,7 @@ class SyntheticSequence:
         return self.cfg.fps
 
     def stamp_ns(self, index: int) -> int:
-        return round(index * 1e9 / self.cfg.fps)
+        return frame_stamp_ns(index, self.cfg.fps)
 
     def _make_key(self, key: int) -> dict[bool, _Key]:
         rng = np.random.default_rng([self.seed, 1, key])

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-NS_PER_S = 1_000_000_000
+from wildhands_core.stamps import NS_PER_S
 
 
 def smoothing_factor(dt_s: float | np.ndarray, cutoff_hz: float | np.ndarray) -> np.ndarray:

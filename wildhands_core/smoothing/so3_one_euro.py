@@ -23,7 +23,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from wildhands_core.smoothing.one_euro import NS_PER_S, OneEuroParams, smoothing_factor
+from wildhands_core.smoothing.one_euro import OneEuroParams, smoothing_factor
+from wildhands_core.stamps import NS_PER_S
 
 
 class RotationOneEuroFilter:

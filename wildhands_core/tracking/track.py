@@ -12,7 +12,7 @@ import numpy as np
 
 from wildhands_core.detection.base import HandDetection
 from wildhands_core.smoothing.hand_smoother import HandSmoother
-from wildhands_core.smoothing.one_euro import NS_PER_S
+from wildhands_core.stamps import NS_PER_S
 from wildhands_core.tracking.handedness import HandednessVote
 
 

@@ -44,8 +44,7 @@ from wildhands_core.detection.base import HandDetection, box_iou_xyxy
 from wildhands_core.estimate import HandEstimate
 from wildhands_core.smoothing.config import SmoothingConfig
 from wildhands_core.smoothing.hand_smoother import HandSmoother
-from wildhands_core.smoothing.one_euro import NS_PER_S
-from wildhands_core.stamps import seconds_to_ns
+from wildhands_core.stamps import NS_PER_S, seconds_to_ns
 from wildhands_core.tracking.assignment import assign, association_cost
 from wildhands_core.tracking.config import TrackerConfig
 from wildhands_core.tracking.handedness import HandednessVote
