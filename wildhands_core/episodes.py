@@ -47,7 +47,13 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from wildhands_core.constants import GRASP_CLASS_NAMES, NUM_JOINTS
+from wildhands_core.constants import (
+    GRASP_CLASS_NAMES,
+    NUM_BETAS,
+    NUM_GRASP_CLASSES,
+    NUM_HAND_POSE,
+    NUM_JOINTS,
+)
 from wildhands_core.estimate import HandEstimate
 from wildhands_core.handedness import Handedness
 
@@ -64,10 +70,10 @@ HAND_ARRAYS: dict[str, tuple[tuple[int, ...], type]] = {
     "wrist_position_m": ((3,), np.float32),
     "wrist_quat_xyzw": ((4,), np.float32),
     "global_orient_aa": ((3,), np.float32),
-    "hand_pose_aa": ((45,), np.float32),
-    "betas": ((10,), np.float32),
+    "hand_pose_aa": ((NUM_HAND_POSE,), np.float32),
+    "betas": ((NUM_BETAS,), np.float32),
     "mano_translation_m": ((3,), np.float32),
-    "grasp_prob": ((9,), np.float32),
+    "grasp_prob": ((NUM_GRASP_CLASSES,), np.float32),
     "grasp_class": ((), np.uint8),
     "box_xyxy_px": ((4,), np.float32),
     "crop_xyxy_px": ((4,), np.float32),

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wildhands_core.constants import JOINT_NAMES
+from wildhands_core.constants import JOINT_NAMES, NUM_JOINTS
 from wildhands_core.stamps import seconds_to_ns
 
 THUMB_TIP = JOINT_NAMES.index("thumb_tip")
@@ -64,7 +64,7 @@ class GripperTarget:
 def pinch_aperture_m(joints_m: np.ndarray) -> np.ndarray:
     """Thumb-tip to index-tip distance, metres, of (..., 21, 3) MANO21 joints -> (...)."""
     j = np.asarray(joints_m, np.float64)
-    if j.shape[-2:] != (21, 3):
+    if j.shape[-2:] != (NUM_JOINTS, 3):
         raise ValueError(f"joints must be (..., 21, 3) MANO21, got {j.shape}")
     return np.linalg.norm(j[..., THUMB_TIP, :] - j[..., INDEX_TIP, :], axis=-1)
 

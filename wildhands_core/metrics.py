@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from wildhands_core.constants import INPUT_SIZE
+
 ROOT_JOINT = 0
 M_TO_MM = 1000.0
 
@@ -127,7 +129,7 @@ def mrrpe_mm(pred_right_m, pred_left_m, gt_right_m, gt_left_m, root: int = ROOT_
     return np.linalg.norm(rel_pred - rel_gt, axis=-1) * M_TO_MM
 
 
-def to_crop_px(points_px, crop_box_xyxy, crop_size: int = 224) -> np.ndarray:
+def to_crop_px(points_px, crop_box_xyxy, crop_size: int = INPUT_SIZE) -> np.ndarray:
     """Map full-image pixel points (N, J, 2) into the crop_size × crop_size crop of ``crop_box_xyxy`` (N, 4):
     ``u' = (u − x0) · S / (x1 − x0)``, ``v' = (v − y0) · S / (y1 − y0)`` (box edges → crop edges)."""
     pts, box = _np(points_px), _np(crop_box_xyxy)
@@ -141,7 +143,7 @@ def to_crop_px(points_px, crop_box_xyxy, crop_size: int = 224) -> np.ndarray:
 
 
 def keypoint_error_crop_px(
-    pred_px, gt_px, valid, crop_box_xyxy, crop_size: int = 224, min_visible: int = 3
+    pred_px, gt_px, valid, crop_box_xyxy, crop_size: int = INPUT_SIZE, min_visible: int = 3
 ) -> np.ndarray:
     """2D L2 keypoint error per hand in pixels of the crop_size crop: both keypoint sets (N, J, 2), full-image
     pixels, are mapped by ``to_crop_px``; ``e_n = mean_{j visible} || p'_nj − g'_nj ||₂``. Hands with fewer
@@ -161,7 +163,7 @@ def _l2_per_hand(p: np.ndarray, g: np.ndarray, valid, min_visible: int) -> np.nd
     return np.where(v.sum(axis=-1) >= min_visible, err, np.nan)
 
 
-def to_letterbox224_px(points_px, image_wh: tuple[int, int], size: int = 224) -> np.ndarray:
+def to_letterbox224_px(points_px, image_wh: tuple[int, int], size: int = INPUT_SIZE) -> np.ndarray:
     """Map full-image pixel points (..., 2) into the whole image letterboxed to ``size`` (the network's whole-
     image input, ``wildhands_core.camera.Letterbox``): ``u' = s u + pad_x``, ``v' = s v + pad_y``,
     s = size / max(W, H)."""
@@ -174,7 +176,7 @@ def to_letterbox224_px(points_px, image_wh: tuple[int, int], size: int = 224) ->
 
 
 def keypoint_error_letterbox224_px(
-    pred_px, gt_px, valid, image_wh: tuple[int, int], size: int = 224, min_visible: int = 4
+    pred_px, gt_px, valid, image_wh: tuple[int, int], size: int = INPUT_SIZE, min_visible: int = 4
 ) -> np.ndarray:
     """The paper's 2D L2 error per hand (Epic-HandKps tables): pixels of the WHOLE image letterboxed to
     ``size``, ``e_n = mean_{j visible} || L(p_nj) − L(g_nj) ||₂`` with L = ``to_letterbox224_px``; a hand

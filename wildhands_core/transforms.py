@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from wildhands_core.constants import NUM_JOINTS
 from wildhands_core.stamps import ns_to_seconds, seconds_to_ns
 
 TRANSFORM_ERROR_REASONS = ("unknown_frame", "not_connected", "extrapolation", "stale")
@@ -172,7 +173,7 @@ def hand_in_frame(R: Rotation, t_m: np.ndarray, joints_m: np.ndarray, wrist_quat
                   global_orient_aa: np.ndarray, mano_translation_m: np.ndarray) -> HandInFrame:
     """Hand quantities of the source frame -> the frame where p_new = R p + t. MANO rotates the hand about
     its rest wrist joint J0 (= joints[0] - mano_translation), so the new translation is new wrist - J0."""
-    j = np.asarray(joints_m, np.float64).reshape(21, 3)
+    j = np.asarray(joints_m, np.float64).reshape(NUM_JOINTS, 3)
     j_new = R.apply(j) + np.asarray(t_m, np.float64)
     rest_wrist = j[0] - np.asarray(mano_translation_m, np.float64).reshape(3)
     go = R * Rotation.from_rotvec(np.asarray(global_orient_aa, np.float64).reshape(3))

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wildhands_core.constants import OPENPOSE_TO_MANO21
+from wildhands_core.constants import NUM_JOINTS, OPENPOSE_TO_MANO21
 from wildhands_core.detection.base import HandDetection, box_from_keypoints
 
 MEDIAPIPE_MISSING_MESSAGE = (
@@ -57,7 +57,7 @@ def mediapipe_label_is_right(label: str, image_is_mirrored: bool = False) -> boo
 
 def landmarks_to_keypoints_px(landmarks_norm: np.ndarray, width: int, height: int) -> np.ndarray:
     """(21, 2+) MediaPipe normalised landmarks (OpenPose order) -> (21, 2) wildhands pixels, MANO21 order."""
-    lm = np.asarray(landmarks_norm, dtype=np.float64).reshape(21, -1)[:, :2]
+    lm = np.asarray(landmarks_norm, dtype=np.float64).reshape(NUM_JOINTS, -1)[:, :2]
     px = lm * np.array([width, height], dtype=np.float64) - 0.5
     return px[list(MEDIAPIPE_TO_MANO21)]
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from wildhands_core.constants import INPUT_SIZE
 from wildhands_core.inference.graph import INPUT_NAMES, InferenceGraph
 
 OPSET = 17
@@ -24,8 +25,8 @@ def example_inputs(
     c = rng.uniform(60, 164, size=(n, 2)).astype(np.float32)
     half = rng.uniform(30, 60, size=(n, 1)).astype(np.float32)
     return {
-        "images": rng.standard_normal((n_frames, 3, 224, 224)).astype(np.float32),
-        "crops": rng.standard_normal((n, 3, 224, 224)).astype(np.float32),
+        "images": rng.standard_normal((n_frames, 3, INPUT_SIZE, INPUT_SIZE)).astype(np.float32),
+        "crops": rng.standard_normal((n, 3, INPUT_SIZE, INPUT_SIZE)).astype(np.float32),
         "frame_idx": np.repeat(np.arange(n_frames), len(hands_per_frame)).astype(np.int64),
         "is_right": np.array(list(hands_per_frame) * n_frames, dtype=bool),
         "boxes_224": np.concatenate([c - half, c + half], axis=1),

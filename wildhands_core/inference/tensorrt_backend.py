@@ -17,13 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from wildhands_core.constants import INPUT_SIZE
 from wildhands_core.inference.engine_cache import EngineCache, EngineKey, file_sha256
 from wildhands_core.inference.graph import INPUT_NAMES
 
 _HANDS_AXIS_INPUTS = ("crops", "frame_idx", "is_right", "boxes_224", "K_224")
 _TRAILING = {
-    "images": (3, 224, 224),
-    "crops": (3, 224, 224),
+    "images": (3, INPUT_SIZE, INPUT_SIZE),
+    "crops": (3, INPUT_SIZE, INPUT_SIZE),
     "frame_idx": (),
     "is_right": (),
     "boxes_224": (4,),

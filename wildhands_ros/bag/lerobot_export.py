@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 from rosbags.rosbag2 import Reader
 
+from wildhands_core.constants import NUM_BETAS, NUM_JOINTS, NUM_MANO_JOINTS
 from wildhands_core.stamps import NS_PER_S, stamp_to_ns
 from wildhands_core.transforms import TRANSFORM_ERROR_REASONS
 from wildhands_ros.bag import frames as frame_io
@@ -54,10 +55,10 @@ IMAGE_REASONS = ("image_deserialize", "image_decode", "image_size", "image_stamp
 def _side_names(side: str) -> list[str]:
     names = [f"{side}.valid", f"{side}.confidence", *(f"{side}.wrist_{a}" for a in "xyz"),
              *(f"{side}.wrist_q{a}" for a in "xyzw")]
-    names += [f"{side}.joint{j}_{a}" for j in range(21) for a in "xyz"]
+    names += [f"{side}.joint{j}_{a}" for j in range(NUM_JOINTS) for a in "xyz"]
     names += [f"{side}.global_orient_{a}" for a in "xyz"]
-    names += [f"{side}.hand_pose{j}_{a}" for j in range(1, 16) for a in "xyz"]
-    names += [f"{side}.beta{k}" for k in range(10)]
+    names += [f"{side}.hand_pose{j}_{a}" for j in range(1, NUM_MANO_JOINTS) for a in "xyz"]
+    names += [f"{side}.beta{k}" for k in range(NUM_BETAS)]
     return names + [f"{side}.pinch_aperture_m", f"{side}.gripper_closed", f"{side}.gripper_command"]
 
 
