@@ -61,6 +61,14 @@ frames or 0.34 s, no spinning. The new schedule with spinning left on: 84.3 ms, 
 smoothing) got faster because the spinning threads no longer take their cores. ``wildhands-demo`` over
 DDS, same pairing: 12.5 -> 14.9 frames/s. The 25 frames/s target was not reached on this loaded machine.
 
+The same ``--only demo`` run on the machine alone (load average 0.7-0.9; ``benchmarks/results/
+bench_node_quiet.json``): total 29.1 ms per frame (network 13.3, pre-processing 5.8, smoothing 4.3,
+detector 0.8 with 5 detector frames of 40), node overhead 3.8 ms; live at 30 Hz: 150 of 150 frames
+processed (30.0 frames/s), none dropped. ``wildhands-demo --frames 150`` right after, on the same quiet
+machine: 15.1 and 16.9 frames/s published (18.5 with ``model.threads: 1``), latency p50 48-64 ms: there
+the player and the bag recorder run as well, and the 640x480 images cross DDS between processes, on the
+same 2 cores. That is where the demo's missing frames go now, not the node's stages.
+
 Accuracy (``--accuracy``: the same pipeline without ROS and without drops, so the schedule alone is
 compared; MPJPE / PA-MPJPE / MRRPE / wrist mm, 2D px, jitter raw / smoothed mm/s^2, detector frames):
 
