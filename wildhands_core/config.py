@@ -226,19 +226,16 @@ def described(
     *,
     range: tuple[float, float] | None = None,
     choices: tuple[str, ...] | None = None,
-    items: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Field metadata read by :func:`settings_of`: ``description``, the optional inclusive numeric ``range``
-    (lo, hi) or string ``choices``; ``items``: for a field holding a dataclass whose own fields are not
-    documented, their metadata by field name (``{"beta": {"description": ..., "range": ...}}``).
-    For ``field(default_factory=..., metadata=described(...))``; plain defaults use :func:`setting`."""
+    (lo, hi) or string ``choices``. For ``field(default_factory=..., metadata=described(...))`` (e.g. a
+    field holding a config dataclass, whose own documented fields are then listed under its name); plain
+    defaults use :func:`setting`."""
     meta: dict[str, Any] = {"description": description}
     if range is not None:
         meta["range"] = range
     if choices is not None:
         meta["choices"] = tuple(choices)
-    if items is not None:
-        meta["items"] = items
     return meta
 
 
@@ -282,11 +279,6 @@ def _settings(cls: type, values: Any, prefix: str) -> dict[str, Setting]:
         value = _field_default(f) if values is None else getattr(values, f.name)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             inner = _settings(type(value), value, f"{name}.")
-            for sub_name, meta in f.metadata.get("items", {}).items():
-                inner[f"{name}.{sub_name}"] = Setting(
-                    f"{name}.{sub_name}", getattr(value, sub_name), meta["description"], meta.get("range"),
-                    meta.get("choices"),
-                )
             for s in inner.values():
                 out[s.name] = dataclasses.replace(s, description=f"{desc}: {s.description}")
             continue

@@ -96,8 +96,9 @@ def _derived(name: str, s: Setting, runtime: bool = False) -> Spec:
 
 def _core_specs(prefix: str) -> list[Spec]:
     """The parameters ``<prefix>.*`` of ``CORE_PARAMETERS``, in its order."""
+    settings = {cls: settings_of(cls) for cls in {cls for _, cls, _ in CORE_PARAMETERS}}  # once per class
     return [
-        _derived(name, settings_of(cls)[field_name])
+        _derived(name, settings[cls][field_name])
         for name, cls, field_name in CORE_PARAMETERS
         if name.startswith(prefix + ".")
     ]

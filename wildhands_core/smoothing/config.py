@@ -14,13 +14,6 @@ from functools import partial
 from wildhands_core.config import dataclass_from_dict, described, setting
 from wildhands_core.smoothing.one_euro import OneEuroParams
 
-#: Description and inclusive range of each ``OneEuroParams`` field (the ROS ``smoothing.<q>.*`` parameters).
-ONE_EURO_SETTINGS: dict[str, dict] = {
-    "min_cutoff": {"description": "minimum cut-off (Hz)", "range": (1e-3, 100.0)},
-    "beta": {"description": "cut-off increase per unit/s of speed", "range": (0.0, 1e4)},
-    "d_cutoff": {"description": "cut-off of the speed estimate (Hz)", "range": (1e-3, 100.0)},
-}
-
 
 def _one_euro(min_cutoff: float, beta: float, d_cutoff: float) -> partial[OneEuroParams]:
     """The default factory of one quantity's One Euro parameters."""
@@ -34,24 +27,24 @@ class SmoothingConfig:
     enabled: bool = setting(True, description="temporal One Euro smoothing on/off")
     #: joints_cam_m (21, 3), metres; cut-off from each joint's speed (m/s).
     joints: OneEuroParams = field(
-        default_factory=_one_euro(1.0, 20.0, 1.0), metadata=described("joints", items=ONE_EURO_SETTINGS)
+        default_factory=_one_euro(1.0, 20.0, 1.0), metadata=described("joints")
     )
     #: mano_transl_m (3,), metres; cut-off from the translation's speed (m/s).
     transl: OneEuroParams = field(
-        default_factory=_one_euro(1.0, 20.0, 1.0), metadata=described("transl", items=ONE_EURO_SETTINGS)
+        default_factory=_one_euro(1.0, 20.0, 1.0), metadata=described("transl")
     )
     #: mano_betas (10,): shape changes slowly; elementwise speed.
     betas: OneEuroParams = field(
-        default_factory=_one_euro(0.3, 0.0, 1.0), metadata=described("betas", items=ONE_EURO_SETTINGS)
+        default_factory=_one_euro(0.3, 0.0, 1.0), metadata=described("betas")
     )
     #: global orientation (MANO rotation 0); cut-off from its angular speed (rad/s).
     global_orient: OneEuroParams = field(
-        default_factory=_one_euro(0.5, 8.0, 1.0), metadata=described("global_orient", items=ONE_EURO_SETTINGS)
+        default_factory=_one_euro(0.5, 8.0, 1.0), metadata=described("global_orient")
     )
     #: the 15 finger rotations (MANO rotations 1..15); cut-off from each one's angular speed (rad/s).
     finger_rotations: OneEuroParams = field(
         default_factory=_one_euro(0.5, 8.0, 1.0),
-        metadata=described("finger_rotations", items=ONE_EURO_SETTINGS),
+        metadata=described("finger_rotations"),
     )
 
     @classmethod

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from wildhands_core.config import setting
 from wildhands_core.stamps import NS_PER_S
 
 
@@ -41,9 +42,9 @@ def smoothing_factor(dt_s: float | np.ndarray, cutoff_hz: float | np.ndarray) ->
 class OneEuroParams:
     """Parameters of one One Euro filter: cut-offs in Hz, ``beta`` in Hz per (unit/s) of the signal."""
 
-    min_cutoff: float = 1.0
-    beta: float = 0.0
-    d_cutoff: float = 1.0
+    min_cutoff: float = setting(1.0, description="minimum cut-off (Hz)", range=(1e-3, 100.0))
+    beta: float = setting(0.0, description="cut-off increase per unit/s of speed", range=(0.0, 1e4))
+    d_cutoff: float = setting(1.0, description="cut-off of the speed estimate (Hz)", range=(1e-3, 100.0))
 
     def __post_init__(self) -> None:
         if self.min_cutoff <= 0 or self.d_cutoff <= 0 or self.beta < 0:
