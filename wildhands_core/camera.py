@@ -230,9 +230,9 @@ def demo_K(width: int, height: int, focal_px: float = DEMO_FOCAL_PX) -> np.ndarr
 
 
 def checked_K(K_px: np.ndarray | None, width: int, height: int) -> np.ndarray:
-    """The intrinsics of a (W, H) image as a (3, 3) float64 array: ``K_px`` validated whole (finite, positive
-    focal lengths, last row (0, 0, 1)), or :func:`demo_K` when None. Raises ``ValueError`` naming what is
-    wrong."""
+    """The intrinsics of a (W, H) image as a (3, 3) float64 array: ``K_px`` checked (3 x 3, finite, positive
+    focal lengths), or :func:`demo_K` when None. Raises ``ValueError`` naming what is wrong. The node checks
+    a CameraInfo more strictly on arrival (``wildhands_ros.input_handling.CameraModel``)."""
     if K_px is None:
         return demo_K(width, height)
     K = np.asarray(K_px, dtype=np.float64)

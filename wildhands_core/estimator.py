@@ -30,6 +30,7 @@ import torch
 
 from wildhands_core.camera import Letterbox, checked_K, project_points
 from wildhands_core.config import setting
+from wildhands_core.constants import INPUT_SIZE
 from wildhands_core.estimate import HandBox, HandEstimate, fraction_inside
 from wildhands_core.inference.graph import GRAPH_VERSION, VERTICES_NAME, InferenceGraph
 from wildhands_core.preprocess import CROP_SOURCES, crop_and_kpe_boxes, cut_crops, normalize, whole_image_224
@@ -38,6 +39,7 @@ from wildhands_core.preprocess import CROP_SOURCES, crop_and_kpe_boxes, cut_crop
 BACKENDS: tuple[str, ...] = ("torch", "onnxruntime", "tensorrt")
 #: Inference devices ("cuda" = the current CUDA device).
 DEVICES: tuple[str, ...] = ("cpu", "cuda")
+_SQUARE = (INPUT_SIZE, INPUT_SIZE)  # the network's input images and crops, pixels
 
 
 @dataclass
@@ -209,8 +211,8 @@ class HandPoseEstimator:
             crop_px.append(lb.boxes_to_original(cb224))
         n = len(frame_idx)
         inputs = {
-            "images": normalize(np.stack(images)) if images else np.zeros((0, 3, 224, 224), np.float32),
-            "crops": normalize(np.concatenate(crops)) if n else np.zeros((0, 3, 224, 224), np.float32),
+            "images": normalize(np.stack(images)) if images else np.zeros((0, 3, *_SQUARE), np.float32),
+            "crops": normalize(np.concatenate(crops)) if n else np.zeros((0, 3, *_SQUARE), np.float32),
             "frame_idx": np.asarray(frame_idx, dtype=np.int64),
             "is_right": np.asarray(is_right, dtype=bool),
             "boxes_224": np.asarray(boxes_224, dtype=np.float32).reshape(n, 4),
