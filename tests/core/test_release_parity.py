@@ -25,7 +25,11 @@ from wildhands_core.model import WildHandsNet
 from wildhands_core.model.hmr_head import HMRLayer
 from wildhands_core.model.wildhands import WildHands
 from wildhands_core.preprocess import crop_and_kpe_boxes, cut_crops, whole_image_224
-from wildhands_core.rotations import rotmat_to_axis_angle, rotmat_to_axis_angle_release
+from wildhands_core.rotations import (
+    rotmat_to_axis_angle,
+    rotmat_to_axis_angle_release,
+    rotmat_to_axis_angle_release_numpy,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT.parent / "shared" / "reference"
@@ -124,24 +128,50 @@ def test_a_version_1_file_gets_its_refine_columns_permuted(tmp_path: Path) -> No
 
 
 # --- 2. the release's axis-angle ------------------------------------------------------------------------
-def test_a_120_degree_rotation_takes_the_release_branch() -> None:
+def _release_torch(m: np.ndarray) -> np.ndarray:
+    return rotmat_to_axis_angle_release(torch.from_numpy(np.asarray(m, np.float64))).numpy()
+
+
+#: The graph's (torch) and the smoother's (scipy + NumPy) forms of the release mapping.
+RELEASE_MAPPINGS = pytest.mark.parametrize(
+    "release_aa", [_release_torch, rotmat_to_axis_angle_release_numpy], ids=["torch", "numpy"]
+)
+
+
+@RELEASE_MAPPINGS
+def test_a_120_degree_rotation_takes_the_release_branch(release_aa) -> None:
     """120 deg about -x: quaternion candidate x = sqrt(3)/2 is kept (1 + m00 - m11 - m22 = 3 is the largest)
     and w = (m21 - m12) / (2 sqrt 3) = -1/2, so the release gives angle 2 atan2(sqrt(3)/2, -1/2) = 240 deg
     about +x, where the sign-standardised form is 120 deg about -x."""
-    R = torch.from_numpy(Rotation.from_rotvec([-2 * math.pi / 3, 0.0, 0.0]).as_matrix())
-    assert rotmat_to_axis_angle_release(R).tolist() == pytest.approx([4 * math.pi / 3, 0.0, 0.0], abs=1e-9)
-    assert rotmat_to_axis_angle(R).tolist() == pytest.approx([-2 * math.pi / 3, 0.0, 0.0], abs=1e-9)
+    R = Rotation.from_rotvec([-2 * math.pi / 3, 0.0, 0.0]).as_matrix()
+    assert release_aa(R).tolist() == pytest.approx([4 * math.pi / 3, 0.0, 0.0], abs=1e-9)
+    assert rotmat_to_axis_angle(torch.from_numpy(R)).tolist() == pytest.approx([-2 * math.pi / 3, 0.0, 0.0],
+                                                                                abs=1e-9)
     # 60 deg: the w candidate (1 + trace = 3) is kept, w > 0, both forms agree
-    R60 = torch.from_numpy(Rotation.from_rotvec([0.0, math.pi / 3, 0.0]).as_matrix())
-    assert rotmat_to_axis_angle_release(R60).tolist() == pytest.approx([0.0, math.pi / 3, 0.0], abs=1e-9)
+    R60 = Rotation.from_rotvec([0.0, math.pi / 3, 0.0]).as_matrix()
+    assert release_aa(R60).tolist() == pytest.approx([0.0, math.pi / 3, 0.0], abs=1e-9)
+    # identity: angle 0 (the small-angle branch)
+    assert release_aa(np.eye(3)).tolist() == pytest.approx([0.0, 0.0, 0.0], abs=1e-12)
 
 
-def test_release_axis_angles_are_the_same_rotations_with_angles_below_two_pi() -> None:
+@RELEASE_MAPPINGS
+def test_release_axis_angles_are_the_same_rotations_with_angles_below_two_pi(release_aa) -> None:
     R = Rotation.random(2000, random_state=3)
-    aa = rotmat_to_axis_angle_release(torch.from_numpy(R.as_matrix())).numpy()
+    aa = release_aa(R.as_matrix())
     angle = np.linalg.norm(aa, axis=1)
-    assert np.all(angle < 2 * math.pi) and np.any(angle > math.pi)
+    assert aa.shape == (2000, 3) and np.all(angle < 2 * math.pi) and np.any(angle > math.pi)
     np.testing.assert_allclose(Rotation.from_rotvec(aa).as_matrix(), R.as_matrix(), atol=1e-9)
+
+
+def test_the_numpy_release_mapping_takes_the_same_branch_as_the_graphs() -> None:
+    """Same axis-angle (not only the same rotation) for random rotations, angles near 0 and pi, and a
+    batch shape of (4, 500)."""
+    axes = Rotation.random(500, random_state=5).apply([1.0, 0.0, 0.0])
+    near = np.concatenate([axes * (math.pi - 1e-6), axes * 1e-7, axes * 3.0])
+    m = np.concatenate([Rotation.random(500, random_state=6).as_matrix(),
+                        Rotation.from_rotvec(near).as_matrix()])
+    m = m.reshape(4, 500, 3, 3)
+    np.testing.assert_allclose(rotmat_to_axis_angle_release_numpy(m), _release_torch(m), atol=1e-9)
 
 
 def test_mano_is_fed_the_release_axis_angle() -> None:

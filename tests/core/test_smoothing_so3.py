@@ -103,3 +103,17 @@ def test_rotvec_interface_returns_the_same_shape():
     out = f.filter_rotvec(np.array([0.1, 0.2, 0.3]), 0)
     assert out.shape == (3,)
     np.testing.assert_allclose(out, [0.1, 0.2, 0.3], atol=1e-12)
+
+
+def test_each_rotation_can_have_its_own_parameters():
+    """Two rotations stepping 0.2 rad about z in one sample (dt = 1/30 s, beta 0): each moves the fraction
+    alpha = 1 / (1 + 1 / (2 pi fc dt)) of the step for its own cut-off fc (1 Hz: 0.1732, 10 Hz: 0.6771)."""
+    f = RotationOneEuroFilter([OneEuroParams(min_cutoff=1.0), OneEuroParams(min_cutoff=10.0)])
+    f.filter(Rotation.identity(2), 0)
+    out = f.filter(Rotation.from_rotvec([[0.0, 0.0, 0.2]] * 2), 33_333_333).as_rotvec()
+    dt = 0.033333333
+    expected = [0.2 / (1 + 1 / (2 * np.pi * fc * dt)) for fc in (1.0, 10.0)]
+    assert out[:, 2] == pytest.approx(expected, rel=1e-6)
+    assert expected == pytest.approx([0.0346, 0.1354], abs=1e-4)
+    with pytest.raises(ValueError, match="3 parameter sets for 2 rotations"):
+        RotationOneEuroFilter([OneEuroParams()] * 3).filter(Rotation.identity(2), 0)

@@ -94,6 +94,45 @@ def test_a_new_resolution_waits_for_its_own_camera_info():
     assert (r.image, r.info, r.reused) == ("big400", "info_big", False)
 
 
+def _constant_pairer(**kw) -> FramePairer:
+    # infos are (calibration, stamp) pairs: interchangeable when the calibration is the same
+    return _pairer(reuse_info=True, info_key=lambda info: info[0], constant_after=3, **kw)
+
+
+def test_an_image_whose_camera_info_is_late_pairs_at_once_when_the_calibration_is_constant():
+    p = _constant_pairer()
+    for t in (100, 200, 300):
+        p.add_info("cam", t, ("K1", t), SIZE, 0)
+        assert [r.reused for r in p.add_image("cam", t, f"img{t}", SIZE, 0)] == [False]
+    # the CameraInfo of 400 is late (DDS repairing a lost sample): the image does not wait for it
+    [r] = p.add_image("cam", 400, "img400", SIZE, 1 * MS)
+    assert (r.image, r.info, r.reused, p.waiting) == ("img400", ("K1", 300), True, 0)
+    assert p.add_info("cam", 400, ("K1", 400), SIZE, 2 * MS) == []  # nothing left to release
+
+
+def test_a_changed_calibration_waits_for_each_images_own_camera_info_again():
+    p = _constant_pairer()
+    for t, k in ((100, "K1"), (200, "K1"), (300, "K2")):  # the newest three differ: not constant
+        p.add_info("cam", t, (k, t), SIZE, 0)
+        p.add_image("cam", t, f"img{t}", SIZE, 0)
+    assert p.add_image("cam", 400, "img400", SIZE, 1 * MS) == [] and p.waiting == 1
+    [r] = p.add_info("cam", 400, ("K2", 400), SIZE, 2 * MS)
+    assert (r.image, r.info, r.reused) == ("img400", ("K2", 400), False)
+
+
+def test_constant_calibration_never_pairs_across_sizes_or_without_reuse():
+    p = _constant_pairer()
+    for t in (100, 200, 300):
+        p.add_info("cam", t, ("K1", t), SIZE, 0)
+    assert p.add_image("cam", 400, "big400", (640, 480), 0) == []  # a new resolution waits for its own
+    exact = _pairer(reuse_info=False, info_key=lambda info: info[0])
+    for t in (100, 200, 300):
+        exact.add_info("cam", t, ("K1", t), SIZE, 0)
+    assert exact.add_image("cam", 400, "img400", SIZE, 0) == []  # reuse off: always its own
+    with pytest.raises(ValueError, match="constant_after"):
+        _pairer(info_key=lambda info: info, constant_after=0)
+
+
 def _slow_worker(delay_s: float):
     done: list[int] = []
     started = threading.Event()

@@ -9,8 +9,8 @@ new one whose own fields are filtered:
 - ``global_orient_aa`` (3,) and ``hand_pose_aa`` (45,) (the 16 MANO rotations): SO(3) One Euro (never an
   average of axis-angle components), the global orientation and the 15 finger rotations with their own
   parameters. Axis-angle -> rotation once on the way in, rotation -> axis-angle once on the way out, in
-  the release convention (``rotations.rotmat_to_axis_angle_release``: the one MANO is fed and the node
-  publishes).
+  the release convention (``rotations.rotmat_to_axis_angle_release_numpy``: the one MANO is fed and the
+  node publishes).
 
 Derived fields follow the smoothed ones: ``keypoints_px`` are the projection of the smoothed joints with
 ``K_px`` (kept as estimated when ``K_px`` is None), ``vertices_m`` (when present) the estimated mesh shifted
@@ -25,13 +25,12 @@ import copy
 import dataclasses
 
 import numpy as np
-import torch
 from scipy.spatial.transform import Rotation
 
 from wildhands_core.camera import project_points
 from wildhands_core.constants import NUM_MANO_JOINTS
 from wildhands_core.estimate import HandEstimate
-from wildhands_core.rotations import rotmat_to_axis_angle_release
+from wildhands_core.rotations import rotmat_to_axis_angle_release_numpy
 from wildhands_core.smoothing.config import SmoothingConfig
 from wildhands_core.smoothing.one_euro import OneEuroFilter
 from wildhands_core.smoothing.so3_one_euro import RotationOneEuroFilter
@@ -45,17 +44,20 @@ class HandSmoother:
         self._joints = OneEuroFilter(self.config.joints, norm_axis=-1)
         self._transl = OneEuroFilter(self.config.transl, norm_axis=-1)
         self._betas = OneEuroFilter(self.config.betas, norm_axis=None)
-        self._global = RotationOneEuroFilter(self.config.global_orient)
-        self._fingers = RotationOneEuroFilter(self.config.finger_rotations)
+        # the 16 MANO rotations in one filter: the global orientation's parameters, then 15 x the fingers'
+        self._rotations_filter = RotationOneEuroFilter(self._rotation_params())
 
     def reset(self) -> None:
         """Forget all state (call when the track is reborn or the hand was lost)."""
-        for f in (self._joints, self._transl, self._betas, self._global, self._fingers):
+        for f in (self._joints, self._transl, self._betas, self._rotations_filter):
             f.reset()
 
     @property
     def initialized(self) -> bool:
-        return any(f.initialized for f in (self._joints, self._transl, self._betas, self._global))
+        return any(f.initialized for f in (self._joints, self._transl, self._betas, self._rotations_filter))
+
+    def _rotation_params(self) -> list:
+        return [self.config.global_orient] + [self.config.finger_rotations] * (NUM_MANO_JOINTS - 1)
 
     def update_config(self, config: SmoothingConfig) -> None:
         """Change the parameters at run time; the filters keep their state."""
@@ -63,8 +65,7 @@ class HandSmoother:
         self._joints.params = self.config.joints
         self._transl.params = self.config.transl
         self._betas.params = self.config.betas
-        self._global.params = self.config.global_orient
-        self._fingers.params = self.config.finger_rotations
+        self._rotations_filter.params = self._rotation_params()
 
     def smooth(self, stamp_ns: int, estimate: HandEstimate, K_px: np.ndarray | None = None) -> HandEstimate:
         """A new estimate with the filtered fields of ``estimate`` (see the module docstring); a copy of
@@ -98,7 +99,6 @@ class HandSmoother:
         rot = Rotation.from_rotvec(aa.reshape(-1, 3))
         if len(rot) != NUM_MANO_JOINTS:
             raise ValueError(f"expected {NUM_MANO_JOINTS} MANO rotations, got {len(rot)}")
-        smoothed = Rotation.concatenate([self._global.filter(rot[0:1], stamp_ns),
-                                         self._fingers.filter(rot[1:], stamp_ns)])
-        out = rotmat_to_axis_angle_release(torch.from_numpy(smoothed.as_matrix())).numpy()
+        smoothed = self._rotations_filter.filter(rot, stamp_ns)
+        out = rotmat_to_axis_angle_release_numpy(smoothed.as_matrix())
         return out[0], out[1:].reshape(-1)

@@ -20,6 +20,8 @@ previous output (q . q_prev >= 0), so the quaternion stream itself is continuous
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy.spatial.transform import Rotation
 
@@ -28,11 +30,25 @@ from wildhands_core.stamps import NS_PER_S
 
 
 class RotationOneEuroFilter:
-    """One Euro filter for N rotations (a scipy ``Rotation`` holding N rotations, or a single one)."""
+    """One Euro filter for N rotations (a scipy ``Rotation`` holding N rotations, or a single one).
 
-    def __init__(self, params: OneEuroParams | None = None) -> None:
+    ``params``: one :class:`OneEuroParams` for every rotation, or a sequence of N (one per rotation, so
+    rotations with different parameters are filtered in one pass). It may be replaced at any time.
+    """
+
+    def __init__(self, params: OneEuroParams | Sequence[OneEuroParams] | None = None) -> None:
         self.params = params if params is not None else OneEuroParams()
         self.reset()
+
+    def _per_rotation(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(min_cutoff, beta, d_cutoff), each (n,) or scalar."""
+        p = self.params
+        if isinstance(p, OneEuroParams):
+            return np.float64(p.min_cutoff), np.float64(p.beta), np.float64(p.d_cutoff)
+        if len(p) != n:
+            raise ValueError(f"{len(p)} parameter sets for {n} rotations")
+        fields = ("min_cutoff", "beta", "d_cutoff")
+        return tuple(np.array([getattr(q, k) for q in p], np.float64) for k in fields)
 
     def reset(self) -> None:
         """Forget the state; the next sample passes through unchanged."""
@@ -56,6 +72,7 @@ class RotationOneEuroFilter:
         single = rotations.single
         rot = Rotation.concatenate([rotations]) if single else rotations
         stamp_ns = int(stamp_ns)
+        min_cutoff, beta, d_cutoff = self._per_rotation(len(rot))
         if self._r_hat is None:
             self._r_hat = rot
             self._r_prev = rot
@@ -67,11 +84,11 @@ class RotationOneEuroFilter:
         dt_s = (stamp_ns - self._stamp_ns) / NS_PER_S
         if dt_s <= 0.0:
             return self._output(single)
-        p = self.params
         delta = (self._r_hat.inv() * rot).as_rotvec()  # (N, 3), angle in [0, pi]
         omega = (self._r_prev.inv() * rot).as_rotvec() / dt_s
-        self._omega_hat = self._omega_hat + smoothing_factor(dt_s, p.d_cutoff) * (omega - self._omega_hat)
-        cutoff = p.min_cutoff + p.beta * np.linalg.norm(self._omega_hat, axis=-1)
+        a_d = np.reshape(smoothing_factor(dt_s, d_cutoff), (-1, 1))
+        self._omega_hat = self._omega_hat + a_d * (omega - self._omega_hat)
+        cutoff = min_cutoff + beta * np.linalg.norm(self._omega_hat, axis=-1)
         alpha = smoothing_factor(dt_s, cutoff)
         self._r_hat = self._r_hat * Rotation.from_rotvec(alpha[:, None] * delta)
         self._r_prev = rot
@@ -81,7 +98,7 @@ class RotationOneEuroFilter:
     __call__ = filter
 
     def _output(self, single: bool) -> Rotation:
-        out = Rotation.from_quat(self._r_hat.as_quat())  # a copy
+        out = Rotation.from_quat(self._r_hat.as_quat())  # a copy (a Rotation can be assigned to in place)
         return out[0] if single else out
 
     def filter_matrix(self, rotmat: np.ndarray, stamp_ns: int) -> np.ndarray:
