@@ -45,7 +45,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from wildhands_core.constants import (
     GRASP_CLASS_NAMES,
@@ -98,7 +97,7 @@ def hand_row(est: HandEstimate) -> dict:
         "joints_m": joints,
         "keypoints_px": est.keypoints_px,
         "wrist_position_m": joints[0],
-        "wrist_quat_xyzw": Rotation.from_rotvec(np.asarray(est.global_orient_aa, np.float64)).as_quat(),
+        "wrist_quat_xyzw": est.wrist_quat_xyzw,
         "global_orient_aa": est.global_orient_aa,
         "hand_pose_aa": est.hand_pose_aa,
         "betas": est.betas,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from wildhands_core.constants import GRASP_CLASS_NAMES
 
@@ -69,6 +70,16 @@ class HandEstimate:
     def wrist_m(self) -> np.ndarray:
         """Wrist position (3,), metres, camera frame."""
         return self.joints_m[0]
+
+    def wrist_rotation(self) -> Rotation:
+        """The wrist's orientation = the MANO global orientation (wrist frame -> camera optical frame)."""
+        return Rotation.from_rotvec(np.asarray(self.global_orient_aa, np.float64).reshape(3))
+
+    @property
+    def wrist_quat_xyzw(self) -> np.ndarray:
+        """(4,) the wrist orientation as a unit quaternion (x, y, z, w), with the sign of scipy's
+        ``from_rotvec`` (what the node publishes in ``wrist_pose`` and TF, and the episodes store)."""
+        return self.wrist_rotation().as_quat()
 
     @property
     def grasp_class(self) -> int:

@@ -26,6 +26,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from wildhands_core.constants import NUM_JOINTS
+from wildhands_core.rotations import rotmat_to_axis_angle_release_numpy
 from wildhands_core.stamps import ns_to_seconds, seconds_to_ns
 
 TRANSFORM_ERROR_REASONS = ("unknown_frame", "not_connected", "extrapolation", "stale")
@@ -165,20 +166,23 @@ class HandInFrame:
     joints_m: np.ndarray          # (21, 3)
     wrist_position_m: np.ndarray  # (3,)
     wrist_quat_xyzw: np.ndarray   # (4,)
-    global_orient_aa: np.ndarray  # (3,) MANO global orientation in the new frame
+    global_orient_aa: np.ndarray  # (3,) MANO global orientation in the new frame, release convention
     mano_translation_m: np.ndarray  # (3,) so that joints = MANO(global_orient_aa, pose, betas) + this
 
 
 def hand_in_frame(R: Rotation, t_m: np.ndarray, joints_m: np.ndarray, wrist_quat_xyzw: np.ndarray,
                   global_orient_aa: np.ndarray, mano_translation_m: np.ndarray) -> HandInFrame:
     """Hand quantities of the source frame -> the frame where p_new = R p + t. MANO rotates the hand about
-    its rest wrist joint J0 (= joints[0] - mano_translation), so the new translation is new wrist - J0."""
+    its rest wrist joint J0 (= joints[0] - mano_translation), so the new translation is new wrist - J0.
+    The new global orientation is in the release convention (``rotations.rotmat_to_axis_angle_release``, as
+    the node publishes ``global_orient_aa``)."""
     j = np.asarray(joints_m, np.float64).reshape(NUM_JOINTS, 3)
     j_new = R.apply(j) + np.asarray(t_m, np.float64)
     rest_wrist = j[0] - np.asarray(mano_translation_m, np.float64).reshape(3)
     go = R * Rotation.from_rotvec(np.asarray(global_orient_aa, np.float64).reshape(3))
     q = (R * Rotation.from_quat(np.asarray(wrist_quat_xyzw, np.float64).reshape(4))).as_quat(canonical=True)
-    return HandInFrame(j_new, j_new[0].copy(), q, go.as_rotvec(), j_new[0] - rest_wrist)
+    go_aa = rotmat_to_axis_angle_release_numpy(go.as_matrix())
+    return HandInFrame(j_new, j_new[0].copy(), q, go_aa, j_new[0] - rest_wrist)
 
 
 __all__ = ["TRANSFORM_ERROR_REASONS", "HandInFrame", "TransformBuffer", "TransformError", "hand_in_frame"]

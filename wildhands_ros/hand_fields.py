@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from wildhands_core.constants import FINGERTIP_NAMES, NUM_BETAS, NUM_GRASP_CLASSES, NUM_JOINTS
 from wildhands_core.detection.base import HandDetection
@@ -55,12 +54,7 @@ def wrist_pose(est: HandEstimate) -> tuple[np.ndarray, np.ndarray]:
     """Wrist position (3,) metres and orientation quaternion (x, y, z, w) = the MANO global orientation,
     both in the camera optical frame."""
     joints = np.asarray(est.joints_m, np.float64).reshape(NUM_JOINTS, 3)
-    return joints[0].copy(), _wrist_rotation(est).as_quat()
-
-
-def _wrist_rotation(est: HandEstimate) -> Rotation:
-    """The MANO global orientation (wrist frame -> camera optical frame)."""
-    return Rotation.from_rotvec(np.asarray(est.global_orient_aa, np.float64).reshape(3))
+    return joints[0].copy(), est.wrist_quat_xyzw
 
 
 def hand_fields(est: HandEstimate, with_vertices: bool = False) -> dict[str, Any]:
@@ -126,7 +120,7 @@ def hand_transforms(estimates: Sequence[HandEstimate], camera_frame: str, prefix
     identity = np.array([0.0, 0.0, 0.0, 1.0])
     for est, wrist in zip(estimates, hand_frame_names(estimates, prefix), strict=True):
         joints = np.asarray(est.joints_m, np.float64).reshape(NUM_JOINTS, 3)
-        rot = _wrist_rotation(est)
+        rot = est.wrist_rotation()
         out.append(HandTransform(camera_frame, wrist, joints[0].copy(), rot.as_quat()))
         if fingertips:
             local = rot.inv().apply(joints[FINGERTIP_JOINTS] - joints[0])

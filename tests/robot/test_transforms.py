@@ -115,3 +115,13 @@ def test_hand_in_frame_with_the_real_mano_layer():
     with torch.no_grad():
         rebuilt = mano.forward_aa(pose2, betas)["joints"][0].double().numpy() + h.mano_translation_m
     assert np.max(np.abs(rebuilt - (R.apply(joints) + t))) < 1e-6
+
+
+def test_hand_in_frame_gives_the_global_orientation_in_the_release_convention():
+    """A hand orientation of 120 deg about -x in the new frame: the release mapping keeps the x candidate of
+    its quaternion, whose w = -1/2, so the node's convention (msg/Hand.msg) is 240 deg about +x; scipy's
+    sign-standardised ``as_rotvec`` would give 120 deg about -x (the same rotation, another MANO input)."""
+    J = np.zeros((21, 3))
+    go = Rotation.from_rotvec([-2 * np.pi / 3, 0.0, 0.0])
+    h = hand_in_frame(Rotation.identity(), np.zeros(3), J, go.as_quat(), go.as_rotvec(), np.zeros(3))
+    assert h.global_orient_aa.tolist() == pytest.approx([4 * np.pi / 3, 0.0, 0.0], abs=1e-9)
