@@ -83,6 +83,40 @@ compared; MPJPE / PA-MPJPE / MRRPE / wrist mm, 2D px, jitter raw / smoothed mm/s
 
 ``wildhands-demo`` (DDS, drops): before 55.2 / 18.2 / 120.0 / 95.0, 37.3 px; after 55.5 / 19.0 / 95.0 /
 83.9, 39.0 px (which frames a loaded node answers varies from run to run by more than these differences).
+
+Where the demo's frames went over DDS, and the live-path change that followed (machine alone, load average
+about 1; ``benchmarks/results/bench_node_live_path.json``). Per-process CPU during ``wildhands-demo``: the
+node 70-90 % of one core, the player + recorder about 12 %: the machine was half idle while the node
+dropped half the frames. The node's worker waited for frames a third of the time (py-spy), and its
+submissions came in bursts (gaps up to 200 ms, then several at once: the newest-frame mailbox dropped all
+but one). Images crossed DDS regularly (33 ms apart, 15 ms after their stamp), but the CameraInfos did
+not: 70 of 300 never arrived and the rest were up to 2.2 s late (Fast DDS repairing lost samples of the
+reliable CameraInfo topic while the 0.9 MB images share the transport). The pairing held each image for
+its own CameraInfo, then released the waiting ones together. Changes:
+
+- pairing: a camera whose newest three CameraInfos are identical (K, distortion, size) pairs an image at
+  once with the newest one (``FramePairer(info_key=...)``, ``CameraModel.key``);
+- ``preprocess.normalize`` with ``cv2.LUT`` (bit-identical): ``prepare`` 5.7-6.0 -> 5.1 ms per frame;
+- smoothing: the 16 MANO rotations in one SO(3) filter pass with per-rotation parameters, and the release
+  axis-angle from scipy instead of a torch graph of 16 matrices (outputs equal to 1.3e-15): 2.3 -> 1.0 ms
+  per hand.
+
+``--only demo`` back to back, before / after (mean ms per frame; the network figure varies by +-2 ms from
+run to run on its own): pre-processing 5.8 / 5.4, network 13.0 / 15.0, smoothing 4.4 / 2.2, total 28.9 /
+28.4; live in-process at 30 Hz 150 of 150 both. ``wildhands-demo --frames 150`` (node, player and
+recorder in separate processes over DDS), alternating before / after, twice each:
+
+    run          frames/s   dropped by the node   latency p50 / p95 ms   MPJPE / PA / MRRPE mm
+    before 1       14.9             71                 48 / 82            54.2 / 18.1 / 113.0
+    after 1        29.0              6                 40 / 63            54.6 / 17.7 /  89.4
+    before 2       15.1             75                 45 / 73            54.3 / 17.5 / 102.6
+    after 2        30.2              0                 37 / 63            54.4 / 17.6 /  90.4
+
+The pairing alone (same harness, 300 frames): 14.4 -> 21.5 frames/s processed; with the two stage cuts
+26-27. With ``FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA`` set for the node and the player, the CameraInfos
+arrive on time (delay p95 6 ms, none lost), images 6 ms after their stamp instead of 15, and the demo
+published 28.6 and 30.0 frames/s (latency p50 29-37 ms). The full run after the change (both models):
+demo 27.9 ms per frame (network 14.7), ResNet-50 396 ms (network 383), node overhead 1.0 % with ResNet-50.
 """
 
 from __future__ import annotations
