@@ -166,12 +166,14 @@ class FramePairer:
                 return entry
         return None
 
-    def _calibration_constant(self, cam: _Camera) -> bool:
-        """True when the camera's newest ``constant_after`` CameraInfos are interchangeable (same key)."""
+    def _calibration_constant(self, cam: _Camera, w: _Waiting) -> bool:
+        """True when the camera's newest ``constant_after`` CameraInfos are interchangeable (same key) and
+        made for images of ``w``'s size (an image of another size waits for its own)."""
         if self.info_key is None or len(cam.infos) < self.constant_after:
             return False
         newest = list(cam.infos.values())[-self.constant_after:]
-        return all(e.key == newest[0].key for e in newest)
+        same_size = w.size is None or newest[-1].size is None or newest[-1].size == w.size
+        return same_size and all(e.key == newest[0].key for e in newest)
 
     def _release(self, fid: str, cam: _Camera, now_ns: int) -> list[Paired | Dropped]:
         out: list[Paired | Dropped] = []
@@ -190,7 +192,7 @@ class FramePairer:
                 why = "camera_info_overflow"
             elif now_ns - w.received_ns >= self.max_wait_ns:
                 why = "camera_info_timeout"
-            elif ((not cam.infos_match_images or self._calibration_constant(cam))
+            elif ((not cam.infos_match_images or self._calibration_constant(cam, w))
                   and self._reusable(cam, w) is not None):
                 why = "reuse"
             else:

@@ -122,9 +122,12 @@ def test_a_changed_calibration_waits_for_each_images_own_camera_info_again():
 
 def test_constant_calibration_never_pairs_across_sizes_or_without_reuse():
     p = _constant_pairer()
+    p.add_info("cam", 50, ("K_big", 50), (640, 480), 0)  # an older CameraInfo of the other size
     for t in (100, 200, 300):
         p.add_info("cam", t, ("K1", t), SIZE, 0)
     assert p.add_image("cam", 400, "big400", (640, 480), 0) == []  # a new resolution waits for its own
+    [r] = p.add_info("cam", 400, ("K_big2", 400), (640, 480), 1 * MS)
+    assert (r.image, r.info, r.reused) == ("big400", ("K_big2", 400), False)
     exact = _pairer(reuse_info=False, info_key=lambda info: info[0])
     for t in (100, 200, 300):
         exact.add_info("cam", t, ("K1", t), SIZE, 0)
