@@ -79,6 +79,8 @@ def test_every_frame_is_answered_and_every_published_frame_is_in_the_bag_with_it
     m = json.loads((out / "metrics.json").read_text())
     assert m["frames_played"] == FRAMES
     assert m["frames_unanswered"] == 0
+    # every played frame is a valid image with its calibration known to the node before the first image
+    assert m["frames_rejected_by_node"] == 0 and m["frames_failed_by_node"] == 0
     assert m["frames_recorded"] + m["frames_dropped_by_node"] >= FRAMES
     ts = make_typestore()
     stamps, tf_stamps = [], set()

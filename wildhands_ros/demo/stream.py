@@ -102,17 +102,39 @@ class DemoStream:
 
     def wait_for_node(self, timeout_s: float, node_proc=None) -> bool:
         """True once the node subscribes to the image and CameraInfo topics and publishes hands (a frame
-        played before the CameraInfo subscription matched would wait for a CameraInfo that never comes)."""
+        played before the CameraInfo subscription matched would wait for a CameraInfo that never comes).
+
+        Meanwhile the camera's CameraInfo is published every 0.1 s, as a running camera driver does, and
+        for 0.5 s after the node is found: the node knows the calibration before the first image, so a
+        late first CameraInfo cannot get the first images rejected (``camera_info_missing``)."""
         t0 = time.monotonic()
         while time.monotonic() - t0 < timeout_s:
             if node_proc is not None and node_proc.poll() is not None:
                 return False
+            if self.info_pub.get_subscription_count() > 0:
+                self.info_pub.publish(self._camera_info(self.node.get_clock().now().nanoseconds))
             if (self.image_pub.get_subscription_count() > 0 and self.info_pub.get_subscription_count() > 0
                     and self.node.count_publishers(HANDS_TOPIC) > 0):
-                time.sleep(0.5)
+                for _ in range(5):
+                    time.sleep(0.1)
+                    self.info_pub.publish(self._camera_info(self.node.get_clock().now().nanoseconds))
                 return True
             time.sleep(0.1)
         return False
+
+    def _camera_info(self, stamp_ns: int):
+        info = self._CameraInfo(
+            height=self.height,
+            width=self.width,
+            distortion_model="plumb_bob",
+            d=[0.0] * 5,
+            k=self.K.reshape(-1).tolist(),
+            r=[1.0, 0, 0, 0, 1.0, 0, 0, 0, 1.0],
+            p=np.hstack([self.K, np.zeros((3, 1))]).reshape(-1).tolist(),
+        )
+        info.header.stamp.sec, info.header.stamp.nanosec = ns_to_sec_nanosec(stamp_ns)
+        info.header.frame_id = "demo_camera_optical_frame"
+        return info
 
     def _messages(self, image: np.ndarray, stamp_ns: int):
         img = self._Image(
@@ -125,17 +147,7 @@ class DemoStream:
         )
         img.header.stamp.sec, img.header.stamp.nanosec = ns_to_sec_nanosec(stamp_ns)
         img.header.frame_id = "demo_camera_optical_frame"
-        info = self._CameraInfo(
-            height=self.height,
-            width=self.width,
-            distortion_model="plumb_bob",
-            d=[0.0] * 5,
-            k=self.K.reshape(-1).tolist(),
-            r=[1.0, 0, 0, 0, 1.0, 0, 0, 0, 1.0],
-            p=np.hstack([self.K, np.zeros((3, 1))]).reshape(-1).tolist(),
-        )
-        info.header = img.header
-        return img, info
+        return img, self._camera_info(stamp_ns)
 
     def play(self, frames: list[np.ndarray], rate_hz: float, progress: bool = True) -> Played:
         """Publish every frame at ``rate_hz``, stamped with the node clock at publication."""
