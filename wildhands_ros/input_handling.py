@@ -10,6 +10,7 @@ coordinates as in ``image_decoding``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,6 +81,15 @@ class Frame:
     reset_tracking: bool = False
 
 
+def keep_reset_request(replaced: Frame, new: Frame) -> Frame:
+    """The frame that takes the mailbox when ``new`` replaces the unprocessed ``replaced``: ``new``, with
+    ``replaced``'s tracking reset (a resolution change, a time jump or a camera switch must not be lost
+    with the frame that carried it)."""
+    if replaced.reset_tracking and not new.reset_tracking:
+        return dataclasses.replace(new, reset_tracking=True)
+    return new
+
+
 def decode_frame(f: Frame, max_pixels: int, undistorter: Undistorter) -> np.ndarray:
     """The frame's (H, W, 3) uint8 RGB image, undistorted when its camera has distortion to undo (cached
     remap maps per camera frame). Raises ``conv.InputError`` for an undecodable / too large compressed
@@ -113,7 +123,7 @@ class InputHandler:
     """The node's subscription callbacks (see the module docstring). ``submit(frame)`` takes each paired
     frame (the worker's mailbox); ``give_boxes(stamp_ns, detections)`` takes the external boxes of an image
     (undistorted like the image). Counters: ``reused_info``, ``default_frame_used``,
-    ``resolution_changes``."""
+    ``resolution_changes``, ``camera_switches``."""
 
     def __init__(
         self,
@@ -149,6 +159,8 @@ class InputHandler:
         self.reused_info = 0
         self.default_frame_used = 0
         self.resolution_changes = 0
+        self.camera_switches = 0
+        self._last_camera: str | None = None
 
     # ------------------------------------------------------------------------------- subscriptions
     def subscribe(self, with_boxes: bool) -> None:
@@ -222,6 +234,7 @@ class InputHandler:
         self._pending_boxes.clear()
         self.order.clear()
         self._sizes.clear()
+        self._last_camera = None
 
     # ------------------------------------------------------------------------------------ callbacks
     def on_info(self, msg: CameraInfo) -> None:
@@ -387,8 +400,23 @@ class InputHandler:
             )
         if isinstance(msg, Image):
             reset = self._size_changed(p.frame_id, (int(msg.width), int(msg.height))) or reset
+        reset = self._camera_switched(p.frame_id) or reset
         self.reused_info += int(p.reused)
         self._submit_frame(Frame(msg, cam, msg.header, p.stamp_ns, reset))
+
+    def _camera_switched(self, frame: str) -> bool:
+        """True (tracking reset) when this frame comes from another camera than the previous one: the
+        tracker and the smoothers follow one camera's hands (tracks of two cameras must not be blended)."""
+        previous, self._last_camera = self._last_camera, frame
+        if previous is None or previous == frame:
+            return False
+        self.camera_switches += 1
+        self.report.log_throttled(
+            "camera_switch", "warning",
+            f"images of several cameras on one topic ({previous!r} -> {frame!r}): tracking resets at each "
+            "switch; run one node per camera",
+        )
+        return True
 
     def _size_changed(self, frame: str, size: tuple[int, int]) -> bool:
         """Record the camera's image size; True (tracking reset) when it differs from its previous one."""

@@ -37,7 +37,7 @@ from wildhands_core.undistortion import Undistorter
 from wildhands_ros import params
 from wildhands_ros.diagnostics import NodeStats, stats_to_diagnostics
 from wildhands_ros.headers import latency_is_meaningful
-from wildhands_ros.input_handling import Frame, InputHandler, decode_frame
+from wildhands_ros.input_handling import Frame, InputHandler, decode_frame, keep_reset_request
 from wildhands_ros.output_publishing import FrameOutputs
 from wildhands_ros.reporting import Reporter
 from wildhands_ros.worker import LatestFrameWorker
@@ -156,7 +156,8 @@ class HandsNode(LifecycleNode):
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._stopping = False
         self.worker = LatestFrameWorker(
-            self._process, on_error=self._on_worker_error, on_drop=lambda _f: self.stats.on_dropped()
+            self._process, on_error=self._on_worker_error, on_drop=lambda _f: self.stats.on_dropped(),
+            merge=keep_reset_request,
         )
         try:
             self.inputs.subscribe(with_boxes=self.pipeline.external is not None)
@@ -282,6 +283,7 @@ class HandsNode(LifecycleNode):
             "undistortion_map_builds": str(self._undistorter.builds),
             "frames_with_default_frame_id": str(inputs.default_frame_used),
             "resolution_changes": str(inputs.resolution_changes),
+            "camera_switches": str(inputs.camera_switches),
             "mano_model": str(estimator.mano_source),
         }
         for source, why in pipeline.skipped_sources.items():

@@ -19,6 +19,9 @@ class LatestFrameWorker:
 
     Counters (read at any time): ``submitted``, ``processed``, ``dropped`` (replaced before processing),
     ``failed`` (``process`` raised; ``on_error(item, exc)`` is called and the thread goes on).
+    ``merge(replaced, new)``, when given, returns what takes the slot when ``new`` replaces an unprocessed
+    item (under the slot's lock, so the worker never sees ``new`` without it): e.g. a frame that asked for
+    a tracking reset passes the request on to the frame that replaces it.
     """
 
     def __init__(
@@ -27,8 +30,10 @@ class LatestFrameWorker:
         on_error: Callable[[Any, BaseException], None] | None = None,
         on_drop: Callable[[Any], None] | None = None,
         name: str = "wildhands-worker",
+        merge: Callable[[Any, Any], Any] | None = None,
     ) -> None:
         self._process = process
+        self._merge = merge
         self._on_error = on_error
         self._on_drop = on_drop
         self._cond = threading.Condition()
@@ -48,6 +53,8 @@ class LatestFrameWorker:
         with self._cond:
             replaced = self._has_item
             old = self._slot
+            if replaced and self._merge is not None:
+                item = self._merge(old, item)
             self._slot, self._has_item = item, True
             self.submitted += 1
             if replaced:

@@ -121,3 +121,38 @@ def test_undecodable_compressed_image_is_reported_and_the_node_goes_on(node_and_
     node.inputs.on_compressed(img)
     assert node.worker.wait_idle(60)
     assert node.stats.processed == before + 1
+
+
+def test_images_of_another_camera_on_the_topic_reset_tracking_and_are_counted(node_and_listener):
+    node, _ = node_and_listener
+    submitted = []
+    inputs = node.inputs
+    original = inputs._submit_frame
+    inputs._submit_frame = lambda f: (submitted.append(f), original(f))
+    try:
+        switches = inputs.camera_switches
+        t = time.time_ns() - 10**9  # 1 s old: the four stamps stay in the past
+        for i, camera in enumerate(["cam_a_optical", "cam_a_optical", "cam_b_optical", "cam_b_optical"]):
+            img, info, boxes = _frame(t + i * 33_000_000)
+            for m in (img, info, boxes):
+                m.header.frame_id = camera
+            inputs.on_boxes(boxes)
+            inputs.on_info(info)
+            inputs.on_compressed(img)
+            assert node.worker.wait_idle(60)
+    finally:
+        inputs._submit_frame = original
+    assert [f.header.frame_id for f in submitted] == ["cam_a_optical"] * 2 + ["cam_b_optical"] * 2
+    assert [f.reset_tracking for f in submitted][1:] == [False, True, False]
+    # the first frame switches too when an earlier test's camera came last
+    assert inputs.camera_switches == switches + 1 + int(submitted[0].reset_tracking)
+
+
+def test_a_reset_request_survives_the_replacement_of_its_frame():
+    from wildhands_ros.input_handling import Frame, keep_reset_request
+
+    reset, plain = Frame(None, None, None, 1, reset_tracking=True), Frame(None, None, None, 2)
+    merged = keep_reset_request(reset, plain)
+    assert (merged.stamp_ns, merged.reset_tracking) == (2, True) and plain.reset_tracking is False
+    assert keep_reset_request(plain, reset) is reset
+    assert keep_reset_request(plain, Frame(None, None, None, 3)).reset_tracking is False

@@ -191,3 +191,24 @@ def test_errors_are_reported_and_the_worker_keeps_going():
 def test_pairer_needs_a_buffer(max_waiting):
     with pytest.raises(ValueError):
         FramePairer(max_waiting=max_waiting)
+
+
+def test_a_replaced_item_is_merged_into_its_replacement_before_the_worker_sees_it():
+    gate = threading.Event()
+    seen: list = []
+
+    def process(item):
+        gate.wait(5)
+        seen.append(item)
+
+    merged: list = []
+    w = LatestFrameWorker(process, merge=lambda old, new: merged.append((old, new)) or (new, "kept " + old))
+    w.submit("a")  # taken at once by the worker, which waits at the gate
+    time.sleep(0.1)
+    w.submit("b")
+    w.submit("c")  # replaces b: the slot holds merge(b, c)
+    gate.set()
+    assert w.wait_idle(5)
+    w.stop()
+    assert merged == [("b", "c")]
+    assert seen == ["a", ("c", "kept b")] and w.dropped == 1
