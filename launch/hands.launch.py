@@ -16,6 +16,7 @@ from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
 from launch import LaunchDescription
+from wildhands_core.backend_names import BACKENDS
 from wildhands_ros.launch_logic import default_params_file, node_description
 
 ARGUMENTS = {
@@ -24,7 +25,7 @@ ARGUMENTS = {
     "camera_info_topic": ("camera_info", "CameraInfo topic, relative to camera_namespace"),
     "boxes_topic": ("", "external HandBoxArray detections (empty = the node's ~hand_boxes default)"),
     "params_file": (str(default_params_file()), "parameters file (config/hands.yaml)"),
-    "backend": ("", "torch | onnxruntime | tensorrt (empty = the params file's)"),
+    "backend": ("", f"{' | '.join(BACKENDS)} (empty = the params file's)"),
     "use_sim_time": ("false", "use /clock (bag playback)"),
     "namespace": ("", "namespace of the node"),
     "name": ("hands", "name of the node"),

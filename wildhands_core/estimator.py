@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from wildhands_core.backend_names import BACKENDS, DEVICES
 from wildhands_core.camera import Letterbox, checked_K, project_points
 from wildhands_core.config import setting
 from wildhands_core.constants import INPUT_SIZE
@@ -35,10 +36,6 @@ from wildhands_core.estimate import HandBox, HandEstimate, fraction_inside
 from wildhands_core.inference.graph import GRAPH_VERSION, VERTICES_NAME, InferenceGraph
 from wildhands_core.preprocess import CROP_SOURCES, crop_and_kpe_boxes, cut_crops, normalize, whole_image_224
 
-#: Inference backends of the network: THE list (node parameter, CLIs).
-BACKENDS: tuple[str, ...] = ("torch", "onnxruntime", "tensorrt")
-#: Inference devices ("cuda" = the current CUDA device).
-DEVICES: tuple[str, ...] = ("cpu", "cuda")
 _SQUARE = (INPUT_SIZE, INPUT_SIZE)  # the network's input images and crops, pixels
 
 

@@ -112,3 +112,13 @@ def test_launch_file_builds_a_description():  # pragma: no cover - only where RO
     sys.modules["hands_launch"] = mod
     spec.loader.exec_module(mod)
     assert len(mod.generate_launch_description().entities) > 1
+
+
+def test_the_launch_file_names_the_backends_from_the_one_list_without_importing_torch():
+    import subprocess
+
+    text = (ROOT / "launch" / "hands.launch.py").read_text()
+    assert "from wildhands_core.backend_names import BACKENDS" in text and "' | '.join(BACKENDS)" in text
+    code = "import sys, wildhands_core.backend_names as b; print(b.BACKENDS, 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "('torch', 'onnxruntime', 'tensorrt') False"
