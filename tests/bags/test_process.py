@@ -24,9 +24,8 @@ from bag_fixtures import (
 from rosbags.rosbag2 import Reader
 
 from wildhands_core.estimate import HandBox
-from wildhands_core.pipeline import PipelineConfig
 from wildhands_core.tracking.config import TrackerConfig
-from wildhands_ros.bag.process import ProcessConfig, process_bag, summary_path
+from wildhands_ros.bag.process import ProcessConfig, offline_pipeline_config, process_bag, summary_path
 from wildhands_ros.bag.types import HAND_ARRAY, TF_MESSAGE, make_typestore
 
 T0 = 1_700_000_000 * 1_000_000_000
@@ -157,10 +156,9 @@ def test_tracking_mode_gives_track_ids_and_writes_every_frame(tmp_path, estimato
     seq = [FrameSpec(i, T0 + i * DT, T0 + i * DT, None, "rgb8", BOTH[:1]) for i in range(3)]
     write_camera_bag(tmp_path / "in", "mcap", seq, ts)
     # min_hits=1: a track is confirmed at birth (an untrained network's keypoints cannot be followed)
-    pipeline = PipelineConfig(detector_sources=("external",), external_wait_s=0.0,
-                              tracker=TrackerConfig(min_hits=1, redetect_every_n=1))
+    pipeline = offline_pipeline_config(tracking=True, tracker=TrackerConfig(min_hits=1, redetect_every_n=1))
     s = process_bag(tmp_path / "in", tmp_path / "out", estimator,
-                    ProcessConfig(boxes_topic=BOXES_TOPIC, tracking=True, pipeline=pipeline, progress=False))
+                    ProcessConfig(boxes_topic=BOXES_TOPIC, pipeline=pipeline, progress=False))
     assert s.frames_written == 3 and not s.rejected
     hands = [h for _, m in _read(tmp_path / "out")["/wildhands/hands"] for h in m.hands]
     assert len(hands) >= 1 and all(h.track_id >= 0 for h in hands)
@@ -202,3 +200,16 @@ def test_no_detector_and_no_boxes_topic_is_an_error_before_any_output(tmp_path, 
     with pytest.raises(ValueError, match="no hand detector"):
         process_bag(tmp_path / "in", tmp_path / "out", estimator, ProcessConfig(progress=False))
     assert not (tmp_path / "out").exists()
+
+
+def test_the_offline_pipeline_config_is_the_one_source_of_tracking_and_max_hands(tmp_path, estimator):
+    ts = make_typestore()
+    seq = [FrameSpec(i, T0 + i * DT, T0 + i * DT, None, "rgb8", BOTH) for i in range(2)]
+    write_camera_bag(tmp_path / "in", "mcap", seq, ts)
+    assert ProcessConfig().pipeline.tracking is False  # offline default: no tracking
+    process_bag(tmp_path / "in", tmp_path / "out", estimator,
+                ProcessConfig(boxes_topic=BOXES_TOPIC, pipeline=offline_pipeline_config(max_hands=1),
+                              progress=False))
+    arrays = [m for _, m in _read(tmp_path / "out")["/wildhands/hands"]]
+    assert [len(a.hands) for a in arrays] == [1, 1]  # two boxes per frame, one kept
+    assert all(h.track_id == -1 for a in arrays for h in a.hands)

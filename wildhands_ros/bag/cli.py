@@ -100,8 +100,9 @@ def _process(a: argparse.Namespace) -> int:
         storage=a.storage, hands_topic=a.hands_topic, tf=not a.no_tf,
         tf_prefix=a.tf_prefix, camera_frame=a.camera_frame,
         copy_topics=None if a.copy is None else (tuple(a.copy) or ("*",)),
-        with_vertices=a.vertices, max_hands=est.cfg.max_hands, tracking=a.tracking,
-        pipeline=offline_pipeline_config(detector_sources=tuple(a.detector),
+        with_vertices=a.vertices,
+        pipeline=offline_pipeline_config(tracking=a.tracking, max_hands=est.cfg.max_hands,
+                                         detector_sources=tuple(a.detector),
                                          learned_detector_checkpoint=a.detector_checkpoint),
         overwrite=a.overwrite, progress=not a.no_progress,
     )

@@ -21,9 +21,10 @@ Frames that cannot be used are counted by reason (``wildhands_ros.bag.frames.REA
 (``<OUT>.summary.json``). The output bag is written under a temporary directory beside OUT and renamed at
 the end: an interrupted run leaves no OUT.
 
-Every image goes through ``wildhands_core.pipeline.HandPipeline``, the node's path: with tracking off
-(the default) the ``max_hands`` most confident detections of each image are estimated, ``track_id`` = -1;
-with ``tracking`` the tracker gives ids and the smoother filters (frames in bag order).
+Every image goes through ``wildhands_core.pipeline.HandPipeline``, the node's path, as
+``ProcessConfig.pipeline`` configures it: with tracking off (the default, ``offline_pipeline_config``) the
+``max_hands`` most confident detections of each image are estimated, ``track_id`` = -1; with tracking the
+tracker gives ids and the smoother filters (frames in bag order).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from wildhands_core.estimate import HandEstimate
 from wildhands_core.estimator import EstimatorConfig
 from wildhands_core.pipeline import Estimator, HandPipeline, PipelineConfig, build_detector
 from wildhands_core.stamps import ns_to_seconds, stamp_to_ns
+from wildhands_core.tracking.config import TrackerConfig
 from wildhands_ros.bag.atomic import atomic_path, write_json_atomic
 from wildhands_ros.bag.frames import (
     REASONS,
@@ -68,11 +70,20 @@ from wildhands_ros.hand_fields import detections_from_box_fields
 STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 
 
-def offline_pipeline_config(**overrides: Any) -> PipelineConfig:
+def offline_pipeline_config(
+    tracking: bool = False, max_hands: int = EstimatorConfig.max_hands, **overrides: Any
+) -> PipelineConfig:
     """``PipelineConfig`` of offline processing (``overrides`` replace its fields): the recorded boxes (the
     "external" source, used when the bag has a boxes topic) are all read before the frames, so no frame
-    waits for them (``external_wait_s`` 0)."""
-    return PipelineConfig(**{"detector_sources": ("external",), "external_wait_s": 0.0, **overrides})
+    waits for them (``external_wait_s`` 0).
+
+    ``tracking`` off (the default): each image's ``max_hands`` most confident detections are estimated
+    (the tracker's ``max_hands``; ``track_id`` -1, no smoothing); on: the node's tracker and smoother, which
+    follow ``TrackerConfig.max_hands`` hands (``max_hands`` is not used)."""
+    base: dict[str, Any] = {"detector_sources": ("external",), "external_wait_s": 0.0, "tracking": tracking}
+    if not tracking:
+        base["tracker"] = TrackerConfig(max_hands=max_hands)
+    return PipelineConfig(**{**base, **overrides})
 
 
 @dataclass
@@ -91,8 +102,7 @@ class ProcessConfig:
     camera_frame: str | None = None  # overrides the images' header.frame_id
     copy_topics: tuple[str, ...] | None = None  # input topics copied through; None = none, ("*",) = all
     with_vertices: bool = False  # fill Hand.vertices_m (estimator needs return_vertices)
-    max_hands: int = EstimatorConfig.max_hands  # most confident boxes kept per frame (no tracking)
-    tracking: bool = False  # tracker ids + smoothing; off: the max_hands best detections per frame
+    #: detectors, tracking (off by default: see offline_pipeline_config) and smoothing
     pipeline: PipelineConfig = field(default_factory=offline_pipeline_config)
     overwrite: bool = False
     progress: bool = True
@@ -189,8 +199,8 @@ def _build_pipeline(estimator: Estimator, cfg: ProcessConfig, detector: HandDete
     """The pipeline of ``cfg`` and its external box store (fed from the boxes topic, or None).
 
     Detector: the plugged ``detector`` and/or the configured sources ("external" only with a boxes topic,
-    and added when there is one), combined by NMS per side. Without tracking the pipeline keeps the
-    ``cfg.max_hands`` most confident detections (the detectors are built with ``cfg.pipeline``'s tracker)."""
+    and added when there is one), combined by NMS per side. Tracking as ``cfg.pipeline`` says (without it the
+    pipeline keeps the tracker's ``max_hands`` most confident detections)."""
     pcfg = cfg.pipeline
     sources = tuple(s for s in pcfg.detector_sources if s != "external" or has_boxes_topic)
     if has_boxes_topic and "external" not in sources:
@@ -203,12 +213,7 @@ def _build_pipeline(estimator: Estimator, cfg: ProcessConfig, detector: HandDete
         det = CombinedDetector(parts, pcfg.detector_iou_threshold, pcfg.detector_min_score)
     if det is None:
         raise ValueError(f"no hand detector: give a boxes topic or a detector (skipped sources: {skipped})")
-    if cfg.tracking:
-        run_cfg = dataclasses.replace(pcfg, tracking=True)
-    else:
-        run_cfg = dataclasses.replace(pcfg, tracking=False,
-                                      tracker=dataclasses.replace(pcfg.tracker, max_hands=cfg.max_hands))
-    return HandPipeline(estimator, run_cfg, detector=det), external
+    return HandPipeline(estimator, pcfg, detector=det), external
 
 
 class _BagOutput:
