@@ -114,3 +114,17 @@ def test_real_mediapipe_box_is_the_keypoint_box_of_its_landmarks_with_the_tracke
     # the landmarks lie on the rendered hand (its visible-mask box, grown by 10 %)
     grow = 0.1 * (LEFT_BOX[2:] - LEFT_BOX[:2])
     assert np.all((kp >= LEFT_BOX[:2] - grow) & (kp <= LEFT_BOX[2:] + grow))
+
+
+def test_the_detector_starts_without_an_error_in_the_log():
+    """MediaPipe 0.10.21's bindings call protobuf's removed ``MessageFactory.GetPrototype`` once when they
+    load; with protobuf >= 5 that printed an AttributeError into every node's log."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np\n"
+            "from wildhands_core.detection.mediapipe_detector import MediaPipeHandDetector\n"
+            "print(len(MediaPipeHandDetector().detect(np.zeros((240, 320, 3), np.uint8), 0)))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "0", proc.stderr[-2000:]
+    assert "Error" not in proc.stderr, proc.stderr[-2000:]

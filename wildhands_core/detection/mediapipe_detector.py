@@ -47,6 +47,19 @@ MEDIAPIPE_MISSING_MESSAGE = (
 MEDIAPIPE_TO_MANO21: tuple[int, ...] = OPENPOSE_TO_MANO21
 
 
+def _give_protobuf_get_prototype() -> None:
+    """protobuf 5 removed ``MessageFactory.GetPrototype`` (its replacement: ``message_factory.
+    GetMessageClass``); MediaPipe 0.10.21's bindings still call it once when they load and print the
+    AttributeError into the log (the detections do not depend on it). Give them the replacement, where
+    missing, so a user's log shows no error that is not one (same detections with and without)."""
+    from google.protobuf import message_factory
+
+    if not hasattr(message_factory.MessageFactory, "GetPrototype"):
+        message_factory.MessageFactory.GetPrototype = (
+            lambda self, descriptor: message_factory.GetMessageClass(descriptor)
+        )
+
+
 def mediapipe_label_is_right(label: str, image_is_mirrored: bool = False) -> bool:
     """The person's side for MediaPipe's handedness ``label`` ("Left"/"Right"), which assumes a mirrored
     selfie image: for an un-mirrored image "Left" means the right hand."""
@@ -97,6 +110,7 @@ class MediaPipeHandDetector:
         video_mode: bool = False,
         model_complexity: int = 1,
     ) -> None:
+        _give_protobuf_get_prototype()  # before MediaPipe's bindings load
         try:
             from mediapipe.python.solutions import hands as mp_hands
         except ImportError as exc:
