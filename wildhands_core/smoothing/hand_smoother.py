@@ -32,7 +32,7 @@ from wildhands_core.constants import NUM_MANO_JOINTS
 from wildhands_core.estimate import HandEstimate
 from wildhands_core.rotations import rotmat_to_axis_angle_release_numpy
 from wildhands_core.smoothing.config import SmoothingConfig
-from wildhands_core.smoothing.one_euro import OneEuroFilter
+from wildhands_core.smoothing.one_euro import OneEuroFilter, OneEuroParams
 from wildhands_core.smoothing.so3_one_euro import RotationOneEuroFilter
 
 
@@ -44,7 +44,6 @@ class HandSmoother:
         self._joints = OneEuroFilter(self.config.joints, norm_axis=-1)
         self._transl = OneEuroFilter(self.config.transl, norm_axis=-1)
         self._betas = OneEuroFilter(self.config.betas, norm_axis=None)
-        # the 16 MANO rotations in one filter: the global orientation's parameters, then 15 x the fingers'
         self._rotations_filter = RotationOneEuroFilter(self._rotation_params())
 
     def reset(self) -> None:
@@ -56,7 +55,8 @@ class HandSmoother:
     def initialized(self) -> bool:
         return any(f.initialized for f in (self._joints, self._transl, self._betas, self._rotations_filter))
 
-    def _rotation_params(self) -> list:
+    def _rotation_params(self) -> list[OneEuroParams]:
+        """One parameter set per MANO rotation: the global orientation's, then the fingers' 15 times."""
         return [self.config.global_orient] + [self.config.finger_rotations] * (NUM_MANO_JOINTS - 1)
 
     def update_config(self, config: SmoothingConfig) -> None:

@@ -61,6 +61,8 @@ class DemoStream:
         self.image_pub = self.node.create_publisher(Image, "/demo/camera/image_raw", reliable)
         self.info_pub = self.node.create_publisher(CameraInfo, "/demo/camera/camera_info", reliable)
         self.K = np.asarray(K_px, dtype=float)
+        self._k = self.K.reshape(-1).tolist()  # CameraInfo k and p (the same for every frame)
+        self._p = np.hstack([self.K, np.zeros((3, 1))]).reshape(-1).tolist()
         self.width, self.height = width, height
         self._Image, self._CameraInfo = Image, CameraInfo
         self.typestore = make_typestore()
@@ -112,15 +114,18 @@ class DemoStream:
             if node_proc is not None and node_proc.poll() is not None:
                 return False
             if self.info_pub.get_subscription_count() > 0:
-                self.info_pub.publish(self._camera_info(self.node.get_clock().now().nanoseconds))
+                self._publish_camera_info_now()
             if (self.image_pub.get_subscription_count() > 0 and self.info_pub.get_subscription_count() > 0
                     and self.node.count_publishers(HANDS_TOPIC) > 0):
                 for _ in range(5):
                     time.sleep(0.1)
-                    self.info_pub.publish(self._camera_info(self.node.get_clock().now().nanoseconds))
+                    self._publish_camera_info_now()
                 return True
             time.sleep(0.1)
         return False
+
+    def _publish_camera_info_now(self) -> None:
+        self.info_pub.publish(self._camera_info(self.node.get_clock().now().nanoseconds))
 
     def _camera_info(self, stamp_ns: int):
         info = self._CameraInfo(
@@ -128,9 +133,9 @@ class DemoStream:
             width=self.width,
             distortion_model="plumb_bob",
             d=[0.0] * 5,
-            k=self.K.reshape(-1).tolist(),
+            k=self._k,
             r=[1.0, 0, 0, 0, 1.0, 0, 0, 0, 1.0],
-            p=np.hstack([self.K, np.zeros((3, 1))]).reshape(-1).tolist(),
+            p=self._p,
         )
         info.header.stamp.sec, info.header.stamp.nanosec = ns_to_sec_nanosec(stamp_ns)
         info.header.frame_id = "demo_camera_optical_frame"
