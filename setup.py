@@ -46,6 +46,8 @@ setup(
             "wildhands-eval=training.cli:eval_main",
             "wildhands-data=training.data_cli:main",
             "wildhands-train-detector=training.detector_train:main",
+            "wildhands-cache-features=training.feature_cache:main",
+            "wildhands-train-cached=training.cached_training:main",
             "wildhands-hands-node=wildhands_ros.__main__:main",
             "wildhands-video=wildhands_core.cli.video:main",
         ],

@@ -23,6 +23,7 @@ __all__ = [
     "AugmentConfig",
     "DataConfig",
     "DatasetSpec",
+    "FeatureCacheConfig",
     "LogConfig",
     "LossConfig",
     "LossWeights",
@@ -192,6 +193,22 @@ class LogConfig:
 
 
 @dataclass
+class FeatureCacheConfig:
+    """Training the fusion and heads on cached outputs of frozen trunks (``training.feature_cache``: the
+    crop trunk per hand and augmentation draw, the whole-image trunk per frame and draw;
+    ``training.cached_training``). A CPU recipe: the trunk forward is ~90 % of a frozen-trunk step."""
+
+    dir: str = ""  # the cache folder (``wildhands-cache-features`` writes it, resumable)
+    draws: int = 2  # augmentation draws cached per frame (each a full pass of ``augment`` over the data)
+    shard_frames: int = 250  # frames per shard (the unit written atomically and resumed)
+    feature_dropout: float = 0.3  # dropout on the cached trunk features during training (regulariser)
+    lr_final: float | None = None  # cosine decay of optim.lr to this over the run (None: constant lr)
+    # Start the fusion and heads from random weights even where ``init_from`` has tensors that fit (the
+    # trunks always come from ``init_from`` / their ImageNet weights, as when the cache was built).
+    fresh_heads: bool = True
+
+
+@dataclass
 class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -199,6 +216,7 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    feature_cache: FeatureCacheConfig = field(default_factory=FeatureCacheConfig)
     seed: int = 0
     device: str = "auto"  # "auto" = cuda when available, else cpu
     # torch intra-op threads of the training process (None = torch's default, one per core). On a small,

@@ -74,8 +74,20 @@ class WildHands(nn.Module):
         ``vertices_cam_m`` (N, 778, 3) if ``return_vertices``, and ``grasp_logits`` / ``grasp_prob`` (N, 9)
         when the network has a grasp head.
         """
-        out = dict(self.net(images, crops, frame_idx, is_right, boxes_224, K_224))
-        n = frame_idx.shape[0]
+        out = self.net(images, crops, frame_idx, is_right, boxes_224, K_224)
+        return self.complete(out, is_right, K_224, return_vertices)
+
+    def complete(
+        self,
+        net_out: dict[str, torch.Tensor],
+        is_right: torch.Tensor,
+        K_224: torch.Tensor,
+        return_vertices: bool = False,
+    ) -> dict[str, torch.Tensor]:
+        """The network's per-hand outputs (:meth:`WildHandsNet.forward` or its ``heads``) -> the outputs of
+        :meth:`forward`: axis-angle, MANO joints / vertices and their placement with ``K_224``."""
+        out = dict(net_out)
+        n = is_right.shape[0]
         rotmat, betas = out["rotmat"], out["betas"]
         # the release's mapping (angle in [0, 2 pi)): exactly what MANO is fed, so that smplx MANO
         # (flat_hand_mean=False) given these two gives joints_cam_m - transl_cam_m

@@ -114,8 +114,22 @@ class WildHandsNet(nn.Module):
         K_224: torch.Tensor,
     ) -> torch.Tensor:
         """(N, fc_dim) fused feature vector of every hand."""
+        crop_feats, image_feats = self.trunk_features(images, crops, boxes_224, K_224)
+        return self.fuse_features(crop_feats, image_feats, frame_idx, boxes_224, K_224)
+
+    def trunk_features(
+        self,
+        images: torch.Tensor | None,
+        crops: torch.Tensor | None,
+        boxes_224: torch.Tensor,
+        K_224: torch.Tensor,
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The trunks' outputs: crop features (N, C, 7, 7) of every hand (None without crops) and whole-image
+        features (F, C_image, 7, 7) of every frame (None without the whole image), before the image
+        projection. With the KPE at the features (the released variant) they depend on the pixels alone, so
+        a frozen trunk's outputs can be computed once and cached (``training.feature_cache``)."""
         cfg = self.cfg
-        feats = None
+        crop_feats = image_feats = None
         if cfg.uses_crops:
             if crops is None:
                 raise ValueError(f"variant {cfg.variant!r} needs hand crops")
@@ -123,19 +137,46 @@ class WildHandsNet(nn.Module):
             if cfg.kpe_at_input:
                 kpe = self.kpe_map(boxes_224, K_224, crops.shape[-1]).to(crops.dtype)
                 x = self.kpe_input_adapter(torch.cat((crops, kpe), dim=1))
-            feats = self.hand_backbone(x)
+            crop_feats = self.hand_backbone(x)
         if cfg.use_whole_image:
             if images is None:
                 raise ValueError("use_whole_image=True needs the whole images")
             image_feats = self.backbone(images)  # once per frame, (F, C, 7, 7)
+        return crop_feats, image_feats
+
+    def fuse_features(
+        self,
+        crop_feats: torch.Tensor | None,
+        image_feats: torch.Tensor | None,
+        frame_idx: torch.Tensor,
+        boxes_224: torch.Tensor,
+        K_224: torch.Tensor,
+    ) -> torch.Tensor:
+        """Trunk outputs (:meth:`trunk_features`) -> (N, fc_dim): the image features projected to the crop
+        width and picked per hand (``frame_idx``), summed with the crop features, the KPE (80 channels)
+        concatenated, then ``feature_conv``."""
+        feats = crop_feats
+        if image_feats is not None:
             if hasattr(self, "image_projection"):
                 image_feats = self.image_projection(image_feats)
             image_feats = image_feats.index_select(0, frame_idx)
             feats = image_feats if feats is None else feats + image_feats
         assert feats is not None
-        if cfg.kpe_at_features:
+        if self.cfg.kpe_at_features:
             feats = torch.cat((feats, self.kpe_map(boxes_224, K_224, feats.shape[-1]).to(feats.dtype)), dim=1)
         return self.feature_conv(feats)
+
+    def heads(self, feat: torch.Tensor, is_right: torch.Tensor) -> dict[str, torch.Tensor]:
+        """(N, fc_dim) fused features -> the per-hand outputs of :meth:`forward` (each hand through the head
+        of its side, then the grasp classifier)."""
+        # Both heads run on every hand and each hand keeps its side's result: the heads are small MLPs
+        # (< 1 % of the trunks' cost), and a routing without data-dependent shapes exports to ONNX and
+        # TensorRT for any mix of sides (including frames with only one side).
+        out_r, out_l = self.head_r(feat), self.head_l(feat)
+        out = {k: select_by_side(is_right, out_r[k], out_l[k]) for k in out_r}
+        if self.cfg.grasp_head:
+            out["grasp_logits"] = self.grasp_classifier(out["betas"], out["rotmat"])
+        return out
 
     def forward(
         self,
@@ -156,14 +197,7 @@ class WildHandsNet(nn.Module):
         if n == 0:
             return self.empty_outputs()
         feat = self.hand_features(images, crops, frame_idx, boxes_224, K_224)
-        # Both heads run on every hand and each hand keeps its side's result: the heads are small MLPs
-        # (< 1 % of the trunks' cost), and a routing without data-dependent shapes exports to ONNX and
-        # TensorRT for any mix of sides (including frames with only one side).
-        out_r, out_l = self.head_r(feat), self.head_l(feat)
-        out = {k: select_by_side(is_right, out_r[k], out_l[k]) for k in out_r}
-        if self.cfg.grasp_head:
-            out["grasp_logits"] = self.grasp_classifier(out["betas"], out["rotmat"])
-        return out
+        return self.heads(feat, is_right)
 
 
 def select_by_side(is_right: torch.Tensor, right: torch.Tensor, left: torch.Tensor) -> torch.Tensor:
