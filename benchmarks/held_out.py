@@ -18,6 +18,8 @@ def argument_parser(doc: str | None) -> argparse.ArgumentParser:
     ap.add_argument("--frames", type=int, default=90)
     ap.add_argument("--size", default="640x480", help="image size WxH, pixels")
     ap.add_argument("--json", default=None, help="write the figures to this file")
+    ap.add_argument("--seed", type=int, default=DEMO_SEED,
+                    help=f"sequence seed ({DEMO_SEED}: the demo's held-out sequence)")
     return ap
 
 
@@ -26,9 +28,11 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def render(frames: int, size: tuple[int, int]) -> tuple[SyntheticSequence, list, dict[str, np.ndarray]]:
-    """The sequence, its first ``frames`` rendered frames and their stacked labels (the truth)."""
-    seq = SyntheticSequence(DEMO_SEED, size, threads=1)
+def render(frames: int, size: tuple[int, int], seed: int | None = None
+           ) -> tuple[SyntheticSequence, list, dict[str, np.ndarray]]:
+    """The sequence (``seed``, default the demo's), its first ``frames`` rendered frames and their stacked
+    labels (the truth)."""
+    seq = SyntheticSequence(DEMO_SEED if seed is None else seed, size, threads=1)
     rendered = list(seq.frames(frames))
     truth = {k: np.stack([f.labels[k] for f in rendered]) for k in rendered[0].labels}
     return seq, rendered, truth

@@ -22,8 +22,9 @@ from wildhands_core.estimator import EstimatorConfig, HandPoseEstimator
 from wildhands_ros.demo.report import compute_metrics
 
 
-def run(frames: int, checkpoint: Path, size: tuple[int, int]) -> dict[str, dict[str, float]]:
-    seq, rendered, truth = held_out.render(frames, size)
+def run(frames: int, checkpoint: Path, size: tuple[int, int], seed: int | None = None
+        ) -> dict[str, dict[str, float]]:
+    seq, rendered, truth = held_out.render(frames, size, seed)
     est = HandPoseEstimator(EstimatorConfig(checkpoint=str(checkpoint), backend="onnxruntime", max_hands=2))
     own = est.input_convention
     results = {}
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--checkpoint", default=None)
     args = ap.parse_args(argv)
     ckpt = Path(args.checkpoint) if args.checkpoint else default_model_dir() / "wildhands_demo.pt"
-    results = run(args.frames, ckpt, held_out.parse_size(args.size))
+    results = run(args.frames, ckpt, held_out.parse_size(args.size), args.seed)
     print(f"{ckpt.name}, {args.frames} held-out frames, ground-truth boxes")
     print(f"{'input convention':<28}{'MPJPE mm':>10}{'PA-MPJPE':>10}{'MRRPE mm':>10}{'2D px':>8}")
     for name, r in results.items():

@@ -3,11 +3,14 @@ with the detector's boxes (no tracking), and through the full pipeline (detector
 side by side in one run, offline (every frame processed, no ROS, no drops).
 
     scripts/wh python benchmarks/pipeline_stages.py [--frames 90] [--model-dir models/demo] [--json out.json]
+        [--checkpoint runs/demo_cached/last.pt] [--seed 90001]
 
 Prints, per stage: root-relative MPJPE, PA-MPJPE, MRRPE (mm), 2D error (px), the share of true hands that
 got an estimate of their side, and the share of estimates whose side is wrong (their box overlaps the other
-true hand better). Metrics as in ``wildhands_ros.demo.report`` (estimates matched to the true hand of the
-same side).
+true hand better), and the jitter of the unsmoothed right hand as a multiple of the truth's
+(``jitter_x_truth``; with ground-truth boxes: the network's own frame-to-frame noise). Metrics as in
+``wildhands_ros.demo.report`` (estimates matched to the true hand of the same side). ``--checkpoint`` scores
+another estimator checkpoint with the model directory's detector; ``--seed`` another held-out sequence.
 """
 
 from __future__ import annotations
@@ -40,10 +43,11 @@ def _side_errors(ests: list[HandEstimate], truth: dict, i: int) -> tuple[int, in
     return wrong, len(ests)
 
 
-def run(frames: int, model_dir: Path, size: tuple[int, int]) -> dict[str, dict[str, float]]:
-    seq, rendered, truth = held_out.render(frames, size)
+def run(frames: int, model_dir: Path, size: tuple[int, int], checkpoint: Path | None = None,
+        seed: int | None = None) -> dict[str, dict[str, float]]:
+    seq, rendered, truth = held_out.render(frames, size, seed)
     K = seq.K_px
-    est = HandPoseEstimator(EstimatorConfig(checkpoint=str(model_dir / "wildhands_demo.pt"),
+    est = HandPoseEstimator(EstimatorConfig(checkpoint=str(checkpoint or model_dir / "wildhands_demo.pt"),
                                             backend="onnxruntime", max_hands=2))
     det_ckpt = str(model_dir / "detector_demo.pt")
     # as the demo's node parameters: detector.min_score 0.25 is both the detector's and the tracker's floor
@@ -76,6 +80,7 @@ def run(frames: int, model_dir: Path, size: tuple[int, int]) -> dict[str, dict[s
             "mpjpe_mm": m["mpjpe_mm"], "pa_mpjpe_mm": m["pa_mpjpe_mm"], "mrrpe_mm": m["mrrpe_mm"],
             "kp2d_error_px": m["kp2d_error_px"], "hands_found": found / max(true_hands, 1),
             "side_wrong": wrong / max(n_est, 1),
+            "jitter_x_truth": m["jitter_raw_mm_s2"] / m["jitter_truth_mm_s2"],
         }
     return results
 
@@ -83,10 +88,13 @@ def run(frames: int, model_dir: Path, size: tuple[int, int]) -> dict[str, dict[s
 def main(argv: list[str] | None = None) -> int:
     ap = held_out.argument_parser(__doc__)
     ap.add_argument("--model-dir", default=None)
+    ap.add_argument("--checkpoint", default=None, help="estimator checkpoint (default: MODEL_DIR's)")
     a = ap.parse_args(argv)
     model_dir = Path(a.model_dir) if a.model_dir else default_model_dir()
-    res = run(a.frames, model_dir, held_out.parse_size(a.size))
-    cols = ("mpjpe_mm", "pa_mpjpe_mm", "mrrpe_mm", "kp2d_error_px", "hands_found", "side_wrong")
+    ckpt = Path(a.checkpoint) if a.checkpoint else None
+    res = run(a.frames, model_dir, held_out.parse_size(a.size), ckpt, a.seed)
+    cols = ("mpjpe_mm", "pa_mpjpe_mm", "mrrpe_mm", "kp2d_error_px", "hands_found", "side_wrong",
+            "jitter_x_truth")
     print(f"{'stage':<10}" + "".join(f"{c:>15}" for c in cols))
     for name, r in res.items():
         print(f"{name:<10}" + "".join(f"{r[c]:>15.3g}" for c in cols))
