@@ -3,6 +3,7 @@ speed per frame of two hands at 1 and 2 intra-op threads, and the accuracy cost 
 sequence, side by side in one run.
 
     scripts/wh python benchmarks/bench_int8.py [--calib-frames 24] [--eval-frames 12] [--json int8.json]
+        [--models resnet50,demo,candidate --candidate runs/demo_cached/last.pt]
 
 Calibration: ``wildhands-synth`` frames (seed 7, never the held-out seed) through the estimator's own input
 preparation with their true boxes (``wildhands_core.inference.quantize``). Held-out: the demo's sequence
@@ -30,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
-def _estimators(name: str, onnx_dir: Path, feeds_frames, threads: int):
+def _estimators(name: str, onnx_dir: Path, feeds_frames, threads: int, candidate: str | None = None):
     import torch
 
     from wildhands_core.estimator import EstimatorConfig, HandPoseEstimator
@@ -43,10 +44,10 @@ def _estimators(name: str, onnx_dir: Path, feeds_frames, threads: int):
         torch.manual_seed(0)
         model = WildHands(WildHandsNet())
         cfg = EstimatorConfig(allow_random_weights=True, backend="onnxruntime", max_hands=2, threads=threads)
-    else:
+    else:  # "demo": the shipped demo checkpoint; "candidate": --candidate
         model = None
-        cfg = EstimatorConfig(checkpoint=str(REPO / "models/demo/wildhands_demo.pt"), backend="onnxruntime",
-                              max_hands=2, threads=threads)
+        ckpt = candidate if name == "candidate" else str(REPO / "models/demo/wildhands_demo.pt")
+        cfg = EstimatorConfig(checkpoint=ckpt, backend="onnxruntime", max_hands=2, threads=threads)
     fp32 = HandPoseEstimator(cfg, model=model)
     fp32_path = fp32.backend.onnx_path  # the cached export
     t = time.perf_counter()
@@ -99,7 +100,8 @@ def _accuracy(fp32, int8, frames, truth) -> dict:
 
 
 def measure(
-    calib_frames: int = 24, eval_frames: int = 12, repeats: int = 5, models=("resnet50", "demo")
+    calib_frames: int = 24, eval_frames: int = 12, repeats: int = 5, models=("resnet50", "demo"),
+    candidate: str | None = None,
 ) -> dict:
     """Every figure of the module docstring, as a dict (also used by ``bench_node.py --int8``)."""
     from wildhands_core.estimate import HandBox
@@ -123,7 +125,7 @@ def measure(
                 truth.append([lab["joints_cam_m"][s] for s in slots])
         two = next(fr for fr in frames if len(fr[2]) == 2)
         for name in models:
-            fp32, int8, quant_s, fp32_path, int8_path = _estimators(name, tmp, calib, threads=0)
+            fp32, int8, quant_s, fp32_path, int8_path = _estimators(name, tmp, calib, 0, candidate)
             feed = fp32.prepare([two]).inputs
             r: dict = {"quantize_s": quant_s, "fp32_mb": fp32_path.stat().st_size / 1e6,
                        "int8_mb": int8_path.stat().st_size / 1e6}
@@ -138,7 +140,7 @@ def measure(
 
 
 def print_figures(r: dict) -> None:
-    models = [k for k in ("resnet50", "demo") if k in r]
+    models = [k for k in ("resnet50", "demo", "candidate") if k in r]
     rows = ["fp32_ms_threads1", "int8_ms_threads1", "speedup_threads1", "fp32_ms_threads2",
             "int8_ms_threads2", "speedup_threads2", "fp32_mb", "int8_mb", "quantize_s", "hands",
             "diff_joints_mm_mean", "diff_joints_mm_max", "diff_root_relative_mm_mean",
@@ -156,10 +158,14 @@ def main() -> None:
     ap.add_argument("--calib-frames", type=int, default=24)
     ap.add_argument("--eval-frames", type=int, default=12)
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--models", default="resnet50,demo")
+    ap.add_argument("--models", default="resnet50,demo", help="resnet50, demo (shipped), candidate")
+    ap.add_argument("--candidate", default=None, help="checkpoint measured as 'candidate'")
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
-    r = measure(a.calib_frames, a.eval_frames, a.repeats, tuple(a.models.split(",")))
+    models = tuple(a.models.split(","))
+    if "candidate" in models and not a.candidate:
+        ap.error("--models candidate needs --candidate CHECKPOINT")
+    r = measure(a.calib_frames, a.eval_frames, a.repeats, models, a.candidate)
     print_figures(r)
     if a.json:
         Path(a.json).write_text(json.dumps(r, indent=1))
