@@ -191,6 +191,20 @@ def test_lerobot_dataset_files_follow_the_v3_layout(demo):
     assert (out / "plots" / "episode_000000.png").stat().st_size > 10_000
 
 
+def test_lerobot_image_stats_count_frames_as_lerobot_does(demo):
+    """lerobot 0.4.4 compute_stats.py: an episode's image statistics sample every frame below 100 frames
+    (``sample_indices``), reduce over (frames, H, W) per channel, divide by 255, keep shape (3, 1, 1), and
+    ``count`` = the number of frames sampled (``get_feature_stats``: ``sample_count`` = batch size)."""
+    _tmp, frames, out, _s = demo
+    st = json.loads((out / "meta" / "stats.json").read_text())["observation.images.camera"]
+    assert st["count"] == [11]
+    imgs = np.stack([frame_image(k) for k, _, _ in frames]).astype(np.float64) / 255
+    for k in ("min", "max", "mean", "std", "q01", "q50", "q99"):
+        assert np.asarray(st[k]).shape == (3, 1, 1)
+    assert np.asarray(st["mean"]).reshape(3) == pytest.approx(imgs.mean((0, 1, 2)), abs=0.02)
+    assert np.asarray(st["std"]).reshape(3) == pytest.approx(imgs.std((0, 1, 2)), abs=0.02)
+
+
 def test_export_without_an_image_topic_says_how_to_record_one(tmp_path):
     ts = make_typestore()
     _write(tmp_path / "b", _demo_frames(np.random.default_rng(9))[:3], ts, images=False)

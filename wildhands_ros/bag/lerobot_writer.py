@@ -12,7 +12,8 @@ episode, episode e in chunk e // 1000, file e % 1000):
                                            dataset_from_index/to_index, data/ and videos/<key>/ chunk and
                                            file indices, videos/<key>/from_timestamp/to_timestamp
     meta/stats.json                        per feature min/max/mean/std/count/q01..q99 (images: per
-                                           channel, pixel values in [0, 1])
+                                           channel, shape (3, 1, 1), pixel values in [0, 1], ``count`` =
+                                           the number of frames sampled, as LeRobot writes it)
     data/chunk-XXX/file-YYY.parquet        one row per frame: the features + timestamp, frame_index,
                                            episode_index, index, task_index
     videos/<key>/chunk-XXX/file-YYY.mp4    H.264 (libx264, yuv420p), frame i at pts i / fps
@@ -38,6 +39,59 @@ QUANTILES = (0.01, 0.10, 0.50, 0.90, 0.99)
 #: Columns every LeRobot dataset has (name -> dtype); shape (1,).
 DEFAULT_FEATURES = {"timestamp": "float32", "frame_index": "int64", "episode_index": "int64",
                     "index": "int64", "task_index": "int64"}
+
+
+def sample_frame_indices(n: int) -> np.ndarray:
+    """The frames of an ``n``-frame episode that LeRobot's image statistics use: all up to 100, then about
+    n ** 0.75 (at most 10 000), evenly spaced (lerobot 0.4 ``compute_stats.sample_indices``)."""
+    k = n if n < 100 else max(100, min(int(n ** 0.75), 10_000))
+    return np.unique(np.round(np.linspace(0, n - 1, k)).astype(int)) if n else np.zeros(0, int)
+
+
+def downsample_for_stats(rgb: np.ndarray) -> np.ndarray:
+    """LeRobot's stride for image statistics: frames whose larger side is >= 300 px are sampled every
+    ``larger side // 150`` pixels (about 150 px), smaller ones are used whole."""
+    big = max(rgb.shape[:2])
+    return rgb if big < 300 else rgb[:: big // 150, :: big // 150]
+
+
+def channel_histogram(frames: list[np.ndarray]) -> np.ndarray:
+    """(3, 256) counts of each uint8 value per channel of RGB ``frames``."""
+    hist = np.zeros((3, 256))
+    for f in frames:
+        for c in range(3):
+            hist[c] += np.bincount(f[..., c].reshape(-1), minlength=256)
+    return hist
+
+
+def image_stats(hist: np.ndarray, frames: int) -> dict:
+    """Per-channel statistics of the pixels counted in ``hist`` (:func:`channel_histogram` of ``frames``
+    frames) as LeRobot writes them: values in [0, 1], shape (3, 1, 1), ``count`` = [frames]. Exact."""
+    v = np.arange(256) / 255.0
+    n = hist.sum(1)
+    mean = hist @ v / n
+    std = np.sqrt(np.maximum(hist @ v**2 / n - mean**2, 0.0))
+    cdf = np.cumsum(hist, 1) / n[:, None]
+    out = {"min": [v[np.nonzero(h)[0][0]] for h in hist], "max": [v[np.nonzero(h)[0][-1]] for h in hist],
+           "mean": mean, "std": std}
+    for q in QUANTILES:
+        out[f"q{round(q * 100):02d}"] = [v[np.searchsorted(c, q)] for c in cdf]
+    stats = {k: np.asarray(x, np.float64).reshape(3, 1, 1).tolist() for k, x in out.items()}
+    return {**stats, "count": [int(frames)]}
+
+
+def decoded_stat_frames(path: Path, n: int) -> list[np.ndarray]:
+    """The frames of the ``n``-frame video at ``path`` that :func:`sample_frame_indices` picks, decoded to
+    RGB and downsampled as :func:`downsample_for_stats` does."""
+    import av
+
+    want = set(sample_frame_indices(n).tolist())
+    out = []
+    with av.open(str(path)) as c:
+        for i, f in enumerate(c.decode(video=0)):
+            if i in want:
+                out.append(np.ascontiguousarray(downsample_for_stats(f.to_ndarray(format="rgb24"))))
+    return out
 
 
 def _stats(x: np.ndarray) -> dict:
@@ -101,7 +155,7 @@ class LeRobotWriter:
         self.episodes: list[dict] = []
         self.tasks: list[str] = []
         self._columns: dict[str, list[np.ndarray]] = {k: [] for k in features}
-        self._image_sums: list[np.ndarray] = []  # per episode: per-channel stats samples
+        self._image_hist: list[tuple[np.ndarray, int]] = []  # per episode: channel histogram, frames
         self._total = 0
         self._video: VideoEncoder | None = None
 
@@ -115,13 +169,11 @@ class LeRobotWriter:
                 raise ValueError("image_size_wh is needed for the video stream")
             path = self.root / VIDEO_PATH.format(video_key=self.video_key, **self._file(len(self.episodes)))
             self._video = VideoEncoder(path, self.fps, self.image_size_wh)
-            self._image_sample: list[np.ndarray] = []
+            self._video_path = path
 
     def add_image(self, rgb: np.ndarray) -> None:
         """The next frame of the current episode's video."""
         assert self._video is not None, "begin_episode() first"
-        if self._video.frames % 10 == 0:  # image stats on every 10th frame, downsampled
-            self._image_sample.append(rgb[::4, ::4].reshape(-1, 3).astype(np.float64) / 255.0)
         self._video.add(rgb)
 
     def end_episode(self, columns: dict[str, np.ndarray], task: str, extra: dict | None = None) -> dict:
@@ -141,8 +193,8 @@ class LeRobotWriter:
                 raise ValueError(f"episode {ep}: {self._video.frames} video frames for {n} rows")
             self._video.close()
             self._video = None
-            if self._image_sample:
-                self._image_sums.append(np.concatenate(self._image_sample))
+            sampled = decoded_stat_frames(self._video_path, n)
+            self._image_hist.append((channel_histogram(sampled), len(sampled)))
         if task not in self.tasks:
             self.tasks.append(task)
         cols = {}
@@ -237,10 +289,9 @@ class LeRobotWriter:
                "task_index": np.concatenate([np.full(e["length"], self.tasks.index(e["tasks"][0]))
                                              for e in self.episodes])}
         stats.update({k: _stats(v) for k, v in idx.items()})
-        if self.video_key is not None and self._image_sums:
-            s = _stats(np.concatenate(self._image_sums))
-            stats[self.video_key] = {k: (np.asarray(v).reshape(3, 1, 1).tolist() if k != "count" else v)
-                                     for k, v in s.items()}
+        if self.video_key is not None and self._image_hist:
+            stats[self.video_key] = image_stats(sum(h for h, _ in self._image_hist),
+                                                sum(n for _, n in self._image_hist))
         (meta / "stats.json").write_text(json.dumps(stats, indent=4))
         return info
 
