@@ -205,6 +205,28 @@ def test_lerobot_image_stats_count_frames_as_lerobot_does(demo):
     assert np.asarray(st["std"]).reshape(3) == pytest.approx(imgs.std((0, 1, 2)), abs=0.02)
 
 
+def test_lerobot_episodes_carry_their_statistics_as_lerobot_writes_them(demo):
+    """lerobot 0.4.4 ``LeRobotDatasetMetadata.save_episode`` stores ``flatten_dict({"stats": ep_stats})``
+    in the episode's row: one ``stats/<feature>/<stat>`` column per feature (every feature LeRobot has
+    stats for: all but strings, its own timestamp/frame_index/episode_index/index/task_index included) and
+    stat (min, max, mean, std, count, q01, q10, q50, q90, q99); ``count`` = [episode length]."""
+    _tmp, _frames, out, _s = demo
+    info = json.loads((out / "meta" / "info.json").read_text())
+    eps = pq.read_table(out / "meta/episodes/chunk-000/file-000.parquet").to_pylist()
+    stat_names = ("min", "max", "mean", "std", "count", "q01", "q10", "q50", "q90", "q99")
+    for e in eps:
+        for f, spec in info["features"].items():
+            for st in stat_names:
+                assert f"stats/{f}/{st}" in e, (f, st)
+            if spec["dtype"] != "video":
+                assert np.asarray(e[f"stats/{f}/mean"]).shape == tuple(spec["shape"])
+            assert e[f"stats/{f}/count"] == [e["length"]]
+    d1 = pq.read_table(out / "data/chunk-000/file-001.parquet").to_pydict()
+    ts = np.asarray(d1["timestamp"], np.float64)
+    assert eps[1]["stats/timestamp/max"] == pytest.approx([ts.max()])
+    assert eps[1]["stats/frame_index/mean"] == pytest.approx([np.mean(d1["frame_index"])])
+
+
 def test_export_without_an_image_topic_says_how_to_record_one(tmp_path):
     ts = make_typestore()
     _write(tmp_path / "b", _demo_frames(np.random.default_rng(9))[:3], ts, images=False)
@@ -241,15 +263,55 @@ print(json.dumps(out))
                            "lerobot==0.4.4; or set WILDHANDS_LEROBOT_PYTHON)")
 def test_lerobot_loads_the_exported_dataset(demo):
     tmp, _frames, out, _s = demo
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_LEROBOT_HOME": str(tmp / "hf")}
-    env.pop("PYTHONPATH", None)
-    r = subprocess.run([str(LEROBOT_PYTHON), "-c", _LOAD, str(out)], capture_output=True, text=True, env=env,
-                       timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
-    res = json.loads(r.stdout.strip().splitlines()[-1])
+    res = _run_lerobot(_LOAD, str(out), tmp=tmp)
     print("backends:", sorted(res))
     for got in res.values():
         _check_loaded(got, out)
+
+
+_SPLIT = """
+import json, sys
+from pathlib import Path
+from lerobot.datasets.dataset_tools import delete_episodes, split_dataset
+from lerobot.datasets.lerobot_dataset import LeRobotDataset
+src, tmp = sys.argv[1], Path(sys.argv[2])
+ds = LeRobotDataset("wildhands/test", root=src, video_backend="pyav")
+parts = split_dataset(ds, {"first": [0], "second": [1]}, output_dir=tmp / "split")
+kept = delete_episodes(ds, [0], output_dir=tmp / "deleted", repo_id="wildhands/deleted")
+out = {}
+for name, d in [*parts.items(), ("deleted", kept)]:
+    st = json.loads((Path(d.root) / "meta" / "stats.json").read_text())
+    out[name] = {"stats": st, "episodes": d.meta.total_episodes, "frames": d.meta.total_frames}
+print(json.dumps(out))
+"""
+
+
+def _run_lerobot(script: str, *args: str, tmp: Path) -> dict:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_LEROBOT_HOME": str(tmp / "hf")}
+    env.pop("PYTHONPATH", None)
+    r = subprocess.run([str(LEROBOT_PYTHON), "-c", script, *args], capture_output=True, text=True, env=env,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not LEROBOT_PYTHON.exists(), reason=f"no lerobot venv at {LEROBOT_PYTHON}")
+def test_lerobot_split_and_delete_keep_the_statistics(demo, tmp_path):
+    """LeRobot's own ``split_dataset`` / ``delete_episodes`` rebuild meta/stats.json from the episodes'
+    ``stats/...`` columns: the rebuilt statistics of one episode are that episode's own."""
+    _tmp, _frames, out, _s = demo
+    res = _run_lerobot(_SPLIT, str(out), str(tmp_path), tmp=tmp_path)
+    assert (res["first"]["episodes"], res["second"]["episodes"], res["deleted"]["episodes"]) == (1, 1, 1)
+    d1 = pq.read_table(out / "data/chunk-000/file-001.parquet").to_pydict()
+    for name in ("second", "deleted"):  # both hold episode 1 only
+        st = res[name]["stats"]
+        for f in ("observation.state", "action", "observation.images.camera"):
+            assert st[f]["count"] == [2], (name, f)
+            assert np.isfinite(np.asarray(st[f]["std"], np.float64)).all(), (name, f)
+        assert np.asarray(st["frame_index"]["max"]) == pytest.approx([1])
+    assert res["first"]["stats"]["observation.state"]["count"] == [9]
+    assert d1["frame_index"] == [0, 1]
 
 
 def _check_loaded(got: dict, out: Path) -> None:

@@ -10,7 +10,9 @@ episode, episode e in chunk e // 1000, file e % 1000):
     meta/tasks.parquet                     task string (pandas index) -> task_index
     meta/episodes/chunk-000/file-000.parquet  one row per episode: episode_index, tasks, length,
                                            dataset_from_index/to_index, data/ and videos/<key>/ chunk and
-                                           file indices, videos/<key>/from_timestamp/to_timestamp
+                                           file indices, videos/<key>/from_timestamp/to_timestamp, and the
+                                           episode's statistics as ``stats/<feature>/<stat>`` columns (what
+                                           LeRobot's split/delete/merge tools rebuild stats.json from)
     meta/stats.json                        per feature min/max/mean/std/count/q01..q99 (images: per
                                            channel, shape (3, 1, 1), pixel values in [0, 1], ``count`` =
                                            the number of frames sampled, as LeRobot writes it)
@@ -95,6 +97,8 @@ def decoded_stat_frames(path: Path, n: int) -> list[np.ndarray]:
 
 
 def _stats(x: np.ndarray) -> dict:
+    """Per-column statistics of (N, ...) values as LeRobot writes them: each (D,) for (N, D) values,
+    ``count`` = [N] (bools as 0/1)."""
     x = np.asarray(x, np.float64).reshape(len(x), -1)
     out = {"min": x.min(0), "max": x.max(0), "mean": x.mean(0), "std": x.std(0), "count": [len(x)]}
     for q in QUANTILES:
@@ -156,6 +160,7 @@ class LeRobotWriter:
         self.tasks: list[str] = []
         self._columns: dict[str, list[np.ndarray]] = {k: [] for k in features}
         self._image_hist: list[tuple[np.ndarray, int]] = []  # per episode: channel histogram, frames
+        self._episode_stats: list[dict] = []  # per episode: feature -> stat -> values
         self._total = 0
         self._video: VideoEncoder | None = None
 
@@ -210,6 +215,11 @@ class LeRobotWriter:
         cols["episode_index"] = pa.array(np.full(n, ep, np.int64))
         cols["index"] = pa.array(self._total + frame_index)
         cols["task_index"] = pa.array(np.full(n, self.tasks.index(task), np.int64))
+        ep_stats = {k: _stats(self._columns[k][-1]) for k in self.features}
+        ep_stats.update({k: _stats(cols[k].to_numpy()) for k in DEFAULT_FEATURES})
+        if self.video_key is not None:
+            ep_stats[self.video_key] = image_stats(*self._image_hist[-1])
+        self._episode_stats.append(ep_stats)
         path = self.root / DATA_PATH.format(**self._file(ep))
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.table(cols), path)
@@ -276,11 +286,11 @@ class LeRobotWriter:
         }
         pq.write_table(tasks.replace_schema_metadata({"pandas": json.dumps(pandas_meta)}),
                        meta / "tasks.parquet")
-        keys = list(self.episodes[0])
-        ep_cols = {k: [e[k] for e in self.episodes] for k in keys}
+        rows = [{**e, **{f"stats/{f}/{k}": v for f, st in es.items() for k, v in st.items()}}
+                for e, es in zip(self.episodes, self._episode_stats, strict=True)]
+        ep_cols = {k: [r[k] for r in rows] for k in rows[0]}
         pq.write_table(pa.table(ep_cols), self.root / EPISODES_PATH)
-        stats = {k: _stats(np.concatenate(v)) for k, v in self._columns.items()
-                 if self.features[k]["dtype"] != "bool"}
+        stats = {k: _stats(np.concatenate(v)) for k, v in self._columns.items()}
         idx = {"timestamp": np.concatenate([np.arange(e["length"]) / self.fps for e in self.episodes]),
                "frame_index": np.concatenate([np.arange(e["length"]) for e in self.episodes]),
                "episode_index": np.concatenate([np.full(e["length"], e["episode_index"])
