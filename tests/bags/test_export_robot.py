@@ -158,16 +158,19 @@ def test_lerobot_dataset_files_follow_the_v3_layout(demo):
         assert info["features"][k]["shape"] == [1]
     names = info["features"]["observation.state"]["names"]
     assert len(names) == info["features"]["observation.state"]["shape"][0]
+    # LeRobot's policies take every observation.* feature as an input: only the image and the state
+    assert sorted(k for k in info["features"] if k.startswith("observation.")) == [
+        "observation.images.camera", "observation.state"]
     eps = pq.read_table(out / "meta/episodes/chunk-000/file-000.parquet").to_pylist()
     assert [(e["length"], e["dataset_from_index"], e["dataset_to_index"]) for e in eps] == [(9, 0, 9),
                                                                                            (2, 9, 11)]
     d0 = pq.read_table(out / info["data_path"].format(chunk_index=0, file_index=0)).to_pydict()
     assert d0["frame_index"] == list(range(9))
     assert d0["timestamp"] == pytest.approx([i / 30 for i in range(9)])
-    assert d0["observation.stamp_ns"] == [st for k, st, _ in frames[:9]]  # shape (1,): a scalar column
+    assert d0["stamp_ns"] == [st for k, st, _ in frames[:9]]  # shape (1,): a scalar column
     # masks: image 2 has no hand, image 3 no HandArray; both rows kept
-    assert d0["observation.estimated"] == [True, True, True, False, True, True, True, True, True]
-    assert [list(v) for v in d0["observation.hands_valid"]][2:4] == [[False, False], [False, False]]
+    assert d0["estimated"] == [True, True, True, False, True, True, True, True, True]
+    assert [list(v) for v in d0["hands_valid"]][2:4] == [[False, False], [False, False]]
     # the state columns named right.wrist_x.. hold the right wrist in "base"
     st = np.asarray(d0["observation.state"], np.float64)
     i = names.index("right.wrist_x")
@@ -238,6 +241,7 @@ def test_export_without_an_image_topic_says_how_to_record_one(tmp_path):
 _LOAD = """
 import json, sys
 from lerobot.datasets.lerobot_dataset import LeRobotDataset
+from lerobot.datasets.utils import dataset_to_policy_features
 out = {}
 backends = ["pyav"]
 try:
@@ -249,6 +253,7 @@ for backend in backends:
     ds = LeRobotDataset("wildhands/test", root=sys.argv[1], video_backend=backend)
     x = ds[10]
     out[backend] = {"len": len(ds), "episodes": ds.meta.total_episodes, "task": x["task"],
+                    "policy_features": sorted(dataset_to_policy_features(ds.meta.features)),
                   "image": list(x["observation.images.camera"].shape),
                   "pixel": float(x["observation.images.camera"][:, 20, 5].mean()),
                   "state": x["observation.state"].tolist(), "ep": int(x["episode_index"]),
@@ -317,6 +322,8 @@ def test_lerobot_split_and_delete_keep_the_statistics(demo, tmp_path):
 def _check_loaded(got: dict, out: Path) -> None:
     assert (got["len"], got["episodes"], got["task"], got["fps"]) == (11, 2, "pick the cup", 30)
     assert got["image"] == [3, H, W] and (got["ep"], got["frame"]) == (1, 1)
+    # what LeRobot's policies take: the image, the state and the action; no stamp, no masks
+    assert got["policy_features"] == ["action", "observation.images.camera", "observation.state"]
     assert got["pixel"] == pytest.approx(frame_image(11)[20, 5].mean() / 255, abs=0.05)
     st = pq.read_table(out / "data/chunk-000/file-001.parquet").to_pydict()["observation.state"][1]
     assert got["state"] == pytest.approx(st)

@@ -12,19 +12,21 @@ listed per episode in ``wildhands_export.json`` (the summary, next to ``meta/``)
 
 Features (``names`` in meta/info.json give every column; side 0 = LEFT hand, 1 = RIGHT hand, the most
 confident of that side; target frame = ``target_frame`` or the camera optical frame; zeros where the mask
-is False):
+is False). Policy inputs and targets:
     observation.images.camera   video (H, W, 3)
     observation.state           float32 (266,): per side (left then right) 133 values: valid, confidence,
                                 wrist x y z (m), wrist qx qy qz qw, 21 joints x y z (m, MANO21 order),
                                 MANO global orient (3, axis-angle, target frame), MANO hand pose (45),
                                 MANO betas (10), pinch aperture (m), gripper closed (0/1), gripper command
-    observation.hands_valid     bool (2,)   hand present (and transform found) per side
-    observation.transform_ok    bool (1,)   camera -> target transform found (always True without one)
-    observation.estimated       bool (1,)   a HandArray exists for the image
-    observation.stamp_ns        int64 (1,)  recorded image stamp (LeRobot's ``timestamp`` = frame_index / fps)
     action                      float32 (16,): per side wrist target x y z qx qy qz qw + gripper command
                                 in [0, 1] (0 closed, 1 open), at the frame's time; shift it with
                                 ``delta_timestamps`` for future targets
+Not policy inputs (outside ``observation.*`` and ``action``: LeRobot's ``dataset_to_policy_features``
+skips them):
+    hands_valid                 bool (2,)   hand present (and transform found) per side
+    transform_ok                bool (1,)   camera -> target transform found (always True without one)
+    estimated                   bool (1,)   a HandArray exists for the image
+    stamp_ns                    int64 (1,)  recorded image stamp (LeRobot's ``timestamp`` = frame_index / fps)
 """
 
 from __future__ import annotations
@@ -67,10 +69,10 @@ ACTION_NAMES = [f"{s}.{n}" for s in SIDES for n in (*(f"wrist_{a}" for a in "xyz
                                                       *(f"wrist_q{a}" for a in "xyzw"), "gripper_command")]
 FEATURES = {
     "observation.state": {"dtype": "float32", "shape": [len(STATE_NAMES)], "names": STATE_NAMES},
-    "observation.hands_valid": {"dtype": "bool", "shape": [2], "names": list(SIDES)},
-    "observation.transform_ok": {"dtype": "bool", "shape": [1], "names": None},
-    "observation.estimated": {"dtype": "bool", "shape": [1], "names": None},
-    "observation.stamp_ns": {"dtype": "int64", "shape": [1], "names": None},
+    "hands_valid": {"dtype": "bool", "shape": [2], "names": list(SIDES)},
+    "transform_ok": {"dtype": "bool", "shape": [1], "names": None},
+    "estimated": {"dtype": "bool", "shape": [1], "names": None},
+    "stamp_ns": {"dtype": "int64", "shape": [1], "names": None},
     "action": {"dtype": "float32", "shape": [len(ACTION_NAMES)], "names": ACTION_NAMES},
 }
 
@@ -134,10 +136,10 @@ def _episode_columns(frames: list[dict], by_stamp: dict[int, dict], cfg, target,
         state[f, s] = np.concatenate([[1.0, arrays["confidence"][h]], pose, joints[h].reshape(-1), go[h],
                                       arrays["hand_pose_aa"][h], arrays["betas"][h], g])
         action[f, s] = np.concatenate([pose, [g[2]]])
-    cols = {"observation.state": state.reshape(F, -1), "observation.hands_valid": valid,
-            "observation.transform_ok": arrays["transform_ok"][:, None],
-            "observation.estimated": estimated[:, None],
-            "observation.stamp_ns": np.asarray(stamps, np.int64)[:, None], "action": action.reshape(F, -1)}
+    cols = {"observation.state": state.reshape(F, -1), "hands_valid": valid,
+            "transform_ok": arrays["transform_ok"][:, None],
+            "estimated": estimated[:, None],
+            "stamp_ns": np.asarray(stamps, np.int64)[:, None], "action": action.reshape(F, -1)}
     info = {"frames": F, "frames_without_estimate": int(F - estimated.sum()),
             "frames_without_hands": int(np.sum(~valid.any(1))),
             "transform_missing": int(np.sum(~arrays["transform_ok"])),
