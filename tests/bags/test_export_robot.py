@@ -151,7 +151,7 @@ def test_lerobot_dataset_files_follow_the_v3_layout(demo):
     _tmp, frames, out, s = demo
     info = json.loads((out / "meta" / "info.json").read_text())
     assert info["codebase_version"] == "v3.0" and info["fps"] == 30
-    assert info["total_episodes"] == 2 and info["total_frames"] == 11 and info["total_tasks"] == 1
+    assert info["total_episodes"] == 2 and info["total_frames"] == 12 and info["total_tasks"] == 1
     assert info["features"]["observation.images.camera"]["dtype"] == "video"
     assert info["features"]["observation.images.camera"]["shape"] == [H, W, 3]
     for k in ("timestamp", "frame_index", "episode_index", "index", "task_index"):
@@ -162,14 +162,16 @@ def test_lerobot_dataset_files_follow_the_v3_layout(demo):
     assert sorted(k for k in info["features"] if k.startswith("observation.")) == [
         "observation.images.camera", "observation.state"]
     eps = pq.read_table(out / "meta/episodes/chunk-000/file-000.parquet").to_pylist()
-    assert [(e["length"], e["dataset_from_index"], e["dataset_to_index"]) for e in eps] == [(9, 0, 9),
-                                                                                           (2, 9, 11)]
+    # image 6 was dropped: its row is filled (see the test of timestamps below)
+    assert [(e["length"], e["dataset_from_index"], e["dataset_to_index"]) for e in eps] == [(10, 0, 10),
+                                                                                           (2, 10, 12)]
     d0 = pq.read_table(out / info["data_path"].format(chunk_index=0, file_index=0)).to_pydict()
-    assert d0["frame_index"] == list(range(9))
-    assert d0["timestamp"] == pytest.approx([i / 30 for i in range(9)])
-    assert d0["stamp_ns"] == [st for k, st, _ in frames[:9]]  # shape (1,): a scalar column
+    assert d0["frame_index"] == list(range(10))
+    assert d0["timestamp"] == pytest.approx([i / 30 for i in range(10)])
+    assert [st for st, r in zip(d0["stamp_ns"], d0["recorded"], strict=True) if r] == [st for _, st, _ in
+                                                                                     frames[:9]]
     # masks: image 2 has no hand, image 3 no HandArray; both rows kept
-    assert d0["estimated"] == [True, True, True, False, True, True, True, True, True]
+    assert d0["estimated"] == [True, True, True, False, True, True, False, True, True, True]
     assert [list(v) for v in d0["hands_valid"]][2:4] == [[False, False], [False, False]]
     # the state columns named right.wrist_x.. hold the right wrist in "base"
     st = np.asarray(d0["observation.state"], np.float64)
@@ -189,8 +191,8 @@ def test_lerobot_dataset_files_follow_the_v3_layout(demo):
     with av.open(str(out / info["video_path"].format(video_key="observation.images.camera", chunk_index=0,
                                                    file_index=0))) as c:
         decoded = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
-    assert len(decoded) == 9
-    assert np.mean(np.abs(decoded[6].astype(float) - frame_image(7))) < 6.0
+    assert len(decoded) == 10
+    assert np.mean(np.abs(decoded[7].astype(float) - frame_image(7))) < 6.0
     assert (out / "plots" / "episode_000000.png").stat().st_size > 10_000
 
 
@@ -198,10 +200,10 @@ def test_lerobot_image_stats_count_frames_as_lerobot_does(demo):
     """lerobot 0.4.4 compute_stats.py: an episode's image statistics sample every frame below 100 frames
     (``sample_indices``), reduce over (frames, H, W) per channel, divide by 255, keep shape (3, 1, 1), and
     ``count`` = the number of frames sampled (``get_feature_stats``: ``sample_count`` = batch size)."""
-    _tmp, frames, out, _s = demo
+    _tmp, _frames, out, _s = demo
     st = json.loads((out / "meta" / "stats.json").read_text())["observation.images.camera"]
-    assert st["count"] == [11]
-    imgs = np.stack([frame_image(k) for k, _, _ in frames]).astype(np.float64) / 255
+    assert st["count"] == [12]  # the 11 images and the row filled for image 6 (a copy of image 5)
+    imgs = np.stack([frame_image(k) for k in (0, 1, 2, 3, 4, 5, 5, 7, 8, 9, 10, 11)]).astype(np.float64) / 255
     for k in ("min", "max", "mean", "std", "q01", "q50", "q99"):
         assert np.asarray(st[k]).shape == (3, 1, 1)
     assert np.asarray(st["mean"]).reshape(3) == pytest.approx(imgs.mean((0, 1, 2)), abs=0.02)
@@ -230,6 +232,39 @@ def test_lerobot_episodes_carry_their_statistics_as_lerobot_writes_them(demo):
     assert eps[1]["stats/frame_index/mean"] == pytest.approx([np.mean(d1["frame_index"])])
 
 
+def test_lerobot_splits_at_pauses_by_default_and_timestamps_follow_the_stamps(demo, tmp_path):
+    """LeRobot reads a frame's time as ``timestamp`` = frame_index / fps (the video is queried there), so a
+    pause must end the episode and a dropped frame must keep its slot: without --episode-gap the 3 s pause
+    splits the recording; the dropped image 6 becomes a marked row repeating image 5, and every recorded
+    row's timestamp is its stamp minus the episode's first, within half a frame."""
+    tmp, frames, _out, _s = demo
+    assert main(["export", str(tmp / "demo"), str(tmp_path / "o"), "--format", "lerobot",
+                 "--no-progress"]) == 0
+    s = json.loads((tmp_path / "o" / "wildhands_export.json").read_text())
+    assert [(e["frames"], e["filled_frames"]) for e in s["episodes"]] == [(10, 1), (2, 0)]
+    stamps = {k: st for k, st, _ in frames}
+    for ep, ks in ((0, [0, 1, 2, 3, 4, 5, None, 7, 8, 9]), (1, [10, 11])):
+        d = pq.read_table(tmp_path / "o" / f"data/chunk-000/file-{ep:03d}.parquet").to_pydict()
+        assert d["recorded"] == [k is not None for k in ks]
+        first = stamps[ks[0]]
+        for i, k in enumerate(ks):
+            if k is not None:
+                assert d["stamp_ns"][i] == stamps[k]
+                assert abs(d["timestamp"][i] - (stamps[k] - first) / 1e9) < 0.5 / 30
+    d0 = pq.read_table(tmp_path / "o" / "data/chunk-000/file-000.parquet").to_pydict()
+    assert stamps[5] < d0["stamp_ns"][6] < stamps[7] and d0["hands_valid"][6] == [False, False]
+    assert d0["estimated"][6] is False
+    import av
+
+    with av.open(str(tmp_path / "o/videos/observation.images.camera/chunk-000/file-000.mp4")) as c:
+        decoded = [f.to_ndarray(format="rgb24").astype(float) for f in c.decode(video=0)]
+    assert np.mean(np.abs(decoded[6] - frame_image(5))) < 6.0  # the filled row shows the last image
+    # a frame rate that would re-time the images is refused, with the camera's rate
+    assert main(["export", str(tmp / "demo"), str(tmp_path / "o15"), "--format", "lerobot", "--fps", "15",
+                 "--no-progress"]) == 2
+    assert not (tmp_path / "o15").exists()
+
+
 def test_export_without_an_image_topic_says_how_to_record_one(tmp_path):
     ts = make_typestore()
     _write(tmp_path / "b", _demo_frames(np.random.default_rng(9))[:3], ts, images=False)
@@ -251,7 +286,7 @@ except Exception:
     pass
 for backend in backends:
     ds = LeRobotDataset("wildhands/test", root=sys.argv[1], video_backend=backend)
-    x = ds[10]
+    x = ds[11]
     out[backend] = {"len": len(ds), "episodes": ds.meta.total_episodes, "task": x["task"],
                     "policy_features": sorted(dataset_to_policy_features(ds.meta.features)),
                   "image": list(x["observation.images.camera"].shape),
@@ -315,12 +350,12 @@ def test_lerobot_split_and_delete_keep_the_statistics(demo, tmp_path):
             assert st[f]["count"] == [2], (name, f)
             assert np.isfinite(np.asarray(st[f]["std"], np.float64)).all(), (name, f)
         assert np.asarray(st["frame_index"]["max"]) == pytest.approx([1])
-    assert res["first"]["stats"]["observation.state"]["count"] == [9]
+    assert res["first"]["stats"]["observation.state"]["count"] == [10]
     assert d1["frame_index"] == [0, 1]
 
 
 def _check_loaded(got: dict, out: Path) -> None:
-    assert (got["len"], got["episodes"], got["task"], got["fps"]) == (11, 2, "pick the cup", 30)
+    assert (got["len"], got["episodes"], got["task"], got["fps"]) == (12, 2, "pick the cup", 30)
     assert got["image"] == [3, H, W] and (got["ep"], got["frame"]) == (1, 1)
     # what LeRobot's policies take: the image, the state and the action; no stamp, no masks
     assert got["policy_features"] == ["action", "observation.images.camera", "observation.state"]
