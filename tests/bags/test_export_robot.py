@@ -265,6 +265,78 @@ def test_lerobot_splits_at_pauses_by_default_and_timestamps_follow_the_stamps(de
     assert not (tmp_path / "o15").exists()
 
 
+def _wrists_in_base(frames, right: bool) -> dict[int, np.ndarray]:
+    """Image k -> the recorded wrist (joint 0) of that side in "base", where the side was estimated."""
+    out = {}
+    for k, _, ests in frames:
+        for e in ests or []:
+            if e.is_right == right:
+                out[k] = _R() @ np.asarray(e.joints_m, np.float32)[0].astype(np.float64) + EXTRINSIC_T
+    return out
+
+
+def test_lerobot_missing_hands_hold_their_last_pose_and_stay_out_of_the_statistics(demo):
+    """A hand not seen must neither sit at the origin with a zero quaternion nor pull the normalisation:
+    its rows repeat its last seen values (flag 0), and meta/stats.json's mean/std/min/max of its columns
+    are those of the frames where it was seen (computed here from the recorded messages)."""
+    _tmp, frames, out, _s = demo
+    info = json.loads((out / "meta" / "info.json").read_text())
+    names = info["features"]["observation.state"]["names"]
+    anames = info["features"]["action"]["names"]
+    stats = json.loads((out / "meta" / "stats.json").read_text())
+    for side, right in (("left", False), ("right", True)):
+        w = np.stack(list(_wrists_in_base(frames, right).values()))
+        i = names.index(f"{side}.wrist_x")
+        for st, ref in (("mean", w.mean(0)), ("std", w.std(0)), ("min", w.min(0)), ("max", w.max(0))):
+            got = np.asarray(stats["observation.state"][st][i:i + 3])
+            assert got == pytest.approx(ref, abs=1e-6), (side, st)
+        j = anames.index(f"{side}.wrist_x")
+        assert np.asarray(stats["action"]["mean"][j:j + 3]) == pytest.approx(w.mean(0), abs=1e-6)
+    d0 = pq.read_table(out / "data/chunk-000/file-000.parquet").to_pydict()
+    st, act = np.asarray(d0["observation.state"]), np.asarray(d0["action"])
+    r0, rv = names.index("right.valid"), names.index("right.wrist_x")
+    # rows: images 0 1 2 3 4 5 (6 filled) 7 8 9; the right hand is missing at images 2 and 3 and row 6
+    assert [v for v in st[:, r0]] == [1, 1, 0, 0, 1, 1, 0, 1, 1, 1]
+    right = _wrists_in_base(frames, True)
+    for row, k in ((2, 1), (3, 1), (6, 5)):
+        assert st[row, rv:rv + 3] == pytest.approx(right[k], abs=1e-6)
+        assert st[row, r0 + 2:r0 + 133] == pytest.approx(st[row - 1 if row != 3 else 1, r0 + 2:r0 + 133])
+    left = _wrists_in_base(frames, False)
+    lv = names.index("left.wrist_x")
+    assert st[1, lv:lv + 3] == pytest.approx(left[0], abs=1e-6)  # left seen at image 0, not at 1
+    for s0 in (0, 8):  # every action quaternion is a unit one (never (0, 0, 0, 0))
+        assert np.linalg.norm(act[:, s0 + 3:s0 + 7], axis=1) == pytest.approx(np.ones(len(act)), abs=1e-5)
+
+
+def test_lerobot_writer_episode_without_a_valid_value_is_neutral_in_lerobots_aggregation(tmp_path):
+    """LeRobot's aggregate_feature_stats (lerobot 0.4.4 compute_stats.py) weights episode means by count
+    and adds count * (std^2 + (mean - total mean)^2) to the variance: an episode carrying the dataset's
+    own mean and std for a column it has no value of leaves both unchanged. Its rows hold the first value
+    seen in the dataset."""
+    from wildhands_ros.bag.lerobot_writer import LeRobotWriter
+
+    w = LeRobotWriter(tmp_path / "ds", 10, {"x": {"dtype": "float32", "shape": [2], "names": ["a", "b"]}},
+                      None)
+    x0 = np.array([[1.0, 5.0], [3.0, 7.0], [2.0, 9.0]], np.float32)
+    w.end_episode({"x": x0}, "t")
+    w.end_episode({"x": np.array([[4.0, 0.0], [6.0, 0.0]], np.float32)}, "t",
+                  valid={"x": np.array([[True, False], [True, False]])})
+    w.finalize()
+    eps = pq.read_table(tmp_path / "ds/meta/episodes/chunk-000/file-000.parquet").to_pylist()
+    ds = json.loads((tmp_path / "ds/meta/stats.json").read_text())["x"]
+    assert ds["mean"] == pytest.approx([16 / 5, 7.0]) and ds["std"][1] == pytest.approx(np.std([5, 7, 9]))
+    assert eps[1]["stats/x/mean"][1] == pytest.approx(7.0)
+    assert eps[1]["stats/x/std"][1] == pytest.approx(ds["std"][1])
+    counts = np.array([e["stats/x/count"][0] for e in eps], float)
+    means = np.array([e["stats/x/mean"] for e in eps])
+    stds = np.array([e["stats/x/std"] for e in eps])
+    total = (means * counts[:, None]).sum(0) / counts.sum()
+    var = ((stds**2 + (means - total) ** 2) * counts[:, None]).sum(0) / counts.sum()
+    assert total[1] == pytest.approx(7.0) and np.sqrt(var[1]) == pytest.approx(ds["std"][1])
+    d1 = pq.read_table(tmp_path / "ds/data/chunk-000/file-001.parquet").to_pydict()["x"]
+    assert [v[1] for v in d1] == [5.0, 5.0]
+
+
 def test_export_without_an_image_topic_says_how_to_record_one(tmp_path):
     ts = make_typestore()
     _write(tmp_path / "b", _demo_frames(np.random.default_rng(9))[:3], ts, images=False)
@@ -351,6 +423,14 @@ def test_lerobot_split_and_delete_keep_the_statistics(demo, tmp_path):
             assert np.isfinite(np.asarray(st[f]["std"], np.float64)).all(), (name, f)
         assert np.asarray(st["frame_index"]["max"]) == pytest.approx([1])
     assert res["first"]["stats"]["observation.state"]["count"] == [10]
+    # episode 1 alone: the right wrist's statistics over the images where it was seen (10 and 11)
+    names = json.loads((out / "meta" / "info.json").read_text())["features"]["observation.state"]["names"]
+    i = names.index("right.wrist_x")
+    right = _wrists_in_base(_frames, True)
+    w = np.stack([right[10], right[11]])
+    st = res["deleted"]["stats"]["observation.state"]
+    assert np.asarray(st["mean"][i:i + 3]) == pytest.approx(w.mean(0), abs=1e-6)
+    assert np.asarray(st["std"][i:i + 3]) == pytest.approx(w.std(0), abs=1e-6)
     assert d1["frame_index"] == [0, 1]
 
 

@@ -19,8 +19,12 @@ that cannot be decoded, change size, or do not advance the stamp are skipped and
 frames are listed per episode in ``wildhands_export.json`` (the summary, next to ``meta/``).
 
 Features (``names`` in meta/info.json give every column; side 0 = LEFT hand, 1 = RIGHT hand, the most
-confident of that side; target frame = ``target_frame`` or the camera optical frame; zeros where the mask
-is False). Policy inputs and targets:
+confident of that side; target frame = ``target_frame`` or the camera optical frame). A side without a
+hand (its valid flag 0, ``hands_valid`` False) keeps its values of the last frame it was seen in the
+episode (before the first: the first; never in the episode: the first seen in the dataset; never at all:
+0): the action then says "stay", a policy trains on it without a custom loss, and the statistics in
+meta/ are over the frames where the hand was seen only. To leave those frames out of a loss instead,
+weight it by ``hands_valid`` (README). Policy inputs and targets:
     observation.images.camera   video (H, W, 3)
     observation.state           float32 (266,): per side (left then right) 133 values: valid, confidence,
                                 wrist x y z (m), wrist qx qy qz qw, 21 joints x y z (m, MANO21 order),
@@ -172,6 +176,12 @@ def _episode_columns(by_stamp: dict[int, dict], cfg, target, missing: Counter, s
         state[f, s] = np.concatenate([[1.0, arrays["confidence"][h]], pose, joints[h].reshape(-1), go[h],
                                       arrays["hand_pose_aa"][h], arrays["betas"][h], g])
         action[f, s] = np.concatenate([pose, [g[2]]])
+    # per side: the valid flag and the confidence (0 without a hand) are always values; the rest only
+    # where the side is valid (held otherwise, and left out of the statistics: LeRobotWriter.end_episode)
+    state_valid = np.repeat(valid[:, :, None], 133, axis=2)
+    state_valid[:, :, :2] = True
+    action_valid = np.repeat(valid[:, :, None], 8, axis=2)
+    masks = {"observation.state": state_valid.reshape(F, -1), "action": action_valid.reshape(F, -1)}
     cols = {"observation.state": state.reshape(F, -1), "hands_valid": valid,
             "transform_ok": transform_ok[:, None], "estimated": estimated[:, None], "recorded": rec[:, None],
             "stamp_ns": all_stamps[:, None], "action": action.reshape(F, -1)}
@@ -183,7 +193,7 @@ def _episode_columns(by_stamp: dict[int, dict], cfg, target, missing: Counter, s
             "max_timestamp_error_s": float(np.max(np.abs(lag))),
             "gaps": stamp_gaps(np.asarray(rec_stamps, np.int64)), "first_stamp_ns": int(stamps[0]),
             "last_stamp_ns": int(stamps[-1]), "frame_id": cam}
-    return cols, info, arrays
+    return cols, masks, info, arrays
 
 
 def export_lerobot(in_bags, out_dir, cfg, on_episode: Callable[[str], None] | None = None):
@@ -297,10 +307,10 @@ class _LeRobotRun:
         from wildhands_ros.bag.export import _side_confidence
 
         cfg = self.cfg
-        cols, info, arrays = _episode_columns(e.by_stamp, cfg, e.target, self.missing, e.stamps, e.recorded,
-                                              self.fps)
+        cols, masks, info, arrays = _episode_columns(e.by_stamp, cfg, e.target, self.missing, e.stamps,
+                                                     e.recorded, self.fps)
         name = f"{e.bag.name}_ep{e.index:03d}"
-        row = self.writer.end_episode(cols, cfg.task, {"source_bag": str(e.bag), "source_name": name})
+        row = self.writer.end_episode(cols, cfg.task, {"source_bag": str(e.bag), "source_name": name}, masks)
         self.summary.episodes.append({"name": name, "episode_index": row["episode_index"],
                                       "bag": str(e.bag), "topic": e.topic, **info,
                                       "hands": int(arrays["frame_index"].size)})
