@@ -242,6 +242,8 @@ def test_lerobot_splits_at_pauses_by_default_and_timestamps_follow_the_stamps(de
                  "--no-progress"]) == 0
     s = json.loads((tmp_path / "o" / "wildhands_export.json").read_text())
     assert [(e["frames"], e["filled_frames"]) for e in s["episodes"]] == [(10, 1), (2, 0)]
+    info = json.loads((tmp_path / "o" / "meta" / "info.json").read_text())
+    assert info["features"]["observation.state"]["info"]["frame"] == CAMERA_FRAME  # no target frame
     stamps = {k: st for k, st, _ in frames}
     for ep, ks in ((0, [0, 1, 2, 3, 4, 5, None, 7, 8, 9]), (1, [10, 11])):
         d = pq.read_table(tmp_path / "o" / f"data/chunk-000/file-{ep:03d}.parquet").to_pydict()
@@ -337,6 +339,33 @@ def test_lerobot_writer_episode_without_a_valid_value_is_neutral_in_lerobots_agg
     assert [v[1] for v in d1] == [5.0, 5.0]
 
 
+def test_lerobot_info_names_every_column_with_its_unit_and_frame(demo):
+    """LeRobot's meta/info.json carries, per feature, ``names`` (one per column) and an ``info`` dict, and a
+    ``robot_type``: every column of ours is named there with its unit, the poses with their frame (the
+    target frame "base" here), the joints by name in MANO21 order (index tip = joint 17, 3 values each)."""
+    _tmp, _frames, out, _s = demo
+    info = json.loads((out / "meta" / "info.json").read_text())
+    assert isinstance(info["robot_type"], str) and info["robot_type"]
+    lerobot_own = {"timestamp", "frame_index", "episode_index", "index", "task_index"}
+    for k, f in info["features"].items():
+        if k in lerobot_own or f["dtype"] == "video":
+            continue
+        n = int(np.prod(f["shape"]))
+        assert len(f["names"]) == n and len(set(f["names"])) == n, k
+        assert len(f["info"]["unit"]) == n and set(f["info"]["unit"]) <= {"m", "rad", "1", "ns"}, k
+        assert f["info"]["description"], k
+    for k in ("observation.state", "action"):
+        assert info["features"][k]["info"]["frame"] == "base"
+    st = info["features"]["observation.state"]
+    unit = dict(zip(st["names"], st["info"]["unit"], strict=True))
+    assert (unit["right.wrist_x"], unit["right.wrist_qw"], unit["right.global_orient_x"],
+            unit["left.hand_pose_thumb3_z"], unit["left.pinch_aperture_m"]) == ("m", "1", "rad", "rad", "m")
+    names = st["names"]
+    assert names.index("right.joint_index_tip_x") == names.index("right.joint_wrist_x") + 17 * 3
+    assert len(st["info"]["joint_names"]) == 21 and st["info"]["joint_names"][17] == "index_tip"
+    assert info["features"]["stamp_ns"]["info"]["unit"] == ["ns"]
+
+
 def test_export_without_an_image_topic_says_how_to_record_one(tmp_path):
     ts = make_typestore()
     _write(tmp_path / "b", _demo_frames(np.random.default_rng(9))[:3], ts, images=False)
@@ -393,7 +422,8 @@ kept = delete_episodes(ds, [0], output_dir=tmp / "deleted", repo_id="wildhands/d
 out = {}
 for name, d in [*parts.items(), ("deleted", kept)]:
     st = json.loads((Path(d.root) / "meta" / "stats.json").read_text())
-    out[name] = {"stats": st, "episodes": d.meta.total_episodes, "frames": d.meta.total_frames}
+    out[name] = {"stats": st, "episodes": d.meta.total_episodes, "frames": d.meta.total_frames,
+                 "info": json.loads((Path(d.root) / "meta" / "info.json").read_text())}
 print(json.dumps(out))
 """
 
@@ -423,6 +453,11 @@ def test_lerobot_split_and_delete_keep_the_statistics(demo, tmp_path):
             assert np.isfinite(np.asarray(st[f]["std"], np.float64)).all(), (name, f)
         assert np.asarray(st["frame_index"]["max"]) == pytest.approx([1])
     assert res["first"]["stats"]["observation.state"]["count"] == [10]
+    # the columns' description survives LeRobot's tools
+    for name in ("first", "deleted"):
+        feats = res[name]["info"]["features"]
+        assert feats["observation.state"]["info"]["frame"] == "base"
+        assert feats["action"]["info"]["unit"][:3] == ["m", "m", "m"]
     # episode 1 alone: the right wrist's statistics over the images where it was seen (10 and 11)
     names = json.loads((out / "meta" / "info.json").read_text())["features"]["observation.state"]["names"]
     i = names.index("right.wrist_x")

@@ -18,16 +18,17 @@ An image without a HandArray (``no_estimate``) or without hands is kept, with it
 that cannot be decoded, change size, or do not advance the stamp are skipped and counted. Gaps and filled
 frames are listed per episode in ``wildhands_export.json`` (the summary, next to ``meta/``).
 
-Features (``names`` in meta/info.json give every column; side 0 = LEFT hand, 1 = RIGHT hand, the most
-confident of that side; target frame = ``target_frame`` or the camera optical frame). A side without a
-hand (its valid flag 0, ``hands_valid`` False) keeps its values of the last frame it was seen in the
-episode (before the first: the first; never in the episode: the first seen in the dataset; never at all:
-0): the action then says "stay", a policy trains on it without a custom loss, and the statistics in
-meta/ are over the frames where the hand was seen only. To leave those frames out of a loss instead,
-weight it by ``hands_valid`` (README). Policy inputs and targets:
+Features (``wildhands_ros.bag.lerobot_features``; meta/info.json gives every column's name and unit, the
+frame, the joint names and the rotation conventions; ``robot_type`` "human_hands_mano"; side 0 = LEFT
+hand, 1 = RIGHT hand, the most confident of that side; target frame = ``target_frame`` or the camera
+optical frame). A side without a hand (its valid flag 0, ``hands_valid`` False) keeps its values of the
+last frame it was seen in the episode (before the first: the first; never in the episode: the first seen
+in the dataset; never at all: 0): the action then says "stay", a policy trains on it without a custom
+loss, and the statistics in meta/ are over the frames where the hand was seen only. To leave those frames
+out of a loss instead, weight it by ``hands_valid`` (README). Policy inputs and targets:
     observation.images.camera   video (H, W, 3)
     observation.state           float32 (266,): per side (left then right) 133 values: valid, confidence,
-                                wrist x y z (m), wrist qx qy qz qw, 21 joints x y z (m, MANO21 order),
+                                wrist x y z (m), wrist qx qy qz qw, 21 joints x y z (m, MANO21 order, named),
                                 MANO global orient (3, axis-angle, target frame), MANO hand pose (45),
                                 MANO betas (10), pinch aperture (m), gripper closed (0/1), gripper command
     action                      float32 (16,): per side wrist target x y z qx qy qz qw + gripper command
@@ -53,11 +54,18 @@ from pathlib import Path
 import numpy as np
 from rosbags.rosbag2 import Reader
 
-from wildhands_core.constants import NUM_BETAS, NUM_JOINTS, NUM_MANO_JOINTS
 from wildhands_core.stamps import NS_PER_S, stamp_to_ns
 from wildhands_core.transforms import TRANSFORM_ERROR_REASONS
 from wildhands_ros.bag import frames as frame_io
 from wildhands_ros.bag.atomic import atomic_path, write_json_atomic
+from wildhands_ros.bag.lerobot_features import (
+    ACTION_NAMES,
+    ROBOT_TYPE,
+    SIDE_ACTION_SIZE,
+    SIDE_STATE_SIZE,
+    STATE_NAMES,
+    lerobot_features,
+)
 from wildhands_ros.bag.lerobot_writer import CODEBASE_VERSION, LeRobotWriter
 from wildhands_ros.bag.robot_targets import episode_targets
 from wildhands_ros.bag.types import COMPRESSED_IMAGE, IMAGE, make_typestore, register_bag_types
@@ -65,33 +73,8 @@ from wildhands_ros.bag.types import COMPRESSED_IMAGE, IMAGE, make_typestore, reg
 VIDEO_KEY = "observation.images.camera"
 #: Default episode split (s): a longer step between consecutive images starts a new episode.
 EPISODE_GAP_S = 0.5
-SIDES = ("left", "right")
 IMAGE_REASONS = ("image_deserialize", "image_decode", "image_size", "image_stamp_not_increasing",
                  "hand_array_without_image")
-
-
-def _side_names(side: str) -> list[str]:
-    names = [f"{side}.valid", f"{side}.confidence", *(f"{side}.wrist_{a}" for a in "xyz"),
-             *(f"{side}.wrist_q{a}" for a in "xyzw")]
-    names += [f"{side}.joint{j}_{a}" for j in range(NUM_JOINTS) for a in "xyz"]
-    names += [f"{side}.global_orient_{a}" for a in "xyz"]
-    names += [f"{side}.hand_pose{j}_{a}" for j in range(1, NUM_MANO_JOINTS) for a in "xyz"]
-    names += [f"{side}.beta{k}" for k in range(NUM_BETAS)]
-    return names + [f"{side}.pinch_aperture_m", f"{side}.gripper_closed", f"{side}.gripper_command"]
-
-
-STATE_NAMES = [n for s in SIDES for n in _side_names(s)]
-ACTION_NAMES = [f"{s}.{n}" for s in SIDES for n in (*(f"wrist_{a}" for a in "xyz"),
-                                                      *(f"wrist_q{a}" for a in "xyzw"), "gripper_command")]
-FEATURES = {
-    "observation.state": {"dtype": "float32", "shape": [len(STATE_NAMES)], "names": STATE_NAMES},
-    "hands_valid": {"dtype": "bool", "shape": [2], "names": list(SIDES)},
-    "transform_ok": {"dtype": "bool", "shape": [1], "names": None},
-    "estimated": {"dtype": "bool", "shape": [1], "names": None},
-    "recorded": {"dtype": "bool", "shape": [1], "names": None},
-    "stamp_ns": {"dtype": "int64", "shape": [1], "names": None},
-    "action": {"dtype": "float32", "shape": [len(ACTION_NAMES)], "names": ACTION_NAMES},
-}
 
 
 def _image_connection(reader, topic: str | None, bag: Path):
@@ -163,8 +146,8 @@ def _episode_columns(by_stamp: dict[int, dict], cfg, target, missing: Counter, s
     valid = np.zeros((F, 2), bool)
     valid[rec] = arrays["side_valid"]
     valid &= estimated[:, None]
-    state = np.zeros((F, 2, 133), np.float32)
-    action = np.zeros((F, 2, 8), np.float32)
+    state = np.zeros((F, 2, SIDE_STATE_SIZE), np.float32)
+    action = np.zeros((F, 2, SIDE_ACTION_SIZE), np.float32)
     joints = arrays.get("joints_target_m", arrays["joints_m"])
     go = arrays.get("global_orient_target_aa", arrays["global_orient_aa"])
     row_of = np.nonzero(rec)[0]  # recorded row r -> dataset row
@@ -178,9 +161,9 @@ def _episode_columns(by_stamp: dict[int, dict], cfg, target, missing: Counter, s
         action[f, s] = np.concatenate([pose, [g[2]]])
     # per side: the valid flag and the confidence (0 without a hand) are always values; the rest only
     # where the side is valid (held otherwise, and left out of the statistics: LeRobotWriter.end_episode)
-    state_valid = np.repeat(valid[:, :, None], 133, axis=2)
+    state_valid = np.repeat(valid[:, :, None], SIDE_STATE_SIZE, axis=2)
     state_valid[:, :, :2] = True
-    action_valid = np.repeat(valid[:, :, None], 8, axis=2)
+    action_valid = np.repeat(valid[:, :, None], SIDE_ACTION_SIZE, axis=2)
     masks = {"observation.state": state_valid.reshape(F, -1), "action": action_valid.reshape(F, -1)}
     cols = {"observation.state": state.reshape(F, -1), "hands_valid": valid,
             "transform_ok": transform_ok[:, None], "estimated": estimated[:, None], "recorded": rec[:, None],
@@ -207,7 +190,8 @@ def export_lerobot(in_bags, out_dir, cfg, on_episode: Callable[[str], None] | No
     read = [_read_bag(b, cfg, malformed) for b in bags]
     fps = dataset_fps(_image_rate_hz(bags, cfg.image_topic), cfg.fps)
     with atomic_path(out_dir, cfg.overwrite) as work:
-        run = _LeRobotRun(work, cfg, fps, summary, on_episode)
+        cams = sorted({f["frame_id"] for frames, _ in read for f in frames if f["frame_id"]})
+        run = _LeRobotRun(work, cfg, fps, summary, on_episode, cfg.target_frame or ", ".join(cams))
         for bag, (hand_frames, topic) in zip(bags, read, strict=True):
             run.export_bag(bag, hand_frames, topic, malformed)
         if run.writer is None:
@@ -226,8 +210,10 @@ def export_lerobot(in_bags, out_dir, cfg, on_episode: Callable[[str], None] | No
 class _LeRobotRun:
     """One LeRobot export in progress: the writer (made at the first usable image) and the counts."""
 
-    def __init__(self, work: Path, cfg, fps: int, summary, on_episode: Callable[[str], None] | None) -> None:
+    def __init__(self, work: Path, cfg, fps: int, summary, on_episode: Callable[[str], None] | None,
+                 frame: str) -> None:
         self.work, self.cfg, self.fps, self.summary, self.on_episode = work, cfg, fps, summary, on_episode
+        self.frame = frame  # the frame of the poses: the target frame or the images' optical frame
         self.writer: LeRobotWriter | None = None
         self.missing: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
@@ -276,7 +262,8 @@ class _LeRobotRun:
         frames missing before it filled with the previous image, marked); False when skipped."""
         if self.writer is None:
             size = (rgb.shape[1], rgb.shape[0])
-            self.writer = LeRobotWriter(self.work, self.fps, FEATURES, VIDEO_KEY, size)
+            self.writer = LeRobotWriter(self.work, self.fps, lerobot_features(self.frame), VIDEO_KEY, size,
+                                        ROBOT_TYPE)
         writer, stamps = self.writer, episode.stamps
         if rgb.shape[:2] != (writer.image_size_wh[1], writer.image_size_wh[0]):
             self.skipped["image_size"] += 1
@@ -351,4 +338,4 @@ def _malformed_reasons() -> tuple[str, ...]:
     return MALFORMED_REASONS
 
 
-__all__ = ["ACTION_NAMES", "FEATURES", "STATE_NAMES", "VIDEO_KEY", "export_lerobot"]
+__all__ = ["ACTION_NAMES", "EPISODE_GAP_S", "STATE_NAMES", "VIDEO_KEY", "dataset_fps", "export_lerobot"]

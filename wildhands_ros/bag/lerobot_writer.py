@@ -165,8 +165,9 @@ class VideoEncoder:
 
 
 class LeRobotWriter:
-    """Episodes in, a LeRobot v3.0 dataset out; ``features``: name -> {"dtype", "shape", "names"} of the
-    caller's per-frame columns (float32 / int64 / bool vectors), ``video_key`` the image stream (or None)."""
+    """Episodes in, a LeRobot v3.0 dataset out; ``features``: name -> {"dtype", "shape", "names"[, "info"]}
+    of the caller's per-frame columns (float32 / int64 / bool vectors; ``info``: a dict copied into
+    meta/info.json), ``video_key`` the image stream (or None)."""
 
     def __init__(self, root: str | Path, fps: int, features: dict[str, dict], video_key: str | None,
                  image_size_wh: tuple[int, int] | None = None, robot_type: str | None = None) -> None:
@@ -323,6 +324,8 @@ class LeRobotWriter:
             }
         for k, spec in self.features.items():
             feats[k] = {"dtype": spec["dtype"], "shape": list(spec["shape"]), "names": spec.get("names")}
+            if "info" in spec:
+                feats[k]["info"] = spec["info"]
         for k, dt in DEFAULT_FEATURES.items():
             feats[k] = {"dtype": dt, "shape": [1], "names": None}
         return feats
