@@ -394,6 +394,15 @@ for backend in backends:
                   "pixel": float(x["observation.images.camera"][:, 20, 5].mean()),
                   "state": x["observation.state"].tolist(), "ep": int(x["episode_index"]),
                   "frame": int(x["frame_index"]), "fps": ds.fps}
+# the README's loss mask: hands_valid over an action chunk, LeRobot's padding past the episode's end
+import torch
+chunk = [0, 1 / 30, 2 / 30]
+ds = LeRobotDataset("wildhands/test", root=sys.argv[1], video_backend="pyav",
+                    delta_timestamps={"action": chunk, "hands_valid": chunk})
+b = torch.utils.data.default_collate([ds[8]])
+mask = b["hands_valid"].float().repeat_interleave(8, dim=-1)
+mask = mask * ~b["action_is_pad"][..., None]
+out["mask"] = mask[0].tolist()
 print(json.dumps(out))
 """
 
@@ -405,9 +414,14 @@ print(json.dumps(out))
 def test_lerobot_loads_the_exported_dataset(demo):
     tmp, _frames, out, _s = demo
     res = _run_lerobot(_LOAD, str(out), tmp=tmp)
+    mask = np.asarray(res.pop("mask"))
     print("backends:", sorted(res))
     for got in res.values():
         _check_loaded(got, out)
+    # rows 8, 9 of episode 0 (images 8, 9: both hands, the right one only), then past its end: zeros
+    valid = pq.read_table(out / "data/chunk-000/file-000.parquet").to_pydict()["hands_valid"]
+    assert valid[8] == [True, True] and valid[9] == [False, True]
+    assert mask.tolist() == [[1.0] * 16, [0.0] * 8 + [1.0] * 8, [0.0] * 16]
 
 
 _SPLIT = """
