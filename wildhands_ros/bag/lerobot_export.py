@@ -125,9 +125,11 @@ def dataset_fps(rate_hz: float, fps: int | None) -> int:
 
 
 def _episode_columns(by_stamp: dict[int, dict], cfg, target, missing: Counter, stamps: list[int],
-                     recorded: list[bool], fps: int) -> tuple[dict[str, np.ndarray], dict, dict]:
+                     recorded: list[bool], fps: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray],
+                                                              dict, dict]:
     """LeRobot columns of one episode whose rows have ``stamps`` (``recorded`` False: a filler row that
-    repeats the previous image; its stamp is interpolated); the arrays are those of the recorded rows."""
+    repeats the previous image; its stamp is interpolated), their validity masks (for the writer), the
+    summary entry, and the arrays of the recorded rows."""
     from wildhands_core.episodes import episode_arrays
     from wildhands_ros.bag.export import stamp_gaps
 
