@@ -62,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("output", help="output directory (must not exist unless --overwrite)")
     ex.add_argument("--topic", help="HandArray topic (default: the only one)")
     ex.add_argument("--episode-gap", type=float, default=None,
-                    help="start a new episode where stamps jump by more than this (seconds)")
+                    help="start a new episode where stamps jump by more than this (seconds; default: never "
+                    "for npz, 0.5 for lerobot, where 'inf' fills pauses with marked repeated frames instead)")
     ex.add_argument("--format", default="npz", choices=["npz", "lerobot"],
                     help="npz: .npz + Parquet per episode; lerobot: a LeRobot v3.0 dataset (images as video)")
     ex.add_argument("--target-frame", help="express hands and targets in this TF frame (from the bag's /tf "
@@ -136,8 +137,10 @@ def _export(a: argparse.Namespace) -> int:
     print(f"{len(s.episodes)} episode(s), {s.messages} hand messages -> {s.output} ({s.format})")
     for e in s.episodes:
         if e.get("gaps"):
+            n = e.get("filled_frames")
+            filled = f" ({n} filled, marked recorded=False)" if n else ""
             print(f"  {e['name']}: {len(e['gaps'])} gap(s), ~{sum(g['missing_frames'] for g in e['gaps'])} "
-                  "missing frame(s)")
+                  f"missing frame(s){filled}")
     if s.malformed:
         print("  skipped: " + json.dumps(s.malformed))
     if s.transform_missing:

@@ -52,7 +52,8 @@ __all__ = ["FRAME_ARRAYS", "HAND_ARRAYS", "ExportConfig", "ExportSummary", "epis
 @dataclass
 class ExportConfig:
     topic: str | None = None  # None = the only HandArray topic of each bag
-    episode_gap_s: float | None = None  # split an episode where stamps jump by more; None = never
+    # split an episode where stamps jump by more; None = never (npz), lerobot_export.EPISODE_GAP_S (lerobot)
+    episode_gap_s: float | None = None
     overwrite: bool = False
     progress: bool = True
     format: str = "npz"  # "npz" (npz + Parquet per episode) | "lerobot" (a LeRobot v3.0 dataset)

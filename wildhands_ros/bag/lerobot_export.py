@@ -4,27 +4,44 @@ learning.
     wildhands-bag process cam_bag hands_bag --checkpoint m.pt --copy /cam/image_raw   # images carried along
     wildhands-bag export hands_bag OUT --format lerobot [--target-frame base --episode-gap 2.0 --plot]
 
-Rows are the recorded images (the image topic, in log order; frames of the video stream), one episode per
-bag or per ``episode_gap_s`` split; each row's hands are the HandArray of the same stamp. An image
-without a HandArray (``no_estimate``) or without hands is kept, with its masks False; images that cannot
-be decoded, change size, or do not advance the stamp are skipped and counted. Gaps (missing frames) are
-listed per episode in ``wildhands_export.json`` (the summary, next to ``meta/``).
+Rows are the recorded images (the image topic, in log order; frames of the video stream); each row's hands
+are the HandArray of the same stamp. Time follows the recording: LeRobot's ``timestamp`` is frame_index /
+fps (the video is queried at it), so
+  - a step between consecutive images longer than ``episode_gap_s`` (default ``EPISODE_GAP_S`` = 0.5 s)
+    starts a new episode (one bag is one or more episodes; ``--episode-gap inf`` never splits);
+  - a shorter step of k frame periods (k = round(step x fps) > 1: dropped frames) is filled with k - 1
+    rows that repeat the previous image, marked ``recorded`` False, their ``stamp_ns`` interpolated and
+    their hands missing; ``timestamp`` then stays within half a frame of the recorded stamp minus the
+    episode's first (up to the camera's drift from the integer fps; ``max_timestamp_error_s`` per episode
+    in the summary). ``fps`` is the camera's rate rounded; a given fps more than 5 % off it is refused.
+An image without a HandArray (``no_estimate``) or without hands is kept, with its masks False; images
+that cannot be decoded, change size, or do not advance the stamp are skipped and counted. Gaps and filled
+frames are listed per episode in ``wildhands_export.json`` (the summary, next to ``meta/``).
 
-Features (``names`` in meta/info.json give every column; side 0 = LEFT hand, 1 = RIGHT hand, the most
-confident of that side; target frame = ``target_frame`` or the camera optical frame; zeros where the mask
-is False):
+Features (``wildhands_ros.bag.lerobot_features``; meta/info.json gives every column's name and unit, the
+frame, the joint names and the rotation conventions; ``robot_type`` "human_hands_mano"; side 0 = LEFT
+hand, 1 = RIGHT hand, the most confident of that side; target frame = ``target_frame`` or the camera
+optical frame). A side without a hand (its valid flag 0, ``hands_valid`` False) keeps its values of the
+last frame it was seen in the episode (before the first: the first; never in the episode: the first seen
+in the dataset; never at all: 0): the action then says "stay", a policy trains on it without a custom
+loss, and the statistics in meta/ are over the frames where the hand was seen only. To leave those frames
+out of a loss instead, weight it by ``hands_valid`` (README). Policy inputs and targets:
     observation.images.camera   video (H, W, 3)
     observation.state           float32 (266,): per side (left then right) 133 values: valid, confidence,
-                                wrist x y z (m), wrist qx qy qz qw, 21 joints x y z (m, MANO21 order),
+                                wrist x y z (m), wrist qx qy qz qw, 21 joints x y z (m, MANO21 order, named),
                                 MANO global orient (3, axis-angle, target frame), MANO hand pose (45),
                                 MANO betas (10), pinch aperture (m), gripper closed (0/1), gripper command
-    observation.hands_valid     bool (2,)   hand present (and transform found) per side
-    observation.transform_ok    bool (1,)   camera -> target transform found (always True without one)
-    observation.estimated       bool (1,)   a HandArray exists for the image
-    observation.stamp_ns        int64 (1,)  recorded image stamp (LeRobot's ``timestamp`` = frame_index / fps)
     action                      float32 (16,): per side wrist target x y z qx qy qz qw + gripper command
                                 in [0, 1] (0 closed, 1 open), at the frame's time; shift it with
                                 ``delta_timestamps`` for future targets
+Not policy inputs (outside ``observation.*`` and ``action``: LeRobot's ``dataset_to_policy_features``
+skips them):
+    hands_valid                 bool (2,)   hand present (and transform found) per side
+    transform_ok                bool (1,)   camera -> target transform found (always True without a target
+                                            frame; False on filler rows)
+    estimated                   bool (1,)   a HandArray exists for the image
+    recorded                    bool (1,)   a recorded image (False: a filler row for a dropped frame)
+    stamp_ns                    int64 (1,)  image stamp (ns; interpolated on filler rows)
 """
 
 from __future__ import annotations
@@ -37,42 +54,27 @@ from pathlib import Path
 import numpy as np
 from rosbags.rosbag2 import Reader
 
-from wildhands_core.constants import NUM_BETAS, NUM_JOINTS, NUM_MANO_JOINTS
 from wildhands_core.stamps import NS_PER_S, stamp_to_ns
 from wildhands_core.transforms import TRANSFORM_ERROR_REASONS
 from wildhands_ros.bag import frames as frame_io
 from wildhands_ros.bag.atomic import atomic_path, write_json_atomic
+from wildhands_ros.bag.lerobot_features import (
+    ACTION_NAMES,
+    ROBOT_TYPE,
+    SIDE_ACTION_SIZE,
+    SIDE_STATE_SIZE,
+    STATE_NAMES,
+    lerobot_features,
+)
 from wildhands_ros.bag.lerobot_writer import CODEBASE_VERSION, LeRobotWriter
 from wildhands_ros.bag.robot_targets import episode_targets
 from wildhands_ros.bag.types import COMPRESSED_IMAGE, IMAGE, make_typestore, register_bag_types
 
 VIDEO_KEY = "observation.images.camera"
-SIDES = ("left", "right")
+#: Default episode split (s): a longer step between consecutive images starts a new episode.
+EPISODE_GAP_S = 0.5
 IMAGE_REASONS = ("image_deserialize", "image_decode", "image_size", "image_stamp_not_increasing",
                  "hand_array_without_image")
-
-
-def _side_names(side: str) -> list[str]:
-    names = [f"{side}.valid", f"{side}.confidence", *(f"{side}.wrist_{a}" for a in "xyz"),
-             *(f"{side}.wrist_q{a}" for a in "xyzw")]
-    names += [f"{side}.joint{j}_{a}" for j in range(NUM_JOINTS) for a in "xyz"]
-    names += [f"{side}.global_orient_{a}" for a in "xyz"]
-    names += [f"{side}.hand_pose{j}_{a}" for j in range(1, NUM_MANO_JOINTS) for a in "xyz"]
-    names += [f"{side}.beta{k}" for k in range(NUM_BETAS)]
-    return names + [f"{side}.pinch_aperture_m", f"{side}.gripper_closed", f"{side}.gripper_command"]
-
-
-STATE_NAMES = [n for s in SIDES for n in _side_names(s)]
-ACTION_NAMES = [f"{s}.{n}" for s in SIDES for n in (*(f"wrist_{a}" for a in "xyz"),
-                                                      *(f"wrist_q{a}" for a in "xyzw"), "gripper_command")]
-FEATURES = {
-    "observation.state": {"dtype": "float32", "shape": [len(STATE_NAMES)], "names": STATE_NAMES},
-    "observation.hands_valid": {"dtype": "bool", "shape": [2], "names": list(SIDES)},
-    "observation.transform_ok": {"dtype": "bool", "shape": [1], "names": None},
-    "observation.estimated": {"dtype": "bool", "shape": [1], "names": None},
-    "observation.stamp_ns": {"dtype": "int64", "shape": [1], "names": None},
-    "action": {"dtype": "float32", "shape": [len(ACTION_NAMES)], "names": ACTION_NAMES},
-}
 
 
 def _image_connection(reader, topic: str | None, bag: Path):
@@ -86,8 +88,8 @@ def _image_connection(reader, topic: str | None, bag: Path):
     return [c for c in conns if c.topic == topics[0]]
 
 
-def _image_fps(bags: list[Path], topic: str | None) -> int:
-    """The camera's frame rate: 1 / median step of the image stamps (a pass over the image headers)."""
+def _image_rate_hz(bags: list[Path], topic: str | None) -> float:
+    """The camera's frame rate (Hz): 1 / median step of the image stamps (a pass over the image headers)."""
     steps = []
     for bag in bags:
         ts = make_typestore()
@@ -104,46 +106,79 @@ def _image_fps(bags: list[Path], topic: str | None) -> int:
             steps.append(d[d > 0])
     steps = np.concatenate(steps) if steps else np.zeros(0)
     if steps.size == 0:
-        raise ValueError("cannot tell the frame rate (fewer than 2 images); give --fps")
-    return max(round(NS_PER_S / float(np.median(steps))), 1)
+        return float("nan")
+    return NS_PER_S / float(np.median(steps))
 
 
-def _episode_columns(frames: list[dict], by_stamp: dict[int, dict], cfg, target, missing: Counter,
-                     stamps: list[int]) -> tuple[dict[str, np.ndarray], dict, dict]:
-    """LeRobot columns of one episode whose images have ``stamps``."""
+def dataset_fps(rate_hz: float, fps: int | None) -> int:
+    """The dataset's integer frame rate: ``fps`` when given, else the camera's ``rate_hz`` rounded. A
+    given ``fps`` more than 5 % off the camera's rate is refused: it would re-time every frame."""
+    if fps is None:
+        if not np.isfinite(rate_hz):
+            raise ValueError("cannot tell the frame rate (fewer than 2 images); give --fps")
+        return max(round(rate_hz), 1)
+    if np.isfinite(rate_hz) and abs(fps - rate_hz) > 0.05 * rate_hz:
+        raise ValueError(f"the images come at {rate_hz:.2f} Hz: a {fps} fps dataset would re-time them "
+                         "(LeRobot's timestamp is frame_index / fps); leave --fps out or give the camera's "
+                         "rate")
+    return fps
+
+
+def _episode_columns(by_stamp: dict[int, dict], cfg, target, missing: Counter, stamps: list[int],
+                     recorded: list[bool], fps: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray],
+                                                              dict, dict]:
+    """LeRobot columns of one episode whose rows have ``stamps`` (``recorded`` False: a filler row that
+    repeats the previous image; its stamp is interpolated), their validity masks (for the writer), the
+    summary entry, and the arrays of the recorded rows."""
     from wildhands_core.episodes import episode_arrays
     from wildhands_ros.bag.export import stamp_gaps
 
+    F = len(stamps)
+    all_stamps, rec = np.asarray(stamps, np.int64), np.asarray(recorded, bool)
+    rec_stamps = all_stamps[rec].tolist()
     rows = [by_stamp.get(s) or {"stamp_ns": s, "log_time_ns": 0, "frame_id": "", "size": (0, 0), "hands": []}
-            for s in stamps]
-    estimated = np.array([s in by_stamp for s in stamps])
+            for s in rec_stamps]
+    estimated = np.zeros(F, bool)
+    estimated[rec] = [s in by_stamp for s in rec_stamps]
     arrays = episode_arrays(rows)
     cam = next((r["frame_id"] for r in rows if r["frame_id"]), "")
     arrays.update(episode_targets(arrays, [r["frame_id"] or cam for r in rows], target, cfg.gripper, missing))
-    F = len(stamps)
-    state = np.zeros((F, 2, 133), np.float32)
-    action = np.zeros((F, 2, 8), np.float32)
-    valid = arrays["side_valid"] & estimated[:, None]
+    transform_ok = np.zeros(F, bool)
+    transform_ok[rec] = arrays["transform_ok"]
+    valid = np.zeros((F, 2), bool)
+    valid[rec] = arrays["side_valid"]
+    valid &= estimated[:, None]
+    state = np.zeros((F, 2, SIDE_STATE_SIZE), np.float32)
+    action = np.zeros((F, 2, SIDE_ACTION_SIZE), np.float32)
     joints = arrays.get("joints_target_m", arrays["joints_m"])
     go = arrays.get("global_orient_target_aa", arrays["global_orient_aa"])
-    for f, s in zip(*np.nonzero(valid), strict=True):
-        h = arrays["hand_index_by_side"][f, s]
-        pose = arrays["wrist_target_pose"][f, s]
-        g = [arrays["gripper_aperture_m"][f, s], float(arrays["gripper_closed"][f, s]),
-             arrays["gripper_command"][f, s]]
+    row_of = np.nonzero(rec)[0]  # recorded row r -> dataset row
+    for r, s in zip(*np.nonzero(valid[rec]), strict=True):
+        h, f = arrays["hand_index_by_side"][r, s], row_of[r]
+        pose = arrays["wrist_target_pose"][r, s]
+        g = [arrays["gripper_aperture_m"][r, s], float(arrays["gripper_closed"][r, s]),
+             arrays["gripper_command"][r, s]]
         state[f, s] = np.concatenate([[1.0, arrays["confidence"][h]], pose, joints[h].reshape(-1), go[h],
                                       arrays["hand_pose_aa"][h], arrays["betas"][h], g])
         action[f, s] = np.concatenate([pose, [g[2]]])
-    cols = {"observation.state": state.reshape(F, -1), "observation.hands_valid": valid,
-            "observation.transform_ok": arrays["transform_ok"][:, None],
-            "observation.estimated": estimated[:, None],
-            "observation.stamp_ns": np.asarray(stamps, np.int64)[:, None], "action": action.reshape(F, -1)}
-    info = {"frames": F, "frames_without_estimate": int(F - estimated.sum()),
-            "frames_without_hands": int(np.sum(~valid.any(1))),
+    # per side: the valid flag and the confidence (0 without a hand) are always values; the rest only
+    # where the side is valid (held otherwise, and left out of the statistics: LeRobotWriter.end_episode)
+    state_valid = np.repeat(valid[:, :, None], SIDE_STATE_SIZE, axis=2)
+    state_valid[:, :, :2] = True
+    action_valid = np.repeat(valid[:, :, None], SIDE_ACTION_SIZE, axis=2)
+    masks = {"observation.state": state_valid.reshape(F, -1), "action": action_valid.reshape(F, -1)}
+    cols = {"observation.state": state.reshape(F, -1), "hands_valid": valid,
+            "transform_ok": transform_ok[:, None], "estimated": estimated[:, None], "recorded": rec[:, None],
+            "stamp_ns": all_stamps[:, None], "action": action.reshape(F, -1)}
+    lag = row_of / fps - (all_stamps[rec] - all_stamps[0]) / NS_PER_S
+    info = {"frames": F, "filled_frames": int(F - rec.sum()),
+            "frames_without_estimate": int(rec.sum() - estimated.sum()),  # recorded images
+            "frames_without_hands": int(np.sum(~valid[rec].any(1))),
             "transform_missing": int(np.sum(~arrays["transform_ok"])),
-            "gaps": stamp_gaps(np.asarray(stamps, np.int64)), "first_stamp_ns": int(stamps[0]),
+            "max_timestamp_error_s": float(np.max(np.abs(lag))),
+            "gaps": stamp_gaps(np.asarray(rec_stamps, np.int64)), "first_stamp_ns": int(stamps[0]),
             "last_stamp_ns": int(stamps[-1]), "frame_id": cam}
-    return cols, info, arrays
+    return cols, masks, info, arrays
 
 
 def export_lerobot(in_bags, out_dir, cfg, on_episode: Callable[[str], None] | None = None):
@@ -155,9 +190,10 @@ def export_lerobot(in_bags, out_dir, cfg, on_episode: Callable[[str], None] | No
     malformed: Counter[str] = Counter()
     bags = [Path(b) for b in in_bags]
     read = [_read_bag(b, cfg, malformed) for b in bags]
-    fps = cfg.fps if cfg.fps is not None else _image_fps(bags, cfg.image_topic)
+    fps = dataset_fps(_image_rate_hz(bags, cfg.image_topic), cfg.fps)
     with atomic_path(out_dir, cfg.overwrite) as work:
-        run = _LeRobotRun(work, cfg, fps, summary, on_episode)
+        cams = sorted({f["frame_id"] for frames, _ in read for f in frames if f["frame_id"]})
+        run = _LeRobotRun(work, cfg, fps, summary, on_episode, cfg.target_frame or ", ".join(cams))
         for bag, (hand_frames, topic) in zip(bags, read, strict=True):
             run.export_bag(bag, hand_frames, topic, malformed)
         if run.writer is None:
@@ -176,8 +212,10 @@ def export_lerobot(in_bags, out_dir, cfg, on_episode: Callable[[str], None] | No
 class _LeRobotRun:
     """One LeRobot export in progress: the writer (made at the first usable image) and the counts."""
 
-    def __init__(self, work: Path, cfg, fps: int, summary, on_episode: Callable[[str], None] | None) -> None:
+    def __init__(self, work: Path, cfg, fps: int, summary, on_episode: Callable[[str], None] | None,
+                 frame: str) -> None:
         self.work, self.cfg, self.fps, self.summary, self.on_episode = work, cfg, fps, summary, on_episode
+        self.frame = frame  # the frame of the poses: the target frame or the images' optical frame
         self.writer: LeRobotWriter | None = None
         self.missing: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
@@ -222,10 +260,12 @@ class _LeRobotRun:
             skipped["hand_array_without_image"] += len(set(by_stamp) - used)
 
     def _add_image(self, episode: _Episode, stamp: int, rgb: np.ndarray) -> bool:
-        """One decoded image into the current episode (a new one after a gap); False when skipped."""
+        """One decoded image into the current episode (a new one after a gap longer than the episode gap;
+        frames missing before it filled with the previous image, marked); False when skipped."""
         if self.writer is None:
             size = (rgb.shape[1], rgb.shape[0])
-            self.writer = LeRobotWriter(self.work, self.fps, FEATURES, VIDEO_KEY, size)
+            self.writer = LeRobotWriter(self.work, self.fps, lerobot_features(self.frame), VIDEO_KEY, size,
+                                        ROBOT_TYPE)
         writer, stamps = self.writer, episode.stamps
         if rgb.shape[:2] != (writer.image_size_wh[1], writer.image_size_wh[0]):
             self.skipped["image_size"] += 1
@@ -233,13 +273,22 @@ class _LeRobotRun:
         if stamps and stamp <= stamps[-1]:
             self.skipped["image_stamp_not_increasing"] += 1
             return False
-        gap = self.cfg.episode_gap_s
-        if stamps and gap is not None and stamp - stamps[-1] > gap * NS_PER_S:
+        gap = self.cfg.episode_gap_s if self.cfg.episode_gap_s is not None else EPISODE_GAP_S
+        if stamps and stamp - stamps[-1] > gap * NS_PER_S:
             self._close_episode(episode)
         if not stamps:
             writer.begin_episode()
+        else:  # frame periods since the previous image: one row each, the missing ones filled
+            last = stamps[-1]
+            slots = max(1, round((stamp - last) * self.fps / NS_PER_S))
+            for j in range(1, slots):
+                writer.add_image(episode.last_rgb)
+                stamps.append(last + (stamp - last) * j // slots)
+                episode.recorded.append(False)
         writer.add_image(rgb)
         stamps.append(stamp)
+        episode.recorded.append(True)
+        episode.last_rgb = rgb
         return True
 
     def _close_episode(self, e: _Episode) -> None:
@@ -247,10 +296,10 @@ class _LeRobotRun:
         from wildhands_ros.bag.export import _side_confidence
 
         cfg = self.cfg
-        cols, info, arrays = _episode_columns(e.hand_frames, e.by_stamp, cfg, e.target, self.missing,
-                                              e.stamps)
+        cols, masks, info, arrays = _episode_columns(e.by_stamp, cfg, e.target, self.missing, e.stamps,
+                                                     e.recorded, self.fps)
         name = f"{e.bag.name}_ep{e.index:03d}"
-        row = self.writer.end_episode(cols, cfg.task, {"source_bag": str(e.bag), "source_name": name})
+        row = self.writer.end_episode(cols, cfg.task, {"source_bag": str(e.bag), "source_name": name}, masks)
         self.summary.episodes.append({"name": name, "episode_index": row["episode_index"],
                                       "bag": str(e.bag), "topic": e.topic, **info,
                                       "hands": int(arrays["frame_index"].size)})
@@ -266,11 +315,13 @@ class _LeRobotRun:
             self.on_episode(name)
         e.index += 1
         e.stamps.clear()
+        e.recorded.clear()
 
 
 @dataclass
 class _Episode:
-    """The bag being exported and the image stamps of its current episode (``index``: 0, 1, ...)."""
+    """The bag being exported and the rows of its current episode (``index``: 0, 1, ...): their stamps,
+    whether each is a recorded image (else a filler), the last image."""
 
     bag: Path
     topic: str
@@ -278,6 +329,8 @@ class _Episode:
     by_stamp: dict[int, dict]
     target: object
     stamps: list[int] = field(default_factory=list)
+    recorded: list[bool] = field(default_factory=list)
+    last_rgb: np.ndarray | None = None
     index: int = 0
 
 
@@ -287,4 +340,4 @@ def _malformed_reasons() -> tuple[str, ...]:
     return MALFORMED_REASONS
 
 
-__all__ = ["ACTION_NAMES", "FEATURES", "STATE_NAMES", "VIDEO_KEY", "export_lerobot"]
+__all__ = ["ACTION_NAMES", "EPISODE_GAP_S", "STATE_NAMES", "VIDEO_KEY", "dataset_fps", "export_lerobot"]

@@ -10,15 +10,20 @@ episode, episode e in chunk e // 1000, file e % 1000):
     meta/tasks.parquet                     task string (pandas index) -> task_index
     meta/episodes/chunk-000/file-000.parquet  one row per episode: episode_index, tasks, length,
                                            dataset_from_index/to_index, data/ and videos/<key>/ chunk and
-                                           file indices, videos/<key>/from_timestamp/to_timestamp
+                                           file indices, videos/<key>/from_timestamp/to_timestamp, and the
+                                           episode's statistics as ``stats/<feature>/<stat>`` columns (what
+                                           LeRobot's split/delete/merge tools rebuild stats.json from)
     meta/stats.json                        per feature min/max/mean/std/count/q01..q99 (images: per
-                                           channel, pixel values in [0, 1])
+                                           channel, shape (3, 1, 1), pixel values in [0, 1], ``count`` =
+                                           the number of frames sampled, as LeRobot writes it)
     data/chunk-XXX/file-YYY.parquet        one row per frame: the features + timestamp, frame_index,
                                            episode_index, index, task_index
     videos/<key>/chunk-XXX/file-YYY.mp4    H.264 (libx264, yuv420p), frame i at pts i / fps
 
 ``timestamp`` is ``frame_index / fps`` (LeRobot's convention: the video is queried at that time); the
-recorded stamps are an ordinary feature of the caller's.
+recorded stamps are an ordinary feature of the caller's. Values the caller marks as not valid (a hand not
+seen) are left out of every statistic and hold the last valid value in the data files
+(:meth:`LeRobotWriter.end_episode`), so normalisation and targets see measurements only.
 """
 
 from __future__ import annotations
@@ -40,12 +45,88 @@ DEFAULT_FEATURES = {"timestamp": "float32", "frame_index": "int64", "episode_ind
                     "index": "int64", "task_index": "int64"}
 
 
-def _stats(x: np.ndarray) -> dict:
-    x = np.asarray(x, np.float64).reshape(len(x), -1)
-    out = {"min": x.min(0), "max": x.max(0), "mean": x.mean(0), "std": x.std(0), "count": [len(x)]}
+def sample_frame_indices(n: int) -> np.ndarray:
+    """The frames of an ``n``-frame episode that LeRobot's image statistics use: all up to 100, then about
+    n ** 0.75 (at most 10 000), evenly spaced (lerobot 0.4 ``compute_stats.sample_indices``)."""
+    k = n if n < 100 else max(100, min(int(n ** 0.75), 10_000))
+    return np.unique(np.round(np.linspace(0, n - 1, k)).astype(int)) if n else np.zeros(0, int)
+
+
+def downsample_for_stats(rgb: np.ndarray) -> np.ndarray:
+    """LeRobot's stride for image statistics: frames whose larger side is >= 300 px are sampled every
+    ``larger side // 150`` pixels (about 150 px), smaller ones are used whole."""
+    big = max(rgb.shape[:2])
+    return rgb if big < 300 else rgb[:: big // 150, :: big // 150]
+
+
+def channel_histogram(frames: list[np.ndarray]) -> np.ndarray:
+    """(3, 256) counts of each uint8 value per channel of RGB ``frames``."""
+    hist = np.zeros((3, 256))
+    for f in frames:
+        for c in range(3):
+            hist[c] += np.bincount(f[..., c].reshape(-1), minlength=256)
+    return hist
+
+
+def image_stats(hist: np.ndarray, frames: int) -> dict:
+    """Per-channel statistics of the pixels counted in ``hist`` (:func:`channel_histogram` of ``frames``
+    frames) as LeRobot writes them: values in [0, 1], shape (3, 1, 1), ``count`` = [frames]. Exact."""
+    v = np.arange(256) / 255.0
+    n = hist.sum(1)
+    mean = hist @ v / n
+    std = np.sqrt(np.maximum(hist @ v**2 / n - mean**2, 0.0))
+    cdf = np.cumsum(hist, 1) / n[:, None]
+    out = {"min": [v[np.nonzero(h)[0][0]] for h in hist], "max": [v[np.nonzero(h)[0][-1]] for h in hist],
+           "mean": mean, "std": std}
     for q in QUANTILES:
-        out[f"q{round(q * 100):02d}"] = np.quantile(x, q, axis=0)
-    return {k: np.asarray(v).tolist() for k, v in out.items()}
+        out[f"q{round(q * 100):02d}"] = [v[np.searchsorted(c, q)] for c in cdf]
+    stats = {k: np.asarray(x, np.float64).reshape(3, 1, 1).tolist() for k, x in out.items()}
+    return {**stats, "count": [int(frames)]}
+
+
+def decoded_stat_frames(path: Path, n: int) -> list[np.ndarray]:
+    """The frames of the ``n``-frame video at ``path`` that :func:`sample_frame_indices` picks, decoded to
+    RGB and downsampled as :func:`downsample_for_stats` does."""
+    import av
+
+    want = set(sample_frame_indices(n).tolist())
+    out = []
+    with av.open(str(path)) as c:
+        for i, f in enumerate(c.decode(video=0)):
+            if i in want:
+                out.append(np.ascontiguousarray(downsample_for_stats(f.to_ndarray(format="rgb24"))))
+    return out
+
+
+def value_stats(x: np.ndarray, valid: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Per-column statistics of (N, D) values as LeRobot writes them (min, max, mean, std, q01..q99: (D,)
+    each; ``count`` = [N]; bools as 0/1), over the ``valid`` (N, D) values only: NaN in a column without
+    any."""
+    import warnings
+
+    x = np.asarray(x, np.float64).reshape(len(x), -1)
+    if valid is not None:
+        x = np.where(np.asarray(valid, bool).reshape(x.shape), x, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: NaN, as documented
+        out = {"min": np.nanmin(x, 0), "max": np.nanmax(x, 0), "mean": np.nanmean(x, 0),
+               "std": np.nanstd(x, 0)}
+        for q in QUANTILES:
+            out[f"q{round(q * 100):02d}"] = np.nanquantile(x, q, axis=0)
+    return {**out, "count": np.array([len(x)])}
+
+
+def _listed(stats: dict[str, np.ndarray]) -> dict[str, list]:
+    return {k: np.asarray(v).tolist() for k, v in stats.items()}
+
+
+def hold_missing(x: np.ndarray, valid: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """(N, D) ``x`` with each value that is not ``valid`` replaced by its column's last valid value before
+    it, or, before the first, by the first; a column without a valid value gets ``fallback`` (D,)."""
+    n = len(x)
+    idx = np.maximum.accumulate(np.where(valid, np.arange(n)[:, None], -1), axis=0)
+    idx = np.where(idx < 0, np.argmax(valid, 0)[None, :], idx)
+    return np.where(valid.any(0)[None, :], np.take_along_axis(x, idx, 0), fallback[None, :].astype(x.dtype))
 
 
 class VideoEncoder:
@@ -84,8 +165,9 @@ class VideoEncoder:
 
 
 class LeRobotWriter:
-    """Episodes in, a LeRobot v3.0 dataset out; ``features``: name -> {"dtype", "shape", "names"} of the
-    caller's per-frame columns (float32 / int64 / bool vectors), ``video_key`` the image stream (or None)."""
+    """Episodes in, a LeRobot v3.0 dataset out; ``features``: name -> {"dtype", "shape", "names"[, "info"]}
+    of the caller's per-frame columns (float32 / int64 / bool vectors; ``info``: a dict copied into
+    meta/info.json), ``video_key`` the image stream (or None)."""
 
     def __init__(self, root: str | Path, fps: int, features: dict[str, dict], video_key: str | None,
                  image_size_wh: tuple[int, int] | None = None, robot_type: str | None = None) -> None:
@@ -100,8 +182,9 @@ class LeRobotWriter:
         self.robot_type = robot_type
         self.episodes: list[dict] = []
         self.tasks: list[str] = []
-        self._columns: dict[str, list[np.ndarray]] = {k: [] for k in features}
-        self._image_sums: list[np.ndarray] = []  # per episode: per-channel stats samples
+        self._columns: dict[str, list[np.ndarray]] = {k: [] for k in features}  # per episode (N, *shape)
+        self._valid: dict[str, list[np.ndarray]] = {k: [] for k in features}  # per episode (N, D) bool
+        self._image_hist: list[tuple[np.ndarray, int]] = []  # per episode: channel histogram, frames
         self._total = 0
         self._video: VideoEncoder | None = None
 
@@ -115,52 +198,45 @@ class LeRobotWriter:
                 raise ValueError("image_size_wh is needed for the video stream")
             path = self.root / VIDEO_PATH.format(video_key=self.video_key, **self._file(len(self.episodes)))
             self._video = VideoEncoder(path, self.fps, self.image_size_wh)
-            self._image_sample: list[np.ndarray] = []
+            self._video_path = path
 
     def add_image(self, rgb: np.ndarray) -> None:
         """The next frame of the current episode's video."""
         assert self._video is not None, "begin_episode() first"
-        if self._video.frames % 10 == 0:  # image stats on every 10th frame, downsampled
-            self._image_sample.append(rgb[::4, ::4].reshape(-1, 3).astype(np.float64) / 255.0)
         self._video.add(rgb)
 
-    def end_episode(self, columns: dict[str, np.ndarray], task: str, extra: dict | None = None) -> dict:
-        """Write the episode's data file; ``columns``: feature -> (N, *shape) values (N frames, equal to the
-        images added). Returns the episode's metadata row."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
+    def end_episode(self, columns: dict[str, np.ndarray], task: str, extra: dict | None = None,
+                    valid: dict[str, np.ndarray] | None = None) -> dict:
+        """Close the episode; ``columns``: feature -> (N, *shape) values (N frames, equal to the images
+        added); ``valid``: feature -> (N, D) bool, the values that are measurements (default: all). Values
+        that are not are left out of the statistics and, in the data file, hold the column's last valid
+        value of the episode (the first before it; without any in the episode, the first valid value of
+        the dataset; without any at all, 0). Returns the episode's metadata row; the data files and meta/
+        are written by :meth:`finalize`."""
         ep = len(self.episodes)
         n = len(next(iter(columns.values())))
         if set(columns) != set(self.features):
             raise ValueError(f"episode columns {sorted(columns)} != features {sorted(self.features)}")
         if any(len(v) != n for v in columns.values()):
             raise ValueError("episode columns differ in length")
+        unknown = set(valid or {}) - set(self.features)
+        if unknown:
+            raise ValueError(f"validity given for unknown features {sorted(unknown)}")
         if self._video is not None:
             if self._video.frames != n:
                 raise ValueError(f"episode {ep}: {self._video.frames} video frames for {n} rows")
             self._video.close()
             self._video = None
-            if self._image_sample:
-                self._image_sums.append(np.concatenate(self._image_sample))
+            sampled = decoded_stat_frames(self._video_path, n)
+            self._image_hist.append((channel_histogram(sampled), len(sampled)))
         if task not in self.tasks:
             self.tasks.append(task)
-        cols = {}
         for k, spec in self.features.items():
             a = np.asarray(columns[k]).astype(spec["dtype"] if spec["dtype"] != "bool" else np.bool_)
-            a = a.reshape(n, *spec["shape"])
-            self._columns[k].append(a)
-            cols[k] = pa.array(a[:, 0]) if tuple(spec["shape"]) == (1,) else \
-                pa.FixedSizeListArray.from_arrays(pa.array(a.reshape(-1)), int(spec["shape"][0]))
-        frame_index = np.arange(n, dtype=np.int64)
-        cols["timestamp"] = pa.array((frame_index / self.fps).astype(np.float32))
-        cols["frame_index"] = pa.array(frame_index)
-        cols["episode_index"] = pa.array(np.full(n, ep, np.int64))
-        cols["index"] = pa.array(self._total + frame_index)
-        cols["task_index"] = pa.array(np.full(n, self.tasks.index(task), np.int64))
-        path = self.root / DATA_PATH.format(**self._file(ep))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.table(cols), path)
+            self._columns[k].append(a.reshape(n, *spec["shape"]))
+            d = int(np.prod(spec["shape"]))
+            m = np.ones((n, d), bool) if k not in (valid or {}) else np.asarray(valid[k], bool).reshape(n, d)
+            self._valid[k].append(m)
         row = {"episode_index": ep, "tasks": [task], "length": n,
                "data/chunk_index": self._file(ep)["chunk_index"],
                "data/file_index": self._file(ep)["file_index"],
@@ -176,6 +252,65 @@ class LeRobotWriter:
         self._total += n
         return row
 
+    def _default_columns(self, ep: int) -> dict[str, np.ndarray]:
+        """LeRobot's own columns of episode ``ep``."""
+        e = self.episodes[ep]
+        n, frame_index = e["length"], np.arange(e["length"], dtype=np.int64)
+        return {"timestamp": (frame_index / self.fps).astype(np.float32), "frame_index": frame_index,
+                "episode_index": np.full(n, ep, np.int64), "index": e["dataset_from_index"] + frame_index,
+                "task_index": np.full(n, self.tasks.index(e["tasks"][0]), np.int64)}
+
+    def _write_data(self, ep: int, cols: dict[str, np.ndarray]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = {}
+        for k, a in cols.items():
+            shape = tuple(self.features[k]["shape"]) if k in self.features else (1,)
+            a = a.reshape(len(a), *shape)
+            table[k] = pa.array(a[:, 0]) if shape == (1,) else \
+                pa.FixedSizeListArray.from_arrays(pa.array(a.reshape(-1)), int(shape[0]))
+        path = self.root / DATA_PATH.format(**self._file(ep))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.table(table), path)
+
+    def _data_and_stats(self) -> tuple[list[dict], dict]:
+        """Write every episode's data file (missing values held, see :meth:`end_episode`); returns the
+        episodes' statistics and the dataset's (over the valid values; an episode without a valid value of
+        a column gets the dataset's statistics of that column, which leaves LeRobot's re-aggregation of
+        episode statistics unchanged by it)."""
+        dataset, fallback = {}, {}
+        for k in self.features:
+            x = np.concatenate(self._columns[k]).reshape(self._total, -1)
+            m = np.concatenate(self._valid[k])
+            st = value_stats(x, m)
+            dataset[k] = {s: (np.nan_to_num(v) if s != "count" else v) for s, v in st.items()}
+            fallback[k] = np.where(m.any(0), x[np.argmax(m, 0), np.arange(x.shape[1])], 0)
+        episodes = []
+        for ep in range(len(self.episodes)):
+            cols, ep_stats = {}, {}
+            for k in self.features:
+                a, m = self._columns[k][ep], self._valid[k][ep]
+                flat = a.reshape(len(a), -1)
+                cols[k] = hold_missing(flat, m, fallback[k]) if not m.all() else flat
+                st = value_stats(flat, m)
+                ep_stats[k] = {s: (np.where(np.isnan(v), dataset[k][s], v) if s != "count" else v)
+                               for s, v in st.items()}
+            defaults = self._default_columns(ep)
+            ep_stats.update({k: value_stats(v) for k, v in defaults.items()})
+            if self.video_key is not None:
+                ep_stats[self.video_key] = image_stats(*self._image_hist[ep])
+            self._write_data(ep, {**cols, **defaults})
+            episodes.append({k: _listed(v) if k != self.video_key else v for k, v in ep_stats.items()})
+        all_defaults = [self._default_columns(ep) for ep in range(len(self.episodes))]
+        dataset.update({k: value_stats(np.concatenate([d[k] for d in all_defaults]))
+                        for k in DEFAULT_FEATURES})
+        stats = {k: _listed(v) for k, v in dataset.items()}
+        if self.video_key is not None and self._image_hist:
+            stats[self.video_key] = image_stats(sum(h for h, _ in self._image_hist),
+                                                sum(n for _, n in self._image_hist))
+        return episodes, stats
+
     # ---- the dataset ------------------------------------------------------------------------------
     def _info_features(self) -> dict:
         feats: dict = {}
@@ -189,12 +324,14 @@ class LeRobotWriter:
             }
         for k, spec in self.features.items():
             feats[k] = {"dtype": spec["dtype"], "shape": list(spec["shape"]), "names": spec.get("names")}
+            if "info" in spec:
+                feats[k]["info"] = spec["info"]
         for k, dt in DEFAULT_FEATURES.items():
             feats[k] = {"dtype": dt, "shape": [1], "names": None}
         return feats
 
     def finalize(self) -> dict:
-        """Write meta/ (info, tasks, episodes, stats); returns info."""
+        """Write the data files and meta/ (info, tasks, episodes, stats); returns info."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -224,23 +361,11 @@ class LeRobotWriter:
         }
         pq.write_table(tasks.replace_schema_metadata({"pandas": json.dumps(pandas_meta)}),
                        meta / "tasks.parquet")
-        keys = list(self.episodes[0])
-        ep_cols = {k: [e[k] for e in self.episodes] for k in keys}
+        episode_stats, stats = self._data_and_stats()
+        rows = [{**e, **{f"stats/{f}/{k}": v for f, st in es.items() for k, v in st.items()}}
+                for e, es in zip(self.episodes, episode_stats, strict=True)]
+        ep_cols = {k: [r[k] for r in rows] for k in rows[0]}
         pq.write_table(pa.table(ep_cols), self.root / EPISODES_PATH)
-        stats = {k: _stats(np.concatenate(v)) for k, v in self._columns.items()
-                 if self.features[k]["dtype"] != "bool"}
-        idx = {"timestamp": np.concatenate([np.arange(e["length"]) / self.fps for e in self.episodes]),
-               "frame_index": np.concatenate([np.arange(e["length"]) for e in self.episodes]),
-               "episode_index": np.concatenate([np.full(e["length"], e["episode_index"])
-                                                for e in self.episodes]),
-               "index": np.arange(self._total),
-               "task_index": np.concatenate([np.full(e["length"], self.tasks.index(e["tasks"][0]))
-                                             for e in self.episodes])}
-        stats.update({k: _stats(v) for k, v in idx.items()})
-        if self.video_key is not None and self._image_sums:
-            s = _stats(np.concatenate(self._image_sums))
-            stats[self.video_key] = {k: (np.asarray(v).reshape(3, 1, 1).tolist() if k != "count" else v)
-                                     for k, v in s.items()}
         (meta / "stats.json").write_text(json.dumps(stats, indent=4))
         return info
 
