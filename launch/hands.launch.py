@@ -1,7 +1,11 @@
 """Launch the WildHands hand-pose node for one camera.
 
     ros2 launch wildhands_ros hands.launch.py camera_namespace:=camera image_topic:=image_raw \
-        params_file:=/path/hands.yaml backend:=onnxruntime use_sim_time:=false tf_frame_prefix:=head_
+        checkpoint:=/path/wildhands.ckpt params_file:=/path/hands.yaml backend:=onnxruntime \
+        use_sim_time:=false tf_frame_prefix:=head_
+
+With no argument it starts on the shipped demo checkpoint (a model of synthetic hands only; the node warns
+and says how to set a real one) and the MediaPipe detector, reading ``camera/image_raw``.
 
 A relative camera_namespace resolves in the node's namespace (``namespace:=robot1`` or an enclosing
 ``PushRosNamespace``); the input topics are named only by these arguments (the params file's ``topics.*``
@@ -25,6 +29,12 @@ ARGUMENTS = {
     "camera_info_topic": ("camera_info", "CameraInfo topic, relative to camera_namespace"),
     "boxes_topic": ("", "external HandBoxArray detections (empty = the node's ~hand_boxes default)"),
     "params_file": (str(default_params_file()), "parameters file (config/hands.yaml)"),
+    "checkpoint": (
+        "",
+        "estimator checkpoint (.ckpt/.pt); empty = the params file's model.checkpoint, and when that is "
+        "empty too the shipped demo checkpoint (synthetic hands only)",
+    ),
+    "mano_dir": ("", "directory of the licensed MANO files (empty = the params file's model.mano_dir)"),
     "backend": ("", f"{' | '.join(BACKENDS)} (empty = the params file's)"),
     "use_sim_time": ("false", "use /clock (bag playback)"),
     "namespace": ("", "namespace of the node"),

@@ -42,14 +42,40 @@ from wildhands_ros.output_publishing import FrameOutputs
 from wildhands_ros.reporting import Reporter
 from wildhands_ros.worker import LatestFrameWorker
 
+#: The WARN of a node that runs the shipped demo checkpoint (``model.checkpoint`` empty).
+DEMO_CHECKPOINT_WARNING = (
+    "model.checkpoint is empty: running the shipped DEMO checkpoint {path}, a model of the project's "
+    "SYNTHETIC hands only (its estimates of real hands are not meaningful). Set a real checkpoint (the "
+    "authors' released .ckpt or your own) with the launch argument checkpoint:=/path/model.ckpt or the "
+    "parameter model.checkpoint"
+)
 
-def build_estimator(settings: params.NodeSettings) -> Estimator:
-    """The project's HandPoseEstimator from the ``model.*`` parameters."""
+
+def checkpoint_to_load(settings: params.NodeSettings) -> tuple[str | None, bool]:
+    """(checkpoint file, is the shipped demo one): ``model.checkpoint``; when it is empty, None (an untrained
+    network) with ``model.allow_random_weights``, else the shipped demo checkpoint
+    (``wildhands_core.demo_model``). Raises ``params.ParameterError`` when that file is missing too."""
+    if settings["model.checkpoint"]:
+        return settings["model.checkpoint"], False
+    if settings["model.allow_random_weights"]:
+        return None, False
+    from wildhands_core.demo_model import default_model_dir
+
+    demo = default_model_dir() / "wildhands_demo.pt"
+    if not demo.is_file():
+        raise params.ParameterError(
+            "model.checkpoint", f"is empty and the shipped demo checkpoint {demo} is missing: set one"
+        )
+    return str(demo), True
+
+
+def build_estimator(settings: params.NodeSettings, checkpoint: str | None) -> Estimator:
+    """The project's HandPoseEstimator from the ``model.*`` parameters and ``checkpoint`` (None: random
+    weights, see :func:`checkpoint_to_load`)."""
     from wildhands_core.estimator import EstimatorConfig, HandPoseEstimator
 
-    ckpt = settings["model.checkpoint"] or None
     cfg = EstimatorConfig(
-        checkpoint=ckpt,
+        checkpoint=checkpoint,
         mano_dir=settings["model.mano_dir"] or None,
         backend=settings["model.backend"],
         onnx_path=settings["model.onnx_path"] or None,
@@ -58,7 +84,7 @@ def build_estimator(settings: params.NodeSettings) -> Estimator:
         crop_scale=float(settings["model.crop_scale"]),
         max_hands=int(settings["model.max_hands"]),
         return_vertices=bool(settings["model.publish_mesh"]),
-        allow_random_weights=ckpt is None,
+        allow_random_weights=checkpoint is None,
     )
     return HandPoseEstimator(cfg)
 
@@ -76,10 +102,11 @@ class HandsNode(LifecycleNode):
         super().__init__(node_name, **kwargs)
         self.settings = params.load(self)
         s = self.settings
-        if estimator is None and not s["model.checkpoint"] and not s["model.allow_random_weights"]:
-            raise params.ParameterError(
-                "model.checkpoint", "is empty: set a checkpoint file (or model.allow_random_weights)"
-            )
+        self.checkpoint: str | None = None
+        if estimator is None:
+            self.checkpoint, is_demo = checkpoint_to_load(s)
+            if is_demo:
+                self.get_logger().warning(DEMO_CHECKPOINT_WARNING.format(path=self.checkpoint))
         self._given_estimator = estimator
         self.estimator: Estimator | None = None
         self.backend_name = ""
@@ -127,12 +154,12 @@ class HandsNode(LifecycleNode):
         s = self.settings
         estimator = self._given_estimator
         if estimator is None:
-            if not s["model.checkpoint"]:
+            if self.checkpoint is None:
                 self.get_logger().warning(
-                    "model.checkpoint is empty: RANDOM network weights, outputs are "
-                    "meaningless (testing only)"
+                    "model.checkpoint is empty and model.allow_random_weights is set: RANDOM network "
+                    "weights, outputs are meaningless (testing only)"
                 )
-            estimator = build_estimator(s)
+            estimator = build_estimator(s, self.checkpoint)
         self.estimator = estimator
         self.backend_name = estimator.backend_name
         self.pipeline = HandPipeline(estimator, s.pipeline_config())
@@ -332,4 +359,4 @@ def spin(node: HandsNode, stop: threading.Event | None = None) -> None:
         executor.shutdown(timeout_sec=0.5)
 
 
-__all__ = ["HandsNode", "build_estimator", "spin"]
+__all__ = ["DEMO_CHECKPOINT_WARNING", "HandsNode", "build_estimator", "checkpoint_to_load", "spin"]

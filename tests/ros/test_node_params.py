@@ -70,11 +70,28 @@ def test_invalid_value_stops_start_up_naming_the_parameter(ros_context, name, va
         _node(ros_context, **{name: value})
 
 
-def test_no_checkpoint_stops_start_up_unless_random_weights_are_asked_for(ros_context):
+def test_no_checkpoint_starts_on_the_shipped_demo_checkpoint_with_one_warning(ros_context, capfd):
+    node = _node(ros_context, **{"lifecycle.autostart": False})
+    try:
+        assert node.checkpoint == str(ROOT / "models" / "demo" / "wildhands_demo.pt")
+    finally:
+        node.destroy_node()
+    warnings = [line for line in capfd.readouterr().err.splitlines() if "DEMO checkpoint" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("[WARN]"), warnings
+    assert "SYNTHETIC" in warnings[0] and "checkpoint:=" in warnings[0] and "model.checkpoint" in warnings[0]
+
+
+def test_without_the_demo_checkpoint_an_empty_checkpoint_stops_start_up(ros_context, tmp_path, monkeypatch):
     from wildhands_ros.params import ParameterError
 
-    with pytest.raises(ParameterError, match=r"'model\.checkpoint'.*empty"):
+    monkeypatch.setenv("WILDHANDS_DEMO_MODEL_DIR", str(tmp_path))  # a folder without wildhands_demo.pt
+    with pytest.raises(ParameterError, match=r"'model\.checkpoint'.*empty.*missing"):
         _node(ros_context)
+    node = _node(ros_context, **{"model.allow_random_weights": True, "lifecycle.autostart": False})
+    try:
+        assert node.checkpoint is None  # random weights, asked for
+    finally:
+        node.destroy_node()
 
 
 def test_smoothing_parameters_reach_the_tracker_at_run_time_and_others_stay_read_only(ros_context, tmp_path):
