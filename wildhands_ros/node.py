@@ -100,6 +100,14 @@ class HandsNode(LifecycleNode):
 
     def __init__(self, node_name: str = "hands", estimator: Estimator | None = None, **kwargs) -> None:
         super().__init__(node_name, **kwargs)
+        try:
+            self._set_up(estimator)
+        except BaseException:
+            self.destroy_node()  # a node that failed to start leaves the ROS graph at once
+            raise
+
+    def _set_up(self, estimator: Estimator | None) -> None:
+        """Everything of ``__init__`` after the rclpy node exists (see the class docstring)."""
         self.settings = params.load(self)
         s = self.settings
         self.checkpoint: str | None = None
@@ -333,9 +341,21 @@ class HandsNode(LifecycleNode):
         self._stop_inputs()
 
     def destroy_node(self) -> None:
+        """Stop the inputs and the worker, destroy the node's entities and the node itself. rclpy's
+        LifecycleNode leaves its lifecycle state machine alive, and the state machine holds the rcl node:
+        without destroying it the node stayed in the ROS graph after the process exited until its
+        discovery lease ran out (about 20 s with Fast DDS)."""
         if hasattr(self, "inputs"):  # absent when __init__ failed (invalid parameters)
             self._stop_inputs()
         super().destroy_node()
+        state_machine = getattr(self, "_state_machine", None)
+        if state_machine is not None:
+            from rclpy.exceptions import InvalidHandle
+
+            try:
+                state_machine.destroy_when_not_in_use()
+            except InvalidHandle:
+                pass  # already destroyed (an rclpy that does it itself)
 
 
 def spin(node: HandsNode, stop: threading.Event | None = None) -> None:
