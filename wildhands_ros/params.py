@@ -188,7 +188,12 @@ SPEC_BY_NAME = {s.name: s for s in SPECS}
 
 
 def _descriptor(spec: Spec) -> ParameterDescriptor:
+    """The parameter's descriptor. A float parameter is dynamically typed so that an integer literal
+    (``1`` in a params file, ``ros2 param set ... 1``) is accepted: :func:`as_declared_type` converts it and
+    refuses any other type with a message naming the parameter."""
     d = ParameterDescriptor(description=spec.description, read_only=not spec.runtime)
+    if _is_float(spec):
+        d.dynamic_typing = True
     if spec.choices:
         d.additional_constraints = f"one of {list(spec.choices)}"
     if spec.range is not None:
@@ -200,6 +205,25 @@ def _descriptor(spec: Spec) -> ParameterDescriptor:
         else:
             d.floating_point_range = [FloatingPointRange(from_value=float(lo), to_value=float(hi), step=0.0)]
     return d
+
+
+def _is_float(spec: Spec) -> bool:
+    return isinstance(spec.default, float)
+
+
+def as_declared_type(name: str, value: Any) -> Any:
+    """``value`` of parameter ``name`` as its declared type: an integer for a float parameter becomes that
+    float; any other type than the declared one raises :class:`ParameterError`."""
+    spec = SPEC_BY_NAME[name]
+    if _is_float(spec) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if _is_float(spec) and not isinstance(value, float):
+        raise ParameterError(name, f"{value!r} is not a number (write a float such as 1.0)")
+    if isinstance(spec.default, list):
+        return list(value)
+    if type(value) is not type(spec.default):
+        raise ParameterError(name, f"{value!r} is not of type {type(spec.default).__name__}")
+    return value
 
 
 def validate(name: str, value: Any) -> None:
@@ -238,8 +262,7 @@ def declare(node: Node) -> dict[str, Any]:
                 value = node.declare_parameter(spec.name, default, _descriptor(spec)).value
         except (InvalidParameterValueException, ParameterException) as exc:
             raise ParameterError(spec.name, str(exc)) from exc
-        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
+        value = as_declared_type(spec.name, value)
         validate(spec.name, value)
         values[spec.name] = value
     return values
@@ -319,12 +342,8 @@ def on_set_parameters(settings: NodeSettings, params: list[Parameter], apply) ->
             return SetParametersResult(
                 successful=False, reason=f"parameter '{p.name}' is read-only at run time"
             )
-        value = float(p.value) if isinstance(spec.default, float) and isinstance(p.value, int) else p.value
-        if type(value) is not type(spec.default):
-            return SetParametersResult(
-                successful=False, reason=f"parameter '{p.name}': expected {type(spec.default).__name__}"
-            )
         try:
+            value = as_declared_type(p.name, p.value)
             validate(p.name, value)
         except ParameterError as exc:
             return SetParametersResult(successful=False, reason=str(exc))

@@ -113,6 +113,40 @@ def test_smoothing_parameters_reach_the_tracker_at_run_time_and_others_stay_read
         node.destroy_node()
 
 
+def test_integer_literals_are_accepted_for_float_parameters_at_start_up_and_run_time(ros_context, tmp_path):
+    """``min_cutoff: 1`` in a params file and ``ros2 param set /hands smoothing.joints.min_cutoff 1`` are
+    what users write; rclpy's static typing refused both (a YAML integer is an INTEGER parameter)."""
+    from node_harness import write_small_checkpoint
+    from rclpy.parameter import Parameter
+
+    node = _node(
+        ros_context,
+        **{"model.checkpoint": str(write_small_checkpoint(tmp_path / "m.pt")),
+           "smoothing.joints.min_cutoff": 2, "input.camera_info_wait_s": 1, "model.crop_scale": 2},
+    )
+    try:
+        assert node.settings["smoothing.joints.min_cutoff"] == 2.0
+        assert type(node.settings["model.crop_scale"]) is float and node.settings["model.crop_scale"] == 2.0
+        assert node.pipeline.tracker.smoothing.joints.min_cutoff == 2.0
+        assert node.set_parameters([Parameter("smoothing.joints.min_cutoff", value=1)])[0].successful
+        smoothing = node.pipeline.tracker.smoothing.joints
+        assert smoothing.min_cutoff == 1.0 and type(smoothing.min_cutoff) is float
+        refused = node.set_parameters([Parameter("smoothing.joints.min_cutoff", value="fast")])[0]
+        assert not refused.successful
+        assert "smoothing.joints.min_cutoff" in refused.reason and "1.0" in refused.reason
+        out_of_range = node.set_parameters([Parameter("smoothing.joints.min_cutoff", value=0)])[0]
+        assert not out_of_range.successful and "outside" in out_of_range.reason
+    finally:
+        node.destroy_node()
+
+
+def test_a_string_for_a_float_parameter_stops_start_up_naming_it_and_the_fix(ros_context):
+    from wildhands_ros.params import ParameterError
+
+    with pytest.raises(ParameterError, match=r"'model\.crop_scale'.*not a number.*1\.0"):
+        _node(ros_context, **{"model.crop_scale": "big"})
+
+
 def test_module_entry_point_exits_2_and_names_the_bad_parameter():
     res = subprocess.run(
         [
