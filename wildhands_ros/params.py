@@ -28,6 +28,7 @@ from wildhands_core.estimator import BACKENDS, DEVICES, EstimatorConfig
 from wildhands_core.pipeline import PipelineConfig
 from wildhands_core.smoothing.config import SmoothingConfig
 from wildhands_core.tracking.config import TrackerConfig
+from wildhands_ros.hand_fields import frame_prefix_problem
 
 __all__ = ["BACKENDS", "CORE_PARAMETERS", "DEVICES", "SPECS", "NodeSettings", "ParameterError", "Spec"]
 
@@ -168,7 +169,11 @@ SPECS: tuple[Spec, ...] = (
     ),
     Spec("qos.image_depth", 1, "history depth of the image subscription", (1, 100)),
     Spec("tf.publish", True, "broadcast camera optical frame -> wrist frames on /tf"),
-    Spec("tf.frame_prefix", "hand_", "prefix of the TF frames: <prefix>left_wrist, <prefix>right_wrist"),
+    Spec(
+        "tf.frame_prefix",
+        "hand_",
+        "prefix of the TF frames: <prefix>left_wrist, <prefix>right_wrist (robot1/, head_; no leading /)",
+    ),
     Spec("tf.fingertips", False, "also broadcast wrist -> <prefix><side>_<finger>_tip frames"),
     Spec("output.markers", True, "publish visualization_msgs/MarkerArray on ~/markers"),
     Spec("output.debug_image", False, "publish the image with the skeletons drawn on ~/debug_image"),
@@ -245,8 +250,8 @@ def validate(name: str, value: Any) -> None:
             raise ParameterError(name, f"{value!r} does not exist")
     if name == "input.default_frame_id" and any(c in value for c in " "):
         raise ParameterError(name, f"{value!r} must not contain spaces")
-    if name == "tf.frame_prefix" and any(c in value for c in " /"):
-        raise ParameterError(name, f"{value!r} must not contain spaces or '/'")
+    if name == "tf.frame_prefix" and (problem := frame_prefix_problem(value)):
+        raise ParameterError(name, f"{value!r} {problem}")
 
 
 def declare(node: Node) -> dict[str, Any]:

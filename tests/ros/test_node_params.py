@@ -59,7 +59,9 @@ def _node(ctx, **overrides):
         ("model.crop_scale", 9.0),
         ("model.max_hands", 0),
         ("detector.sources", ["external", "yolo"]),
-        ("tf.frame_prefix", "a/b"),
+        ("tf.frame_prefix", "/robot1/"),
+        ("tf.frame_prefix", "head cam_"),
+        ("tf.frame_prefix", "robot1//"),
         ("qos.image_reliability", "sometimes"),
     ],
 )
@@ -68,6 +70,23 @@ def test_invalid_value_stops_start_up_naming_the_parameter(ros_context, name, va
 
     with pytest.raises(ParameterError, match=f"'{name}'"):
         _node(ros_context, **{name: value})
+
+
+@pytest.mark.parametrize("prefix", ["robot1/", "robot1/head_", "hand_", ""])
+def test_tf_frame_prefixes_of_the_multi_robot_convention_are_accepted(ros_context, prefix):
+    """``robot1/`` is robot_state_publisher's ``frame_prefix`` convention; the frames are then
+    ``robot1/left_wrist`` etc."""
+    from types import SimpleNamespace
+
+    from wildhands_ros.hand_fields import hand_frame_names
+
+    node = _node(ros_context, **{"tf.frame_prefix": prefix, "lifecycle.autostart": False})
+    try:
+        assert node.settings["tf.frame_prefix"] == prefix
+    finally:
+        node.destroy_node()
+    left, right = (SimpleNamespace(is_right=r, confidence=0.9, track_id=1) for r in (False, True))
+    assert hand_frame_names([left, right], prefix) == [f"{prefix}left_wrist", f"{prefix}right_wrist"]
 
 
 def test_no_checkpoint_starts_on_the_shipped_demo_checkpoint_with_one_warning(ros_context, capfd):
