@@ -34,7 +34,7 @@ from wildhands_core.detection.base import HandDetection
 from wildhands_core.pipeline import Estimator, HandPipeline
 from wildhands_core.stamps import ns_to_seconds, seconds_to_ns
 from wildhands_core.undistortion import Undistorter
-from wildhands_ros import params
+from wildhands_ros import input_qos, params
 from wildhands_ros.diagnostics import NodeStats, stats_to_diagnostics
 from wildhands_ros.headers import latency_is_meaningful
 from wildhands_ros.input_handling import Frame, InputHandler, decode_frame, keep_reset_request
@@ -110,6 +110,9 @@ class HandsNode(LifecycleNode):
         """Everything of ``__init__`` after the rclpy node exists (see the class docstring)."""
         self.settings = params.load(self)
         s = self.settings
+        image_topic = s["topics.compressed_image"] if s["input.use_compressed"] else s["topics.image"]
+        for warning in input_qos.deprecation_warnings(s, self.resolve_topic_name(image_topic)):
+            self.get_logger().warning(warning)
         self.checkpoint: str | None = None
         if estimator is None:
             self.checkpoint, is_demo = checkpoint_to_load(s)

@@ -6,7 +6,9 @@ The ``model.*``, ``detector.*``, ``tracking.*`` and ``smoothing.*`` parameters a
 config dataclasses (``EstimatorConfig``, ``PipelineConfig``, ``TrackerConfig``, ``SmoothingConfig``): their
 defaults, descriptions and ranges/choices are the fields' (``wildhands_core.config.settings_of``),
 ``CORE_PARAMETERS`` names the field behind each parameter. The ROS-only parameters (lifecycle, topics, input,
-qos, tf, output, gripper, diagnostics) are declared here. ``config/hands.yaml`` holds every default.
+tf, output, gripper, diagnostics) are declared here. ``config/hands.yaml`` holds every default. The inputs'
+QoS are rclpy's ``qos_overrides.<topic>.subscription.*`` parameters (``wildhands_ros.input_qos``); the
+former ``qos.*`` parameters (:data:`DEPRECATED`) are still read, unset by default.
 Units: seconds, pixels, Hz (One Euro cut-offs), ``beta`` in Hz per unit/s of the smoothed quantity (see
 ``wildhands_core.smoothing.config``).
 """
@@ -161,13 +163,6 @@ SPECS: tuple[Spec, ...] = (
     ),
     Spec("input.default_frame_id", "", "frame for images with an empty frame_id; empty = reject them"),
     Spec("input.max_image_pixels", 20_000_000, "larger images are rejected (image_too_large)", (1, 10**9)),
-    Spec(
-        "qos.image_reliability",
-        "best_effort",
-        "reliability of the image/CameraInfo/box subscriptions",
-        choices=RELIABILITIES,
-    ),
-    Spec("qos.image_depth", 1, "history depth of the image subscription", (1, 100)),
     Spec("tf.publish", True, "broadcast camera optical frame -> wrist frames on /tf"),
     Spec(
         "tf.frame_prefix",
@@ -190,6 +185,28 @@ SPECS: tuple[Spec, ...] = (
     Spec("diagnostics.window", 100, "frames in the latency percentiles", (2, 100000)),
 )
 SPEC_BY_NAME = {s.name: s for s in SPECS}
+
+#: Parameters replaced by rclpy's QoS overrides (``wildhands_ros.input_qos``), still read for params files
+#: written before: unset by default (None), validated when set; the node warns once when one is set.
+DEPRECATED: dict[str, Spec] = {
+    s.name: s
+    for s in (
+        Spec(
+            "qos.image_reliability",
+            "",
+            "DEPRECATED: use qos_overrides.<topic>.subscription.reliability; when set, the reliability of "
+            "every input subscription that has no such override",
+            choices=RELIABILITIES,
+        ),
+        Spec(
+            "qos.image_depth",
+            0,
+            "DEPRECATED: use qos_overrides.<image topic>.subscription.depth; when set, the image "
+            "subscription's history depth unless overridden there",
+            (1, 100),
+        ),
+    )
+}
 
 
 def _descriptor(spec: Spec) -> ParameterDescriptor:
@@ -233,7 +250,7 @@ def as_declared_type(name: str, value: Any) -> Any:
 
 def validate(name: str, value: Any) -> None:
     """Raise :class:`ParameterError` if ``value`` is not valid for parameter ``name``."""
-    spec = SPEC_BY_NAME[name]
+    spec = SPEC_BY_NAME[name] if name in SPEC_BY_NAME else DEPRECATED[name]
     if spec.choices is not None and not isinstance(value, list) and value not in spec.choices:
         raise ParameterError(name, f"{value!r} is not one of {list(spec.choices)}")
     if spec.range is not None and not isinstance(value, bool):
@@ -269,6 +286,16 @@ def declare(node: Node) -> dict[str, Any]:
             raise ParameterError(spec.name, str(exc)) from exc
         value = as_declared_type(spec.name, value)
         validate(spec.name, value)
+        values[spec.name] = value
+    for spec in DEPRECATED.values():
+        kind = Parameter.Type.STRING if isinstance(spec.default, str) else Parameter.Type.INTEGER
+        descriptor = ParameterDescriptor(description=spec.description, read_only=True)
+        try:
+            value = node.declare_parameter(spec.name, kind, descriptor).value
+        except (InvalidParameterValueException, ParameterException) as exc:
+            raise ParameterError(spec.name, str(exc)) from exc
+        if value is not None:
+            validate(spec.name, value)
         values[spec.name] = value
     return values
 

@@ -243,3 +243,90 @@ def test_choice_parameters():
     validate("detector.sources", ["external", "learned"])
     with pytest.raises(ParameterError, match=r"'detector\.sources'.*non-empty"):
         validate("detector.sources", [])
+
+
+@pytest.fixture(scope="module")
+def small_checkpoint(tmp_path_factory):
+    from node_harness import write_small_checkpoint
+
+    return str(write_small_checkpoint(tmp_path_factory.mktemp("qos") / "m.pt"))
+
+
+def _active_node(ctx, checkpoint: str, **overrides):
+    """The node, active, its image and CameraInfo topics remapped to /cam/image_raw and /cam/camera_info."""
+    from rclpy.parameter import Parameter
+
+    from wildhands_ros.node import HandsNode
+
+    values = {"model.checkpoint": checkpoint, "detector.sources": ["external"], **overrides}
+    return HandsNode(
+        context=ctx,
+        cli_args=["--ros-args", "-r", "image:=/cam/image_raw", "-r", "camera_info:=/cam/camera_info"],
+        parameter_overrides=[Parameter(k, value=v) for k, v in values.items()],
+    )
+
+
+def _subscription_qos(node, topic: str) -> tuple[str, int]:
+    """(reliability as the ROS graph reports it, history depth of the node's subscription) of ``topic``."""
+    (info,) = node.get_subscriptions_info_by_topic(topic)
+    (sub,) = [s for s in node.subscriptions if s.topic_name == topic]
+    return info.qos_profile.reliability.name.lower(), sub.qos_profile.depth
+
+
+def test_input_qos_are_rclpy_qos_override_parameters(ros_context, small_checkpoint):
+    """``qos_overrides.<topic>.subscription.*``, the parameters rclpy's QoSOverridingOptions declare (as
+    image_pipeline nodes do); defaults best effort, image depth 1."""
+    node = _active_node(
+        ros_context,
+        small_checkpoint,
+        **{
+            "qos_overrides./cam/image_raw.subscription.reliability": "reliable",
+            "qos_overrides./cam/image_raw.subscription.depth": 7,
+        },
+    )
+    try:
+        assert _subscription_qos(node, "/cam/image_raw") == ("reliable", 7)
+        assert _subscription_qos(node, "/cam/camera_info") == ("best_effort", 5)
+        declared = node.get_parameter("qos_overrides./cam/camera_info.subscription.reliability").value
+        assert declared == "best_effort"
+        assert node.describe_parameter("qos_overrides./cam/image_raw.subscription.depth").read_only
+    finally:
+        node.destroy_node()
+    node = _active_node(ros_context, small_checkpoint)
+    try:
+        assert _subscription_qos(node, "/cam/image_raw") == ("best_effort", 1)
+    finally:
+        node.destroy_node()
+
+
+def test_the_former_qos_parameters_still_apply_with_one_warning_and_overrides_win(
+    ros_context, small_checkpoint, capfd
+):
+    capfd.readouterr()
+    old = {"qos.image_reliability": "reliable", "qos.image_depth": 10}
+    node = _active_node(ros_context, small_checkpoint, **old)
+    try:
+        assert _subscription_qos(node, "/cam/image_raw") == ("reliable", 10)
+        assert _subscription_qos(node, "/cam/camera_info")[0] == "reliable"
+    finally:
+        node.destroy_node()
+    err = capfd.readouterr().err
+    warned = [line for line in err.splitlines() if "deprecated" in line]
+    assert len(warned) == 2 and all(line.startswith("[WARN]") for line in warned), err[-2000:]
+    assert "qos_overrides./cam/image_raw.subscription.reliability" in warned[0]
+    assert "qos_overrides./cam/image_raw.subscription.depth" in warned[1]
+    node = _active_node(
+        ros_context,
+        small_checkpoint,
+        **{"qos.image_depth": 10, "qos_overrides./cam/image_raw.subscription.depth": 3},
+    )
+    try:
+        assert _subscription_qos(node, "/cam/image_raw") == ("best_effort", 3)
+    finally:
+        node.destroy_node()
+
+
+def test_an_unusable_qos_override_stops_start_up_naming_the_parameter(ros_context, small_checkpoint):
+    with pytest.raises(RuntimeError, match=r"qos_overrides\./cam/image_raw\.subscription\.reliability"):
+        bad = {"qos_overrides./cam/image_raw.subscription.reliability": "sometimes"}
+        _active_node(ros_context, small_checkpoint, **bad)
