@@ -30,6 +30,7 @@ from rclpy.clock import Clock, ClockType
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from std_msgs.msg import Header
 
+from wildhands_core.captured_output import captured_output, reports_a_problem
 from wildhands_core.detection.base import HandDetection
 from wildhands_core.pipeline import Estimator, HandPipeline
 from wildhands_core.stamps import ns_to_seconds, seconds_to_ns
@@ -170,17 +171,20 @@ class HandsNode(LifecycleNode):
                     "model.checkpoint is empty and model.allow_random_weights is set: RANDOM network "
                     "weights, outputs are meaningless (testing only)"
                 )
-            estimator = build_estimator(s, self.checkpoint)
+            with captured_output(self._third_party_log):  # smplx prints while loading MANO
+                estimator = build_estimator(s, self.checkpoint)
         self.estimator = estimator
         self.backend_name = estimator.backend_name
-        self.pipeline = HandPipeline(estimator, s.pipeline_config())
+        with captured_output(self._third_party_log):  # MediaPipe: TFLite and absl log natively
+            self.pipeline = HandPipeline(estimator, s.pipeline_config())
         for source, why in self.pipeline.skipped_sources.items():
             self.get_logger().warning(f"detector source '{source}' skipped: {why}")
         if not self.pipeline.active_sources:
             self.get_logger().error("no detector source is available: no hand will ever be found")
         faces = estimator.mano_faces() if s["model.publish_mesh"] else None
         t_warm = time.perf_counter()
-        self.pipeline.warmup()
+        with captured_output(self._third_party_log):
+            self.pipeline.warmup()
         self.get_logger().info(f"warm-up: {1e3 * (time.perf_counter() - t_warm):.0f} ms")
         self.outputs = FrameOutputs(self, s, faces)
         from diagnostic_msgs.msg import DiagnosticArray
@@ -190,6 +194,12 @@ class HandsNode(LifecycleNode):
         self._diag_timer = self.create_timer(
             float(s["diagnostics.period_s"]), self._publish_diagnostics, clock=self._steady
         )
+
+    def _third_party_log(self, line: str) -> None:
+        """A line that a library wrote to stdout/stderr while the model loaded, through this node's logger
+        (so on /rosout, named): debug, or warning when it reports a problem."""
+        log = self.get_logger().warning if reports_a_problem(line) else self.get_logger().debug
+        log(f"(third-party output) {line}")
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._stopping = False

@@ -53,7 +53,10 @@ def test_with_no_argument_the_node_starts_on_the_demo_checkpoint_warns_once_and_
     log = tmp_path / "node.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            command_line(node_description()), stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy()
+            [*command_line(node_description()), "--log-level", "hands:=debug"],  # to see the routed lines
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=os.environ.copy(),
         )
     listener = Listener()
     try:
@@ -71,6 +74,11 @@ def test_with_no_argument_the_node_starts_on_the_demo_checkpoint_warns_once_and_
     assert len(warnings) == 1 and "WARN" in warnings[0], text[-3000:]
     assert "wildhands_demo.pt" in warnings[0] and "checkpoint:=" in warnings[0]
     assert "model.checkpoint" in warnings[0] and "SYNTHETIC" in warnings[0]
+    # smplx's print and MediaPipe's TFLite/absl logs went through the node's logger (debug), not around it
+    stray = [line for line in text.splitlines() if line.strip() and not line.startswith("[")]
+    assert not stray, f"output that bypassed the node's logger: {stray}"
+    routed = [line for line in text.splitlines() if "You are using a MANO model" in line]
+    assert routed and all(line.startswith("[DEBUG]") and "[hands]" in line for line in routed), routed
     assert took <= GONE_WITHIN_S, f"the node stayed in the ROS graph after it exited:\n{text[-2000:]}"
 
 
