@@ -4,7 +4,8 @@ A managed (lifecycle) node, as yolo_ros and Nav2's: *unconfigured* after constru
 and validated); **configure** loads the model, warms it up and creates the publishers and /diagnostics;
 **activate** subscribes and starts the inference worker; **deactivate** unsubscribes and stops the worker;
 **cleanup** frees the model and the publishers. ``lifecycle.autostart`` (default true) configures and
-activates at start-up, so a plain ``ros2 launch`` / ``ros2 run`` just works.
+activates at start-up, so a plain ``ros2 launch`` / ``ros2 run`` just works. After **shutdown** the node is
+finalized and :func:`spin` returns: its process exits, as launch expects of a managed node.
 
 Threads: subscription callbacks (one executor thread, ``input_handling.InputHandler``) only check
 metadata, pair images with CameraInfo (``pairing.FramePairer``) and put the frame in the one-slot mailbox of
@@ -348,6 +349,11 @@ class HandsNode(LifecycleNode):
             )
         )
 
+    @property
+    def finalized(self) -> bool:
+        """True after the ``shutdown`` transition: :func:`spin` returns, the process exits."""
+        return self._state == "finalized"
+
     def stop(self) -> None:
         """Stop taking frames and let the worker finish (its last outputs are not published): call before
         the context shuts down, so nothing publishes on a dead context."""
@@ -372,8 +378,9 @@ class HandsNode(LifecycleNode):
 
 
 def spin(node: HandsNode, stop: threading.Event | None = None) -> None:
-    """Spin ``node`` until ``stop`` is set or the context shuts down (polling every 0.1 s, so a signal
-    handler that sets ``stop`` is honoured at once)."""
+    """Spin ``node`` until ``stop`` is set, the node is finalized (the lifecycle ``shutdown`` transition,
+    whose answer has been sent by then) or the context shuts down (polling every 0.1 s, so a signal handler
+    that sets ``stop`` is honoured at once)."""
     from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 
     try:
@@ -384,7 +391,7 @@ def spin(node: HandsNode, stop: threading.Event | None = None) -> None:
         raise
     executor.add_node(node)
     try:
-        while node.context.ok() and not (stop is not None and stop.is_set()):
+        while node.context.ok() and not node.finalized and not (stop is not None and stop.is_set()):
             executor.spin_once(timeout_sec=0.1)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
