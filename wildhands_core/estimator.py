@@ -46,7 +46,8 @@ class EstimatorConfig:
     (``wildhands_core.config.setting``); the ROS node's ``model.*`` parameters are derived from them."""
 
     checkpoint: str | None = setting(
-        None, description="estimator checkpoint (.ckpt/.pt); required unless allow_random_weights"
+        None, description="estimator checkpoint (.ckpt/.pt); required unless allow_random_weights (the "
+        "ROS node: empty = the shipped demo checkpoint, a model of synthetic hands only, with a warning)"
     )
     mano_dir: str | None = setting(
         None, description="directory holding MANO_RIGHT/LEFT .pkl/.npz; empty = WILDHANDS_MANO_DIR, the "

@@ -84,6 +84,19 @@ def hand_fields(est: HandEstimate, with_vertices: bool = False) -> dict[str, Any
     }
 
 
+def frame_prefix_problem(prefix: str) -> str | None:
+    """Why ``prefix`` cannot prefix TF frame ids, or None when it can. ``robot1/`` (the multi-robot
+    convention, as robot_state_publisher's ``frame_prefix``), ``hand_`` and ``""`` can; a frame id must not
+    start with '/' (tf2 refuses such ids in lookups), hold whitespace or an empty segment ('//')."""
+    if prefix.startswith("/"):
+        return "must not start with '/' (tf2 frame ids are relative: robot1/ not /robot1/)"
+    if any(c.isspace() for c in prefix):
+        return "must not contain whitespace"
+    if "//" in prefix:
+        return "must not contain '//' (an empty frame segment)"
+    return None
+
+
 def hand_frame_names(estimates: Sequence[HandEstimate], prefix: str) -> list[str]:
     """Wrist TF frame per hand: ``<prefix>right_wrist`` / ``<prefix>left_wrist`` for the most confident hand
     of each side, ``<prefix>right_wrist_<track id or index>`` for further hands of the same side."""

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 from rclpy.clock import Clock, ClockType
-from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy
+from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 
@@ -26,7 +26,7 @@ from wildhands_core.detection.base import HandDetection
 from wildhands_core.stamps import ns_to_seconds, seconds_to_ns, stamp_to_ns
 from wildhands_core.undistortion import Undistorter, needs_undistortion, undistort_box_xyxy
 from wildhands_ros import conversions as conv
-from wildhands_ros import params
+from wildhands_ros import input_qos, params
 from wildhands_ros.headers import StampOrder, check_stamp, resolve_frame_id
 from wildhands_ros.message_loss import SequenceGapCounter
 from wildhands_ros.msg import HandBoxArray
@@ -169,19 +169,7 @@ class InputHandler:
         from rclpy.event_handler import SubscriptionEventCallbacks
 
         s, node = self.settings, self._node
-        reliability = (
-            QoSReliabilityPolicy.RELIABLE
-            if s["qos.image_reliability"] == "reliable"
-            else QoSReliabilityPolicy.BEST_EFFORT
-        )
-        image_qos = QoSProfile(
-            depth=int(s["qos.image_depth"]), reliability=reliability, durability=QoSDurabilityPolicy.VOLATILE
-        )
-        side_qos = QoSProfile(
-            depth=max(int(s["input.pairing_buffer"]), 5),
-            reliability=reliability,
-            durability=QoSDurabilityPolicy.VOLATILE,
-        )
+        image_qos, side_qos = input_qos.default_profiles(s)  # before the qos_overrides.* parameters
         events = SubscriptionEventCallbacks(
             message_lost=lambda info: self.stats.on_lost(middleware=int(info.total_count_change))
         )
@@ -190,19 +178,21 @@ class InputHandler:
         else:
             image_type, topic, cb = Image, s["topics.image"], self.on_image
         try:
-            sub = node.create_subscription(
-                image_type, topic, _with_message_info(cb), image_qos, event_callbacks=events
+            sub = input_qos.subscribe(
+                node, image_type, topic, _with_message_info(cb), image_qos, event_callbacks=events
             )
+        except params.ParameterError:
+            raise
         except Exception as exc:  # the middleware offers no message-lost event
             node.get_logger().info(f"message-lost event unavailable ({exc}); sequence gaps still counted")
-            sub = node.create_subscription(image_type, topic, _with_message_info(cb), image_qos)
+            sub = input_qos.subscribe(node, image_type, topic, _with_message_info(cb), image_qos)
         self._subs.append(sub)
         self._subs.append(
-            node.create_subscription(CameraInfo, s["topics.camera_info"], self.on_info, side_qos)
+            input_qos.subscribe(node, CameraInfo, s["topics.camera_info"], self.on_info, side_qos)
         )
         if with_boxes:
             self._subs.append(
-                node.create_subscription(HandBoxArray, s["topics.boxes"], self.on_boxes, side_qos)
+                input_qos.subscribe(node, HandBoxArray, s["topics.boxes"], self.on_boxes, side_qos)
             )
             if s["topics.detections"]:
                 self._subscribe_vision_msgs(s["topics.detections"], side_qos)
@@ -221,7 +211,7 @@ class InputHandler:
         def on_detections(msg) -> None:
             self._set_boxes(msg.header, conv.detection2d_array_to_detections(msg))
 
-        self._subs.append(self._node.create_subscription(Detection2DArray, topic, on_detections, qos))
+        self._subs.append(input_qos.subscribe(self._node, Detection2DArray, topic, on_detections, qos))
 
     def unsubscribe(self) -> None:
         """Destroy the subscriptions and the timer; forget waiting images, boxes and stamp history."""

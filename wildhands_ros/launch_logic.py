@@ -1,8 +1,9 @@
 """What ``launch/hands.launch.py`` starts, as plain data (no ``launch`` package needed).
 
 :func:`node_description` builds the node's description from the launch arguments (camera namespace and
-topics, params file, backend, ``use_sim_time``, TF prefix, autostart); :func:`command_line` turns it into
-the equivalent ``python -m wildhands_ros --ros-args ...`` command, which is how the tests start the node here.
+topics, params file, checkpoint, MANO directory, backend, ``use_sim_time``, TF prefix, autostart);
+:func:`command_line` turns it into the equivalent ``python -m wildhands_ros --ros-args ...`` command,
+which is how the tests start the node here.
 
 Naming rules (ROS 2 name resolution):
 
@@ -85,14 +86,22 @@ def node_description(
     boxes_topic: str = "",
     frame_prefix: str = "",
     autostart: bool | str = True,
+    checkpoint: str = "",
+    mano_dir: str = "",
     overrides: dict | None = None,
 ) -> NodeDescription:
     """The node for one camera: its input topics ``<camera_namespace>/<image_topic>`` etc. are remapped
     onto the node's ``image`` / ``camera_info`` / ``image/compressed`` inputs (see the module docstring);
-    ``backend`` and ``frame_prefix`` (empty = the params file's), ``use_sim_time``, ``autostart``
-    (``lifecycle.autostart``) and ``overrides`` (parameter name -> value) override the file."""
+    ``checkpoint`` (``model.checkpoint``), ``mano_dir`` (``model.mano_dir``), ``backend`` and ``frame_prefix``
+    (each: empty = the params file's), ``use_sim_time``, ``autostart`` (``lifecycle.autostart``) and
+    ``overrides`` (parameter name -> value) override the file. With no checkpoint here nor in the file the
+    node runs the shipped demo checkpoint (synthetic hands only) and warns so."""
     params: dict = {"use_sim_time": _truthy(use_sim_time), "lifecycle.autostart": _truthy(autostart)}
     params.update(PINNED_TOPICS)
+    if checkpoint:
+        params["model.checkpoint"] = checkpoint
+    if mano_dir:
+        params["model.mano_dir"] = mano_dir
     if backend:
         params["model.backend"] = backend
     if frame_prefix:

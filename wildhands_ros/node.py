@@ -4,7 +4,8 @@ A managed (lifecycle) node, as yolo_ros and Nav2's: *unconfigured* after constru
 and validated); **configure** loads the model, warms it up and creates the publishers and /diagnostics;
 **activate** subscribes and starts the inference worker; **deactivate** unsubscribes and stops the worker;
 **cleanup** frees the model and the publishers. ``lifecycle.autostart`` (default true) configures and
-activates at start-up, so a plain ``ros2 launch`` / ``ros2 run`` just works.
+activates at start-up, so a plain ``ros2 launch`` / ``ros2 run`` just works. After **shutdown** the node is
+finalized and :func:`spin` returns: its process exits, as launch expects of a managed node.
 
 Threads: subscription callbacks (one executor thread, ``input_handling.InputHandler``) only check
 metadata, pair images with CameraInfo (``pairing.FramePairer``) and put the frame in the one-slot mailbox of
@@ -30,11 +31,12 @@ from rclpy.clock import Clock, ClockType
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from std_msgs.msg import Header
 
+from wildhands_core.captured_output import captured_output, reports_a_problem
 from wildhands_core.detection.base import HandDetection
 from wildhands_core.pipeline import Estimator, HandPipeline
 from wildhands_core.stamps import ns_to_seconds, seconds_to_ns
 from wildhands_core.undistortion import Undistorter
-from wildhands_ros import params
+from wildhands_ros import input_qos, params
 from wildhands_ros.diagnostics import NodeStats, stats_to_diagnostics
 from wildhands_ros.headers import latency_is_meaningful
 from wildhands_ros.input_handling import Frame, InputHandler, decode_frame, keep_reset_request
@@ -42,14 +44,40 @@ from wildhands_ros.output_publishing import FrameOutputs
 from wildhands_ros.reporting import Reporter
 from wildhands_ros.worker import LatestFrameWorker
 
+#: The WARN of a node that runs the shipped demo checkpoint (``model.checkpoint`` empty).
+DEMO_CHECKPOINT_WARNING = (
+    "model.checkpoint is empty: running the shipped DEMO checkpoint {path}, a model of the project's "
+    "SYNTHETIC hands only (its estimates of real hands are not meaningful). Set a real checkpoint (the "
+    "authors' released .ckpt or your own) with the launch argument checkpoint:=/path/model.ckpt or the "
+    "parameter model.checkpoint"
+)
 
-def build_estimator(settings: params.NodeSettings) -> Estimator:
-    """The project's HandPoseEstimator from the ``model.*`` parameters."""
+
+def checkpoint_to_load(settings: params.NodeSettings) -> tuple[str | None, bool]:
+    """(checkpoint file, is the shipped demo one): ``model.checkpoint``; when it is empty, None (an untrained
+    network) with ``model.allow_random_weights``, else the shipped demo checkpoint
+    (``wildhands_core.demo_model``). Raises ``params.ParameterError`` when that file is missing too."""
+    if settings["model.checkpoint"]:
+        return settings["model.checkpoint"], False
+    if settings["model.allow_random_weights"]:
+        return None, False
+    from wildhands_core.demo_model import default_model_dir
+
+    demo = default_model_dir() / "wildhands_demo.pt"
+    if not demo.is_file():
+        raise params.ParameterError(
+            "model.checkpoint", f"is empty and the shipped demo checkpoint {demo} is missing: set one"
+        )
+    return str(demo), True
+
+
+def build_estimator(settings: params.NodeSettings, checkpoint: str | None) -> Estimator:
+    """The project's HandPoseEstimator from the ``model.*`` parameters and ``checkpoint`` (None: random
+    weights, see :func:`checkpoint_to_load`)."""
     from wildhands_core.estimator import EstimatorConfig, HandPoseEstimator
 
-    ckpt = settings["model.checkpoint"] or None
     cfg = EstimatorConfig(
-        checkpoint=ckpt,
+        checkpoint=checkpoint,
         mano_dir=settings["model.mano_dir"] or None,
         backend=settings["model.backend"],
         onnx_path=settings["model.onnx_path"] or None,
@@ -58,7 +86,7 @@ def build_estimator(settings: params.NodeSettings) -> Estimator:
         crop_scale=float(settings["model.crop_scale"]),
         max_hands=int(settings["model.max_hands"]),
         return_vertices=bool(settings["model.publish_mesh"]),
-        allow_random_weights=ckpt is None,
+        allow_random_weights=checkpoint is None,
     )
     return HandPoseEstimator(cfg)
 
@@ -74,12 +102,24 @@ class HandsNode(LifecycleNode):
 
     def __init__(self, node_name: str = "hands", estimator: Estimator | None = None, **kwargs) -> None:
         super().__init__(node_name, **kwargs)
+        try:
+            self._set_up(estimator)
+        except BaseException:
+            self.destroy_node()  # a node that failed to start leaves the ROS graph at once
+            raise
+
+    def _set_up(self, estimator: Estimator | None) -> None:
+        """Everything of ``__init__`` after the rclpy node exists (see the class docstring)."""
         self.settings = params.load(self)
         s = self.settings
-        if estimator is None and not s["model.checkpoint"] and not s["model.allow_random_weights"]:
-            raise params.ParameterError(
-                "model.checkpoint", "is empty: set a checkpoint file (or model.allow_random_weights)"
-            )
+        image_topic = s["topics.compressed_image"] if s["input.use_compressed"] else s["topics.image"]
+        for warning in input_qos.deprecation_warnings(s, self.resolve_topic_name(image_topic)):
+            self.get_logger().warning(warning)
+        self.checkpoint: str | None = None
+        if estimator is None:
+            self.checkpoint, is_demo = checkpoint_to_load(s)
+            if is_demo:
+                self.get_logger().warning(DEMO_CHECKPOINT_WARNING.format(path=self.checkpoint))
         self._given_estimator = estimator
         self.estimator: Estimator | None = None
         self.backend_name = ""
@@ -127,22 +167,25 @@ class HandsNode(LifecycleNode):
         s = self.settings
         estimator = self._given_estimator
         if estimator is None:
-            if not s["model.checkpoint"]:
+            if self.checkpoint is None:
                 self.get_logger().warning(
-                    "model.checkpoint is empty: RANDOM network weights, outputs are "
-                    "meaningless (testing only)"
+                    "model.checkpoint is empty and model.allow_random_weights is set: RANDOM network "
+                    "weights, outputs are meaningless (testing only)"
                 )
-            estimator = build_estimator(s)
+            with captured_output(self._third_party_log):  # smplx prints while loading MANO
+                estimator = build_estimator(s, self.checkpoint)
         self.estimator = estimator
         self.backend_name = estimator.backend_name
-        self.pipeline = HandPipeline(estimator, s.pipeline_config())
+        with captured_output(self._third_party_log):  # MediaPipe: TFLite and absl log natively
+            self.pipeline = HandPipeline(estimator, s.pipeline_config())
         for source, why in self.pipeline.skipped_sources.items():
             self.get_logger().warning(f"detector source '{source}' skipped: {why}")
         if not self.pipeline.active_sources:
             self.get_logger().error("no detector source is available: no hand will ever be found")
         faces = estimator.mano_faces() if s["model.publish_mesh"] else None
         t_warm = time.perf_counter()
-        self.pipeline.warmup()
+        with captured_output(self._third_party_log):
+            self.pipeline.warmup()
         self.get_logger().info(f"warm-up: {1e3 * (time.perf_counter() - t_warm):.0f} ms")
         self.outputs = FrameOutputs(self, s, faces)
         from diagnostic_msgs.msg import DiagnosticArray
@@ -152,6 +195,12 @@ class HandsNode(LifecycleNode):
         self._diag_timer = self.create_timer(
             float(s["diagnostics.period_s"]), self._publish_diagnostics, clock=self._steady
         )
+
+    def _third_party_log(self, line: str) -> None:
+        """A line that a library wrote to stdout/stderr while the model loaded, through this node's logger
+        (so on /rosout, named): debug, or warning when it reports a problem."""
+        log = self.get_logger().warning if reports_a_problem(line) else self.get_logger().debug
+        log(f"(third-party output) {line}")
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._stopping = False
@@ -300,20 +349,38 @@ class HandsNode(LifecycleNode):
             )
         )
 
+    @property
+    def finalized(self) -> bool:
+        """True after the ``shutdown`` transition: :func:`spin` returns, the process exits."""
+        return self._state == "finalized"
+
     def stop(self) -> None:
         """Stop taking frames and let the worker finish (its last outputs are not published): call before
         the context shuts down, so nothing publishes on a dead context."""
         self._stop_inputs()
 
     def destroy_node(self) -> None:
+        """Stop the inputs and the worker, destroy the node's entities and the node itself. rclpy's
+        LifecycleNode leaves its lifecycle state machine alive, and the state machine holds the rcl node:
+        without destroying it the node stayed in the ROS graph after the process exited until its
+        discovery lease ran out (about 20 s with Fast DDS)."""
         if hasattr(self, "inputs"):  # absent when __init__ failed (invalid parameters)
             self._stop_inputs()
         super().destroy_node()
+        state_machine = getattr(self, "_state_machine", None)
+        if state_machine is not None:
+            from rclpy.exceptions import InvalidHandle
+
+            try:
+                state_machine.destroy_when_not_in_use()
+            except InvalidHandle:
+                pass  # already destroyed (an rclpy that does it itself)
 
 
 def spin(node: HandsNode, stop: threading.Event | None = None) -> None:
-    """Spin ``node`` until ``stop`` is set or the context shuts down (polling every 0.1 s, so a signal
-    handler that sets ``stop`` is honoured at once)."""
+    """Spin ``node`` until ``stop`` is set, the node is finalized (the lifecycle ``shutdown`` transition,
+    whose answer has been sent by then) or the context shuts down (polling every 0.1 s, so a signal handler
+    that sets ``stop`` is honoured at once)."""
     from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 
     try:
@@ -324,7 +391,7 @@ def spin(node: HandsNode, stop: threading.Event | None = None) -> None:
         raise
     executor.add_node(node)
     try:
-        while node.context.ok() and not (stop is not None and stop.is_set()):
+        while node.context.ok() and not node.finalized and not (stop is not None and stop.is_set()):
             executor.spin_once(timeout_sec=0.1)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
@@ -332,4 +399,4 @@ def spin(node: HandsNode, stop: threading.Event | None = None) -> None:
         executor.shutdown(timeout_sec=0.5)
 
 
-__all__ = ["HandsNode", "build_estimator", "spin"]
+__all__ = ["DEMO_CHECKPOINT_WARNING", "HandsNode", "build_estimator", "checkpoint_to_load", "spin"]

@@ -6,7 +6,9 @@ The ``model.*``, ``detector.*``, ``tracking.*`` and ``smoothing.*`` parameters a
 config dataclasses (``EstimatorConfig``, ``PipelineConfig``, ``TrackerConfig``, ``SmoothingConfig``): their
 defaults, descriptions and ranges/choices are the fields' (``wildhands_core.config.settings_of``),
 ``CORE_PARAMETERS`` names the field behind each parameter. The ROS-only parameters (lifecycle, topics, input,
-qos, tf, output, gripper, diagnostics) are declared here. ``config/hands.yaml`` holds every default.
+tf, output, gripper, diagnostics) are declared here. ``config/hands.yaml`` holds every default. The inputs'
+QoS are rclpy's ``qos_overrides.<topic>.subscription.*`` parameters (``wildhands_ros.input_qos``); the
+former ``qos.*`` parameters (:data:`DEPRECATED`) are still read, unset by default.
 Units: seconds, pixels, Hz (One Euro cut-offs), ``beta`` in Hz per unit/s of the smoothed quantity (see
 ``wildhands_core.smoothing.config``).
 """
@@ -28,6 +30,7 @@ from wildhands_core.estimator import BACKENDS, DEVICES, EstimatorConfig
 from wildhands_core.pipeline import PipelineConfig
 from wildhands_core.smoothing.config import SmoothingConfig
 from wildhands_core.tracking.config import TrackerConfig
+from wildhands_ros.hand_fields import frame_prefix_problem
 
 __all__ = ["BACKENDS", "CORE_PARAMETERS", "DEVICES", "SPECS", "NodeSettings", "ParameterError", "Spec"]
 
@@ -160,15 +163,12 @@ SPECS: tuple[Spec, ...] = (
     ),
     Spec("input.default_frame_id", "", "frame for images with an empty frame_id; empty = reject them"),
     Spec("input.max_image_pixels", 20_000_000, "larger images are rejected (image_too_large)", (1, 10**9)),
-    Spec(
-        "qos.image_reliability",
-        "best_effort",
-        "reliability of the image/CameraInfo/box subscriptions",
-        choices=RELIABILITIES,
-    ),
-    Spec("qos.image_depth", 1, "history depth of the image subscription", (1, 100)),
     Spec("tf.publish", True, "broadcast camera optical frame -> wrist frames on /tf"),
-    Spec("tf.frame_prefix", "hand_", "prefix of the TF frames: <prefix>left_wrist, <prefix>right_wrist"),
+    Spec(
+        "tf.frame_prefix",
+        "hand_",
+        "prefix of the TF frames: <prefix>left_wrist, <prefix>right_wrist (robot1/, head_; no leading /)",
+    ),
     Spec("tf.fingertips", False, "also broadcast wrist -> <prefix><side>_<finger>_tip frames"),
     Spec("output.markers", True, "publish visualization_msgs/MarkerArray on ~/markers"),
     Spec("output.debug_image", False, "publish the image with the skeletons drawn on ~/debug_image"),
@@ -186,9 +186,36 @@ SPECS: tuple[Spec, ...] = (
 )
 SPEC_BY_NAME = {s.name: s for s in SPECS}
 
+#: Parameters replaced by rclpy's QoS overrides (``wildhands_ros.input_qos``), still read for params files
+#: written before: unset by default (None), validated when set; the node warns once when one is set.
+DEPRECATED: dict[str, Spec] = {
+    s.name: s
+    for s in (
+        Spec(
+            "qos.image_reliability",
+            "",
+            "DEPRECATED: use qos_overrides.<topic>.subscription.reliability; when set, the reliability of "
+            "every input subscription that has no such override",
+            choices=RELIABILITIES,
+        ),
+        Spec(
+            "qos.image_depth",
+            0,
+            "DEPRECATED: use qos_overrides.<image topic>.subscription.depth; when set, the image "
+            "subscription's history depth unless overridden there",
+            (1, 100),
+        ),
+    )
+}
+
 
 def _descriptor(spec: Spec) -> ParameterDescriptor:
+    """The parameter's descriptor. A float parameter is dynamically typed so that an integer literal
+    (``1`` in a params file, ``ros2 param set ... 1``) is accepted: :func:`as_declared_type` converts it and
+    refuses any other type with a message naming the parameter."""
     d = ParameterDescriptor(description=spec.description, read_only=not spec.runtime)
+    if _is_float(spec):
+        d.dynamic_typing = True
     if spec.choices:
         d.additional_constraints = f"one of {list(spec.choices)}"
     if spec.range is not None:
@@ -202,9 +229,28 @@ def _descriptor(spec: Spec) -> ParameterDescriptor:
     return d
 
 
+def _is_float(spec: Spec) -> bool:
+    return isinstance(spec.default, float)
+
+
+def as_declared_type(name: str, value: Any) -> Any:
+    """``value`` of parameter ``name`` as its declared type: an integer for a float parameter becomes that
+    float; any other type than the declared one raises :class:`ParameterError`."""
+    spec = SPEC_BY_NAME[name]
+    if _is_float(spec) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if _is_float(spec) and not isinstance(value, float):
+        raise ParameterError(name, f"{value!r} is not a number (write a float such as 1.0)")
+    if isinstance(spec.default, list):
+        return list(value)
+    if type(value) is not type(spec.default):
+        raise ParameterError(name, f"{value!r} is not of type {type(spec.default).__name__}")
+    return value
+
+
 def validate(name: str, value: Any) -> None:
     """Raise :class:`ParameterError` if ``value`` is not valid for parameter ``name``."""
-    spec = SPEC_BY_NAME[name]
+    spec = SPEC_BY_NAME[name] if name in SPEC_BY_NAME else DEPRECATED[name]
     if spec.choices is not None and not isinstance(value, list) and value not in spec.choices:
         raise ParameterError(name, f"{value!r} is not one of {list(spec.choices)}")
     if spec.range is not None and not isinstance(value, bool):
@@ -221,8 +267,8 @@ def validate(name: str, value: Any) -> None:
             raise ParameterError(name, f"{value!r} does not exist")
     if name == "input.default_frame_id" and any(c in value for c in " "):
         raise ParameterError(name, f"{value!r} must not contain spaces")
-    if name == "tf.frame_prefix" and any(c in value for c in " /"):
-        raise ParameterError(name, f"{value!r} must not contain spaces or '/'")
+    if name == "tf.frame_prefix" and (problem := frame_prefix_problem(value)):
+        raise ParameterError(name, f"{value!r} {problem}")
 
 
 def declare(node: Node) -> dict[str, Any]:
@@ -238,9 +284,18 @@ def declare(node: Node) -> dict[str, Any]:
                 value = node.declare_parameter(spec.name, default, _descriptor(spec)).value
         except (InvalidParameterValueException, ParameterException) as exc:
             raise ParameterError(spec.name, str(exc)) from exc
-        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
+        value = as_declared_type(spec.name, value)
         validate(spec.name, value)
+        values[spec.name] = value
+    for spec in DEPRECATED.values():
+        kind = Parameter.Type.STRING if isinstance(spec.default, str) else Parameter.Type.INTEGER
+        descriptor = ParameterDescriptor(description=spec.description, read_only=True)
+        try:
+            value = node.declare_parameter(spec.name, kind, descriptor).value
+        except (InvalidParameterValueException, ParameterException) as exc:
+            raise ParameterError(spec.name, str(exc)) from exc
+        if value is not None:
+            validate(spec.name, value)
         values[spec.name] = value
     return values
 
@@ -319,12 +374,8 @@ def on_set_parameters(settings: NodeSettings, params: list[Parameter], apply) ->
             return SetParametersResult(
                 successful=False, reason=f"parameter '{p.name}' is read-only at run time"
             )
-        value = float(p.value) if isinstance(spec.default, float) and isinstance(p.value, int) else p.value
-        if type(value) is not type(spec.default):
-            return SetParametersResult(
-                successful=False, reason=f"parameter '{p.name}': expected {type(spec.default).__name__}"
-            )
         try:
+            value = as_declared_type(p.name, p.value)
             validate(p.name, value)
         except ParameterError as exc:
             return SetParametersResult(successful=False, reason=str(exc))

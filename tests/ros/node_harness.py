@@ -26,7 +26,10 @@ TEST_OVERRIDES = {
     "tracking.redetect_every_n": 1,
     "input.pairing_buffer": 2,
     "diagnostics.period_s": 0.25,
-    "qos.image_reliability": "reliable",
+    # reliable inputs (the node's defaults are best effort), for the test node's topics (start_node)
+    "qos_overrides./cam/image_raw.subscription.reliability": "reliable",
+    "qos_overrides./cam/camera_info.subscription.reliability": "reliable",
+    "qos_overrides./hand_boxes.subscription.reliability": "reliable",
     "tf.fingertips": True,
 }
 

@@ -79,3 +79,29 @@ def test_transitions_load_the_model_subscribe_stop_and_free_it(tmp_path):
 def _refresh(listener: Listener, stamps: set) -> bool:
     stamps.update(m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in listener.hands)
     return False
+
+
+def test_the_shutdown_transition_ends_the_process_and_it_leaves_the_graph(tmp_path):
+    """The lifecycle ``shutdown`` transition (``ros2 lifecycle set /hands shutdown``, a lifecycle manager)
+    finalizes the node: a finalized node can do nothing more, so its process exits (status 0), as launch
+    expects of a managed node."""
+    from lifecycle_msgs.msg import Transition
+    from lifecycle_msgs.srv import ChangeState
+
+    log = tmp_path / "node.log"
+    proc = start_node(write_small_checkpoint(tmp_path / "m.pt"), log)  # autostart: active
+    listener = Listener()
+    try:
+        listener.wait_for(lambda: len(listener.diagnostics) > 0, 90, "the node's first /diagnostics")
+        change = listener.node.create_client(ChangeState, "/hands/change_state")
+        request = ChangeState.Request(transition=Transition(id=Transition.TRANSITION_ACTIVE_SHUTDOWN))
+        assert _call(listener, change, request).success
+        rc = proc.wait(10)
+        exited = time.monotonic()
+        while ("hands", "/") in listener.node.get_node_names_and_namespaces():
+            assert time.monotonic() - exited < 3.0, "the node stayed in the graph after shutdown"
+            time.sleep(0.02)
+    finally:
+        listener.close()
+        rc_stop = stop_node(proc)
+    assert rc == rc_stop == 0, log.read_text()[-3000:]

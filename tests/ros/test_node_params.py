@@ -59,7 +59,9 @@ def _node(ctx, **overrides):
         ("model.crop_scale", 9.0),
         ("model.max_hands", 0),
         ("detector.sources", ["external", "yolo"]),
-        ("tf.frame_prefix", "a/b"),
+        ("tf.frame_prefix", "/robot1/"),
+        ("tf.frame_prefix", "head cam_"),
+        ("tf.frame_prefix", "robot1//"),
         ("qos.image_reliability", "sometimes"),
     ],
 )
@@ -70,11 +72,45 @@ def test_invalid_value_stops_start_up_naming_the_parameter(ros_context, name, va
         _node(ros_context, **{name: value})
 
 
-def test_no_checkpoint_stops_start_up_unless_random_weights_are_asked_for(ros_context):
+@pytest.mark.parametrize("prefix", ["robot1/", "robot1/head_", "hand_", ""])
+def test_tf_frame_prefixes_of_the_multi_robot_convention_are_accepted(ros_context, prefix):
+    """``robot1/`` is robot_state_publisher's ``frame_prefix`` convention; the frames are then
+    ``robot1/left_wrist`` etc."""
+    from types import SimpleNamespace
+
+    from wildhands_ros.hand_fields import hand_frame_names
+
+    node = _node(ros_context, **{"tf.frame_prefix": prefix, "lifecycle.autostart": False})
+    try:
+        assert node.settings["tf.frame_prefix"] == prefix
+    finally:
+        node.destroy_node()
+    left, right = (SimpleNamespace(is_right=r, confidence=0.9, track_id=1) for r in (False, True))
+    assert hand_frame_names([left, right], prefix) == [f"{prefix}left_wrist", f"{prefix}right_wrist"]
+
+
+def test_no_checkpoint_starts_on_the_shipped_demo_checkpoint_with_one_warning(ros_context, capfd):
+    node = _node(ros_context, **{"lifecycle.autostart": False})
+    try:
+        assert node.checkpoint == str(ROOT / "models" / "demo" / "wildhands_demo.pt")
+    finally:
+        node.destroy_node()
+    warnings = [line for line in capfd.readouterr().err.splitlines() if "DEMO checkpoint" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("[WARN]"), warnings
+    assert "SYNTHETIC" in warnings[0] and "checkpoint:=" in warnings[0] and "model.checkpoint" in warnings[0]
+
+
+def test_without_the_demo_checkpoint_an_empty_checkpoint_stops_start_up(ros_context, tmp_path, monkeypatch):
     from wildhands_ros.params import ParameterError
 
-    with pytest.raises(ParameterError, match=r"'model\.checkpoint'.*empty"):
+    monkeypatch.setenv("WILDHANDS_DEMO_MODEL_DIR", str(tmp_path))  # a folder without wildhands_demo.pt
+    with pytest.raises(ParameterError, match=r"'model\.checkpoint'.*empty.*missing"):
         _node(ros_context)
+    node = _node(ros_context, **{"model.allow_random_weights": True, "lifecycle.autostart": False})
+    try:
+        assert node.checkpoint is None  # random weights, asked for
+    finally:
+        node.destroy_node()
 
 
 def test_smoothing_parameters_reach_the_tracker_at_run_time_and_others_stay_read_only(ros_context, tmp_path):
@@ -94,6 +130,40 @@ def test_smoothing_parameters_reach_the_tracker_at_run_time_and_others_stay_read
         assert node.pipeline.config.smoothing.betas.min_cutoff == SmoothingConfig().betas.min_cutoff
     finally:
         node.destroy_node()
+
+
+def test_integer_literals_are_accepted_for_float_parameters_at_start_up_and_run_time(ros_context, tmp_path):
+    """``min_cutoff: 1`` in a params file and ``ros2 param set /hands smoothing.joints.min_cutoff 1`` are
+    what users write; rclpy's static typing refused both (a YAML integer is an INTEGER parameter)."""
+    from node_harness import write_small_checkpoint
+    from rclpy.parameter import Parameter
+
+    node = _node(
+        ros_context,
+        **{"model.checkpoint": str(write_small_checkpoint(tmp_path / "m.pt")),
+           "smoothing.joints.min_cutoff": 2, "input.camera_info_wait_s": 1, "model.crop_scale": 2},
+    )
+    try:
+        assert node.settings["smoothing.joints.min_cutoff"] == 2.0
+        assert type(node.settings["model.crop_scale"]) is float and node.settings["model.crop_scale"] == 2.0
+        assert node.pipeline.tracker.smoothing.joints.min_cutoff == 2.0
+        assert node.set_parameters([Parameter("smoothing.joints.min_cutoff", value=1)])[0].successful
+        smoothing = node.pipeline.tracker.smoothing.joints
+        assert smoothing.min_cutoff == 1.0 and type(smoothing.min_cutoff) is float
+        refused = node.set_parameters([Parameter("smoothing.joints.min_cutoff", value="fast")])[0]
+        assert not refused.successful
+        assert "smoothing.joints.min_cutoff" in refused.reason and "1.0" in refused.reason
+        out_of_range = node.set_parameters([Parameter("smoothing.joints.min_cutoff", value=0)])[0]
+        assert not out_of_range.successful and "outside" in out_of_range.reason
+    finally:
+        node.destroy_node()
+
+
+def test_a_string_for_a_float_parameter_stops_start_up_naming_it_and_the_fix(ros_context):
+    from wildhands_ros.params import ParameterError
+
+    with pytest.raises(ParameterError, match=r"'model\.crop_scale'.*not a number.*1\.0"):
+        _node(ros_context, **{"model.crop_scale": "big"})
 
 
 def test_module_entry_point_exits_2_and_names_the_bad_parameter():
@@ -173,3 +243,90 @@ def test_choice_parameters():
     validate("detector.sources", ["external", "learned"])
     with pytest.raises(ParameterError, match=r"'detector\.sources'.*non-empty"):
         validate("detector.sources", [])
+
+
+@pytest.fixture(scope="module")
+def small_checkpoint(tmp_path_factory):
+    from node_harness import write_small_checkpoint
+
+    return str(write_small_checkpoint(tmp_path_factory.mktemp("qos") / "m.pt"))
+
+
+def _active_node(ctx, checkpoint: str, **overrides):
+    """The node, active, its image and CameraInfo topics remapped to /cam/image_raw and /cam/camera_info."""
+    from rclpy.parameter import Parameter
+
+    from wildhands_ros.node import HandsNode
+
+    values = {"model.checkpoint": checkpoint, "detector.sources": ["external"], **overrides}
+    return HandsNode(
+        context=ctx,
+        cli_args=["--ros-args", "-r", "image:=/cam/image_raw", "-r", "camera_info:=/cam/camera_info"],
+        parameter_overrides=[Parameter(k, value=v) for k, v in values.items()],
+    )
+
+
+def _subscription_qos(node, topic: str) -> tuple[str, int]:
+    """(reliability as the ROS graph reports it, history depth of the node's subscription) of ``topic``."""
+    (info,) = node.get_subscriptions_info_by_topic(topic)
+    (sub,) = [s for s in node.subscriptions if s.topic_name == topic]
+    return info.qos_profile.reliability.name.lower(), sub.qos_profile.depth
+
+
+def test_input_qos_are_rclpy_qos_override_parameters(ros_context, small_checkpoint):
+    """``qos_overrides.<topic>.subscription.*``, the parameters rclpy's QoSOverridingOptions declare (as
+    image_pipeline nodes do); defaults best effort, image depth 1."""
+    node = _active_node(
+        ros_context,
+        small_checkpoint,
+        **{
+            "qos_overrides./cam/image_raw.subscription.reliability": "reliable",
+            "qos_overrides./cam/image_raw.subscription.depth": 7,
+        },
+    )
+    try:
+        assert _subscription_qos(node, "/cam/image_raw") == ("reliable", 7)
+        assert _subscription_qos(node, "/cam/camera_info") == ("best_effort", 5)
+        declared = node.get_parameter("qos_overrides./cam/camera_info.subscription.reliability").value
+        assert declared == "best_effort"
+        assert node.describe_parameter("qos_overrides./cam/image_raw.subscription.depth").read_only
+    finally:
+        node.destroy_node()
+    node = _active_node(ros_context, small_checkpoint)
+    try:
+        assert _subscription_qos(node, "/cam/image_raw") == ("best_effort", 1)
+    finally:
+        node.destroy_node()
+
+
+def test_the_former_qos_parameters_still_apply_with_one_warning_and_overrides_win(
+    ros_context, small_checkpoint, capfd
+):
+    capfd.readouterr()
+    old = {"qos.image_reliability": "reliable", "qos.image_depth": 10}
+    node = _active_node(ros_context, small_checkpoint, **old)
+    try:
+        assert _subscription_qos(node, "/cam/image_raw") == ("reliable", 10)
+        assert _subscription_qos(node, "/cam/camera_info")[0] == "reliable"
+    finally:
+        node.destroy_node()
+    err = capfd.readouterr().err
+    warned = [line for line in err.splitlines() if "deprecated" in line]
+    assert len(warned) == 2 and all(line.startswith("[WARN]") for line in warned), err[-2000:]
+    assert "qos_overrides./cam/image_raw.subscription.reliability" in warned[0]
+    assert "qos_overrides./cam/image_raw.subscription.depth" in warned[1]
+    node = _active_node(
+        ros_context,
+        small_checkpoint,
+        **{"qos.image_depth": 10, "qos_overrides./cam/image_raw.subscription.depth": 3},
+    )
+    try:
+        assert _subscription_qos(node, "/cam/image_raw") == ("best_effort", 3)
+    finally:
+        node.destroy_node()
+
+
+def test_an_unusable_qos_override_stops_start_up_naming_the_parameter(ros_context, small_checkpoint):
+    with pytest.raises(RuntimeError, match=r"qos_overrides\./cam/image_raw\.subscription\.reliability"):
+        bad = {"qos_overrides./cam/image_raw.subscription.reliability": "sometimes"}
+        _active_node(ros_context, small_checkpoint, **bad)

@@ -76,10 +76,39 @@ def test_tf_frame_prefix_and_autostart_are_launch_arguments():
     assert node_description().parameters[1]["lifecycle.autostart"] is True
 
 
+def test_checkpoint_and_mano_dir_are_launch_arguments_that_override_the_params_file_when_given():
+    d = node_description(checkpoint="/m/wildhands.ckpt", mano_dir="/m/mano")
+    assert d.parameters[1]["model.checkpoint"] == "/m/wildhands.ckpt"
+    assert d.parameters[1]["model.mano_dir"] == "/m/mano"
+    default = node_description().parameters[1]
+    assert "model.checkpoint" not in default and "model.mano_dir" not in default  # the params file's
+
+
+def _launch_arguments() -> dict[str, str]:
+    """The launch file's ARGUMENTS: name -> default (read from its source: ``launch`` is not needed)."""
+    import ast
+
+    tree = ast.parse((ROOT / "launch" / "hands.launch.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "ARGUMENTS":
+            return {
+                k.value: (v.elts[0].value if isinstance(v.elts[0], ast.Constant) else None)
+                for k, v in zip(node.value.keys, node.value.values, strict=True)
+            }
+    raise AssertionError("no ARGUMENTS in the launch file")
+
+
 def test_launch_file_declares_every_argument_of_the_launch_logic():
-    text = (ROOT / "launch" / "hands.launch.py").read_text()
-    for arg in ("camera_namespace", "tf_frame_prefix", "autostart", "params_file", "namespace"):
-        assert f'"{arg}"' in text
+    import inspect
+
+    args = _launch_arguments()
+    for arg in ("camera_namespace", "tf_frame_prefix", "autostart", "params_file", "namespace", "checkpoint",
+                "mano_dir"):
+        assert arg in args, arg
+    accepted = set(inspect.signature(node_description).parameters)
+    assert {"frame_prefix" if a == "tf_frame_prefix" else a for a in args} <= accepted
+    # no argument is required: `ros2 launch wildhands_ros hands.launch.py` alone starts the node
+    assert args["checkpoint"] == "" and args["mano_dir"] == ""
 
 
 def test_command_line_is_the_python_module_with_ros_args():
@@ -105,13 +134,44 @@ def test_default_params_file_is_the_shipped_config():
     assert params["model"]["backend"] == "torch"
 
 
-@pytest.mark.skipif(importlib.util.find_spec("launch_ros") is None, reason="launch_ros is not installed here")
-def test_launch_file_builds_a_description():  # pragma: no cover - only where ROS launch exists
+def test_the_launch_file_starts_a_managed_lifecycle_node():
+    """launch_ros's LifecycleNode (not Node), so launch's ChangeState events and OnStateTransition handlers
+    can drive it (read from the source: ``launch`` is not needed)."""
+    import ast
+
+    tree = ast.parse((ROOT / "launch" / "hands.launch.py").read_text())
+    imports = [n for n in ast.walk(tree)
+               if isinstance(n, ast.ImportFrom) and n.module == "launch_ros.actions"]
+    imported = {a.name for n in imports for a in n.names}
+    called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    assert "LifecycleNode" in imported and "LifecycleNode" in called and "Node" not in called
+
+
+def _load_launch_file():
     spec = importlib.util.spec_from_file_location("hands_launch", ROOT / "launch" / "hands.launch.py")
     mod = importlib.util.module_from_spec(spec)
     sys.modules["hands_launch"] = mod
     spec.loader.exec_module(mod)
-    assert len(mod.generate_launch_description().entities) > 1
+    return mod
+
+
+@pytest.mark.skipif(importlib.util.find_spec("launch_ros") is None, reason="launch_ros is not installed here")
+def test_launch_file_builds_a_lifecycle_node_description():  # pragma: no cover - only where ROS launch exists
+    from launch.actions import DeclareLaunchArgument, OpaqueFunction
+    from launch_ros.actions import LifecycleNode
+
+    from launch import LaunchContext
+
+    description = _load_launch_file().generate_launch_description()
+    declared = {e.name: e for e in description.entities if isinstance(e, DeclareLaunchArgument)}
+    assert {"checkpoint", "mano_dir", "autostart", "camera_namespace"} <= set(declared)
+    context = LaunchContext()
+    for name, arg in declared.items():  # `ros2 launch wildhands_ros hands.launch.py` with no argument
+        context.launch_configurations[name] = "".join(s.perform(context) for s in arg.default_value)
+    (opaque,) = [e for e in description.entities if isinstance(e, OpaqueFunction)]
+    (node,) = opaque.execute(context)
+    assert isinstance(node, LifecycleNode)
+    assert node.node_package == "wildhands_ros" and node.node_executable == "hands_node"
 
 
 def test_the_launch_file_names_the_backends_from_the_one_list_without_importing_torch():

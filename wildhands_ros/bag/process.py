@@ -65,7 +65,7 @@ from wildhands_ros.bag.types import (
     make_typestore,
     register_bag_types,
 )
-from wildhands_ros.hand_fields import detections_from_box_fields
+from wildhands_ros.hand_fields import detections_from_box_fields, frame_prefix_problem
 
 STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 
@@ -110,8 +110,8 @@ class ProcessConfig:
     def __post_init__(self) -> None:
         if self.storage not in STORAGES:
             raise ValueError(f"storage must be one of {sorted(STORAGES)}, got {self.storage!r}")
-        if any(c in self.tf_prefix for c in " /"):
-            raise ValueError(f"tf_prefix must not contain spaces or '/', got {self.tf_prefix!r}")
+        if problem := frame_prefix_problem(self.tf_prefix):
+            raise ValueError(f"tf_prefix {self.tf_prefix!r} {problem}")
 
 
 @dataclass

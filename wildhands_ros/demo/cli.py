@@ -45,7 +45,12 @@ def _params_yaml(path: Path, checkpoint: Path, detector: Path | None, backend: s
             "sources": sources, "learned_checkpoint": str(detector or ""), "min_score": DEMO_MIN_SCORE
         },
         "topics": {"image": "/demo/camera/image_raw", "camera_info": "/demo/camera/camera_info"},
-        "qos": {"image_reliability": "reliable", "image_depth": 10},
+        # rclpy's QoS override parameters of the input subscriptions (wildhands_ros.input_qos)
+        "qos_overrides": {
+            "/demo/camera/image_raw": {"subscription": {"reliability": "reliable", "depth": 10}},
+            "/demo/camera/camera_info": {"subscription": {"reliability": "reliable"}},
+            "/hand_boxes": {"subscription": {"reliability": "reliable"}},
+        },
         "output": {"markers": True, "publish_raw": True},
         "tf": {"publish": True, "frame_prefix": "demo_"},
     }
