@@ -1,7 +1,7 @@
 """Does the demo pipeline follow the hands, and only the hands? Track quality on held-out synthetic sequences.
 
     scripts/wh python benchmarks/track_quality.py [--frames 150] [--seeds 90001 90002] [--stride 1]
-        [--detector models/demo/detector_demo.pt] [--json out.json] [--cache DIR]
+        [--detector models/demo/detector_demo.pt] [--json out.json]
 
 The demo pipeline (``HandPipeline``: the demo checkpoint on ONNX Runtime, the learned detector at the demo's
 score floor, the tracker and smoothing defaults), offline on every ``--stride``-th frame (a node keeping up
@@ -264,29 +264,8 @@ def detector_quality(detector, frames: list, truth: dict) -> dict:
     }
 
 
-def rendered(seq, frames: int, cache: Path | None) -> tuple[list, dict]:
-    """The first ``frames`` frames of ``seq`` (objects with ``.image``) and their stacked labels; read from /
-    written to ``cache/seq_{seed}_{W}x{H}_{frames}.npz`` when ``cache`` is given (rendering is most of a
-    run's time)."""
-    from types import SimpleNamespace
-
-    path = None if cache is None else cache / f"seq_{seq.seed}_{seq.width}x{seq.height}_{frames}.npz"
-    if path is not None and path.exists():
-        with np.load(path) as npz:
-            images = npz["images"]
-            truth = {k[len("label_"):]: npz[k] for k in npz.files if k.startswith("label_")}
-        return [SimpleNamespace(image=im) for im in images], truth
-    shots = list(seq.frames(frames))
-    truth = {k: np.stack([f.labels[k] for f in shots]) for k in shots[0].labels}
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        labels = {f"label_{k}": v for k, v in truth.items()}
-        np.savez(path, images=np.stack([f.image for f in shots]), **labels)
-    return shots, truth
-
-
 def run_seed(seed: int, frames: int, stride: int, model_dir: Path, detector_ckpt: Path,
-             size: tuple[int, int], cache: Path | None = None) -> dict:
+             size: tuple[int, int]) -> dict:
     from wildhands_core.detection.learned import LearnedHandDetector
     from wildhands_core.estimator import EstimatorConfig, HandPoseEstimator
     from wildhands_core.pipeline import HandPipeline, PipelineConfig
@@ -294,7 +273,8 @@ def run_seed(seed: int, frames: int, stride: int, model_dir: Path, detector_ckpt
     from wildhands_synth.sequence import SyntheticSequence
 
     seq = SyntheticSequence(seed, size, threads=1)
-    shots, truth = rendered(seq, frames, cache)
+    shots = list(seq.frames(frames))
+    truth = {k: np.stack([f.labels[k] for f in shots]) for k in shots[0].labels}
     est = HandPoseEstimator(
         EstimatorConfig(checkpoint=str(model_dir / "wildhands_demo.pt"), backend="onnxruntime")
     )
@@ -334,13 +314,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--detector", default=None,
                     help="detector checkpoint (default: MODEL_DIR/detector_demo.pt)")
     ap.add_argument("--json", default=None)
-    ap.add_argument("--cache", default=None, help="folder for the rendered frames (reused by later runs)")
     a = ap.parse_args(argv)
     w, h = (int(v) for v in a.size.split("x"))
     model_dir = Path(a.model_dir)
     det = Path(a.detector) if a.detector else model_dir / "detector_demo.pt"
-    cache = Path(a.cache) if a.cache else None
-    res = {str(s): run_seed(s, a.frames, a.stride, model_dir, det, (w, h), cache) for s in a.seeds}
+    res = {str(s): run_seed(s, a.frames, a.stride, model_dir, det, (w, h)) for s in a.seeds}
     for s, r in res.items():
         print(f"\nseed {s} ({r['processed']} frames, detector on {r['detector_frames']})")
         for k, v in r.items():

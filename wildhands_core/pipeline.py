@@ -6,9 +6,7 @@ Per image (RGB (H, W, 3) uint8, intrinsics ``K_px`` (3, 3) in pixels of that ima
     boxes = tracker.step(stamp, dets, (W, H))                 # TrackedBox: id, box, side, confirmed
     ests  = estimator.estimate(image, K_px, [HandBox ...])    # one HandEstimate per box, same order
     each  = tracker.observe(id, stamp, estimate, K_px)        # HandEstimate -> smoothed HandEstimate
-    ids   = tracker.end_frame(stamp)                          # tracks that earned their place
-    -> the smoothed estimates of those tracks (confirmed by detections and by their own estimates looking
-       like a hand; see ``tracking.tracker``), with ``track_id`` set, sorted by track id.
+    -> the smoothed estimates of CONFIRMED tracks, with ``track_id`` set, sorted by track id.
 
 Smoothed values: joints (metres, camera frame), MANO translation, β and the 16 MANO rotations (SO(3) One
 Euro); ``keypoints_px`` are re-projected from the smoothed joints with ``K_px``; ``vertices_m`` (when the
@@ -259,12 +257,12 @@ class HandPipeline:
             raise RuntimeError(f"estimator returned {len(ests)} estimates for {len(boxes)} boxes")
         out: list[HandEstimate] = []
         raw: list[HandEstimate] = []
-        smoothed = {tb.track_id: (tracker.observe(tb.track_id, stamp_ns, est, K_px), est)
-                    for tb, est in zip(tracked, ests, strict=True)}
-        for track_id in tracker.end_frame(stamp_ns):  # tracks that earned their place (tracker docstring)
-            side = {"track_id": track_id, "is_right": bool(tracker.track(track_id).is_right)}
-            out.append(dataclasses.replace(smoothed[track_id][0], **side))
-            raw.append(dataclasses.replace(smoothed[track_id][1], **side))
+        for tb, est in zip(tracked, ests, strict=True):
+            smoothed = tracker.observe(tb.track_id, stamp_ns, est, K_px)
+            if tb.confirmed:
+                side = {"track_id": tb.track_id, "is_right": bool(tb.is_right)}
+                out.append(dataclasses.replace(smoothed, **side))
+                raw.append(dataclasses.replace(est, **side))
         timing.estimate_s = t3 - t2
         timing.track_s = (t2 - t1) + (time.perf_counter() - t3)
         timing.total_s = time.perf_counter() - t0

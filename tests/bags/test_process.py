@@ -156,8 +156,7 @@ def test_tracking_mode_gives_track_ids_and_writes_every_frame(tmp_path, estimato
     seq = [FrameSpec(i, T0 + i * DT, T0 + i * DT, None, "rgb8", BOTH[:1]) for i in range(3)]
     write_camera_bag(tmp_path / "in", "mcap", seq, ts)
     # min_hits=1: a track is confirmed at birth (an untrained network's keypoints cannot be followed)
-    pipeline = offline_pipeline_config(tracking=True, tracker=TrackerConfig(
-        min_hits=1, min_plausible_estimates=1, redetect_every_n=1))
+    pipeline = offline_pipeline_config(tracking=True, tracker=TrackerConfig(min_hits=1, redetect_every_n=1))
     s = process_bag(tmp_path / "in", tmp_path / "out", estimator,
                     ProcessConfig(boxes_topic=BOXES_TOPIC, pipeline=pipeline, progress=False))
     assert s.frames_written == 3 and not s.rejected

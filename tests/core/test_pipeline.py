@@ -78,9 +78,7 @@ def test_without_tracking_every_detection_is_estimated_untracked(estimator):
 
 
 def test_frame_whose_boxes_arrive_late_waits_for_them(estimator):
-    p = HandPipeline(estimator, _external(
-        external_wait_s=2.0, tracker=TrackerConfig(min_hits=1, min_plausible_estimates=1)
-    ))
+    p = HandPipeline(estimator, _external(external_wait_s=2.0, tracker=TrackerConfig(min_hits=1)))
     timer = threading.Timer(0.2, lambda: p.set_external_boxes(T0, _dets()))
     t = time.monotonic()
     timer.start()

@@ -23,7 +23,6 @@ ROBUST_PLAYER = Path(__file__).with_name("robust_player.py")
 TEST_OVERRIDES = {
     "detector.sources": ["external"],
     "tracking.min_hits": 1,
-    "tracking.min_plausible_estimates": 1,
     "tracking.redetect_every_n": 1,
     "input.pairing_buffer": 2,
     "diagnostics.period_s": 0.25,

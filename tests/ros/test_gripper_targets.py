@@ -63,7 +63,6 @@ def _run_node(tmp_path, name: str, overrides: dict, before=None, frames: int = 1
     ctx = rclpy.Context()
     rclpy.init(context=ctx)
     overrides = {"model.checkpoint": str(write_small_checkpoint(tmp_path / "m.pt")), "tracking.min_hits": 1,
-                 "tracking.min_plausible_estimates": 1,
                  "detector.sources": ["external"], **overrides}
     node = HandsNode(name, context=ctx,
                      parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()])

@@ -31,7 +31,6 @@ def node_and_listener(tmp_path_factory):
         "model.publish_mesh": True,
         "output.debug_image": True,
         "tracking.min_hits": 1,
-        "tracking.min_plausible_estimates": 1,
         "tracking.redetect_every_n": 1,
     }
     node = HandsNode(

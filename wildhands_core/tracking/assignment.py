@@ -10,8 +10,7 @@ from scipy.optimize import linear_sum_assignment
 
 from wildhands_core.detection.base import HandDetection, box_iou_xyxy
 
-#: the cost of a pair that may never be matched
-FORBIDDEN_COST = 1e6
+_FORBIDDEN = 1e6
 
 
 def association_cost(
@@ -41,7 +40,7 @@ def association_cost(
     mismatch = np.array(track_is_right, dtype=bool)[:, None] != det_right[None, :]
     cost = (1.0 - iou) + centre_weight * dist + handedness_weight * mismatch
     allowed = (iou >= iou_gate) | (dist <= centre_gate)
-    return np.where(allowed, cost, FORBIDDEN_COST)
+    return np.where(allowed, cost, _FORBIDDEN)
 
 
 def assign(cost: np.ndarray) -> tuple[list[tuple[int, int]], list[int], list[int]]:
@@ -50,7 +49,7 @@ def assign(cost: np.ndarray) -> tuple[list[tuple[int, int]], list[int], list[int
     matches: list[tuple[int, int]] = []
     if n_t and n_d:
         rows, cols = linear_sum_assignment(cost)
-        matches = [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if cost[r, c] < FORBIDDEN_COST]
+        matches = [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if cost[r, c] < _FORBIDDEN]
     mt = {m[0] for m in matches}
     md = {m[1] for m in matches}
     return matches, [t for t in range(n_t) if t not in mt], [d for d in range(n_d) if d not in md]

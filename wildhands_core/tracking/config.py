@@ -52,46 +52,16 @@ class TrackerConfig:
     search_every_n: int = setting(3, description="look for new hands every N frames", range=(1, 1000))
     min_keypoints_in_crop: float = setting(
         0.9, description="a track whose last estimate has a smaller fraction of its keypoints inside its "
-        "crop asks for a detection next frame, and that estimate does not look like a hand (the estimate's "
-        "own plausibility, whatever the detector's scores)",
+        "crop asks for a detection next frame (the estimate's own plausibility, whatever the detector's "
+        "scores)",
         range=(0.0, 1.0),
     )
     max_follow_gap_s: float = setting(
         0.5, description="keypoints older than this are not followed; a detection is asked for (s)",
     )
-    redetect_gain: float = setting(
-        0.5, description="a re-detection of a followed hand moves its box this fraction of the way from "
-        "where following put it to the detection (centre and size; 1: all the way)", range=(0.0, 1.0),
-    )
-    max_scale_change: float = setting(
-        1.5, description="a detection matches a confirmed track only if its longest side is within this "
-        "factor of the track's box (a box around two touching hands does not replace either)",
-        range=(1.0, 100.0),
-    )
-    min_plausible_estimates: int = setting(
-        2, description="a confirmed track is published once this many successive estimates look like a "
-        "hand (keypoints inside the crop, wrist depth in range)", range=(0, 100),
-    )
-    max_implausible_estimates: int = setting(
-        3, description="a published track whose successive estimates do not look like a hand this many "
-        "times ends", range=(1, 100),
-    )
-    min_depth_m: float = setting(
-        0.08, description="a hand's estimated wrist depth (camera z) is plausible from this ... (m)",
-    )
-    max_depth_m: float = setting(2.0, description="... to this (m)")
-    duplicate_iou: float = setting(
-        0.5, description="two tracks whose estimates' keypoint boxes overlap by more IoU claim the same "
-        "hand: the one that jumped onto it ends", range=(0.0, 1.0),
-    )
-    max_held_s: float = setting(
-        1.5, description="a confirmed track not matched by the detector lives on this long (s) while its "
-        "estimates look like a hand (e.g. a hand touching the other one, boxed together)", range=(0.0, 60.0),
-    )
-    side_conflict_votes: float = setting(
-        2.0, description="a confirmed track's side never changes: when the handedness vote of its "
-        "detections says the other side by this much, it ends (a new track takes the hand)",
-        range=(0.0, 100.0),
+    follow_gain: float = setting(
+        0.5, description="between detections a box moves by this x the motion of its estimates' keypoint "
+        "centre (1: all of it; less damps the estimator following its own crop)", range=(0.0, 1.0),
     )
     keypoint_box_margin: float = setting(
         0.15, description="margin of a box from a landmark detector's keypoints (MediaPipe), per side, "
@@ -106,7 +76,7 @@ class TrackerConfig:
     )
     handedness_vote_cap: float = setting(
         5.0, description="bound of the handedness vote (sum of +-score per detection): the evidence "
-        "a tentative track's side change needs",
+        "a flip needs",
     )
     min_box_size_px: float = setting(
         4.0, description="boxes narrower or shorter than this after clipping are not estimated (px)",
