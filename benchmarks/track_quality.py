@@ -1,7 +1,7 @@
 """Does the demo pipeline follow the hands, and only the hands? Track quality on held-out synthetic sequences.
 
     scripts/wh python benchmarks/track_quality.py [--frames 150] [--seeds 90001 90002] [--stride 1]
-        [--detector models/demo/detector_demo.pt] [--json out.json]
+        [--detector models/demo/detector_demo.pt] [--json out.json] [--cache DIR]
 
 The demo pipeline (``HandPipeline``: the demo checkpoint on ONNX Runtime, the learned detector at the demo's
 score floor, the tracker and smoothing defaults), offline on every ``--stride``-th frame (a node keeping up
@@ -33,7 +33,29 @@ model was trained on (training used 1, 100 and 200). Per seed:
   positives per frame at the demo's floor, and the score separation (TP scores p10 / median vs FP scores
   median / p90; a detector that separates them has FP p90 < TP p10).
 
-Prints the figures; asserts nothing.
+Prints the figures; asserts nothing. ``--cache DIR`` keeps the rendered frames for later runs;
+``--detector-only`` measures the detector alone (e.g. a new checkpoint).
+
+Measured (offline, every frame, 150 frames, 640x480, 2 shared cores; ``benchmarks/results/
+track_quality_shipped.json``), the shipped tracker and detector, seed 90001 / 90002:
+
+    estimates on the wrong hand / no hand     8.6 / 3.6 %     37.7 / 1.1 %   (issue 26 target <= 2 % both)
+    side switches                             1               1              (target 0)
+    hands followed (visible, unoccluded runs) 65 %            55 %           (target >= 95 %)
+    follow-box drift mean / p90 px            13.7 / 30.6     15.9 / 31.7
+    re-detection jump mean / p90 px           21.4 / 48.2     26.5 / 58.0    (target <= 5)
+    jitter (right hand) / truth's             41x             29x
+      network / box jumps / switches mm/s^2   9978 / 4245 / 51   3837 / 1612 / 6842
+      tracking excess / truth's jitter        4.8x            8.2x           (target <= 0.1x)
+    detector AP@0.5 / FP per frame at 0.25    0.47 / 0.82     0.91 / 0.11
+    detector TP score p10 / FP score p90      0.15 / 0.26     0.16 / 0.13
+
+A tracker whose follow boxes move with all of the estimates' motion (offset of the detection frame,
+velocity) and whose tracks are held by their own estimates while the detector misses them (branch
+``issue26-tracker-attempt``; ``benchmarks/results/track_quality_tracker_attempt.json``) cut the re-detection
+jump (11.1 / 12.7 px) and the side switches (0 / 0), but put more estimates on the wrong hand or on no hand
+(51.7 / 69.8 %) and followed fewer hands (42 / 27 %): the estimator follows its own crop, and a box that
+follows it without the detector drifts onto the other hand or the background. It was not kept.
 """
 
 from __future__ import annotations
@@ -264,8 +286,29 @@ def detector_quality(detector, frames: list, truth: dict) -> dict:
     }
 
 
+def rendered(seq, frames: int, cache: Path | None) -> tuple[list, dict]:
+    """The first ``frames`` frames of ``seq`` (objects with ``.image``) and their stacked labels; read from /
+    written to ``cache/seq_{seed}_{W}x{H}_{frames}.npz`` when ``cache`` is given (rendering is most of a
+    run's time)."""
+    from types import SimpleNamespace
+
+    path = None if cache is None else cache / f"seq_{seq.seed}_{seq.width}x{seq.height}_{frames}.npz"
+    if path is not None and path.exists():
+        with np.load(path) as npz:
+            images = npz["images"]
+            truth = {k[len("label_"):]: npz[k] for k in npz.files if k.startswith("label_")}
+        return [SimpleNamespace(image=im) for im in images], truth
+    shots = list(seq.frames(frames))
+    truth = {k: np.stack([f.labels[k] for f in shots]) for k in shots[0].labels}
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        labels = {f"label_{k}": v for k, v in truth.items()}
+        np.savez(path, images=np.stack([f.image for f in shots]), **labels)
+    return shots, truth
+
+
 def run_seed(seed: int, frames: int, stride: int, model_dir: Path, detector_ckpt: Path,
-             size: tuple[int, int]) -> dict:
+             size: tuple[int, int], cache: Path | None = None, detector_only: bool = False) -> dict:
     from wildhands_core.detection.learned import LearnedHandDetector
     from wildhands_core.estimator import EstimatorConfig, HandPoseEstimator
     from wildhands_core.pipeline import HandPipeline, PipelineConfig
@@ -273,8 +316,9 @@ def run_seed(seed: int, frames: int, stride: int, model_dir: Path, detector_ckpt
     from wildhands_synth.sequence import SyntheticSequence
 
     seq = SyntheticSequence(seed, size, threads=1)
-    shots = list(seq.frames(frames))
-    truth = {k: np.stack([f.labels[k] for f in shots]) for k in shots[0].labels}
+    shots, truth = rendered(seq, frames, cache)
+    if detector_only:
+        return {"detector": detector_quality(LearnedHandDetector(detector_ckpt), shots, truth)}
     est = HandPoseEstimator(
         EstimatorConfig(checkpoint=str(model_dir / "wildhands_demo.pt"), backend="onnxruntime")
     )
@@ -314,13 +358,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--detector", default=None,
                     help="detector checkpoint (default: MODEL_DIR/detector_demo.pt)")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--cache", default=None, help="folder for the rendered frames (reused by later runs)")
+    ap.add_argument("--detector-only", action="store_true", help="only the detector's figures")
     a = ap.parse_args(argv)
     w, h = (int(v) for v in a.size.split("x"))
     model_dir = Path(a.model_dir)
     det = Path(a.detector) if a.detector else model_dir / "detector_demo.pt"
-    res = {str(s): run_seed(s, a.frames, a.stride, model_dir, det, (w, h)) for s in a.seeds}
+    cache = Path(a.cache) if a.cache else None
+    res = {str(s): run_seed(s, a.frames, a.stride, model_dir, det, (w, h), cache, a.detector_only)
+           for s in a.seeds}
     for s, r in res.items():
-        print(f"\nseed {s} ({r['processed']} frames, detector on {r['detector_frames']})")
+        print(f"\nseed {s} ({r.get('processed', 0)} frames, detector on {r.get('detector_frames', '-')})")
         for k, v in r.items():
             if k == "detector":
                 for dk, dv in v.items():
