@@ -56,6 +56,10 @@ velocity) and whose tracks are held by their own estimates while the detector mi
 jump (11.1 / 12.7 px) and the side switches (0 / 0), but put more estimates on the wrong hand or on no hand
 (51.7 / 69.8 %) and followed fewer hands (42 / 27 %): the estimator follows its own crop, and a box that
 follows it without the detector drifts onto the other hand or the background. It was not kept.
+
+With the hard-negative detector v2 (models/demo/README.md; ``track_quality_detector_v2.json``), seed 90001 /
+90002: wrong hand 15.4 / 30.9 %, no hand 1.0 / 2.8 %, side switches 1 / 0, followed 55 / 54 %, drift
+12.8 / 14.5 px, re-detection jump 18.6 / 22.5 px, tracking excess jitter 2.8x / 0.7x the truth's.
 """
 
 from __future__ import annotations
