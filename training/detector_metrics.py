@@ -58,6 +58,17 @@ def _match(
     return tp, match
 
 
+def match_detections(
+    preds: Sequence[HandDetection], gt_boxes: np.ndarray, gt_right: np.ndarray, iou_threshold: float = 0.5,
+    side: bool = False,
+) -> tuple[list[bool], list[int]]:
+    """Greedy matching of one frame's detections to its true boxes by decreasing score (each true box
+    once; ``side``: only to a box of the same side); returns (is_tp per detection, matched index or -1)."""
+    gt_boxes = np.asarray(gt_boxes, dtype=np.float64).reshape(-1, 4)
+    gt_right = np.asarray(gt_right, dtype=bool).reshape(-1)
+    return _match(preds, gt_boxes, gt_right, iou_threshold, side)
+
+
 def evaluate_detections(
     preds: Sequence[Sequence[HandDetection]],
     gts: Sequence[tuple[np.ndarray, np.ndarray]],
@@ -67,8 +78,8 @@ def evaluate_detections(
     """Detection quality over frames. ``preds[i]``: detections of frame i (all scores, for AP); ``gts[i]``:
     (boxes (M, 4), is_right (M,)). Returns ``ap50_hand`` (side ignored), ``ap50_left``, ``ap50_right``,
     ``map50_side`` (their mean), ``best_f1`` (side ignored) and its ``best_f1_threshold``, and at
-    ``score_threshold``: ``precision``, ``recall``, ``handedness_accuracy`` (matched hands whose side is
-    right, side-agnostic matching), counts."""
+    ``score_threshold``: ``precision``, ``recall``, ``fp_per_frame`` (detections matching no true hand, per
+    frame), ``handedness_accuracy`` (matched hands whose side is right, side-agnostic matching), counts."""
     out: dict[str, float] = {}
     scores_all, tp_all = [], []
     side_scores: dict[bool, list[float]] = {False: [], True: []}
@@ -101,6 +112,7 @@ def evaluate_detections(
     out["best_f1"], out["best_f1_threshold"] = best_f1(scores_np, tp_np, n_gt)
     out["precision"] = tp_thr / max(tp_thr + fp_thr, 1)
     out["recall"] = tp_thr / max(n_gt, 1)
+    out["fp_per_frame"] = fp_thr / max(len(gts), 1)
     out["handedness_accuracy"] = side_ok / max(tp_thr, 1)
     out["num_gt"] = float(n_gt)
     out["num_frames"] = float(len(gts))

@@ -1,10 +1,13 @@
 """``wildhands-synth``: write a synthetic egocentric hand dataset (see ``wildhands_synth.generate``).
 
     wildhands-synth --out DIR --frames N --seed S [--size WxH] [--sequence] [--workers K] [--mano-dir D]
+        [--p-no-hands P] [--p-touching P] [--max-distractors N]
 
 ``--sequence`` writes consecutive frames of one smooth 30 Hz two-hand sequence (``wildhands_synth.sequence``)
 instead of independent random frames; the on-disk format is the same, ``meta.json`` then also holds
-``"sequence": true`` and ``"fps"``.
+``"sequence": true`` and ``"fps"``. Hard negatives for detector training (random frames only;
+``wildhands_synth.distractors``): ``--p-no-hands`` hand-free frames, ``--p-touching`` two-hand frames whose
+hands touch or overlap, ``--max-distractors`` hand-sized dark / skin-coloured shapes in the background.
 """
 
 from __future__ import annotations
@@ -36,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sequence", action="store_true", help="one smooth 30 Hz sequence, not random frames")
     p.add_argument("--workers", type=int, default=1, help="processes for random frames (output unchanged)")
     p.add_argument("--mano-dir", default=None, help="MANO_RIGHT/LEFT.pkl directory (default: see ManoLayer)")
+    p.add_argument("--p-no-hands", type=float, default=0.0,
+                   help="fraction of hand-free frames (detector data)")
+    p.add_argument("--p-touching", type=float, default=0.0,
+                   help="fraction of two-hand frames whose hands touch or overlap (detector data)")
+    p.add_argument("--max-distractors", type=int, default=0,
+                   help="hand-sized dark / skin-coloured shapes per frame, 0..N (detector data)")
     return p
 
 
@@ -69,9 +78,13 @@ def main(argv: list[str] | None = None) -> int:
         write_sequence(args.out, args.frames, args.seed, args.size, args.mano_dir)
     else:
         from wildhands_synth.generate import generate_dataset
+        from wildhands_synth.scene import SceneConfig
 
+        scene = SceneConfig(p_no_hands=args.p_no_hands, p_touching=args.p_touching,
+                            max_distractors=args.max_distractors)
         generate_dataset(
-            args.out, args.frames, args.seed, args.size, workers=args.workers, mano_dir=args.mano_dir
+            args.out, args.frames, args.seed, args.size, workers=args.workers, mano_dir=args.mano_dir,
+            scene=scene,
         )
     elapsed = time.perf_counter() - start
     rate = args.frames / elapsed

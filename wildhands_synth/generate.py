@@ -56,6 +56,7 @@ from wildhands_core.camera import project_points
 from wildhands_core.constants import GRASP_CLASS_NAMES, NUM_BETAS, NUM_JOINTS, NUM_MANO_POSE
 from wildhands_synth.annotate import amodal_box, keypoint_visibility, mask_box
 from wildhands_synth.background import make_background
+from wildhands_synth.distractors import paint_distractors
 from wildhands_synth.hands import HandModel, PosedHand, load_hand_models
 from wildhands_synth.poses import FAMILIES, FAMILY_NAMES
 from wildhands_synth.render import (
@@ -172,7 +173,28 @@ def generate_frame(
         k = int(rng.integers(len(posed)))
         joint = posed[k].joints_cam_m[0, int(rng.integers(NUM_JOINTS))]
         spec.occluders.append(sample_occluder(rng, joint))
-    return render_scene(spec, posed, models, rng)
+    background = None
+    if cfg.p_no_hands > 0 or cfg.p_touching > 0 or cfg.max_distractors > 0:
+        hard = np.random.default_rng([seed, index, 1])  # the hard negatives' own stream
+        if hard.random() < cfg.p_no_hands:
+            spec.hands, posed, spec.occluders = [], [], []
+        if len(spec.hands) == 2 and hard.random() < cfg.p_touching:
+            spec.hands[1].palm_centre_cam_m = touching_palm_centre(hard, spec.hands[0].palm_centre_cam_m)
+            h = spec.hands[1]
+            posed[1] = models[False].pose(h.articulation[None], h.global_rotmat[None], h.betas[None],
+                                          h.palm_centre_cam_m[None])
+            spec.occluders = []  # placed for the hand before it moved
+        background = make_background(spec.background_kind, spec.background_seed, width, height)
+        count = int(hard.integers(0, cfg.max_distractors + 1))
+        background = paint_distractors(background, hard, spec.K_px, count)
+    return render_scene(spec, posed, models, rng, background=background)
+
+
+def touching_palm_centre(rng: np.random.Generator, right_palm_cam_m: np.ndarray) -> np.ndarray:
+    """(3,) left palm centre next to the right hand's (camera frame, m): 2-9 cm to its left (up to 2 cm to
+    its right: crossed), +-4 cm vertically, +-4 cm in depth: the two hands touch or overlap in the image."""
+    offset = np.array([-rng.uniform(-0.02, 0.09), rng.uniform(-0.04, 0.04), rng.uniform(-0.04, 0.04)])
+    return np.asarray(right_palm_cam_m, dtype=np.float64) + offset
 
 
 def meta_dict(seed: int, count: int, width: int, height: int) -> dict:
@@ -216,16 +238,16 @@ _WORKER: dict = {}
 
 
 def _worker_init(out_dir: str, seed: int, width: int, height: int, mano_dir: str | None,
-                 threads: int | None) -> None:
+                 threads: int | None, scene: SceneConfig | None = None) -> None:
     if threads is not None:
         torch.set_num_threads(threads)  # a worker process of our own pool
     models = load_hand_models(mano_dir)
-    _WORKER.update(out_dir=Path(out_dir), seed=seed, width=width, height=height, models=models)
+    _WORKER.update(out_dir=Path(out_dir), seed=seed, width=width, height=height, models=models, scene=scene)
 
 
 def _worker_frame(index: int) -> dict[str, np.ndarray]:
     w = _WORKER
-    frame = generate_frame(w["seed"], index, w["width"], w["height"], w["models"])
+    frame = generate_frame(w["seed"], index, w["width"], w["height"], w["models"], w.get("scene"))
     write_frame_files(w["out_dir"], index, frame)
     return frame.labels
 
@@ -233,11 +255,13 @@ def _worker_frame(index: int) -> dict[str, np.ndarray]:
 def generate_dataset(
     out_dir: str | Path, frames: int, seed: int = 0, size: tuple[int, int] = (320, 240), workers: int = 1,
     mano_dir: str | None = None, progress: bool = True, threads: int | None = 1,
+    scene: SceneConfig | None = None,
 ) -> Path:
     """Write ``frames`` frames of size ``size`` = (W, H) into ``out_dir`` (format above); returns it.
 
     ``workers`` > 1 renders in that many processes; the output is the same bytes either way.
     ``threads``: torch threads while rendering (per worker; restored afterwards in-process; None: as is).
+    ``scene``: the scene sampling (default ``SceneConfig()``; e.g. hard negatives for a detector).
     """
     from tqdm import tqdm
 
@@ -245,11 +269,12 @@ def generate_dataset(
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "masks").mkdir(parents=True, exist_ok=True)
     width, height = size
-    init_args = (str(out), seed, width, height, mano_dir, threads)
+    init_args = (str(out), seed, width, height, mano_dir, threads, scene)
     bar = tqdm(total=frames, disable=not progress, unit="frame", desc="wildhands-synth")
     labels: list[dict[str, np.ndarray]] = []
     if workers <= 1:
-        _WORKER.update(out_dir=out, seed=seed, width=width, height=height, models=load_hand_models(mano_dir))
+        _WORKER.update(out_dir=out, seed=seed, width=width, height=height, models=load_hand_models(mano_dir),
+                       scene=scene)
         with torch_threads(threads):
             for i in range(frames):
                 labels.append(_worker_frame(i))
@@ -263,5 +288,9 @@ def generate_dataset(
     stacked = {k: np.stack([lab[k] for lab in labels]) if labels else np.zeros((0,)) for k in LABEL_KEYS}
     with open(out / "labels.npz", "wb") as fh:
         np.savez(fh, **stacked)
-    (out / "meta.json").write_text(json.dumps(meta_dict(seed, frames, width, height), indent=2) + "\n")
+    meta = meta_dict(seed, frames, width, height)
+    if scene is not None and (scene.p_no_hands or scene.p_touching or scene.max_distractors):
+        meta["hard_negatives"] = {"p_no_hands": scene.p_no_hands, "p_touching": scene.p_touching,
+                                  "max_distractors": scene.max_distractors}
+    (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     return out

@@ -65,6 +65,10 @@ def render_parts(
     flat areas look less synthetic; the mask and depth are not blurred.
     """
     height, width = background.shape[:2]
+    if not parts:  # a hand-free frame: the background with the same blur and noise
+        return _finish(background.astype(np.float32, copy=True),
+                       np.full((height, width), MASK_BACKGROUND, np.uint8),
+                       np.full((height, width), np.inf, np.float32), blur_sigma_px, noise_std, rng)
     verts, faces, albedo, face_mask = [], [], [], []
     offset = 0
     for p in parts:
@@ -85,11 +89,19 @@ def render_parts(
     covered_np = covered.numpy()
     img = background.astype(np.float32, copy=True)
     img[covered_np] = colour
+    mask = np.full((height, width), MASK_BACKGROUND, dtype=np.uint8)
+    mask[covered_np] = np.concatenate(face_mask)[fid.numpy()]
+    return _finish(img, mask, frags.depth_m.numpy(), blur_sigma_px, noise_std, rng)
+
+
+def _finish(
+    img: np.ndarray, mask: np.ndarray, depth_m: np.ndarray, blur_sigma_px: float, noise_std: float,
+    rng: np.random.Generator | None,
+) -> RenderResult:
+    """Blur and noise of the float image (H, W, 3) in [0, 1], then uint8."""
     if blur_sigma_px > 0:
         img = cv2.GaussianBlur(img, (0, 0), blur_sigma_px)
     if noise_std > 0 and rng is not None:
         img = img + rng.normal(0.0, noise_std, size=img.shape).astype(np.float32)
     image = np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8)
-    mask = np.full((height, width), MASK_BACKGROUND, dtype=np.uint8)
-    mask[covered_np] = np.concatenate(face_mask)[fid.numpy()]
-    return RenderResult(image=image, mask=mask, depth_m=frags.depth_m.numpy())
+    return RenderResult(image=image, mask=mask, depth_m=depth_m)

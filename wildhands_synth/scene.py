@@ -38,6 +38,12 @@ class SceneConfig:
     p_occluder: float = 0.25
     betas_std: float = 0.7
     betas_clip: float = 2.0
+    # Detector training (``wildhands_synth.distractors``; all 0 by default: datasets made without them are
+    # unchanged). Their random draws come from a stream of their own (``generate_frame``), so a frame's
+    # hands, camera and background are the same with or without them.
+    p_no_hands: float = 0.0  # probability of a hand-free frame (only the background, distractors painted)
+    p_touching: float = 0.0  # probability that the left hand of a two-hand frame touches / overlaps the right
+    max_distractors: int = 0  # hand-sized dark / skin-coloured shapes painted into the background: 0..this
 
 
 @dataclass
