@@ -57,7 +57,7 @@ from training.datasets.base import (
     require_keys,
 )
 from training.sample import HandSample
-from wildhands_core.constants import NUM_BETAS, NUM_HAND_POSE, NUM_JOINTS, NUM_MANO_JOINTS
+from wildhands_core.constants import NUM_BETAS, NUM_HAND_POSE, NUM_JOINTS
 
 #: ``mano_fn(pose_aa (B, 48), betas (B, 10), is_right) -> joints (B, 21, 3)``, metres, MANO frame, MANO21.
 ManoFn = Callable[[np.ndarray, np.ndarray, bool], np.ndarray]
@@ -257,28 +257,27 @@ class ArcticEgoDataset(HandDataset):
         )
 
 
-def make_smplx_mano_fn(model_dir: str | Path) -> ManoFn:
-    """A ``mano_fn`` built on smplx MANO (``use_pca=False``, ``flat_hand_mean=False``) + the 5 fingertip
-    vertices; ``model_dir`` holds ``MANO_RIGHT.pkl`` and ``MANO_LEFT.pkl`` (not shipped: MANO licence)."""
-    import smplx
+def make_mano_fn(mano_dir: str | Path | None = None) -> ManoFn:
+    """A ``mano_fn`` on ``wildhands_core``'s MANO layer (smplx ``use_pca=False``, ``flat_hand_mean=False``,
+    the 16 joints + the 5 fingertip vertices). ``mano_dir`` holds ``MANO_RIGHT.pkl`` and ``MANO_LEFT.pkl``
+    flat or in smplx's ``mano/`` subfolder (licensed files as downloaded, converted or procedural; None = the
+    default lookup of :func:`wildhands_core.mano.layer.resolve_mano_dir`). A folder with neither layout
+    raises ``DatasetFileError`` naming the files looked for."""
     import torch
 
-    from wildhands_core.constants import FINGERTIP_NAMES, FINGERTIP_VERTEX_IDS
+    from wildhands_core.mano.layer import ManoLayer, resolve_mano_dir
 
-    tips = [FINGERTIP_VERTEX_IDS[n.removesuffix("_tip")] for n in FINGERTIP_NAMES]
-    layers = {
-        is_right: smplx.create(
-            str(model_dir), model_type="mano", is_rhand=is_right, use_pca=False, flat_hand_mean=False
-        )
-        for is_right in (True, False)
-    }
+    try:
+        directory = resolve_mano_dir(mano_dir)
+    except FileNotFoundError as e:
+        raise DatasetFileError(f"ARCTIC needs MANO: {e}") from None
+    layers = {is_right: ManoLayer("right" if is_right else "left", directory) for is_right in (True, False)}
 
     def mano_fn(pose_aa: np.ndarray, betas: np.ndarray, is_right: bool) -> np.ndarray:
-        p = torch.as_tensor(pose_aa, dtype=torch.float32)
-        b = torch.as_tensor(betas, dtype=torch.float32)
+        p = torch.as_tensor(np.asarray(pose_aa), dtype=torch.float64)
+        b = torch.as_tensor(np.asarray(betas), dtype=torch.float64)
         with torch.no_grad():
-            out = layers[is_right](global_orient=p[:, :3], hand_pose=p[:, 3:], betas=b)
-        joints = torch.cat([out.joints[:, :NUM_MANO_JOINTS], out.vertices[:, tips]], dim=1)
+            joints = layers[is_right].forward_aa(p, b)["joints"]
         return joints.numpy().astype(np.float64)
 
     return mano_fn
