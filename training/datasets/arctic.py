@@ -26,10 +26,13 @@ so running MANO with them gives the camera joints.
 
 As the WildHands authors train on ARCTIC (reference/datasets.md): 2D keypoints are the UNDISTORTED pinhole
 projection of view 0 (``apply_distortion=False``; True projects with ``dist8`` as the images are distorted);
-``K_px`` is ``intrinsics`` and ``extra["dist8"]`` holds the coefficients. A hand is kept only when its root
-(wrist) and at least ``min_joints_in_image`` (3) joints in all, the root included, fall inside the image (the
-image size is read from one frame per sequence, or given as ``image_wh``); the first and last
-``trim_frames`` (10) frames of each sequence are dropped (they may be black). Splits come from
+``K_px`` is ``intrinsics`` and ``extra["dist8"]`` holds the coefficients. Which hands are kept is decided as
+ARCTIC's processing does (``src/arctic/processing.py``, ``forward_valid``: view index 9, the DISTORTED
+egocentric projection, against the fixed box [1, 2800] x [1, 2000]): a hand is kept only when its root (wrist)
+and at least ``min_joints_in_image`` (3) joints in all, the root included, project with ``intrinsics`` and
+``dist8`` inside ``valid_box_xyxy`` (inclusive, pixels of the full-resolution 2800x2000 egocentric image,
+whatever ``image_scale``; a joint behind the camera never counts); the first and last ``trim_frames`` (10)
+frames of each sequence are dropped (they may be black). Splits come from
 ``splits_json/protocol_<p>.json``; the default is the egocentric protocol ``p2`` (the processed
 ``splits/p1_train.npy`` files are not used). ``image_scale`` maps K (and so the keypoints) to images on disk
 resized by that factor.
@@ -49,7 +52,6 @@ from training.datasets.base import (
     DatasetFileError,
     DatasetFormatError,
     HandDataset,
-    in_image,
     keypoint_box,
     load_rgb,
     read_json,
@@ -63,6 +65,9 @@ from wildhands_core.constants import NUM_BETAS, NUM_HAND_POSE, NUM_JOINTS
 ManoFn = Callable[[np.ndarray, np.ndarray, bool], np.ndarray]
 
 ARCTIC_EGO_VIEW = 0
+#: ARCTIC's box for a valid egocentric joint (processing.py ``forward_valid``): [1, 2800] x [1, 2000] pixels
+#: of the full-resolution distorted egocentric image, bounds included.
+ARCTIC_EGO_VALID_BOX = (1.0, 1.0, 2800.0, 2000.0)
 MANO_KEYS = ("rot", "pose", "trans", "shape")
 EGOCAM_KEYS = ("R_k_cam_np", "T_k_cam_np", "intrinsics", "dist8")
 
@@ -75,6 +80,7 @@ class _ArcticSeqHand:
     transl_cam_m: np.ndarray  # (T, 3)
     keypoints_px: np.ndarray  # (T, 21, 2), NaN behind the camera
     fitting_err: np.ndarray | None  # (T,)
+    in_valid_box: np.ndarray  # (T, 21) bool: the distorted projection inside ``valid_box_xyxy``
 
 
 @dataclass
@@ -92,6 +98,16 @@ def scale_intrinsics(K: np.ndarray, s: float) -> np.ndarray:
     out[1, 1] *= s
     out[:2, 2] = s * (out[:2, 2] + 0.5) - 0.5
     return out
+
+
+def project_distorted(pts: np.ndarray, K: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """(N, 3) camera points (metres) → (N, 2) pixels through ``K`` and the OpenCV rational distortion ``dist``
+    (k1, k2, p1, p2, k3, k4, k5, k6: ARCTIC's ``distort_pts3d_all``); NaN for z ≤ 0."""
+    d = np.asarray(dist, dtype=np.float64)
+    uv, _ = cv2.projectPoints(pts.reshape(-1, 1, 3), np.zeros(3), np.zeros(3), K, d)
+    uv = uv.reshape(-1, 2)
+    uv[pts[:, 2] <= 0] = np.nan
+    return uv
 
 
 def arctic_sequences(root: Path, protocol: str, split: str) -> list[str]:
@@ -134,13 +150,14 @@ class ArcticEgoDataset(HandDataset):
         apply_distortion: bool = False,
         trim_frames: int = 10,
         min_joints_in_image: int = 3,
-        image_wh: tuple[int, int] | None = None,
+        valid_box_xyxy: tuple[float, float, float, float] = ARCTIC_EGO_VALID_BOX,
     ) -> None:
         super().__init__(root)
         self.mano_fn = mano_fn
         self.image_scale = float(image_scale)
         self.box_pad = box_pad
         self.apply_distortion = apply_distortion
+        self.valid_box_xyxy = tuple(float(v) for v in valid_box_xyxy)
         misc = read_json(self.root / "meta" / "misc.json")
         if sequences is None:
             if split is not None:
@@ -165,16 +182,11 @@ class ArcticEgoDataset(HandDataset):
             frames = range(trim_frames, n - trim_frames, frame_stride)
             if not len(frames):
                 continue
-            w, h = image_wh or self._image_size(subject, seq, frames[0])
             for t in frames:
                 for side in ("left", "right"):
-                    inside = in_image(self._hands[(f"{subject}/{seq}", side)].keypoints_px[t], w, h)
+                    inside = self._hands[(f"{subject}/{seq}", side)].in_valid_box[t]
                     if inside[0] and inside.sum() >= min_joints_in_image:
                         self._records.append(_ArcticRecord(subject, seq, t, side))
-
-    def _image_size(self, subject: str, seq: str, frame: int) -> tuple[int, int]:
-        """(width, height) of the sequence's ego images (one frame read)."""
-        return tuple(load_rgb(self.image_path(subject, seq, frame)).shape[1::-1])
 
     def _load_sequence(self, subject: str, seq: str) -> int:
         seq_dir = self.root / "raw_seqs" / subject
@@ -184,7 +196,8 @@ class ArcticEgoDataset(HandDataset):
         require_keys(cam, EGOCAM_KEYS, cam_path)
         R_wc = np.asarray(cam["R_k_cam_np"], dtype=np.float64).reshape(-1, 3, 3)
         t_wc = np.asarray(cam["T_k_cam_np"], dtype=np.float64).reshape(-1, 3)
-        K = scale_intrinsics(np.asarray(cam["intrinsics"], dtype=np.float64).reshape(3, 3), self.image_scale)
+        K_full = np.asarray(cam["intrinsics"], dtype=np.float64).reshape(3, 3)
+        K = scale_intrinsics(K_full, self.image_scale)
         dist = np.asarray(cam["dist8"], dtype=np.float64).reshape(-1)
         key = f"{subject}/{seq}"
         self.K_px[key], self.dist8[key] = K, dist
@@ -210,20 +223,20 @@ class ArcticEgoDataset(HandDataset):
             pose_cam = pose.copy()
             pose_cam[:, :3] = rot_cam
             kp = self._project(joints_cam.reshape(-1, 3), K, dist).reshape(T, NUM_JOINTS, 2)
+            x0, y0, x1, y1 = self.valid_box_xyxy
+            uv = project_distorted(joints_cam.reshape(-1, 3), K_full, dist).reshape(T, NUM_JOINTS, 2)
+            with np.errstate(invalid="ignore"):
+                in_box = (uv[..., 0] >= x0) & (uv[..., 0] <= x1) & (uv[..., 1] >= y0) & (uv[..., 1] <= y1)
             err = mano[side].get("fitting_err")
             self._hands[(key, side)] = _ArcticSeqHand(
-                joints_cam, pose_cam, betas, transl_cam, kp, None if err is None else np.asarray(err)
+                joints_cam, pose_cam, betas, transl_cam, kp, None if err is None else np.asarray(err), in_box
             )
             n_frames = T if n_frames is None else min(n_frames, T)
         return int(n_frames)
 
     def _project(self, pts: np.ndarray, K: np.ndarray, dist: np.ndarray) -> np.ndarray:
         """(N, 3) camera points → (N, 2) pixels (with ``dist8`` if ``apply_distortion``); NaN for z ≤ 0."""
-        d = dist if self.apply_distortion else np.zeros(8)
-        uv, _ = cv2.projectPoints(pts.reshape(-1, 1, 3), np.zeros(3), np.zeros(3), K, d)
-        uv = uv.reshape(-1, 2)
-        uv[pts[:, 2] <= 0] = np.nan
-        return uv
+        return project_distorted(pts, K, dist if self.apply_distortion else np.zeros(8))
 
     def image_path(self, subject: str, seq: str, frame: int) -> Path:
         """Path of the egocentric image of MANO frame ``frame``."""
