@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fixtures_arctic import ARCTIC_K, N_FRAMES, arctic_camera_joints, toy_mano_fn, write_arctic
+from fixtures_arctic import ARCTIC_K, IOI_OFFSET, N_FRAMES, arctic_camera_joints, toy_mano_fn, write_arctic
 from scipy.spatial.transform import Rotation
 
-from training.datasets.arctic import ArcticEgoDataset, scale_intrinsics
+from training.datasets.arctic import ArcticEgoDataset, kept_mano_frames, scale_intrinsics
 from training.datasets.base import DatasetFileError, DatasetFormatError
 
 
@@ -109,12 +109,23 @@ def test_arctic_split_comes_from_splits_json_and_bad_names_are_reported(tmp_path
         ArcticEgoDataset(tmp_path, toy_mano_fn, trim_frames=0, sequences=["s01/box_grab_02"])
 
 
-def test_arctic_drops_the_first_and_last_10_frames_and_uses_protocol_p2(tmp_path):
+def test_arctic_drops_the_first_and_last_10_images_and_uses_protocol_p2(tmp_path):
+    """The authors count the 10 frames in IMAGE indices (ap229997/hands 8303277, src/arctic/split.py L86:
+    ``range(10, num_frames - 10)`` with num_frames = the MANO frame count, L172) and read MANO index = image
+    index - ioi_offset (src/datasets/hands_light_dataset.py L46). 23 MANO frames, ioi_offset 2: images 10, 11,
+    12 are kept, i.e. MANO frames 8, 9, 10, whose images are 00010-00012.jpg."""
     write_arctic(tmp_path, n_frames=23)
     (tmp_path / "splits_json" / "protocol_p1.json").unlink()  # p2 is the default: p1 is never read
     ds = ArcticEgoDataset(tmp_path, toy_mano_fn, split="train")
-    frames = sorted({s.frame_id.split("/")[2] for s in (ds[i] for i in range(len(ds)))})
-    assert frames == ["00010", "00011", "00012"]
+    samples = [ds[i] for i in range(len(ds))]
+    assert sorted({s.frame_id.split("/")[2] for s in samples}) == ["00008", "00009", "00010"]
+    for s in samples:  # the fixture's image 00000 + k has colour 40 k in red
+        t = int(s.frame_id.split("/")[2])
+        assert abs(int(s.image[24, 32, 0]) - (40 * (t + IOI_OFFSET)) % 256) <= 3
+    assert kept_mano_frames(23, 2) == [8, 9, 10]
+    assert kept_mano_frames(23, 12) == [0]  # images 10-12 would be MANO frames -2..0: only 0 exists
+    assert kept_mano_frames(25, 2, stride=2) == [8, 10, 12]  # images 10, 12, 14
+    assert kept_mano_frames(3, 2, trim=0) == [0, 1, 2]  # no trimming: every MANO frame
 
 
 def test_arctic_keeps_a_hand_as_arctic_judges_it_on_the_distorted_ego_projection(tmp_path):

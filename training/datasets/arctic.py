@@ -31,11 +31,13 @@ ARCTIC's processing does (``src/arctic/processing.py``, ``forward_valid``: view 
 egocentric projection, against the fixed box [1, 2800] x [1, 2000]): a hand is kept only when its root (wrist)
 and at least ``min_joints_in_image`` (3) joints in all, the root included, project with ``intrinsics`` and
 ``dist8`` inside ``valid_box_xyxy`` (inclusive, pixels of the full-resolution 2800x2000 egocentric image,
-whatever ``image_scale``; a joint behind the camera never counts); the first and last ``trim_frames`` (10)
-frames of each sequence are dropped (they may be black). Splits come from
-``splits_json/protocol_<p>.json``; the default is the egocentric protocol ``p2`` (the processed
-``splits/p1_train.npy`` files are not used). ``image_scale`` maps K (and so the keypoints) to images on disk
-resized by that factor.
+whatever ``image_scale``; a joint behind the camera never counts). The first and last ``trim_frames`` (10)
+IMAGES of each sequence are dropped (they may be black), counted as the authors do (ap229997/hands
+``src/arctic/split.py`` ``glob_fnames``: image indices ``trim .. T - trim - 1`` with T the number of MANO
+frames; ``hands_light_dataset.py``: MANO index = image index − ``ioi_offset``): see :func:`kept_mano_frames`.
+Splits come from ``splits_json/protocol_<p>.json``; the default is the egocentric protocol ``p2`` (the
+processed ``splits/p1_train.npy`` files are not used). ``image_scale`` maps K (and so the keypoints) to images
+on disk resized by that factor.
 """
 
 from __future__ import annotations
@@ -110,6 +112,15 @@ def project_distorted(pts: np.ndarray, K: np.ndarray, dist: np.ndarray) -> np.nd
     return uv
 
 
+def kept_mano_frames(n_mano: int, ioi_offset: int, trim: int = 10, stride: int = 1) -> list[int]:
+    """MANO indices of the frames kept of a sequence of ``n_mano`` MANO frames: the images ``trim`` ..
+    ``n_mano - trim - 1`` (every ``stride``-th), each MANO index = image index − ``ioi_offset``, those below 0
+    left out (they have no MANO frame). ``trim`` 0 keeps every MANO frame."""
+    if trim <= 0:
+        return list(range(0, n_mano, stride))
+    return [i - ioi_offset for i in range(trim, n_mano - trim, stride) if i - ioi_offset >= 0]
+
+
 def arctic_sequences(root: Path, protocol: str, split: str) -> list[str]:
     """Sequence names ``"<subject>/<seq>"`` of ``split`` in ``splits_json/protocol_<protocol>.json``."""
     path = root / "splits_json" / f"protocol_{protocol}.json"
@@ -179,9 +190,7 @@ class ArcticEgoDataset(HandDataset):
                 raise DatasetFormatError(f"{self.root / 'meta' / 'misc.json'}: no '{subject}' → 'ioi_offset'")
             self.ioi_offset[subject] = int(misc[subject]["ioi_offset"])
             n = self._load_sequence(subject, seq)
-            frames = range(trim_frames, n - trim_frames, frame_stride)
-            if not len(frames):
-                continue
+            frames = kept_mano_frames(n, self.ioi_offset[subject], trim_frames, frame_stride)
             for t in frames:
                 for side in ("left", "right"):
                     inside = self._hands[(f"{subject}/{seq}", side)].in_valid_box[t]
