@@ -11,12 +11,15 @@ it for every dataset. Columns and the convention each one follows (``METRIC_CONV
   and then over frames (the authors' aggregation);
 - ``pa_mpjpe_mm``: Procrustes-aligned MPJPE (scale, rotation, translation), mm, aggregated as MPJPE (ours);
 - ``pa_mpjpe_authors_mm``: the same per-hand values aggregated as the authors' code does (invalid hands
-  count 0, sum / (2 x frames)): biased low, reported only to compare with their tables;
+  count 0, sum / (2 x frames), ALL frames evaluated, those without a 3D label included; eval_modules.py
+  ``compute_errors`` / ``eval_mpjpe_pa_ra``): biased low, reported only to compare with their tables;
 - ``mrrpe_mm``: relative root error between the right and the left hand, frames with both hands, mm;
 - ``kp2d_l2_224px``: the paper's 2D L2 error, pixels of the WHOLE image letterboxed to 224, hands with more
-  than 3 visible joints;
-- ``kp2d_crop_px``: the same error in pixels of the 224 x 224 crop the network saw (not the paper's unit;
-  3-8x larger on EPIC hands);
+  than 3 visible joints; the mean over every visible joint of every counted hand, pooled (the authors'
+  ``np.nanmean`` of the joint errors, abstract_pl.py / eval_modules.py ``eval_pixel_error``), so a hand
+  weighs by its number of visible joints;
+- ``kp2d_crop_px``: the same error (pooled the same way) in pixels of the 224 x 224 crop the network saw (not
+  the paper's unit; 3-8x larger on EPIC hands);
 - ``hands`` / ``frames`` / ``frames_two_hands``: how many hands / frames / two-hand frames were scored.
 
 Any checkpoint works: a project checkpoint (e.g. from ``wildhands-train``) or the authors' release.
@@ -34,8 +37,8 @@ from training.sampler import frame_groups
 from wildhands_core.constants import INPUT_SIZE
 from wildhands_core.estimate import HandBox
 from wildhands_core.metrics import (
-    keypoint_error_crop_px,
-    keypoint_error_letterbox224_px,
+    keypoint_joint_errors_crop_px,
+    keypoint_joint_errors_letterbox224_px,
     mean_over_frames,
     mpjpe_mm,
     mrrpe_mm,
@@ -53,12 +56,14 @@ __all__ = [
 METRIC_CONVENTIONS: dict[str, str] = {
     "mpjpe_mm": "root-relative MPJPE, mm; mean over a frame's hands, then over frames (authors' aggregation)",
     "pa_mpjpe_mm": "Procrustes-aligned MPJPE, mm; mean over a frame's hands, then over frames (ours)",
-    "pa_mpjpe_authors_mm": "PA-MPJPE as the authors aggregate it: invalid hands count 0, / (2 x frames) "
+    "pa_mpjpe_authors_mm": "PA-MPJPE as the authors aggregate it: invalid hands count 0, / (2 x all frames) "
                            "(biased low; only to compare with their tables)",
     "mrrpe_mm": "right-minus-left root error, mm; frames with both hands",
-    "kp2d_l2_224px": "2D L2, px of the whole image letterboxed to 224 (paper's tables); hands with > 3 "
-                     "visible joints",
-    "kp2d_crop_px": "2D L2, px of the 224 crop (not the paper's unit; 3-8x larger on EPIC)",
+    "kp2d_l2_224px": "2D L2, px of the whole image letterboxed to 224 (paper's tables); mean over the "
+                     "visible joints of hands with > 3 of them, pooled over hands and frames (authors' "
+                     "aggregation)",
+    "kp2d_crop_px": "2D L2, px of the 224 crop, pooled as kp2d_l2_224px (not the paper's unit; 3-8x larger "
+                    "on EPIC)",
     "hands": "hands scored",
     "frames": "frames scored",
     "frames_two_hands": "frames with both hands (MRRPE)",
@@ -115,8 +120,9 @@ def evaluate_dataset(
         from tqdm import tqdm
 
         iterator = tqdm(groups, unit="frame", desc=getattr(dataset, "name", "eval"))
-    mp, pa, kp224, kpc, rr, fid = [], [], [], [], [], []
-    kp_frames: list[int] = []
+    mp, pa, rr, fid = [], [], [], []
+    kp224: list[np.ndarray] = []  # (J,) per-joint errors of each scored hand, NaN where not counted
+    kpc: list[np.ndarray] = []
     for f, idx in enumerate(iterator):
         samples = [dataset[i] for i in idx]
         s0 = samples[0]
@@ -136,21 +142,20 @@ def evaluate_dataset(
                 kv = np.ones(len(s.keypoints_px), bool) if s.keypoints_valid is None else s.keypoints_valid
                 gt, pred = np.asarray(s.keypoints_px)[None], e.keypoints_px[None]
                 kv = np.asarray(kv, bool)[None]
-                kp224.append(keypoint_error_letterbox224_px(pred, gt, kv, (w, h))[0])
-                kpc.append(keypoint_error_crop_px(pred, gt, kv, e.crop_xyxy_px[None], INPUT_SIZE, 4)[0])
-                kp_frames.append(f)
+                kp224.append(keypoint_joint_errors_letterbox224_px(pred, gt, kv, (w, h))[0])
+                crop = e.crop_xyxy_px[None]
+                kpc.append(keypoint_joint_errors_crop_px(pred, gt, kv, crop, INPUT_SIZE, 4)[0])
         if True in roots and False in roots:
             (pr, gr), (pl, gl) = roots[True], roots[False]
             rr.append(mrrpe_mm(pr[None], pl[None], gr[None], gl[None])[0])
-    n3d_frames = len(set(fid))
     nan = float("nan")
     return {
         "mpjpe_mm": mean_over_frames(mp, fid) if mp else nan,
         "pa_mpjpe_mm": mean_over_frames(pa, fid) if pa else nan,
-        "pa_mpjpe_authors_mm": zero_biased_mean(pa, n3d_frames) if pa else nan,
+        "pa_mpjpe_authors_mm": zero_biased_mean(pa, len(groups)) if pa else nan,
         "mrrpe_mm": nanmean(rr) if rr else nan,
-        "kp2d_l2_224px": mean_over_frames(kp224, kp_frames) if kp224 else nan,
-        "kp2d_crop_px": mean_over_frames(kpc, kp_frames) if kpc else nan,
+        "kp2d_l2_224px": nanmean(np.concatenate(kp224)) if kp224 else nan,
+        "kp2d_crop_px": nanmean(np.concatenate(kpc)) if kpc else nan,
         "hands": float(sum(len(g) for g in groups)),
         "frames": float(len(groups)),
         "frames_two_hands": float(len(rr)),

@@ -155,12 +155,19 @@ def keypoint_error_crop_px(
 
 def _l2_per_hand(p: np.ndarray, g: np.ndarray, valid, min_visible: int) -> np.ndarray:
     """Mapped keypoints (N, J, 2) or (J, 2) -> (N,) mean L2 over visible joints, NaN below ``min_visible``."""
+    err = _l2_per_joint(p, g, valid, min_visible)
+    return _masked_mean(np.nan_to_num(err), np.isfinite(err))
+
+
+def _l2_per_joint(p: np.ndarray, g: np.ndarray, valid, min_visible: int) -> np.ndarray:
+    """Mapped keypoints (N, J, 2) or (J, 2) -> (N, J) L2 of each visible joint; NaN for the other joints and
+    for every joint of a hand with fewer than ``min_visible`` visible joints."""
     if p.ndim == 2:
         p, g = p[None], g[None]
         valid = np.asarray(valid)[None]
     v = _valid(valid, p.shape[:2])
-    err = _masked_mean(np.linalg.norm(p - g, axis=-1), v)
-    return np.where(v.sum(axis=-1) >= min_visible, err, np.nan)
+    v = v & (v.sum(axis=-1, keepdims=True) >= min_visible)
+    return np.where(v, np.linalg.norm(p - g, axis=-1), np.nan)
 
 
 def to_letterbox224_px(points_px, image_wh: tuple[int, int], size: int = INPUT_SIZE) -> np.ndarray:
@@ -187,6 +194,28 @@ def keypoint_error_letterbox224_px(
     p = to_letterbox224_px(pred_px, image_wh, size)
     g = to_letterbox224_px(gt_px, image_wh, size)
     return _l2_per_hand(p, g, valid, min_visible)
+
+
+def keypoint_joint_errors_letterbox224_px(
+    pred_px, gt_px, valid, image_wh: tuple[int, int], size: int = INPUT_SIZE, min_visible: int = 4
+) -> np.ndarray:
+    """The paper's 2D L2 error per JOINT, (N, J) pixels of the whole image letterboxed to ``size``
+    (``keypoint_error_letterbox224_px`` before its mean over a hand's joints): NaN for joints not visible and
+    for every joint of a hand with at most 3 visible ones. The authors' number is the mean over all the
+    finite entries pooled over every hand and frame (``nanmean``), not a mean of per-hand means."""
+    p = to_letterbox224_px(pred_px, image_wh, size)
+    g = to_letterbox224_px(gt_px, image_wh, size)
+    return _l2_per_joint(p, g, valid, min_visible)
+
+
+def keypoint_joint_errors_crop_px(
+    pred_px, gt_px, valid, crop_box_xyxy, crop_size: int = INPUT_SIZE, min_visible: int = 3
+) -> np.ndarray:
+    """``keypoint_error_crop_px`` per JOINT, (N, J) pixels of the crop; NaN as
+    ``keypoint_joint_errors_letterbox224_px``."""
+    p = to_crop_px(pred_px, crop_box_xyxy, crop_size)
+    g = to_crop_px(gt_px, crop_box_xyxy, crop_size)
+    return _l2_per_joint(p, g, valid, min_visible)
 
 
 def mean_over_frames(per_hand, frame_ids) -> float:

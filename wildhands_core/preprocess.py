@@ -8,10 +8,11 @@ Two conventions, one per checkpoint (``ModelConfig.input_convention``, recorded 
 
 - ``release`` (``shared/reference/README.md``): the whole image is blurred at full resolution (5x5 Gaussian,
   sigma 8) and resized bicubically into the 224 square with ``u' = (u - W/2) 224/L + 112``
-  (:func:`whole_image_224`). A crop is a square of side ``crop_scale`` x the longest box side around the box
-  centre, cut from that 224 image WITHOUT clipping: the parts of the square outside the image are zero
-  padding. Only the box given to the KPE is clipped to [0, 223] (:func:`crop_and_kpe_boxes`; the release
-  truncates its corners to whole pixels, this project keeps floats: < 1 px apart).
+  (:func:`whole_image_224`). The hand box is rounded to whole pixels of the 224 frame as the release rounds
+  it (:func:`release_crop_squares`: integer corners, the floor of the centre, an integer side); a crop is a
+  square of side ``crop_scale`` x that side around that centre, cut from the 224 image WITHOUT clipping: the
+  parts of the square outside the image are zero padding. Only the box given to the KPE is clipped to
+  [0, 223] (whole pixels, as the release).
 - ``wildhands_v1`` (this project's format-1 checkpoints): the whole image area-shrunk and placed bilinearly
   (:func:`letterbox_image`); the crop square clipped to [0, 223] (a crop at the border becomes a non-square
   region stretched to 224x224) and the KPE given that clipped box.
@@ -87,16 +88,45 @@ def crop_and_kpe_boxes(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(N, 4) hand boxes in the 224 frame -> ((N, 4) crop squares to cut, (N, 4) boxes for the KPE angles).
 
-    ``release``: the hand box clipped to [0, size - 1], its square unclipped, the KPE box = the square
-    clipped to [0, size - 1];
+    ``release``: the release's whole-pixel square, unclipped, and its KPE box (:func:`release_crop_squares`);
     ``wildhands_v1``: the square clipped (``whole224``) or not (``full``), the KPE box = the crop box.
     """
-    if convention == "release":  # the hand box itself is clipped to the frame first (release dataset.py)
-        hand = np.clip(np.asarray(boxes_224, dtype=np.float64).reshape(-1, 4), 0.0, size - 1.0)
-        crop = square_crop_boxes(hand, crop_scale, clip=False, size=size)
-        return crop, clip_boxes_224(crop, size)
+    if convention == "release":
+        return release_crop_squares(boxes_224, crop_scale, size)
     crop = square_crop_boxes(boxes_224, crop_scale, clip=crop_source == "whole224", size=size)
     return crop, crop.copy()
+
+
+def release_crop_squares(
+    boxes_224: np.ndarray, crop_scale: float, size: int = INPUT_SIZE
+) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 4) hand boxes in the 224 frame (floats, as the letterbox maps them) -> ((N, 4) crop squares,
+    (N, 4) KPE boxes), rounded as the release demo does (ap229997/hands, branch ``demo``,
+    ``wildhands/datasets/dataset.py`` L53-84 with ``wildhands/common/data_utils.py``):
+
+    1. each corner u' becomes ``trunc(u') + 1`` (``transform``: ``astype(int) + 1``);
+    2. it goes to [-1, 1] and back in float32 (``normalize_kp2d_np``, ``astype("float32")``,
+       ``((p + 1) / 2) * 224``), which leaves e.g. 2 as 1.999999, and is clipped to [0, 223];
+    3. ``x0 = int(a)``, ``x1 = int(a + (b - a))`` (float32), the same in v; centre ``((x0 + x1) // 2,
+       (y0 + y1) // 2)``, integer side ``max(x1 - x0, y1 - y0)``;
+    4. the crop square: side ``crop_scale`` x that side around that centre (never clipped; at least 8 px);
+       the KPE box: ``centre -/+ (side x crop_scale) // 2`` clipped to [0, size - 1], whole pixels.
+    """
+    b = np.asarray(boxes_224, dtype=np.float64).reshape(-1, 4)
+    corners = np.trunc(b) + 1.0
+    unit = (2.0 * corners / size - 1.0).astype(np.float32)
+    f32 = np.float32
+    back = np.clip((unit + f32(1.0)) / f32(2.0) * f32(size), f32(0.0), f32(size - 1))
+    w, h = back[:, 2] - back[:, 0], back[:, 3] - back[:, 1]
+    x0, y0 = np.trunc(back[:, 0]).astype(np.int64), np.trunc(back[:, 1]).astype(np.int64)
+    x1, y1 = np.trunc(back[:, 0] + w).astype(np.int64), np.trunc(back[:, 1] + h).astype(np.int64)
+    centre = np.stack([(x0 + x1) // 2, (y0 + y1) // 2], axis=1).astype(np.float64)
+    side = np.maximum(x1 - x0, y1 - y0) * float(crop_scale)
+    half = np.maximum(side, 8.0)[:, None] / 2.0
+    crop = np.concatenate([centre - half, centre + half], axis=1)
+    half_kpe = (side // 2)[:, None]
+    kpe = np.floor(np.clip(np.concatenate([centre - half_kpe, centre + half_kpe], axis=1), 0.0, size - 1.0))
+    return crop, kpe
 
 
 def clip_boxes_224(boxes_224: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:

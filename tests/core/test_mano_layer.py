@@ -10,7 +10,13 @@ import pytest
 import torch
 
 from wildhands_core.constants import FINGERTIP_VERTEX_IDS, JOINT_NAMES
-from wildhands_core.mano.layer import MANO_DIR_ENV, ManoLayer, load_mano_pair, resolve_mano_dir
+from wildhands_core.mano.layer import (
+    MANO_DIR_ENV,
+    ManoLayer,
+    find_mano_files,
+    load_mano_pair,
+    resolve_mano_dir,
+)
 from wildhands_core.mano.procedural import write_procedural_mano
 from wildhands_core.rotations import axis_angle_to_rotmat, rotmat_to_axis_angle
 
@@ -135,3 +141,28 @@ def test_layer_exports_to_onnx_and_onnxruntime_matches_within_10_micrometres(pai
     ref = right(rotmat3, betas3)
     np.testing.assert_allclose(vertices, ref["vertices"].numpy(), atol=1e-5)
     np.testing.assert_allclose(joints, ref["joints"].numpy(), atol=1e-5)
+
+
+def test_a_mano_folder_is_read_flat_or_in_the_smplx_layout_and_a_wrong_one_names_the_files(
+    mano_dir: Path, tmp_path: Path
+) -> None:
+    """Flat ``D/MANO_RIGHT.pkl`` (the MANO download) and smplx's model folder ``D/mano/MANO_RIGHT.pkl``
+    (smplx 0.1.28 ``smplx.create``, body_models.py L2394-2395: a folder ``model_path`` is joined with
+    ``model_type``) both give the same layer; a folder with neither names the four files looked for."""
+    smplx_layout = tmp_path / "models"
+    write_procedural_mano(smplx_layout / "mano")
+    assert find_mano_files(mano_dir) == mano_dir
+    assert find_mano_files(smplx_layout) == smplx_layout / "mano"
+    assert resolve_mano_dir(smplx_layout) == smplx_layout / "mano"
+    pose, betas = _random_pose(2, seed=5)
+    torch.testing.assert_close(
+        ManoLayer("left", smplx_layout)(axis_angle_to_rotmat(pose), betas)["joints"],
+        ManoLayer("left", mano_dir)(axis_angle_to_rotmat(pose), betas)["joints"],
+    )
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError) as err:
+        resolve_mano_dir(empty)
+    for path in (empty / "MANO_RIGHT.pkl", empty / "MANO_LEFT.pkl", empty / "mano" / "MANO_RIGHT.pkl",
+                 empty / "mano" / "MANO_LEFT.pkl"):
+        assert str(path) in str(err.value)

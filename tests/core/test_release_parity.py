@@ -225,8 +225,10 @@ def test_published_axis_angles_reproduce_published_joints_in_smplx() -> None:
 
 # --- 3. border crops ----------------------------------------------------------------------------------
 def test_a_border_crop_has_a_black_band_and_only_the_kpe_box_is_clipped() -> None:
-    """224x224 white image (release letterbox = identity: scale 1, offset 112 - 224/2 = 0); a 40 px box
-    centred at u = 20 gives a 70 px square (x1.75) from u = -15 to 55. The release's crop pixel c samples
+    """224x224 white image (release letterbox = identity: scale 1, offset 112 - 224/2 = 0); the box
+    [0, 92, 40, 132] is rounded as the release rounds it (``release_crop_squares``: corners 1, 93, 41, 133;
+    41 comes back from float32 as 40.999996, so x1 = 40): a 40 px box centred at u = (1 + 40) // 2 = 20 gives
+    a 70 px square (x1.75) from u = -15 to 55, v from 113 - 35 = 78 to 148. The release's crop pixel c samples
     u = -15 + c x 70/224 (the square's edge on crop pixel 0, its centre on 112), and the image starts at its
     left pixel edge u = -0.5: crop pixels c < (15 - 0.5) x 224/70 = 46.4 lie outside it and must be black
     (zero padding), a dark band of 46.4 + 0.5 = 46.9 pixel widths; the KPE box is the square clipped at
@@ -236,8 +238,8 @@ def test_a_border_crop_has_a_black_band_and_only_the_kpe_box_is_clipped() -> Non
     assert (lb.scale, lb.offset_x, lb.offset_y) == (1.0, 0.0, 0.0)
     box = np.array([[0.0, 92.0, 40.0, 132.0]])
     crop, kpe = crop_and_kpe_boxes(box, 1.75, "release")
-    np.testing.assert_allclose(crop, [[-15.0, 77.0, 55.0, 147.0]])
-    np.testing.assert_allclose(kpe, [[0.0, 77.0, 55.0, 147.0]])
+    np.testing.assert_allclose(crop, [[-15.0, 78.0, 55.0, 148.0]])
+    np.testing.assert_allclose(kpe, [[0.0, 78.0, 55.0, 148.0]])
     whole = whole_image_224(white, lb)
     out = cut_crops(white, whole, lb, crop)[0]
     assert out[:, :45].max() == 0
@@ -253,14 +255,16 @@ def test_a_border_crop_has_a_black_band_and_only_the_kpe_box_is_clipped() -> Non
 
 def test_a_release_crop_puts_the_square_centre_on_pixel_112_and_clips_the_hand_box_first() -> None:
     """Release: crop pixel = (u - x0) 224 / side (centre -> 112, x0 -> 0); a hand box reaching past the
-    224 frame is clipped to [0, 223] before its square is built (release dataset)."""
+    224 frame is clipped to [0, 223] before its square is built (release dataset): [200, 100, 240, 140]
+    becomes [201, 101, 241 -> 223, 141] (``astype(int) + 1``, then the clip), centre ((201 + 223) // 2,
+    (101 + 141) // 2) = (212, 121), side max(22, 40) = 40."""
     from wildhands_core.preprocess import crop_affine_224
 
     A = crop_affine_224(np.array([10.0, 20.0, 80.0, 90.0]))
     assert (A @ [45.0, 55.0, 1.0])[:2].tolist() == pytest.approx([112.0, 112.0])
     assert (A @ [10.0, 20.0, 1.0])[:2].tolist() == pytest.approx([0.0, 0.0])
     crop, _ = crop_and_kpe_boxes(np.array([[200.0, 100.0, 240.0, 140.0]]), 1.0, "release")
-    np.testing.assert_allclose(crop, [[191.5, 100.0, 231.5, 140.0]])  # box clipped to x1 = 223: side 40
+    np.testing.assert_allclose(crop, [[192.0, 101.0, 232.0, 141.0]])  # box clipped to x1 = 223: side 40
 
 
 # --- 4. the whole image -------------------------------------------------------------------------------
@@ -293,8 +297,8 @@ def test_the_estimator_prepares_by_the_checkpoints_convention() -> None:
     assert est.input_convention == "release"
     white = np.full((224, 224, 3), 255, np.uint8)
     prep = est.prepare([(white, None, [HandBox(np.array([0.0, 92.0, 40.0, 132.0]), True)])])
-    np.testing.assert_allclose(prep.inputs["boxes_224"], [[0.0, 77.0, 55.0, 147.0]], atol=1e-5)
-    np.testing.assert_allclose(prep.crop_boxes_px, [[-15.0, 77.0, 55.0, 147.0]], atol=1e-9)
+    np.testing.assert_allclose(prep.inputs["boxes_224"], [[0.0, 78.0, 55.0, 148.0]], atol=1e-5)
+    np.testing.assert_allclose(prep.crop_boxes_px, [[-15.0, 78.0, 55.0, 148.0]], atol=1e-9)
     crop = prep.inputs["crops"][0]  # normalised: black = -mean/std
     np.testing.assert_allclose(crop[0, :, :44], -0.485 / 0.229, atol=1e-4)
 

@@ -61,9 +61,12 @@ def arctic_mano(n_frames: int = N_FRAMES) -> dict:
     return out
 
 
-def write_arctic(root: Path, dist8: np.ndarray | None = None, n_frames: int = N_FRAMES) -> dict:
-    """Writes meta/misc.json, raw_seqs/s01/box_grab_01.{mano,egocam.dist}.npy, the ego images (frame t's image
-    is ``{t + IOI_OFFSET:05d}.jpg``, colour (40 (t + 2), 100, 50)) and splits_json/protocol_p1.json."""
+def write_arctic(
+    root: Path, dist8: np.ndarray | None = None, n_frames: int = N_FRAMES, K: np.ndarray | None = None
+) -> dict:
+    """Writes meta/misc.json, raw_seqs/s01/box_grab_01.{mano,egocam.dist}.npy (``intrinsics`` = ``K``, default
+    ``ARCTIC_K``), the ego images (frame t's image is ``{t + IOI_OFFSET:05d}.jpg``, colour (40 (t + 2), 100,
+    50)) and splits_json/protocol_p1.json."""
     (root / "meta").mkdir(parents=True)
     (root / "meta" / "misc.json").write_text(json.dumps({"s01": {"ioi_offset": IOI_OFFSET, "world2cam": []}}))
     seq_dir = root / "raw_seqs" / "s01"
@@ -74,7 +77,7 @@ def write_arctic(root: Path, dist8: np.ndarray | None = None, n_frames: int = N_
     cam = {
         "R_k_cam_np": R,
         "T_k_cam_np": T[:, :, None],
-        "intrinsics": ARCTIC_K,
+        "intrinsics": ARCTIC_K if K is None else np.asarray(K, dtype=np.float64),
         "dist8": np.zeros(8) if dist8 is None else np.asarray(dist8),
     }
     np.save(seq_dir / "box_grab_01.egocam.dist.npy", cam, allow_pickle=True)
@@ -91,3 +94,12 @@ def write_arctic(root: Path, dist8: np.ndarray | None = None, n_frames: int = N_
         split = json.dumps({"train": [SEQ], "val": [], "test": []})
         (root / "splits_json" / f"protocol_{p}.json").write_text(split)
     return {"mano": mano, "R": R, "T": T}
+
+
+def arctic_camera_joints(gt: dict, t: int, side: str) -> np.ndarray:
+    """(21, 3) camera joints of MANO frame ``t`` of ``side`` from what ``write_arctic`` wrote: toy MANO +
+    ``trans`` (world), then the ego camera ``R · world + T``, metres."""
+    m = gt["mano"][side]
+    pose = np.concatenate([m["rot"][t], m["pose"][t]])[None]
+    world = toy_mano_fn(pose, m["shape"][None], side == "right")[0] + m["trans"][t]
+    return world @ gt["R"][t].T + gt["T"][t]

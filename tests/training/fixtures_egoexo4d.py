@@ -91,3 +91,32 @@ def write_egoexo4d(root: Path) -> dict:
     for f in (0, 30, 60):
         write_image(root / "image" / "undistorted" / "train" / TAKE_NAME / f"{f:06d}.jpg", 64, 48, (1, 2, 3))
     return {"right": right, "left": left, "right_2d": r2d}
+
+
+#: Frames of ``write_egoexo4d_joint_counts`` and the valid joints of their right hand.
+JOINT_COUNT_FRAMES = {0: 3, 30: 4, 60: 9, 90: 10}
+
+
+def write_egoexo4d_joint_counts(root: Path) -> None:
+    """One take whose right hand has exactly n valid joints in frame f (``JOINT_COUNT_FRAMES``): the wrist and
+    OpenPose joints 1..n-1 annotated in 3D, their manual 2D points on their projections; the other joints not
+    annotated at all."""
+    base = root / "annotations" / "ego_pose" / "train"
+    right = ee_world_openpose("right")
+    proj = ee_projection_px("right")
+    ann = {
+        str(f): [{"annotation3D": _named(right, "right", list(range(n)), "xyz"),
+                  "annotation2D": {"aria01_214-1": _named(proj, "right", list(range(n)), "xy")}}]
+        for f, n in JOINT_COUNT_FRAMES.items()
+    }
+    cams = {
+        "metadata": {"take_name": TAKE_NAME, "take_uid": TAKE_UID},
+        "aria01": {"camera_intrinsics": EE_K.tolist(),
+                   "camera_extrinsics": {str(f): EE_RT.tolist() for f in JOINT_COUNT_FRAMES}},
+    }
+    (base / "hand" / "annotation").mkdir(parents=True)
+    (base / "camera_pose").mkdir(parents=True)
+    (base / "hand" / "annotation" / f"{TAKE_UID}.json").write_text(json.dumps(ann))
+    (base / "camera_pose" / f"{TAKE_UID}.json").write_text(json.dumps(cams))
+    for f in JOINT_COUNT_FRAMES:
+        write_image(root / "image" / "undistorted" / "train" / TAKE_NAME / f"{f:06d}.jpg", 64, 48, (1, 2, 3))

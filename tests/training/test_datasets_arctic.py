@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fixtures_arctic import ARCTIC_K, N_FRAMES, toy_mano_fn, write_arctic
+from fixtures_arctic import ARCTIC_K, IOI_OFFSET, N_FRAMES, arctic_camera_joints, toy_mano_fn, write_arctic
 from scipy.spatial.transform import Rotation
 
-from training.datasets.arctic import ArcticEgoDataset, scale_intrinsics
+from training.datasets.arctic import ArcticEgoDataset, kept_mano_frames, scale_intrinsics
 from training.datasets.base import DatasetFileError, DatasetFormatError
 
 
@@ -109,28 +109,53 @@ def test_arctic_split_comes_from_splits_json_and_bad_names_are_reported(tmp_path
         ArcticEgoDataset(tmp_path, toy_mano_fn, trim_frames=0, sequences=["s01/box_grab_02"])
 
 
-def test_arctic_drops_the_first_and_last_10_frames_and_uses_protocol_p2(tmp_path):
+def test_arctic_drops_the_first_and_last_10_images_and_uses_protocol_p2(tmp_path):
+    """The authors count the 10 frames in IMAGE indices (ap229997/hands 8303277, src/arctic/split.py L86:
+    ``range(10, num_frames - 10)`` with num_frames = the MANO frame count, L172) and read MANO index = image
+    index - ioi_offset (src/datasets/hands_light_dataset.py L46). 23 MANO frames, ioi_offset 2: images 10, 11,
+    12 are kept, i.e. MANO frames 8, 9, 10, whose images are 00010-00012.jpg."""
     write_arctic(tmp_path, n_frames=23)
     (tmp_path / "splits_json" / "protocol_p1.json").unlink()  # p2 is the default: p1 is never read
     ds = ArcticEgoDataset(tmp_path, toy_mano_fn, split="train")
-    frames = sorted({s.frame_id.split("/")[2] for s in (ds[i] for i in range(len(ds)))})
-    assert frames == ["00010", "00011", "00012"]
+    samples = [ds[i] for i in range(len(ds))]
+    assert sorted({s.frame_id.split("/")[2] for s in samples}) == ["00008", "00009", "00010"]
+    for s in samples:  # the fixture's image 00000 + k has colour 40 k in red
+        t = int(s.frame_id.split("/")[2])
+        assert abs(int(s.image[24, 32, 0]) - (40 * (t + IOI_OFFSET)) % 256) <= 3
+    assert kept_mano_frames(23, 2) == [8, 9, 10]
+    assert kept_mano_frames(23, 12) == [0]  # images 10-12 would be MANO frames -2..0: only 0 exists
+    assert kept_mano_frames(25, 2, stride=2) == [8, 10, 12]  # images 10, 12, 14
+    assert kept_mano_frames(3, 2, trim=0) == [0, 1, 2]  # no trimming: every MANO frame
 
 
-def test_arctic_keeps_a_hand_only_with_its_root_and_3_joints_inside_the_image(tmp_path):
-    """Images cut narrower and narrower from the right (``image_wh``): the frame-0 right hand is kept exactly
-    while its wrist and at least 3 of its 21 keypoints have u <= W - 1 (all have 0 <= v <= 47)."""
-    write_arctic(tmp_path)
-    s = {x.frame_id: x for x in (lambda d: [d[i] for i in range(len(d))])(
-        ArcticEgoDataset(tmp_path, toy_mano_fn, trim_frames=0))}["s01/box_grab_01/00000/right"]
-    u = s.keypoints_px[:, 0]
-    assert np.all((s.keypoints_px[:, 1] >= 0) & (s.keypoints_px[:, 1] <= 47))
-    seen = set()
-    for w in range(int(np.floor(u.min())) - 1, int(np.ceil(u.max())) + 2):
-        ds = ArcticEgoDataset(tmp_path, toy_mano_fn, trim_frames=0, sequences=["s01/box_grab_01"],
-                              image_wh=(w, 48))
-        kept = s.frame_id in {r.frame_id for r in (ds[i] for i in range(len(ds)))}
-        inside = u <= w - 1
-        assert kept == bool(inside[0] and inside.sum() >= 3), w
-        seen.add((bool(inside[0]), int(min(inside.sum(), 3)), kept))
-    assert (True, 3, True) in seen and any(not k for *_, k in seen)
+def test_arctic_keeps_a_hand_as_arctic_judges_it_on_the_distorted_ego_projection(tmp_path):
+    """ARCTIC's processing (zc-alexfan/arctic 49f3eb4, src/arctic/processing.py): ``forward_world2cam``
+    (L238-263) appends the ego points distorted by ``dist`` (common/transforms.py ``distort_pts3d_all``
+    L82-111: the OpenCV rational model; with k1 alone x_d = x (1 + k1 r^2)), projected with ``K_ego`` as view
+    index 9; ``forward_valid`` (L347-382) takes view 9 for the ego view (L349), the box [1, 1, 2800, 2000]
+    (L365) with bounds included (``bbox_jts_to_valid`` L321-344) and keeps a hand with its root inside and at
+    least 3 joints inside (L379-380). A 2800x2000 ego camera with strong barrel distortion (k1 = -0.5) whose
+    principal point moves right until the hands cross the right border: at every step the kept hands are
+    exactly those of that rule; the undistorted projection would decide differently at some steps; and the
+    rule reads the full-resolution projection whatever ``image_scale``."""
+    k1 = -0.5
+    seen_difference = False
+    for cx in np.arange(2500.0, 3050.0, 10.0):
+        K = np.array([[1000.0, 0.0, cx], [0.0, 1000.0, 1000.0], [0.0, 0.0, 1.0]])
+        root = tmp_path / f"cx{int(cx)}"
+        gt = write_arctic(root, dist8=[k1, 0, 0, 0, 0, 0, 0, 0], K=K)
+        expected, undistorted = set(), set()
+        for t in range(N_FRAMES):
+            for side in ("left", "right"):
+                j = arctic_camera_joints(gt, t, side)
+                x, y = j[:, 0] / j[:, 2], j[:, 1] / j[:, 2]
+                for radial, out in ((1 + k1 * (x**2 + y**2), expected), (1.0, undistorted)):
+                    u, v = 1000.0 * x * radial + cx, 1000.0 * y * radial + 1000.0
+                    inside = (u >= 1) & (u <= 2800) & (v >= 1) & (v <= 2000)
+                    if inside[0] and inside.sum() >= 3:
+                        out.add(f"s01/box_grab_01/{t:05d}/{side}")
+        for scale in (1.0, 0.5):
+            ds = ArcticEgoDataset(root, toy_mano_fn, trim_frames=0, image_scale=scale)
+            assert {r.frame_id for r in (ds[i] for i in range(len(ds)))} == expected, (cx, scale)
+        seen_difference |= expected != undistorted
+    assert seen_difference

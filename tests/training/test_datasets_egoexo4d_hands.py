@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fixtures_egoexo4d import TAKE_NAME, write_egoexo4d
+from fixtures_egoexo4d import JOINT_COUNT_FRAMES, TAKE_NAME, write_egoexo4d, write_egoexo4d_joint_counts
 from old_layout_egoexo4d import write_egoexo4d as write_old_layout
 
 from training.datasets.base import DatasetFileError
@@ -65,3 +65,25 @@ def test_egoexo_rejects_the_layout_it_used_to_assume_naming_what_it_missed(tmp_p
     write_old_layout(tmp_path)  # images/<take_uid>/aria01/, no take name anywhere
     with pytest.raises(DatasetFileError, match=r"metadata\.take_name.*takes\.json"):
         EgoExo4DHandsDataset(tmp_path)
+
+
+def _kept_frames(ds) -> list[int]:
+    return [int(s.frame_id.split("/")[1]) for s in (ds[i] for i in range(len(ds)))]
+
+
+def test_egoexo_keeps_a_hand_with_more_than_3_valid_joints_as_the_authors_or_10_as_the_official_preparation(
+    tmp_path,
+):
+    """The authors keep a hand when MORE than 3 of its joints are valid (ap229997/hands 8303277,
+    src/datasets/ego_exo_dataset.py L489-490: ``joints_valid_r.sum() > 3``); the official hand-pose
+    preparation when at least 10 are (EGO4D/ego-exo4d-egopose, handpose/data_preparation/dataloader.py L217:
+    ``sum(valid_3d_kpts_flag) >= self.valid_kpts_threshold``, utils/config.py L58: default 10). Right hands
+    with exactly 3, 4, 9 and 10 valid joints in frames 0, 30, 60, 90."""
+    write_egoexo4d_joint_counts(tmp_path)
+    assert JOINT_COUNT_FRAMES == {0: 3, 30: 4, 60: 9, 90: 10}
+    assert _kept_frames(EgoExo4DHandsDataset(tmp_path, image_wh=(64, 48))) == [30, 60, 90]
+    official = EgoExo4DHandsDataset(tmp_path, image_wh=(64, 48), min_valid_joints="official")
+    assert _kept_frames(official) == [90]
+    assert _kept_frames(EgoExo4DHandsDataset(tmp_path, image_wh=(64, 48), min_valid_joints=9)) == [60, 90]
+    with pytest.raises(ValueError, match="official"):
+        EgoExo4DHandsDataset(tmp_path, image_wh=(64, 48), min_valid_joints="paper")

@@ -58,10 +58,9 @@ def build_dataset(
     cls = registry[name]
     kwargs = dict(kwargs or {})
     if "mano_fn" in inspect.signature(cls.__init__).parameters and "mano_fn" not in kwargs:
-        from training.datasets.arctic import make_smplx_mano_fn
-        from wildhands_core.mano.layer import resolve_mano_dir
+        from training.datasets.arctic import make_mano_fn
 
-        kwargs["mano_fn"] = make_smplx_mano_fn(resolve_mano_dir(mano_dir))
+        kwargs["mano_fn"] = make_mano_fn(mano_dir)
     return cls(root=root, **kwargs)
 
 

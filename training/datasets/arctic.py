@@ -26,13 +26,18 @@ so running MANO with them gives the camera joints.
 
 As the WildHands authors train on ARCTIC (reference/datasets.md): 2D keypoints are the UNDISTORTED pinhole
 projection of view 0 (``apply_distortion=False``; True projects with ``dist8`` as the images are distorted);
-``K_px`` is ``intrinsics`` and ``extra["dist8"]`` holds the coefficients. A hand is kept only when its root
-(wrist) and at least ``min_joints_in_image`` (3) joints in all, the root included, fall inside the image (the
-image size is read from one frame per sequence, or given as ``image_wh``); the first and last
-``trim_frames`` (10) frames of each sequence are dropped (they may be black). Splits come from
-``splits_json/protocol_<p>.json``; the default is the egocentric protocol ``p2`` (the processed
-``splits/p1_train.npy`` files are not used). ``image_scale`` maps K (and so the keypoints) to images on disk
-resized by that factor.
+``K_px`` is ``intrinsics`` and ``extra["dist8"]`` holds the coefficients. Which hands are kept is decided as
+ARCTIC's processing does (``src/arctic/processing.py``, ``forward_valid``: view index 9, the DISTORTED
+egocentric projection, against the fixed box [1, 2800] x [1, 2000]): a hand is kept only when its root (wrist)
+and at least ``min_joints_in_image`` (3) joints in all, the root included, project with ``intrinsics`` and
+``dist8`` inside ``valid_box_xyxy`` (inclusive, pixels of the full-resolution 2800x2000 egocentric image,
+whatever ``image_scale``; a joint behind the camera never counts). The first and last ``trim_frames`` (10)
+IMAGES of each sequence are dropped (they may be black), counted as the authors do (ap229997/hands
+``src/arctic/split.py`` ``glob_fnames``: image indices ``trim .. T - trim - 1`` with T the number of MANO
+frames; ``hands_light_dataset.py``: MANO index = image index − ``ioi_offset``): see :func:`kept_mano_frames`.
+Splits come from ``splits_json/protocol_<p>.json``; the default is the egocentric protocol ``p2`` (the
+processed ``splits/p1_train.npy`` files are not used). ``image_scale`` maps K (and so the keypoints) to images
+on disk resized by that factor.
 """
 
 from __future__ import annotations
@@ -49,7 +54,6 @@ from training.datasets.base import (
     DatasetFileError,
     DatasetFormatError,
     HandDataset,
-    in_image,
     keypoint_box,
     load_rgb,
     read_json,
@@ -57,12 +61,15 @@ from training.datasets.base import (
     require_keys,
 )
 from training.sample import HandSample
-from wildhands_core.constants import NUM_BETAS, NUM_HAND_POSE, NUM_JOINTS, NUM_MANO_JOINTS
+from wildhands_core.constants import NUM_BETAS, NUM_HAND_POSE, NUM_JOINTS
 
 #: ``mano_fn(pose_aa (B, 48), betas (B, 10), is_right) -> joints (B, 21, 3)``, metres, MANO frame, MANO21.
 ManoFn = Callable[[np.ndarray, np.ndarray, bool], np.ndarray]
 
 ARCTIC_EGO_VIEW = 0
+#: ARCTIC's box for a valid egocentric joint (processing.py ``forward_valid``): [1, 2800] x [1, 2000] pixels
+#: of the full-resolution distorted egocentric image, bounds included.
+ARCTIC_EGO_VALID_BOX = (1.0, 1.0, 2800.0, 2000.0)
 MANO_KEYS = ("rot", "pose", "trans", "shape")
 EGOCAM_KEYS = ("R_k_cam_np", "T_k_cam_np", "intrinsics", "dist8")
 
@@ -75,6 +82,7 @@ class _ArcticSeqHand:
     transl_cam_m: np.ndarray  # (T, 3)
     keypoints_px: np.ndarray  # (T, 21, 2), NaN behind the camera
     fitting_err: np.ndarray | None  # (T,)
+    in_valid_box: np.ndarray  # (T, 21) bool: the distorted projection inside ``valid_box_xyxy``
 
 
 @dataclass
@@ -92,6 +100,25 @@ def scale_intrinsics(K: np.ndarray, s: float) -> np.ndarray:
     out[1, 1] *= s
     out[:2, 2] = s * (out[:2, 2] + 0.5) - 0.5
     return out
+
+
+def project_distorted(pts: np.ndarray, K: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """(N, 3) camera points (metres) → (N, 2) pixels through ``K`` and the OpenCV rational distortion ``dist``
+    (k1, k2, p1, p2, k3, k4, k5, k6: ARCTIC's ``distort_pts3d_all``); NaN for z ≤ 0."""
+    d = np.asarray(dist, dtype=np.float64)
+    uv, _ = cv2.projectPoints(pts.reshape(-1, 1, 3), np.zeros(3), np.zeros(3), K, d)
+    uv = uv.reshape(-1, 2)
+    uv[pts[:, 2] <= 0] = np.nan
+    return uv
+
+
+def kept_mano_frames(n_mano: int, ioi_offset: int, trim: int = 10, stride: int = 1) -> list[int]:
+    """MANO indices of the frames kept of a sequence of ``n_mano`` MANO frames: the images ``trim`` ..
+    ``n_mano - trim - 1`` (every ``stride``-th), each MANO index = image index − ``ioi_offset``, those below 0
+    left out (they have no MANO frame). ``trim`` 0 keeps every MANO frame."""
+    if trim <= 0:
+        return list(range(0, n_mano, stride))
+    return [i - ioi_offset for i in range(trim, n_mano - trim, stride) if i - ioi_offset >= 0]
 
 
 def arctic_sequences(root: Path, protocol: str, split: str) -> list[str]:
@@ -134,13 +161,14 @@ class ArcticEgoDataset(HandDataset):
         apply_distortion: bool = False,
         trim_frames: int = 10,
         min_joints_in_image: int = 3,
-        image_wh: tuple[int, int] | None = None,
+        valid_box_xyxy: tuple[float, float, float, float] = ARCTIC_EGO_VALID_BOX,
     ) -> None:
         super().__init__(root)
         self.mano_fn = mano_fn
         self.image_scale = float(image_scale)
         self.box_pad = box_pad
         self.apply_distortion = apply_distortion
+        self.valid_box_xyxy = tuple(float(v) for v in valid_box_xyxy)
         misc = read_json(self.root / "meta" / "misc.json")
         if sequences is None:
             if split is not None:
@@ -162,19 +190,12 @@ class ArcticEgoDataset(HandDataset):
                 raise DatasetFormatError(f"{self.root / 'meta' / 'misc.json'}: no '{subject}' → 'ioi_offset'")
             self.ioi_offset[subject] = int(misc[subject]["ioi_offset"])
             n = self._load_sequence(subject, seq)
-            frames = range(trim_frames, n - trim_frames, frame_stride)
-            if not len(frames):
-                continue
-            w, h = image_wh or self._image_size(subject, seq, frames[0])
+            frames = kept_mano_frames(n, self.ioi_offset[subject], trim_frames, frame_stride)
             for t in frames:
                 for side in ("left", "right"):
-                    inside = in_image(self._hands[(f"{subject}/{seq}", side)].keypoints_px[t], w, h)
+                    inside = self._hands[(f"{subject}/{seq}", side)].in_valid_box[t]
                     if inside[0] and inside.sum() >= min_joints_in_image:
                         self._records.append(_ArcticRecord(subject, seq, t, side))
-
-    def _image_size(self, subject: str, seq: str, frame: int) -> tuple[int, int]:
-        """(width, height) of the sequence's ego images (one frame read)."""
-        return tuple(load_rgb(self.image_path(subject, seq, frame)).shape[1::-1])
 
     def _load_sequence(self, subject: str, seq: str) -> int:
         seq_dir = self.root / "raw_seqs" / subject
@@ -184,7 +205,8 @@ class ArcticEgoDataset(HandDataset):
         require_keys(cam, EGOCAM_KEYS, cam_path)
         R_wc = np.asarray(cam["R_k_cam_np"], dtype=np.float64).reshape(-1, 3, 3)
         t_wc = np.asarray(cam["T_k_cam_np"], dtype=np.float64).reshape(-1, 3)
-        K = scale_intrinsics(np.asarray(cam["intrinsics"], dtype=np.float64).reshape(3, 3), self.image_scale)
+        K_full = np.asarray(cam["intrinsics"], dtype=np.float64).reshape(3, 3)
+        K = scale_intrinsics(K_full, self.image_scale)
         dist = np.asarray(cam["dist8"], dtype=np.float64).reshape(-1)
         key = f"{subject}/{seq}"
         self.K_px[key], self.dist8[key] = K, dist
@@ -210,20 +232,20 @@ class ArcticEgoDataset(HandDataset):
             pose_cam = pose.copy()
             pose_cam[:, :3] = rot_cam
             kp = self._project(joints_cam.reshape(-1, 3), K, dist).reshape(T, NUM_JOINTS, 2)
+            x0, y0, x1, y1 = self.valid_box_xyxy
+            uv = project_distorted(joints_cam.reshape(-1, 3), K_full, dist).reshape(T, NUM_JOINTS, 2)
+            with np.errstate(invalid="ignore"):
+                in_box = (uv[..., 0] >= x0) & (uv[..., 0] <= x1) & (uv[..., 1] >= y0) & (uv[..., 1] <= y1)
             err = mano[side].get("fitting_err")
             self._hands[(key, side)] = _ArcticSeqHand(
-                joints_cam, pose_cam, betas, transl_cam, kp, None if err is None else np.asarray(err)
+                joints_cam, pose_cam, betas, transl_cam, kp, None if err is None else np.asarray(err), in_box
             )
             n_frames = T if n_frames is None else min(n_frames, T)
         return int(n_frames)
 
     def _project(self, pts: np.ndarray, K: np.ndarray, dist: np.ndarray) -> np.ndarray:
         """(N, 3) camera points → (N, 2) pixels (with ``dist8`` if ``apply_distortion``); NaN for z ≤ 0."""
-        d = dist if self.apply_distortion else np.zeros(8)
-        uv, _ = cv2.projectPoints(pts.reshape(-1, 1, 3), np.zeros(3), np.zeros(3), K, d)
-        uv = uv.reshape(-1, 2)
-        uv[pts[:, 2] <= 0] = np.nan
-        return uv
+        return project_distorted(pts, K, dist if self.apply_distortion else np.zeros(8))
 
     def image_path(self, subject: str, seq: str, frame: int) -> Path:
         """Path of the egocentric image of MANO frame ``frame``."""
@@ -257,28 +279,27 @@ class ArcticEgoDataset(HandDataset):
         )
 
 
-def make_smplx_mano_fn(model_dir: str | Path) -> ManoFn:
-    """A ``mano_fn`` built on smplx MANO (``use_pca=False``, ``flat_hand_mean=False``) + the 5 fingertip
-    vertices; ``model_dir`` holds ``MANO_RIGHT.pkl`` and ``MANO_LEFT.pkl`` (not shipped: MANO licence)."""
-    import smplx
+def make_mano_fn(mano_dir: str | Path | None = None) -> ManoFn:
+    """A ``mano_fn`` on ``wildhands_core``'s MANO layer (smplx ``use_pca=False``, ``flat_hand_mean=False``,
+    the 16 joints + the 5 fingertip vertices). ``mano_dir`` holds ``MANO_RIGHT.pkl`` and ``MANO_LEFT.pkl``
+    flat or in smplx's ``mano/`` subfolder (licensed files as downloaded, converted or procedural; None = the
+    default lookup of :func:`wildhands_core.mano.layer.resolve_mano_dir`). A folder with neither layout
+    raises ``DatasetFileError`` naming the files looked for."""
     import torch
 
-    from wildhands_core.constants import FINGERTIP_NAMES, FINGERTIP_VERTEX_IDS
+    from wildhands_core.mano.layer import ManoLayer, resolve_mano_dir
 
-    tips = [FINGERTIP_VERTEX_IDS[n.removesuffix("_tip")] for n in FINGERTIP_NAMES]
-    layers = {
-        is_right: smplx.create(
-            str(model_dir), model_type="mano", is_rhand=is_right, use_pca=False, flat_hand_mean=False
-        )
-        for is_right in (True, False)
-    }
+    try:
+        directory = resolve_mano_dir(mano_dir)
+    except FileNotFoundError as e:
+        raise DatasetFileError(f"ARCTIC needs MANO: {e}") from None
+    layers = {is_right: ManoLayer("right" if is_right else "left", directory) for is_right in (True, False)}
 
     def mano_fn(pose_aa: np.ndarray, betas: np.ndarray, is_right: bool) -> np.ndarray:
-        p = torch.as_tensor(pose_aa, dtype=torch.float32)
-        b = torch.as_tensor(betas, dtype=torch.float32)
+        p = torch.as_tensor(np.asarray(pose_aa), dtype=torch.float64)
+        b = torch.as_tensor(np.asarray(betas), dtype=torch.float64)
         with torch.no_grad():
-            out = layers[is_right](global_orient=p[:, :3], hand_pose=p[:, 3:], betas=b)
-        joints = torch.cat([out.joints[:, :NUM_MANO_JOINTS], out.vertices[:, tips]], dim=1)
+            joints = layers[is_right].forward_aa(p, b)["joints"]
         return joints.numpy().astype(np.float64)
 
     return mano_fn

@@ -26,6 +26,10 @@ counts when its projection lies inside the image (``image_wh``, 512x512; the ref
 inside the Aria visibility mask, which needs the Aria calibration and is NOT applied here) and, except the
 wrist, when its manual 2D point exists and lies within ``reproj_error_px`` (30) of the projection. A hand
 needs ≥ ``min_valid_joints`` such joints; the others are zero and ``False`` in ``extra["joints3d_valid"]``.
+``min_valid_joints`` is ``"authors"`` (default: MORE than 3, i.e. 4, as the WildHands authors train and
+evaluate, ap229997/hands ``src/datasets/ego_exo_dataset.py`` L489-490), ``"official"`` (10, the official
+hand-pose preparation's ``--valid_kpts_num_thresh``, EGO4D/ego-exo4d-egopose
+``handpose/data_preparation/utils/config.py`` L58, applied with ``>=`` in ``dataloader.py`` L217) or a count.
 2D keypoints are the manual points where valid, else the projection; the box is their tight box
 (``box_pad`` per side, 0 = none).
 """
@@ -53,6 +57,8 @@ from wildhands_core.camera import project_points
 from wildhands_core.constants import NUM_JOINTS
 
 FINGERS = ("thumb", "index", "middle", "ring", "pinky")
+#: Valid joints a hand needs, by rule name: the authors' (> 3) and the official preparation's (>= 10).
+MIN_VALID_JOINTS = {"authors": 4, "official": 10}
 #: Ego-Exo4D joint names (without side) in OpenPose order.
 EGOEXO_JOINT_NAMES: tuple[str, ...] = ("wrist", *tuple(f"{f}_{k}" for f in FINGERS for k in range(1, 5)))
 
@@ -67,6 +73,18 @@ def egoexo_joints(points: dict, side: str, dims: tuple[str, ...]) -> tuple[np.nd
             arr[i] = [float(p[d]) for d in dims]
             ok[i] = True
     return openpose_to_mano21(arr), openpose_to_mano21(ok)
+
+
+def min_valid_joints_count(rule: int | str) -> int:
+    """The number of valid joints a hand needs: ``"authors"`` → 4, ``"official"`` → 10, or a count ≥ 1."""
+    names = sorted(MIN_VALID_JOINTS)
+    if isinstance(rule, str):
+        if rule not in MIN_VALID_JOINTS:
+            raise ValueError(f"min_valid_joints: {rule!r} is neither a count nor one of {names}")
+        return MIN_VALID_JOINTS[rule]
+    if isinstance(rule, bool) or not isinstance(rule, int | np.integer) or rule < 1:
+        raise ValueError(f"min_valid_joints must be a count >= 1 or one of {names}, got {rule!r}")
+    return int(rule)
 
 
 @dataclass
@@ -92,13 +110,15 @@ class EgoExo4DHandsDataset(HandDataset):
         split: str = "train",
         camera: str | None = None,
         takes: list[str] | None = None,
-        min_valid_joints: int = 3,
+        min_valid_joints: int | str = "authors",
         box_pad: float = 0.0,
         images_dir: str | Path | None = None,
         image_wh: tuple[int, int] = (512, 512),
         reproj_error_px: float = 30.0,
     ) -> None:
         super().__init__(root)
+        self.min_valid_joints = min_valid_joints_count(min_valid_joints)
+        min_valid_joints = self.min_valid_joints
         self.box_pad = box_pad
         self.images_dir = Path(images_dir) if images_dir else self.root / "image" / "undistorted" / split
         self.image_wh = tuple(image_wh)

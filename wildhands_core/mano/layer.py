@@ -9,8 +9,9 @@ Model files are looked up in this order:
 4. the procedural stand-in (:mod:`wildhands_core.mano.procedural`), generated once into
    ``$XDG_CACHE_HOME/wildhands/mano_procedural_v<N>/`` (``~/.cache/...`` when XDG_CACHE_HOME is unset).
 
-A directory must hold ``MANO_RIGHT.pkl`` and ``MANO_LEFT.pkl``: the licensed files as downloaded (they are
-read without chumpy, see :mod:`wildhands_core.mano.convert`) or converted ones, or procedural ones.
+A directory must hold ``MANO_RIGHT.pkl`` and ``MANO_LEFT.pkl`` (flat, or in its ``mano/`` subfolder as smplx
+lays out its model folder): the licensed files as downloaded (they are read without chumpy, see
+:mod:`wildhands_core.mano.convert`) or converted ones, or procedural ones.
 
 Units and frames: metres, MANO's own frame, no translation. Poses follow smplx with ``use_pca=False`` and
 ``flat_hand_mean=False``: the 15 finger rotations are relative to the model's ``hands_mean``, which smplx
@@ -43,7 +44,10 @@ from wildhands_core.mano.procedural import (
 )
 from wildhands_core.rotations import rotmat_to_axis_angle_release
 
-__all__ = ["MANO_DIR_ENV", "ManoLayer", "load_mano_pair", "procedural_cache_dir", "resolve_mano_dir"]
+__all__ = [
+    "MANO_DIR_ENV", "ManoLayer", "find_mano_files", "load_mano_pair", "procedural_cache_dir",
+    "resolve_mano_dir",
+]
 
 MANO_DIR_ENV = "WILDHANDS_MANO_DIR"
 _SIDES = {"right": "MANO_RIGHT.pkl", "left": "MANO_LEFT.pkl"}
@@ -57,14 +61,29 @@ def procedural_cache_dir() -> Path:
     return base / "wildhands" / f"mano_procedural_v{PROCEDURAL_MANO_VERSION}"
 
 
+def find_mano_files(directory: str | Path) -> Path:
+    """The folder holding ``MANO_RIGHT.pkl`` and ``MANO_LEFT.pkl`` given a MANO folder in either layout:
+    flat (``D/MANO_RIGHT.pkl``, as downloaded or converted) or smplx's model folder
+    (``D/mano/MANO_RIGHT.pkl``, what ``smplx.create(D, model_type="mano")`` reads). Raises
+    ``FileNotFoundError`` naming every path looked for."""
+    d = Path(directory).expanduser()
+    candidates = (d, d / "mano")
+    for folder in candidates:
+        if all((folder / name).is_file() for name in _SIDES.values()):
+            return folder
+    looked = ", ".join(str(folder / name) for folder in candidates for name in _SIDES.values())
+    raise FileNotFoundError(f"no MANO model in {d}: looked for {looked}")
+
+
 def resolve_mano_dir(mano_dir: str | Path | None = None) -> Path:
-    """The directory to read MANO files from (argument, then ``WILDHANDS_MANO_DIR``, then procedural,
-    generated on first use)."""
+    """The folder to read MANO files from (argument, then ``WILDHANDS_MANO_DIR``, then procedural,
+    generated on first use). A given folder may be flat or smplx's layout (:func:`find_mano_files`);
+    ``FileNotFoundError`` names the files looked for when it holds neither."""
     if mano_dir is not None:
-        return Path(mano_dir).expanduser()
+        return find_mano_files(mano_dir)
     env = os.environ.get(MANO_DIR_ENV)
     if env:
-        return Path(env).expanduser()
+        return find_mano_files(env)
     out = procedural_cache_dir()
     if not all((out / name).is_file() for name in _SIDES.values()):
         write_procedural_mano(out)
