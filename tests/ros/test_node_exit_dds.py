@@ -47,6 +47,20 @@ def _wait_active(listener: Listener, proc: subprocess.Popen, log: Path, topic: s
         time.sleep(0.1)
 
 
+def _signal_once_active(proc: subprocess.Popen, log: Path, topic: str, sig: int, timeout_s: float) -> float:
+    """Wait until the node subscribes ``topic``, send ``sig`` and return the seconds from its exit until it
+    and its subscription are gone from a peer's graph (the process is killed if it is still there)."""
+    listener = Listener()
+    try:
+        _wait_active(listener, proc, log, topic, timeout_s)
+        return _stop_and_time_until_gone(listener, proc, sig, topic)
+    finally:
+        listener.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
 def test_with_no_argument_the_node_starts_on_the_demo_checkpoint_warns_once_and_leaves_on_sigint(tmp_path):
     from wildhands_ros.launch_logic import command_line, node_description
 
@@ -58,16 +72,8 @@ def test_with_no_argument_the_node_starts_on_the_demo_checkpoint_warns_once_and_
             stderr=subprocess.STDOUT,
             env=os.environ.copy(),
         )
-    listener = Listener()
-    try:
-        # the launch file's defaults: camera_namespace camera, image_topic image_raw, relative to the node's /
-        _wait_active(listener, proc, log, "/camera/image_raw", 180)
-        took = _stop_and_time_until_gone(listener, proc, signal.SIGINT, "/camera/image_raw")
-    finally:
-        listener.close()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+    # the launch file's defaults: camera_namespace camera, image_topic image_raw, relative to the node's /
+    took = _signal_once_active(proc, log, "/camera/image_raw", signal.SIGINT, 180)
     text = log.read_text()
     print(f"SIGINT: gone from the graph {took:.2f} s after exit")
     warnings = [line for line in text.splitlines() if "DEMO checkpoint" in line]
@@ -85,15 +91,9 @@ def test_with_no_argument_the_node_starts_on_the_demo_checkpoint_warns_once_and_
 def test_after_sigterm_the_node_and_its_subscriptions_leave_the_graph_at_once(tmp_path):
     log = tmp_path / "node.log"
     proc = start_node(write_small_checkpoint(tmp_path / "m.pt"), log)
-    listener = Listener()
     try:
-        _wait_active(listener, proc, log, "/cam/image_raw", 120)
-        took = _stop_and_time_until_gone(listener, proc, signal.SIGTERM, "/cam/image_raw")
+        took = _signal_once_active(proc, log, "/cam/image_raw", signal.SIGTERM, 120)
     finally:
-        listener.close()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
         proc.log_file.close()  # type: ignore[attr-defined]
     print(f"SIGTERM: gone from the graph {took:.2f} s after exit")
     assert took <= GONE_WITHIN_S, "the node stayed in the ROS graph:\n" + log.read_text()[-900:]
