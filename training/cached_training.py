@@ -68,7 +68,7 @@ class CachedTrainer:
             p.requires_grad_(not name.startswith(TRUNK_PREFIXES))
         self.params = [p for p in net.parameters() if p.requires_grad]
         self.optimizer = torch.optim.Adam(self.params, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
-        self.total_steps = cfg.optim.max_steps or 1000
+        self.total_steps = cfg.optim.max_steps or cfg.optim.epochs * self.sampler.steps_per_epoch
         self.need_vertices = any(w.mask > 0 for w in self.weights.values())
         self.out_dir = Path(cfg.log.out_dir)
         if cfg.resume:
