@@ -33,7 +33,8 @@ from wildhands_core.rotations import (
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT.parent / "shared" / "reference"
-DEMO_CKPT = ROOT / "models" / "demo" / "wildhands_demo.pt"
+# a real format-1 file: the demo checkpoint v1 as it was shipped until issue 25 (trained with format 1)
+DEMO_CKPT = ROOT / "tests" / "core" / "data" / "wildhands_demo_v1_format1.pt"
 needs_reference = pytest.mark.skipif(
     not (REFERENCE / "official_state_dict.tsv").exists(), reason="shared/reference not available"
 )
