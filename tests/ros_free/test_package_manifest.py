@@ -19,15 +19,21 @@ def _declared() -> set[str]:
     return {e.text for e in root if e.tag.endswith("depend")}
 
 
-def _ros_imports() -> set[str]:
+def _top_level_imports(files: list[Path]) -> set[str]:
+    """The top-level module of every absolute import in ``files``."""
     mods: set[str] = set()
-    files = list((ROOT / "wildhands_ros").rglob("*.py")) + [ROOT / "launch" / "hands.launch.py"]
     for f in files:
         for node in ast.walk(ast.parse(f.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 mods.add(node.module.split(".")[0])
             elif isinstance(node, ast.Import):
                 mods.update(a.name.split(".")[0] for a in node.names)
+    return mods
+
+
+def _ros_imports() -> set[str]:
+    files = list((ROOT / "wildhands_ros").rglob("*.py")) + [ROOT / "launch" / "hands.launch.py"]
+    mods = _top_level_imports(files)
     ros_like = re.compile(r"^(rclpy|rcl_\w+|\w+_msgs|\w+_interfaces|tf2_\w+|launch\w*|ament_\w+)$")
     return {m for m in mods if ros_like.match(m) and m not in NOT_ROS}
 
@@ -107,14 +113,8 @@ def test_python_dependencies_with_rosdep_keys_are_declared_and_pip_never_doubles
 def test_every_third_party_import_of_the_package_has_a_source():
     import sys
 
-    mods: set[str] = set()
     files = [p for d in ("wildhands_core", "wildhands_ros") for p in (ROOT / d).rglob("*.py")]
-    for f in files:
-        for node in ast.walk(ast.parse(f.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                mods.add(node.module.split(".")[0])
-            elif isinstance(node, ast.Import):
-                mods.update(a.name.split(".")[0] for a in node.names)
+    mods = _top_level_imports(files)
     ours = {"wildhands_core", "wildhands_ros", "wildhands_synth", "training"}
     # documented extras: the TensorRT backend (tensorrt, cuda-python), MediaPipe (and its protobuf), the
     # demo trunk's ImageNet weights
