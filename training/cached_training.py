@@ -103,10 +103,7 @@ class CachedTrainer:
         lr = cosine_lr(step, self.total_steps, self.cfg.optim.lr, self.cfg.feature_cache.lr_final)
         for g in self.optimizer.param_groups:
             g["lr"] = lr
-        self.model.train()
-        for name, m in self.model.net.named_modules():  # frozen trunks: BatchNorm statistics stay
-            if (name + ".").startswith(TRUNK_PREFIXES):
-                m.eval()
+        self.model.train()  # dropout on; the trunks never run here, so their BatchNorm statistics stay
         out = self.forward(feats, batch.inputs, train=True)
         faces_r, faces_l = self.model.mano_r.faces, self.model.mano_l.faces
         loss, terms = compute_losses(out, batch, faces_r, faces_l, self.cfg.loss)
