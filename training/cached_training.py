@@ -89,7 +89,8 @@ class CachedTrainer:
         net = self.model.net
         p = self.cfg.feature_cache.feature_dropout if train else 0.0
         crop = feats.get("crop_feats")
-        image = feats.get("image_feats")
+        # a crop-only network (model.use_whole_image false) leaves a cache's image features unused
+        image = feats.get("image_feats") if net.cfg.use_whole_image else None
         crop = None if crop is None else nnf.dropout(crop, p, train)
         image = None if image is None else nnf.dropout(image, p, train)
         fused = net.fuse_features(crop, image, inputs["frame_idx"], inputs["boxes_224"], inputs["K_224"])

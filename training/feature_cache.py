@@ -409,8 +409,15 @@ def load_cache(cfg: TrainConfig, net: WildHandsNet) -> CachedDataset:
     if not path.exists():
         raise FileNotFoundError(f"no feature cache at {root}: build it with wildhands-cache-features CONFIG")
     meta = json.loads(path.read_text())
+    trunk = cache_trunk_settings(cfg, net)
+    if not cfg.model.use_whole_image and meta.get("trunk", {}).get("use_whole_image"):
+        # A crop-only network (the whole-image ablation) reads a cache built with the image trunk: the
+        # crop features are the same, so the cache is checked against this config with the image trunk
+        # (built as the cache build built it) and the stored image features are left unused.
+        with_image = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, use_whole_image=True))
+        trunk = cache_trunk_settings(with_image, frozen_trunk_net(with_image))
     want = {
-        "trunk": cache_trunk_settings(cfg, net),
+        "trunk": trunk,
         "shard_frames": meta.get("shard_frames"),
         "datasets": {_label(s): dataset_settings(cfg, s, i) for i, s in enumerate(cfg.data.datasets)},
         "format": CACHE_FORMAT,

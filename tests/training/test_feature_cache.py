@@ -42,12 +42,10 @@ def _cfg(synth, tmp_path, *extra):
     )
 
 
-def test_cached_forward_equals_the_full_network_on_the_same_prepared_frame(synth, tmp_path):
-    cfg = _cfg(synth, tmp_path)
-    build_cache(cfg, progress=False)
-    trainer = CachedTrainer(cfg, verbose=False)
+def _cached_and_full_outputs(synth, cfg, trainer):
+    """Frame 3 of draw 0 through the cached path and through the whole network (trunks included), the frame
+    prepared again exactly as the cache documents it: rng (seed, dataset, draw, frame)."""
     model = trainer.model.eval()
-    # frame 3 of draw 0, prepared again exactly as the cache documents it: rng (seed, dataset, draw, frame)
     ds = SyntheticHandsDataset(synth)
     groups = frame_groups(ds)
     samples = [ds[i] for i in groups[3]]
@@ -72,6 +70,14 @@ def test_cached_forward_equals_the_full_network_on_the_same_prepared_frame(synth
         )
         batch, feats = trainer.cache.batch([trainer.cache.frames[0][si]], trainer.weights)
         cached = trainer.forward(feats, batch.inputs, train=False)
+    return samples, full_batch, full, batch, cached
+
+
+def test_cached_forward_equals_the_full_network_on_the_same_prepared_frame(synth, tmp_path):
+    cfg = _cfg(synth, tmp_path)
+    build_cache(cfg, progress=False)
+    trainer = CachedTrainer(cfg, verbose=False)
+    samples, full_batch, full, batch, cached = _cached_and_full_outputs(synth, cfg, trainer)
     assert batch.num_hands == len(samples)
     np.testing.assert_array_equal(
         batch.labels["joints_cam_m"].numpy(), full_batch.labels["joints_cam_m"].numpy()
@@ -80,6 +86,25 @@ def test_cached_forward_equals_the_full_network_on_the_same_prepared_frame(synth
     # float16 storage of the trunk outputs is the only difference: millimetre-level agreement at most
     np.testing.assert_allclose(cached["joints_cam_m"].numpy(), full["joints_cam_m"].numpy(), atol=2e-3)
     np.testing.assert_allclose(cached["rotmat"].numpy(), full["rotmat"].numpy(), atol=2e-2)
+
+
+def test_a_crop_only_network_reads_a_cache_built_with_the_image_trunk(synth, tmp_path):
+    """The whole-image ablation: model.use_whole_image=false trains from the same cache, its image features
+    unused; its cached path equals the crop-only network's own forward, and another crop trunk is refused."""
+    build_cache(_cfg(synth, tmp_path), progress=False)
+    crop_only = _cfg(synth, tmp_path, "model.use_whole_image=false")
+    trainer = CachedTrainer(crop_only, verbose=False)
+    assert not hasattr(trainer.model.net, "backbone") and hasattr(trainer.model.net, "hand_backbone")
+    _, _, full, _, cached = _cached_and_full_outputs(synth, crop_only, trainer)
+    # float16 features (2^-11 relative): a few parts in 10^3 of the depth of this untrained network (~1.7 m)
+    np.testing.assert_allclose(
+        cached["joints_cam_m"].numpy(), full["joints_cam_m"].numpy(), atol=2e-3, rtol=3e-3
+    )
+    with pytest.raises(ValueError, match="trunk_sha256"):
+        CachedTrainer(
+            _cfg(synth, tmp_path, "model.use_whole_image=false", "seed=4", "data.datasets.0.label=other"),
+            verbose=False,
+        )
 
 
 def test_build_resumes_only_missing_shards_and_grows_with_more_draws(synth, tmp_path):
