@@ -180,6 +180,11 @@ class CachedTrainer:
         self._say(f"resumed {path} at step {self.step}")
 
 
+def parse_command_line(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line; options may stand between the config and its overrides."""
+    return _parser().parse_intermixed_args(argv)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wildhands-train-cached", description=__doc__.split("\n")[0])
     p.add_argument("config", help="training YAML with a feature_cache section")
@@ -190,7 +195,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = parse_command_line(argv)
     try:
         cfg = load_train_config(args.config, list(args.overrides))
         trainer = CachedTrainer(cfg)

@@ -21,6 +21,11 @@ __all__ = ["eval_main", "train_main"]
 TREND_WINDOW = 20  # steps averaged at each end of a run for the printed per-term loss trend
 
 
+def parse_train_command_line(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line; options may stand between the config and its overrides."""
+    return _train_parser().parse_intermixed_args(argv)
+
+
 def _train_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wildhands-train", description="Train WildHands (training.trainer).")
     p.add_argument("config", help="training YAML (see training/configs/)")
@@ -34,7 +39,7 @@ def _train_parser() -> argparse.ArgumentParser:
 
 def train_main(argv: list[str] | None = None) -> int:
     """``wildhands-train``: returns the process exit status."""
-    args = _train_parser().parse_args(argv)
+    args = parse_train_command_line(argv)
     from training.config import load_train_config
     from training.loss_trend import format_loss_trend, loss_trend
     from training.trainer import Trainer

@@ -449,6 +449,11 @@ def load_cache(cfg: TrainConfig, net: WildHandsNet) -> CachedDataset:
     return CachedDataset(shards, frames, hand_rows)
 
 
+def parse_command_line(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line; options may stand between the config and its overrides."""
+    return _parser().parse_intermixed_args(argv)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wildhands-cache-features", description=__doc__.split("\n")[0])
     p.add_argument("config", help="training YAML with a feature_cache section")
@@ -458,7 +463,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = parse_command_line(argv)
     try:
         cfg = load_train_config(args.config, list(args.overrides))
         summary = build_cache(cfg, args.workers)

@@ -138,6 +138,19 @@ def test_feature_caching_refuses_a_trunk_that_sees_the_kpe(synth, tmp_path):
         build_cache(_cfg(synth, tmp_path, "model.variant=kpe_input"), progress=False)
 
 
+def test_the_commands_take_options_between_the_config_and_its_overrides():
+    """models/demo/README.md's recipe writes `CONFIG --workers 2 "data.datasets=[...]"`."""
+    from training.cached_training import parse_command_line as train_cached
+    from training.cli import parse_train_command_line as train
+    from training.feature_cache import parse_command_line as cache
+
+    a = cache(["c.yaml", "--workers", "2", "optim.lr=1e-3", "seed=2"])
+    assert (a.config, a.workers, a.overrides) == ("c.yaml", 2, ["optim.lr=1e-3", "seed=2"])
+    for parse in (train_cached, train):
+        b = parse(["c.yaml", "--steps", "5", "optim.lr=1e-3"])
+        assert (b.config, b.steps, b.overrides) == ("c.yaml", 5, ["optim.lr=1e-3"])
+
+
 def test_cosine_schedule_runs_from_lr_to_lr_final_through_the_mean():
     assert cosine_lr(0, 11, 1e-3, 1e-4) == pytest.approx(1e-3)
     assert cosine_lr(10, 11, 1e-3, 1e-4) == pytest.approx(1e-4)
