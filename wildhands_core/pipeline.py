@@ -6,7 +6,8 @@ Per image (RGB (H, W, 3) uint8, intrinsics ``K_px`` (3, 3) in pixels of that ima
     boxes = tracker.step(stamp, dets, (W, H))                 # TrackedBox: id, box, side, confirmed
     ests  = estimator.estimate(image, K_px, [HandBox ...])    # one HandEstimate per box, same order
     each  = tracker.observe(id, stamp, estimate, K_px)        # HandEstimate -> smoothed HandEstimate
-    -> the smoothed estimates of CONFIRMED tracks, with ``track_id`` set, sorted by track id.
+    -> the smoothed estimates of PUBLISHABLE tracks (confirmed by detections and by estimates that look
+       like a hand, the latest included), with ``track_id`` set, sorted by track id.
 
 Smoothed values: joints (metres, camera frame), MANO translation, β and the 16 MANO rotations (SO(3) One
 Euro); ``keypoints_px`` are re-projected from the smoothed joints with ``K_px``; ``vertices_m`` (when the
@@ -180,6 +181,9 @@ class HandPipeline:
         self.tracker = HandTracker(self.config.tracker, self.config.smoothing)
         self.last_timing = FrameTiming()
         self.last_raw: list[HandEstimate] = []  # the unsmoothed estimates of the last processed frame
+        #: estimates of confirmed tracks not published because they did not look like a hand, by reason
+        #: (``tracking.plausibility``: keypoints_outside_crop, depth, size); never reset
+        self.withheld: dict[str, int] = {}
         # process() runs in one thread (e.g. the node's worker); update_smoothing()/reset() may come from
         # another (a parameter callback) and wait for the frame in progress.
         self._lock = threading.RLock()
@@ -259,10 +263,13 @@ class HandPipeline:
         raw: list[HandEstimate] = []
         for tb, est in zip(tracked, ests, strict=True):
             smoothed = tracker.observe(tb.track_id, stamp_ns, est, K_px)
-            if tb.confirmed:
+            if tracker.publishable(tb.track_id):
                 side = {"track_id": tb.track_id, "is_right": bool(tb.is_right)}
                 out.append(dataclasses.replace(smoothed, **side))
                 raw.append(dataclasses.replace(est, **side))
+            elif tb.confirmed:  # a published hand whose estimate of this frame did not look like a hand
+                why = tracker.last_implausible_reason or "unknown"
+                self.withheld[why] = self.withheld.get(why, 0) + 1
         timing.estimate_s = t3 - t2
         timing.track_s = (t2 - t1) + (time.perf_counter() - t3)
         timing.total_s = time.perf_counter() - t0

@@ -337,6 +337,10 @@ class HandsNode(LifecycleNode):
         }
         for source, why in pipeline.skipped_sources.items():
             extra[f"detector_skipped.{source}"] = why
+        for reason, n in pipeline.tracker.ended.items():
+            extra[f"tracks_ended.{reason}"] = str(n)
+        for reason, n in sorted(pipeline.withheld.items()):
+            extra[f"estimates_withheld.{reason}"] = str(n)
         self.diag_pub.publish(
             stats_to_diagnostics(
                 self.stats.snapshot(),

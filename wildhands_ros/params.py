@@ -63,6 +63,10 @@ CORE_PARAMETERS: tuple[tuple[str, type, str], ...] = (
     ("tracking.redetect_every_s", TrackerConfig, "redetect_every_s"),
     ("tracking.search_every_n", TrackerConfig, "search_every_n"),
     ("tracking.one_per_side", TrackerConfig, "one_per_side"),
+    ("tracking.lock_side", TrackerConfig, "lock_side"),
+    ("tracking.min_plausible_estimates", TrackerConfig, "min_plausible_estimates"),
+    ("tracking.max_implausible_estimates", TrackerConfig, "max_implausible_estimates"),
+    ("tracking.max_hand_depth_m", TrackerConfig, "max_hand_depth_m"),
 )
 
 
@@ -336,6 +340,10 @@ class NodeSettings:
             redetect_every_n=int(v["tracking.redetect_every_n"]),
             redetect_every_s=float(v["tracking.redetect_every_s"]),
             search_every_n=int(v["tracking.search_every_n"]),
+            lock_side=bool(v["tracking.lock_side"]),
+            min_plausible_estimates=int(v["tracking.min_plausible_estimates"]),
+            max_implausible_estimates=int(v["tracking.max_implausible_estimates"]),
+            max_hand_depth_m=float(v["tracking.max_hand_depth_m"]),
             min_detection_score=float(v["detector.min_score"]),
         )
         return PipelineConfig(

@@ -70,6 +70,25 @@ def test_tracks_are_published_after_min_hits_with_stable_ids_and_reprojected_key
     assert p.last_timing.estimate_s > 0 and p.last_timing.detector_ran
 
 
+def test_an_estimate_that_stops_looking_like_a_hand_is_withheld_counted_and_ends_its_track(estimator):
+    """The fixture's hands are 0.7 m away (its constant cameras): within the default 3 m, but not within a
+    0.5 m limit, which the test sets once both hands are published."""
+    cfg = TrackerConfig(min_hits=2, redetect_every_n=1, max_implausible_estimates=2)
+    p = HandPipeline(estimator, _external(tracker=cfg))
+    published = []
+    for i in range(5):
+        stamp = T0 + i * 33_000_000
+        if i == 2:
+            p.tracker.config.max_hand_depth_m = 0.5
+        p.set_external_boxes(stamp, _dets())
+        published.append(len(p.process(IMAGE, K, stamp)))
+    # frame 1 publishes both; frames 2 and 3 withhold both (depth: 4 estimates), and frame 3's, the second
+    # in a row, ends both tracks; frame 4's detections start new tracks, too far again, never confirmed
+    assert published == [0, 2, 0, 0, 0]
+    assert p.withheld == {"depth": 4}
+    assert p.tracker.ended["implausible"] == 2
+
+
 def test_without_tracking_every_detection_is_estimated_untracked(estimator):
     p = HandPipeline(estimator, _external(tracking=False, tracker=TrackerConfig(max_hands=1)))
     p.set_external_boxes(T0, _dets())

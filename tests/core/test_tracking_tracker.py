@@ -26,15 +26,22 @@ def estimate(
     keypoints_px: np.ndarray, confidence: float = 0.9, joints_m: np.ndarray | None = None,
     crop_xyxy_px: np.ndarray | None = None,
 ) -> HandEstimate:
-    """An estimate with these keypoints (full-image px) and confidence; joints (21, 3) m (zeros by
-    default), identity rotations, zero shape and translation; its crop is the whole image by default."""
+    """An estimate with these keypoints (full-image px) and confidence; joints (21, 3) m (all 0.5 m in
+    front of the camera by default: a plausible depth), identity rotations, zero shape and translation;
+    its crop is the whole image by default, its box empty (no size check)."""
     crop = np.array([0.0, 0.0, SIZE[0] - 1, SIZE[1] - 1]) if crop_xyxy_px is None else crop_xyxy_px
     return HandEstimate(
         is_right=True, global_orient_aa=np.zeros(3), hand_pose_aa=np.zeros(45), betas=np.zeros(10),
-        transl_m=np.zeros(3), joints_m=np.zeros((21, 3)) if joints_m is None else joints_m,
+        transl_m=np.zeros(3), joints_m=np.tile([0.0, 0.0, 0.5], (21, 1)) if joints_m is None else joints_m,
         keypoints_px=np.asarray(keypoints_px, np.float64), box_xyxy_px=np.zeros(4), crop_xyxy_px=crop,
         confidence=confidence, grasp_prob=np.full(9, 1.0 / 9.0),
     )
+
+
+def detections_only(**kw) -> TrackerConfig:
+    """The tracker's parameters with confirmation by detections alone (no estimates observed in these
+    tests: ``min_plausible_estimates=0``)."""
+    return TrackerConfig(**{"min_plausible_estimates": 0, **kw})
 
 
 def ids_by_side(tracker: HandTracker) -> dict[bool, int]:
@@ -42,12 +49,12 @@ def ids_by_side(tracker: HandTracker) -> dict[bool, int]:
 
 
 def test_track_is_confirmed_after_min_hits_and_a_single_detection_is_not():
-    tr = HandTracker(TrackerConfig(min_hits=2))
+    tr = HandTracker(detections_only(min_hits=2))
     tr.step(0, [det(100, 100, True)], SIZE)
     assert len(tr.tracks) == 1 and not tr.tracks[0].confirmed
     boxes = tr.step(FRAME_NS, [det(102, 100, True)], SIZE)
     assert tr.tracks[0].confirmed and boxes[0].confirmed
-    tr2 = HandTracker(TrackerConfig(min_hits=2))
+    tr2 = HandTracker(detections_only(min_hits=2))
     tr2.step(0, [det(100, 100, True)], SIZE)
     tr2.step(FRAME_NS, [], SIZE)  # spurious detection not seen again: tentative track dropped
     assert tr2.tracks == []
@@ -55,7 +62,7 @@ def test_track_is_confirmed_after_min_hits_and_a_single_detection_is_not():
 
 def test_track_survives_a_three_frame_detection_gap_and_keeps_its_id():
     # hand moving right at 300 px/s (9.9 px per frame); frames 10, 11, 12: the detector finds nothing.
-    tr = HandTracker(TrackerConfig(max_missed=5))
+    tr = HandTracker(detections_only(max_missed=5))
     for k in range(10):
         boxes = tr.step(k * FRAME_NS, [det(100 + 9.9 * k, 200, True)], SIZE)
     track_id = boxes[0].track_id
@@ -71,7 +78,7 @@ def test_track_survives_a_three_frame_detection_gap_and_keeps_its_id():
 
 
 def test_track_dies_after_more_than_max_missed_frames_and_comes_back_with_a_new_id():
-    tr = HandTracker(TrackerConfig(max_missed=5))
+    tr = HandTracker(detections_only(max_missed=5))
     for k in range(3):
         tr.step(k * FRAME_NS, [det(100, 200, True)], SIZE)
     old_id = tr.tracks[0].track_id
@@ -89,7 +96,7 @@ def _crossing(handedness_weight: float, velocity_gain: float = 0.5) -> bool:
     each other between frames 18 (340 / 350) and 19 (353 / 337), boxes overlapping (IoU 0.92 between a
     hand's last box and the OTHER hand's next detection, 0.71 with its own). Detections come shuffled.
     True when every track keeps its id, side and hand."""
-    tr = HandTracker(TrackerConfig(handedness_weight=handedness_weight, velocity_gain=velocity_gain))
+    tr = HandTracker(detections_only(handedness_weight=handedness_weight, velocity_gain=velocity_gain))
     rng = np.random.default_rng(0)
     ids = None
     for k in range(31):
@@ -119,7 +126,7 @@ def test_two_hands_crossing_keep_their_ids_from_motion_alone_or_handedness_alone
 
 
 def test_a_single_misclassified_detection_does_not_flip_handedness():
-    tr = HandTracker()
+    tr = HandTracker(detections_only())
     for k in range(5):
         tr.step(k * FRAME_NS, [det(200, 200, True)], SIZE)
     tid = tr.tracks[0].track_id
@@ -129,33 +136,41 @@ def test_a_single_misclassified_detection_does_not_flip_handedness():
     assert [(b.track_id, b.is_right) for b in boxes] == [(tid, True)]
 
 
-def test_consistent_opposite_votes_eventually_flip_handedness():
+@pytest.mark.parametrize("lock_side", [False, True])
+def test_consistent_opposite_votes_eventually_flip_handedness(lock_side):
     # vote capped at 5 * 0.9 = 4.5: it takes 6 left detections of score 0.9 to cross zero.
-    tr = HandTracker(TrackerConfig(handedness_vote_cap=5.0))
+    tr = HandTracker(detections_only(handedness_vote_cap=5.0, lock_side=lock_side))
     for k in range(10):
         tr.step(k * FRAME_NS, [det(200, 200, True)], SIZE)
-    flips = []
+    (first,) = tr.tracks
+    flips, ids = [], []
     for k in range(10, 18):
         tr.step(k * FRAME_NS, [det(200, 200, False)], SIZE)
         flips.append(tr.tracks[0].is_right)
+        ids.append(tr.tracks[0].track_id)
     assert flips == [True] * 5 + [False] * 3
+    if lock_side:  # a published track never changes side: it ends, a new track follows the hand as left
+        assert ids[:5] == [first.track_id] * 5 and first.track_id not in ids[5:]
+        assert tr.ended["side"] == 1 and tr.tracks[0].locked_side is False  # confirmed again, as left
+    else:  # the same track flips
+        assert ids == [first.track_id] * 8
 
 
 def test_max_hands_and_one_per_side_are_respected():
     dets = [det(80, 100, True, 0.9), det(250, 100, True, 0.8), det(420, 100, False, 0.7),
             det(560, 300, True, 0.6)]
-    tr = HandTracker(TrackerConfig(max_hands=2, one_per_side=True))
+    tr = HandTracker(detections_only(max_hands=2, one_per_side=True))
     tr.step(0, dets, SIZE)
     tr.step(FRAME_NS, dets, SIZE)
     assert len(tr.tracks) == 2
     assert sorted(t.is_right for t in tr.tracks) == [False, True]
-    tr3 = HandTracker(TrackerConfig(max_hands=3, one_per_side=False))
+    tr3 = HandTracker(detections_only(max_hands=3, one_per_side=False))
     tr3.step(0, dets, SIZE)
     assert len(tr3.tracks) == 3
 
 
 def test_two_detections_of_the_same_side_get_opposite_sides_with_one_per_side():
-    tr = HandTracker(TrackerConfig(one_per_side=True))
+    tr = HandTracker(detections_only(one_per_side=True))
     for k in range(3):
         tr.step(k * FRAME_NS, [det(100, 200, True, 0.9), det(500, 200, True, 0.5)], SIZE)
     sides = {round(0.5 * (t.box_xyxy_px[0] + t.box_xyxy_px[2])): t.is_right for t in tr.tracks}
@@ -164,14 +179,14 @@ def test_two_detections_of_the_same_side_get_opposite_sides_with_one_per_side():
 
 def test_reborn_track_gets_a_fresh_smoother():
     kp = np.array([[90.0, 190.0], [110.0, 210.0]])
-    est_a = estimate(kp, joints_m=np.zeros((21, 3)))
-    est_b = estimate(kp, joints_m=np.full((21, 3), 0.1))
-    tr = HandTracker(TrackerConfig(max_missed=1, min_hits=1))
+    est_a = estimate(kp, joints_m=np.full((21, 3), 0.5))
+    est_b = estimate(kp, joints_m=np.full((21, 3), 0.6))
+    tr = HandTracker(detections_only(max_missed=1, min_hits=1))
     for k in range(3):
         (b,) = tr.step(k * FRAME_NS, [det(100, 200, True)], SIZE)
         tr.observe(b.track_id, k * FRAME_NS, est_a)
     smoothed = tr.observe(b.track_id, 3 * FRAME_NS, est_b).joints_m
-    assert np.all(smoothed < 0.1)  # the old track's smoother blends towards est_b
+    assert np.all(smoothed < 0.6)  # the old track's smoother blends towards est_b
     tr.step(4 * FRAME_NS, [], SIZE)
     tr.step(5 * FRAME_NS, [], SIZE)  # dead after 2 misses
     (b2,) = tr.step(6 * FRAME_NS, [det(100, 200, True)], SIZE)
@@ -182,7 +197,7 @@ def test_reborn_track_gets_a_fresh_smoother():
 
 @pytest.mark.parametrize("gain", [0.5, 1.0])
 def test_frames_without_detection_follow_the_motion_of_the_estimates(gain):
-    tr = HandTracker(TrackerConfig(min_hits=1, follow_gain=gain))
+    tr = HandTracker(detections_only(min_hits=1, follow_gain=gain))
     kp0 = np.array([[100.0, 200.0], [140.0, 260.0]])  # centre (120, 230): the detection's
     for k in range(2):  # keypoints move 6 px right per frame: 6 / 0.033 = 181.8 px/s
         (b,) = tr.step(k * FRAME_NS, [det(120, 230, True)], SIZE)
@@ -201,7 +216,7 @@ def test_frames_without_detection_follow_the_motion_of_the_estimates(gain):
 
 
 def test_needs_detection_follows_the_schedule():
-    cfg = TrackerConfig(min_hits=1, max_hands=1, redetect_every_n=4, min_keypoints_in_crop=0.9)
+    cfg = detections_only(min_hits=1, max_hands=1, redetect_every_n=4, min_keypoints_in_crop=0.9)
     tr = HandTracker(cfg)
     assert tr.needs_detection(0)
     kp = np.array([[100.0, 200.0], [140.0, 260.0]])
@@ -224,7 +239,7 @@ def test_needs_detection_follows_the_schedule():
 
 def test_needs_detection_at_least_every_redetect_every_s_of_image_time():
     # frames processed at 10 Hz (a node busy with two of every three camera frames): every 0.4 s >= 0.34 s
-    tr = HandTracker(TrackerConfig(min_hits=1, max_hands=1, redetect_every_n=10, redetect_every_s=0.34))
+    tr = HandTracker(detections_only(min_hits=1, max_hands=1, redetect_every_n=10, redetect_every_s=0.34))
     kp = np.array([[100.0, 200.0], [140.0, 260.0]])
     (b,) = tr.step(0, [det(120, 230, True)], SIZE)
     tr.observe(b.track_id, 0, estimate(kp, 0.9))
@@ -241,7 +256,7 @@ def test_a_detector_of_low_scores_runs_on_fewer_than_every_frame_once_hands_are_
     # The demo's learned detector scores about 0.34 (MediaPipe about 0.9); the estimator's confidence is
     # that score x the keypoints in the crop. With both hands confirmed (2 hits) and their estimates inside
     # their crops, only the re-detection every 10 frames is due: frames 0, 1, 11, 21 of 30.
-    tr = HandTracker(TrackerConfig(min_detection_score=0.25))
+    tr = HandTracker(detections_only(min_detection_score=0.25))
     kp = {True: np.array([[180.0, 200.0], [220.0, 260.0]]), False: np.array([[420.0, 200.0], [460.0, 260.0]])}
     ran = []
     for k in range(30):
@@ -255,7 +270,7 @@ def test_a_detector_of_low_scores_runs_on_fewer_than_every_frame_once_hands_are_
 
 
 def test_needs_detection_when_fewer_tracks_than_max_hands_every_search_n_frames():
-    tr = HandTracker(TrackerConfig(min_hits=1, max_hands=2, redetect_every_n=100, search_every_n=3))
+    tr = HandTracker(detections_only(min_hits=1, max_hands=2, redetect_every_n=100, search_every_n=3))
     kp = np.array([[100.0, 200.0], [140.0, 260.0]])
     (b,) = tr.step(0, [det(120, 230, True)], SIZE)
     tr.observe(b.track_id, 0, estimate(kp, 0.9))
@@ -269,7 +284,7 @@ def test_needs_detection_when_fewer_tracks_than_max_hands_every_search_n_frames(
 
 
 def test_a_stamp_going_backwards_resets_the_tracker():
-    tr = HandTracker()
+    tr = HandTracker(detections_only())
     tr.step(10 * FRAME_NS, [det(100, 200, True)], SIZE)
     old = tr.tracks[0].track_id
     tr.step(5 * FRAME_NS, [det(100, 200, True)], SIZE)
@@ -277,7 +292,7 @@ def test_a_stamp_going_backwards_resets_the_tracker():
 
 
 def test_hand_leaving_the_image_is_not_estimated():
-    tr = HandTracker(TrackerConfig(min_hits=1, follow_gain=0.5))
+    tr = HandTracker(detections_only(min_hits=1, follow_gain=0.5))
     (b,) = tr.step(0, [det(600, 240, True)], SIZE)
     tr.observe(b.track_id, 0, estimate(np.array([[570.0, 230.0], [630.0, 250.0]]), 0.9))
     (b,) = tr.step(FRAME_NS, None, SIZE)
@@ -287,8 +302,9 @@ def test_hand_leaving_the_image_is_not_estimated():
     assert tr.step(2 * FRAME_NS, None, SIZE) == []
 
 
-def test_a_track_that_kept_the_wrong_side_takes_its_detections_side_when_the_other_hand_returns():
-    tr = HandTracker(TrackerConfig(one_per_side=True, handedness_vote_cap=5.0))
+@pytest.mark.parametrize("lock_side", [False, True])
+def test_a_track_that_kept_the_wrong_side_takes_its_detections_side_when_the_other_hand_returns(lock_side):
+    tr = HandTracker(detections_only(one_per_side=True, handedness_vote_cap=5.0, lock_side=lock_side))
     for k in range(8):  # one hand at x=500, detected as left with full confidence: vote at the cap (-5)
         tr.step(k * FRAME_NS, [det(500, 200, False, 1.0)], SIZE)
     (old,) = tr.tracks
@@ -296,13 +312,20 @@ def test_a_track_that_kept_the_wrong_side_takes_its_detections_side_when_the_oth
     # the detector now sees that hand as right (0.5) and the real left hand appears at x=100 (0.8)
     tr.step(8 * FRAME_NS, [det(500, 200, True, 0.5), det(100, 200, False, 0.8)], SIZE)
     sides = {round(0.5 * (t.box_xyxy_px[0] + t.box_xyxy_px[2])): t.is_right for t in tr.tracks}
-    assert sides == {500: True, 100: False}
-    assert tr.track(old.track_id).is_right  # the old track flipped, keeping its id and vote size
-    assert tr.track(old.track_id).handedness.margin == 4.5
+    if not lock_side:
+        assert sides == {500: True, 100: False}
+        assert tr.track(old.track_id).is_right  # the old track flipped, keeping its id and vote size
+        assert tr.track(old.track_id).handedness.margin == 4.5
+        return
+    # locked: the old track ends rather than change side; the next detection of that hand starts a right one
+    assert sides == {100: False} and tr.ended["side"] == 1
+    tr.step(9 * FRAME_NS, [det(500, 200, True, 0.5), det(100, 200, False, 0.8)], SIZE)
+    sides = {round(0.5 * (t.box_xyxy_px[0] + t.box_xyxy_px[2])): (t.is_right, t.track_id) for t in tr.tracks}
+    assert sides[500][0] is True and sides[500][1] > old.track_id and sides[100][0] is False
 
 
 def test_a_detections_own_keypoints_make_the_box_that_following_starts_from():
-    tr = HandTracker(TrackerConfig(min_hits=1, follow_gain=0.5))
+    tr = HandTracker(detections_only(min_hits=1, follow_gain=0.5))
     landmarks = np.array([[300.0, 200.0], [360.0, 290.0]])  # a landmark detector's keypoints (MediaPipe)
     estimated = landmarks + [40.0, 0.0]  # the estimate's projection disagrees by 40 px
     d = HandDetection(box_from_keypoints(landmarks, 0.15), True, 0.9, "mediapipe", keypoints_px=landmarks)
@@ -322,3 +345,40 @@ def test_a_detections_own_keypoints_make_the_box_that_following_starts_from():
         b.box_xyxy_px, box_from_keypoints(landmarks, 0.15, image_size=SIZE) + [10.0, 0.0, 10.0, 0.0]
     )
 
+
+
+def _hand_estimate(depth_m: float, keypoints_px: np.ndarray, box: np.ndarray) -> HandEstimate:
+    joints = np.tile([0.0, 0.0, depth_m], (21, 1))
+    est = estimate(keypoints_px, joints_m=joints, crop_xyxy_px=box_at(200, 200, 140))
+    est.box_xyxy_px = box
+    return est
+
+
+def test_an_estimate_looks_like_a_hand_only_inside_its_crop_at_a_hand_depth_and_of_its_box_size():
+    from wildhands_core.tracking.plausibility import implausibility
+
+    box = box_at(200, 200, 80)  # crop: 140 px around the same centre
+    spread = np.array([[170.0, 170.0], [230.0, 235.0]])  # spans 65 px of the 80 px box: ratio 0.81
+    limits = dict(min_keypoints_in_crop=0.9, depth_range_m=(0.05, 3.0), size_ratio_range=(0.25, 2.5))
+    assert implausibility(_hand_estimate(0.5, spread, box), **limits) is None
+    outside = np.array([[170.0, 170.0], [300.0, 235.0]])  # one of two keypoints right of the crop (x 270)
+    assert implausibility(_hand_estimate(0.5, outside, box), **limits) == "keypoints_outside_crop"
+    assert implausibility(_hand_estimate(4.0, spread, box), **limits) == "depth"
+    assert implausibility(_hand_estimate(-0.3, spread, box), **limits) == "depth"  # behind the camera
+    tiny = np.array([[199.0, 199.0], [201.0, 212.0]])  # 13 px in an 80 px box: 0.16 < 0.25
+    assert implausibility(_hand_estimate(0.5, tiny, box), **limits) == "size"
+
+
+def test_a_track_is_published_only_once_its_estimates_look_like_a_hand_and_ends_when_they_stop():
+    tr = HandTracker(TrackerConfig(min_hits=2, min_plausible_estimates=2, max_implausible_estimates=3))
+    good = _hand_estimate(0.5, np.array([[170.0, 170.0], [230.0, 235.0]]), box_at(200, 200, 80))
+    far = _hand_estimate(9.0, np.array([[170.0, 170.0], [230.0, 235.0]]), box_at(200, 200, 80))
+    published = []
+    for k, est in enumerate([good, far, good, good, far, far, good, far, far, far]):
+        (b,) = tr.step(k * FRAME_NS, [det(200, 200, True)], SIZE)
+        tr.observe(b.track_id, k * FRAME_NS, est)
+        published.append(tr.publishable(b.track_id))
+    # frame 1: two detections but its estimate is 9 m away; frames 2-3: two plausible in a row -> published;
+    # frames 4-5 withheld; 6 published again; 7-9: three implausible in a row end the track
+    assert published == [False, False, False, True, False, False, True, False, False, False]
+    assert tr.tracks == [] and tr.ended["implausible"] == 1

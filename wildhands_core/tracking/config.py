@@ -56,6 +56,33 @@ class TrackerConfig:
         "scores)",
         range=(0.0, 1.0),
     )
+    min_plausible_estimates: int = setting(
+        1, description="consecutive estimates that look like a hand (keypoints in the crop, depth and size "
+        "plausible: tracking.plausibility) before a track is published, besides min_hits detections",
+        range=(0, 100),
+    )
+    max_implausible_estimates: int = setting(
+        3, description="consecutive estimates that do not look like a hand that end a track", range=(1, 1000)
+    )
+    min_hand_depth_m: float = setting(
+        0.05, description="a hand's wrist is at least this far in front of the camera (m, optical z)",
+        range=(0.0, 100.0),
+    )
+    max_hand_depth_m: float = setting(
+        3.0, description="... and at most this far (m): beyond, the estimate is not a hand of this camera",
+        range=(0.0, 100.0),
+    )
+    min_hand_size_ratio: float = setting(
+        0.25, description="the estimate's keypoints span at least this x the longest side of its box",
+        range=(0.0, 100.0),
+    )
+    max_hand_size_ratio: float = setting(
+        2.5, description="... and at most this x", range=(0.0, 100.0),
+    )
+    lock_side: bool = setting(
+        True, description="a published track never changes side: detections that turn its handedness "
+        "vote end it, and the hand is followed by a new track of the other side",
+    )
     max_follow_gap_s: float = setting(
         0.5, description="keypoints older than this are not followed; a detection is asked for (s)",
     )

@@ -53,11 +53,23 @@ class Track:
     #: frame of ``box_xyxy_px`` (the last matched detection; None until that frame is estimated)
     keypoints_centre_px: np.ndarray | None = None
     anchor_centre_px: np.ndarray | None = None
+    #: consecutive estimates that looked like a hand / did not (``tracking.plausibility``); why the last
+    #: one did not (None: it did, or none yet)
+    plausible_run: int = 0
+    implausible_run: int = 0
+    implausible_reason: str | None = None
+    #: the side fixed when the track was confirmed (``TrackerConfig.lock_side``); None before
+    locked_side: bool | None = None
     _centres: dict = field(default_factory=dict, repr=False)
 
     @property
     def is_right(self) -> bool:
-        return self.handedness.is_right
+        return self.handedness.is_right if self.locked_side is None else self.locked_side
+
+    @property
+    def publishable(self) -> bool:
+        """Confirmed, and its latest estimate looked like a hand."""
+        return self.confirmed and self.plausible_run > 0
 
     def measure_centre(self, source: str, centre_px: np.ndarray, stamp_ns: int, gain: float) -> None:
         """Update the velocity from two successive centres of the same ``source`` ("det" or "kp")."""

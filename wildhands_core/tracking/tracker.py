@@ -7,7 +7,7 @@ do::
     for tb in tracker.step(stamp_ns, dets, image_size=(W, H)):          # list[TrackedBox]
         est = estimator.estimate(image_rgb, K_px, [HandBox(tb.box_xyxy_px, tb.is_right)])[0]
         smoothed = tracker.observe(tb.track_id, stamp_ns, est, K_px)     # HandEstimate -> HandEstimate
-        if tb.confirmed:
+        if tracker.publishable(tb.track_id):
             publish(tb.track_id, tb.is_right, smoothed)
 
 - ``step`` = ``update`` (assign detections to tracks, births, deaths) + ``boxes_for_estimation``.
@@ -25,6 +25,14 @@ do::
   ``smoothing.hand_smoother``). A landmark detector's keypoints (MediaPipe's 21) make its detection box,
   which the following frames start from; the velocity comes from the estimates (one source, so a constant
   offset between the two makes no velocity).
+- A track is published (``publishable``) once it is confirmed by ``min_hits`` detections AND by
+  ``min_plausible_estimates`` estimates in a row that look like a hand (keypoints inside the crop, a wrist
+  depth and a projected size plausible for the camera: ``tracking.plausibility``), and only on frames whose
+  estimate looks like a hand; ``max_implausible_estimates`` in a row end it (a track born on the background
+  does not outlive its estimates). With ``lock_side`` a confirmed track keeps its side for life: detections
+  that turn its handedness vote, or a second track that needs its side, end it, and the hand is found again
+  by a new track of the other side (a consumer never sees one id change hands). ``ended`` counts the
+  tracks ended by reason.
 - The schedule (``needs_detection``) judges a followed hand by the estimate's own plausibility, never by the
   detector's score: scores are calibrated differently by every detector (MediaPipe about 0.9, the demo's
   learned one about 0.35, external ones unknown), and they gate births and matches already
@@ -48,6 +56,7 @@ from wildhands_core.stamps import NS_PER_S, seconds_to_ns
 from wildhands_core.tracking.assignment import assign, association_cost
 from wildhands_core.tracking.config import TrackerConfig
 from wildhands_core.tracking.handedness import HandednessVote
+from wildhands_core.tracking.plausibility import implausibility
 from wildhands_core.tracking.track import Track, TrackedBox
 
 
@@ -58,6 +67,12 @@ class HandTracker:
         self.config = copy.deepcopy(config) if config is not None else TrackerConfig()
         self.smoothing = copy.deepcopy(smoothing) if smoothing is not None else SmoothingConfig()
         self._next_id = 0
+        #: tracks ended, by reason: "missed" (no detection for max_missed detection frames), "implausible"
+        #: (max_implausible_estimates estimates in a row did not look like a hand), "side" (a locked track's
+        #: detections turned its handedness vote); never reset
+        self.ended: dict[str, int] = {"missed": 0, "implausible": 0, "side": 0}
+        #: why the estimate of the last :meth:`observe` did not look like a hand (None: it did)
+        self.last_implausible_reason: str | None = None
         self.reset()
 
     # ------------------------------------------------------------------ state
@@ -149,17 +164,25 @@ class HandTracker:
             c.iou_gate, c.centre_gate, c.centre_weight, c.handedness_weight,
         )
         matches, lost, new = assign(cost)
+        new = list(new)
         for ti, di in matches:
-            self._on_match(tracks[ti], dets[di], stamp_ns)
+            t = tracks[ti]
+            self._on_match(t, dets[di], stamp_ns)
+            if t.locked_side is not None and t.handedness.is_right != t.locked_side:
+                # a published track never changes side: it ends, and its detection may start the other's
+                self._end(t, "side")
+                new.append(di)
         for ti in lost:
             t = tracks[ti]
             t.missed += 1
             if not t.confirmed or t.missed > c.max_missed:
-                del self._tracks[t.track_id]
+                self._end(t, "missed")
         for di in sorted(new, key=lambda i: -dets[i].score):
             self._maybe_birth(dets[di], stamp_ns, image_size)
         if c.one_per_side:
             self._resolve_sides()
+        for t in self.tracks:
+            self._maybe_confirm(t)
         return self.tracks
 
     def boxes_for_estimation(
@@ -194,9 +217,26 @@ class HandTracker:
     ) -> HandEstimate:
         """Record the estimate of ``track_id`` at ``stamp_ns``: the motion of its keypoints' centre
         (full-image px) moves the next box, the fraction of its keypoints inside its crop schedules
-        detection; returns ``estimate`` smoothed by the track's smoother (keypoints re-projected with the
-        image's ``K_px`` when given)."""
+        detection, and whether it looks like a hand (``tracking.plausibility``) confirms the track or,
+        ``max_implausible_estimates`` times in a row, ends it (publish only :meth:`publishable` tracks);
+        returns ``estimate`` smoothed by the track's smoother (keypoints re-projected with the image's
+        ``K_px`` when given)."""
         t = self._tracks[track_id]
+        c = self.config
+        why = implausibility(
+            estimate, c.min_keypoints_in_crop, (c.min_hand_depth_m, c.max_hand_depth_m),
+            (c.min_hand_size_ratio, c.max_hand_size_ratio),
+        )
+        t.implausible_reason = self.last_implausible_reason = why
+        if why is None:
+            t.plausible_run += 1
+            t.implausible_run = 0
+            self._maybe_confirm(t)
+        else:
+            t.plausible_run = 0
+            t.implausible_run += 1
+            if t.implausible_run >= c.max_implausible_estimates:
+                self._end(t, "implausible")
         stamp_ns = int(stamp_ns)
         kp = np.asarray(estimate.keypoints_px, dtype=np.float64).reshape(-1, 2)
         finite = np.all(np.isfinite(kp), axis=1)
@@ -210,7 +250,26 @@ class HandTracker:
         t.keypoints_in_crop = estimate.keypoints_in_crop
         return t.smoother.smooth(stamp_ns, estimate, K_px)
 
+    def publishable(self, track_id: int) -> bool:
+        """Is ``track_id`` a live track to publish after :meth:`observe`: confirmed (``min_hits``
+        detections and ``min_plausible_estimates`` estimates that looked like a hand), its latest estimate
+        too, and not ended by it."""
+        t = self._tracks.get(track_id)
+        return t is not None and t.publishable
+
     # -------------------------------------------------------------- internals
+    def _end(self, t: Track, reason: str) -> None:
+        self._tracks.pop(t.track_id, None)
+        self.ended[reason] += 1
+
+    def _maybe_confirm(self, t: Track) -> None:
+        c = self.config
+        if t.confirmed or t.hits < c.min_hits or t.plausible_run < c.min_plausible_estimates:
+            return
+        t.confirmed = True
+        if c.lock_side:
+            t.locked_side = t.handedness.is_right
+
     def _predict(self, t: Track, stamp_ns: int, image_size: tuple[int, int] | None) -> np.ndarray:
         c = self.config
         return t.predicted_box(stamp_ns, c.max_prediction_s, c.max_follow_gap_s, image_size, c.follow_gain)
@@ -225,7 +284,6 @@ class HandTracker:
         t.score = d.score
         t.hits += 1
         t.missed = 0
-        t.confirmed = t.confirmed or t.hits >= c.min_hits
         t.handedness.add(d.is_right, d.score)
 
     def _maybe_birth(self, d: HandDetection, stamp_ns: int, image_size: tuple[int, int] | None) -> None:
@@ -245,7 +303,6 @@ class HandTracker:
             score=d.score,
             detection=d,
         )
-        t.confirmed = c.min_hits <= 1
         t.measure_centre("det", 0.5 * (d.box_xyxy_px[:2] + d.box_xyxy_px[2:]), stamp_ns, c.velocity_gain)
         self._tracks[t.track_id] = t
         self._next_id += 1
@@ -254,14 +311,24 @@ class HandTracker:
         """With ``one_per_side``: if two tracks claim the same side, this frame's detections decide when
         both tracks got one and the two say different sides (each track takes its detection's side: e.g. a
         track that kept the wrong side through two hands crossing, and a new track on the other hand);
-        otherwise the weaker vote (tentative tracks are weaker than confirmed ones) takes the other side."""
+        otherwise the weaker vote (tentative tracks are weaker than confirmed ones) takes the other side.
+        With ``lock_side`` a confirmed track does not change side: where it would, it ends instead (the
+        hand is found again by a new track of the right side)."""
         ts = list(self._tracks.values())
         if len(ts) != 2 or ts[0].is_right != ts[1].is_right:
             return
         d0, d1 = ts[0].detection, ts[1].detection
         if d0 is not None and d1 is not None and d0.is_right != d1.is_right:
-            ts[0].handedness.force(d0.is_right)
-            ts[1].handedness.force(d1.is_right)
+            for t, d in ((ts[0], d0), (ts[1], d1)):
+                self._set_side(t, d.is_right)
             return
         weaker = min(ts, key=lambda t: (t.confirmed, t.handedness.margin, -t.track_id))
-        weaker.handedness.force(not weaker.is_right)
+        self._set_side(weaker, not weaker.is_right)
+
+    def _set_side(self, t: Track, is_right: bool) -> None:
+        if t.is_right == is_right:
+            return
+        if t.locked_side is not None:
+            self._end(t, "side")
+        else:
+            t.handedness.force(is_right)
