@@ -60,6 +60,21 @@ follows it without the detector drifts onto the other hand or the background. It
 With the hard-negative detector v2 (models/demo/README.md; ``track_quality_detector_v2.json``), seed 90001 /
 90002: wrong hand 15.4 / 30.9 %, no hand 1.0 / 2.8 %, side switches 1 / 0, followed 55 / 54 %, drift
 12.8 / 14.5 px, re-detection jump 18.6 / 22.5 px, tracking excess jitter 2.8x / 0.7x the truth's.
+
+With the plausibility-gated, side-locked tracker and detector v3 (``track_quality_detector_v3.json``),
+seed 90001 / 90002: wrong hand 9.6 / 28.6 %, no hand 1.8 / 3.6 %, side switches 0 / 0, followed 65 / 57 %,
+drift 14.1 / 16.3 px, re-detection jump 24.2 / 31.5 px, jitter 45x / 37x the truth's. A re-detection
+that moves a followed box only part of the way to the detection (``--tracker detection_gain=G``;
+1 = all of it), same run, G = 1 / 0.7 / 0.5 / 0.3, seed 90001 and 90002:
+
+    re-detection jump px        24.2 / 21.2 / 14.3 / 13.5      31.5 / 18.9 / 18.8 / 11.7
+    wrong hand %                 9.6 / 10.5 /  8.5 /  5.7      28.6 / 28.2 / 27.0 / 26.8
+    no hand %                    1.8 /  1.8 /  2.8 / 10.8       3.6 /  6.3 /  6.0 / 15.4
+    followed %                    65 /   64 /   63 /   59        57 /   55 /   56 /   47
+    jitter / truth's              45 /   36 /   35 /   45        37 /   37 /   31 /   31
+
+0.5 is the default (``track_quality_tracker_v3.json``): jumps down by 40 %, jitter by 15-25 %, at 1-2 points
+more estimates on no hand; at 0.3 the box lags the hand and estimates leave it.
 """
 
 from __future__ import annotations
@@ -70,6 +85,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -312,7 +328,8 @@ def rendered(seq, frames: int, cache: Path | None) -> tuple[list, dict]:
 
 
 def run_seed(seed: int, frames: int, stride: int, model_dir: Path, detector_ckpt: Path,
-             size: tuple[int, int], cache: Path | None = None, detector_only: bool = False) -> dict:
+             size: tuple[int, int], cache: Path | None = None, detector_only: bool = False,
+             tracker_overrides: dict | None = None) -> dict:
     from wildhands_core.detection.learned import LearnedHandDetector
     from wildhands_core.estimator import EstimatorConfig, HandPoseEstimator
     from wildhands_core.pipeline import HandPipeline, PipelineConfig
@@ -329,7 +346,7 @@ def run_seed(seed: int, frames: int, stride: int, model_dir: Path, detector_ckpt
     pipe = HandPipeline(est, PipelineConfig(
         detector_sources=("learned",), learned_detector_checkpoint=str(detector_ckpt),
         detector_backend="onnxruntime", detector_min_score=DEMO_MIN_SCORE,
-        tracker=TrackerConfig(min_detection_score=DEMO_MIN_SCORE),
+        tracker=TrackerConfig.from_dict({"min_detection_score": DEMO_MIN_SCORE, **(tracker_overrides or {})}),
     ))
     records, detector_frames = [], 0
     for i in range(0, frames, stride):
@@ -364,12 +381,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", default=None)
     ap.add_argument("--cache", default=None, help="folder for the rendered frames (reused by later runs)")
     ap.add_argument("--detector-only", action="store_true", help="only the detector's figures")
+    ap.add_argument("--tracker", action="append", default=[], metavar="FIELD=VALUE",
+                    help="a TrackerConfig field for this run (repeat), e.g. detection_gain=0.5")
     a = ap.parse_args(argv)
     w, h = (int(v) for v in a.size.split("x"))
     model_dir = Path(a.model_dir)
     det = Path(a.detector) if a.detector else model_dir / "detector_demo.pt"
     cache = Path(a.cache) if a.cache else None
-    res = {str(s): run_seed(s, a.frames, a.stride, model_dir, det, (w, h), cache, a.detector_only)
+    overrides = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in a.tracker)}
+    res = {str(s): run_seed(s, a.frames, a.stride, model_dir, det, (w, h), cache, a.detector_only, overrides)
            for s in a.seeds}
     for s, r in res.items():
         print(f"\nseed {s} ({r.get('processed', 0)} frames, detector on {r.get('detector_frames', '-')})")

@@ -67,6 +67,7 @@ CORE_PARAMETERS: tuple[tuple[str, type, str], ...] = (
     ("tracking.min_plausible_estimates", TrackerConfig, "min_plausible_estimates"),
     ("tracking.max_implausible_estimates", TrackerConfig, "max_implausible_estimates"),
     ("tracking.max_hand_depth_m", TrackerConfig, "max_hand_depth_m"),
+    ("tracking.detection_gain", TrackerConfig, "detection_gain"),
 )
 
 
@@ -344,6 +345,7 @@ class NodeSettings:
             min_plausible_estimates=int(v["tracking.min_plausible_estimates"]),
             max_implausible_estimates=int(v["tracking.max_implausible_estimates"]),
             max_hand_depth_m=float(v["tracking.max_hand_depth_m"]),
+            detection_gain=float(v["tracking.detection_gain"]),
             min_detection_score=float(v["detector.min_score"]),
         )
         return PipelineConfig(

@@ -215,6 +215,25 @@ def test_frames_without_detection_follow_the_motion_of_the_estimates(gain):
     np.testing.assert_allclose(b.box_xyxy_px, box_at(120, 230) + np.tile([gain * 12.0, 0.0] + v * 0.033, 2))
 
 
+@pytest.mark.parametrize("gain", [0.5, 1.0])
+def test_a_re_detection_moves_a_followed_box_detection_gain_of_the_way_to_the_detection(gain):
+    # a still hand (keypoint centre (120, 230) on every frame: no velocity, no estimated motion): its follow
+    # box stays box_at(120, 230); a detection 20 px to the right then moves it gain x 20 px, keeping the size
+    tr = HandTracker(detections_only(min_hits=1, detection_gain=gain))
+    kp = np.array([[100.0, 200.0], [140.0, 260.0]])
+    for k, dets in enumerate([[det(120, 230, True)], [det(120, 230, True)], None]):
+        (b,) = tr.step(k * FRAME_NS, dets, SIZE)
+        tr.observe(b.track_id, k * FRAME_NS, estimate(kp, 0.9))
+    np.testing.assert_allclose(b.box_xyxy_px, box_at(120, 230))
+    (b,) = tr.step(3 * FRAME_NS, [det(140, 230, True)], SIZE)
+    assert b.from_detection
+    np.testing.assert_allclose(b.box_xyxy_px, box_at(120 + gain * 20.0, 230))
+    # a new track takes its first detection's box as it is
+    fresh = HandTracker(detections_only(min_hits=1, detection_gain=gain))
+    (b,) = fresh.step(0, [det(140, 230, True)], SIZE)
+    np.testing.assert_allclose(b.box_xyxy_px, box_at(140, 230))
+
+
 def test_needs_detection_follows_the_schedule():
     cfg = detections_only(min_hits=1, max_hands=1, redetect_every_n=4, min_keypoints_in_crop=0.9)
     tr = HandTracker(cfg)

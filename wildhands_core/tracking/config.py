@@ -90,6 +90,11 @@ class TrackerConfig:
         0.5, description="between detections a box moves by this x the motion of its estimates' keypoint "
         "centre (1: all of it; less damps the estimator following its own crop)", range=(0.0, 1.0),
     )
+    detection_gain: float = setting(
+        0.5, description="a detection matched to a followed, confirmed track moves its box this x of the way "
+        "from the box it predicted to the detection (1: to the detection; less damps the re-detection jump)",
+        range=(0.0, 1.0),
+    )
     keypoint_box_margin: float = setting(
         0.15, description="margin of a box from a landmark detector's keypoints (MediaPipe), per side, "
         "times the keypoints' longest side",

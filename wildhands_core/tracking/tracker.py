@@ -167,7 +167,7 @@ class HandTracker:
         new = list(new)
         for ti, di in matches:
             t = tracks[ti]
-            self._on_match(t, dets[di], stamp_ns)
+            self._on_match(t, dets[di], stamp_ns, predicted[ti])
             if t.locked_side is not None and t.handedness.is_right != t.locked_side:
                 # a published track never changes side: it ends, and its detection may start the other's
                 self._end(t, "side")
@@ -194,7 +194,7 @@ class HandTracker:
         out: list[TrackedBox] = []
         for t in self.tracks:
             if t.detection is not None:
-                box, from_det = t.detection.box_xyxy_px.copy(), True
+                box, from_det = t.box_xyxy_px.copy(), True
             elif not self._detected_this_frame:
                 box, from_det = self._predict(t, int(stamp_ns), image_size), False
             else:
@@ -274,10 +274,13 @@ class HandTracker:
         c = self.config
         return t.predicted_box(stamp_ns, c.max_prediction_s, c.max_follow_gap_s, image_size, c.follow_gain)
 
-    def _on_match(self, t: Track, d: HandDetection, stamp_ns: int) -> None:
+    def _on_match(self, t: Track, d: HandDetection, stamp_ns: int, predicted: np.ndarray) -> None:
         c = self.config
         t.measure_centre("det", 0.5 * (d.box_xyxy_px[:2] + d.box_xyxy_px[2:]), stamp_ns, c.velocity_gain)
-        t.box_xyxy_px = d.box_xyxy_px.copy()
+        if t.confirmed and t.keypoints_stamp_ns is not None:
+            t.box_xyxy_px = predicted + c.detection_gain * (d.box_xyxy_px - predicted)
+        else:
+            t.box_xyxy_px = d.box_xyxy_px.copy()
         t.box_stamp_ns = stamp_ns
         t.anchor_centre_px = None  # until this frame's estimate
         t.detection = d
