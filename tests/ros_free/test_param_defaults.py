@@ -36,16 +36,17 @@ def test_model_detector_and_tracking_values_are_the_core_defaults():
     assert d["external_tolerance_s"] == pipe.external_tolerance_s
     assert d["external_wait_s"] == pipe.external_wait_s
     assert t["enabled"] == pipe.tracking
-    for key in ("min_hits", "max_missed", "redetect_every_n", "redetect_every_s", "search_every_n",
-                "one_per_side"):
+    tracking_keys = ("min_hits", "max_missed", "redetect_every_n", "redetect_every_s", "search_every_n",
+                     "one_per_side", "lock_side", "min_plausible_estimates", "max_implausible_estimates",
+                     "max_hand_depth_m", "detection_gain")
+    for key in tracking_keys:
         assert t[key] == getattr(tr, key), key
     # every key of these sections was compared above
     assert set(m) == {"checkpoint", "mano_dir", "onnx_path", "allow_random_weights", "backend", "device",
                       "threads", "crop_scale", "publish_mesh", "max_hands"}
     assert set(d) == {"sources", "learned_checkpoint", "min_score", "iou_threshold", "external_tolerance_s",
                       "external_wait_s"}
-    assert set(t) == {"enabled", "min_hits", "max_missed", "redetect_every_n", "redetect_every_s",
-                      "search_every_n", "one_per_side"}
+    assert set(t) == {"enabled", *tracking_keys}
 
 
 def test_smoothing_values_are_the_core_defaults():
