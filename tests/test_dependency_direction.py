@@ -1,6 +1,7 @@
 """Dependencies flow one way: ``wildhands_ros`` and ``training`` each build on ``wildhands_core`` (and the
 shared synthetic-data package ``wildhands_synth``) and never on each other; the core and ``wildhands_synth``
-import no ROS and neither adapter.
+import no ROS and neither adapter. The offline path ``wildhands_offline`` builds on the core only (the node
+shares its message field layout and image decoding): it never imports ``wildhands_ros``, rclpy or training.
 
 Every ``import`` statement counts, also the ones inside functions (a lazy import still makes a ROS install
 carry the package it names). The runtime check that every module imports with rclpy blocked is
@@ -20,10 +21,11 @@ ROS = {"rclpy", "rosidl_runtime_py", "rcl_interfaces", "builtin_interfaces", "se
        "launch", "launch_ros"}
 #: package -> the top-level packages it must never import
 FORBIDDEN = {
-    "wildhands_core": {"wildhands_ros", "training", "wildhands_synth"} | ROS,
+    "wildhands_core": {"wildhands_ros", "training", "wildhands_synth", "wildhands_offline"} | ROS,
+    "wildhands_offline": {"wildhands_ros", "training", "wildhands_synth"} | ROS,
     "wildhands_synth": {"wildhands_ros", "training"} | ROS,
     "wildhands_ros": {"training"},
-    "training": {"wildhands_ros"} | ROS,
+    "training": {"wildhands_ros", "wildhands_offline"} | ROS,
 }
 
 

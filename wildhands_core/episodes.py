@@ -1,5 +1,5 @@
 """Per-episode hand arrays for learning (numpy ``.npz`` + Parquet): the one writer of the bag exporter
-(``wildhands_ros.bag.export``) and of ``wildhands-video``. ROS-free.
+(``wildhands_offline.export``) and of ``wildhands-video``. ROS-free.
 
     frames = [{"stamp_ns": ..., "log_time_ns": ..., "size": (W, H), "hands": [hand_row(est), ...]}, ...]
     write_episode(out_dir, "run1_ep000", frames, frame_id="camera_optical")

@@ -25,8 +25,8 @@ from rosbags.rosbag2 import Reader
 
 from wildhands_core.estimate import HandBox
 from wildhands_core.tracking.config import TrackerConfig
-from wildhands_ros.bag.process import ProcessConfig, offline_pipeline_config, process_bag, summary_path
-from wildhands_ros.bag.types import HAND_ARRAY, TF_MESSAGE, make_typestore
+from wildhands_offline.process import ProcessConfig, offline_pipeline_config, process_bag, summary_path
+from wildhands_offline.types import HAND_ARRAY, TF_MESSAGE, make_typestore
 
 T0 = 1_700_000_000 * 1_000_000_000
 DT = 33_333_333

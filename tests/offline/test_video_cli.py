@@ -13,13 +13,13 @@ import pytest
 import yaml
 
 from wildhands_core import intrinsics
-from wildhands_core.cli.video import main
 from wildhands_core.detection import box_iou_xyxy
 from wildhands_core.episodes import FRAME_ARRAYS, HAND_ARRAYS
+from wildhands_offline.cli.video import main
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "models" / "demo"
-DATA = Path(__file__).parent / "data"
+DATA = REPO / "tests" / "core" / "data"
 N_FRAMES = 6
 SIZE = (320, 240)
 
