@@ -52,6 +52,7 @@ setup(
             "wildhands-train-cached=training.cached_training:main",
             "wildhands-hands-node=wildhands_ros.__main__:main",
             "wildhands-video=wildhands_offline.cli.video:main",
+            "wildhands-batch=wildhands_offline.cli.batch:main",
         ],
     },
 )
