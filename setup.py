@@ -34,6 +34,7 @@ setup(
     extras_require={
         "onnx": ["onnx>=1.15", "onnxruntime>=1.17"],
         "bags": ["rosbags>=0.10", "mcap>=1.1", "mcap-ros2-support>=0.5", "pyarrow>=14"],
+        "batch": ["ray>=2.40", "av>=12"],  # wildhands-batch (with the bags extra for bag inputs)
         "train": ["tensorboard>=2.14", "matplotlib>=3.7"],
     },
     entry_points={

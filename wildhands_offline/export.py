@@ -18,6 +18,8 @@ aperture, gripper open/closed and command, wrist target pose per side) are added
 arrays. Also ``frame_id`` (str, the camera optical frame of the episode's first image), ``target_frame``
 (str, "" without one) and ``grasp_class_names`` in the npz. ``format="lerobot"`` writes a LeRobot dataset
 instead (``wildhands_offline.lerobot_export``); ``plot`` adds ``<name>_plot.png`` per episode.
+Reading the hands bag and what both formats share (configuration, summary, episode split) is
+``wildhands_offline.hands_bag``.
 Malformed messages (not deserialisable, handedness not 0/1, non-finite values, wrong array sizes) are
 skipped and counted by reason; frames whose camera -> target transform is missing are kept (target values
 NaN, ``transform_ok`` False) and counted by reason in ``transform_missing``.

@@ -1,6 +1,7 @@
 """`wildhands-batch` on a real local Ray (2 workers) over 6 small inputs of mixed kinds made here from the
 project's synthetic sequences (2 videos, an image folder, an MCAP and a sqlite3 bag, a LeRobot v3.0
-dataset) plus a corrupt bag; compared with the single-process path (``--workers 0``) on the same inputs.
+dataset) plus 3 that fail (a corrupt bag, a video with no intrinsics, a file that is no video); compared
+with the single-process path (``--workers 0``) on the same inputs.
 
 One Ray session serves the module (starting Ray takes seconds); the demo estimator and the demo's learned
 detector, torch backend, one thread per worker.
@@ -41,7 +42,9 @@ FPS = 10
 #: frames per input; the first video is long enough to be killed in the middle of
 FRAMES = {"a_video.mp4": 16, "b_video.mp4": 3, "c_folder": 3, "d_bag_mcap": 3, "e_bag_sqlite3": 3,
           "f_lerobot": 3}
-CORRUPT = "g_corrupt.mcap"
+#: inputs that fail, with the reason the summary must give
+FAILING = {"g_corrupt.mcap": "unreadable", "h_no_intrinsics.mp4": "no_intrinsics",
+           "i_unreadable.mp4": "unreadable"}
 
 
 def _camera_yaml(path: Path, K: np.ndarray) -> None:
@@ -104,7 +107,7 @@ def _lerobot(root: Path, images: list[np.ndarray], K: np.ndarray) -> None:
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> Path:
-    """The 6 inputs and the corrupt bag in one folder; each from its own synthetic sequence."""
+    """The 6 inputs and the 3 failing ones in one folder; each from its own synthetic sequence."""
     from wildhands_synth.sequence import SyntheticSequence
 
     d = tmp_path_factory.mktemp("inputs")
@@ -130,7 +133,12 @@ def inputs(tmp_path_factory) -> Path:
             _bag(path, StoragePlugin.SQLITE3, images, K)
         else:
             _lerobot(path, images, K)
-    (d / CORRUPT).write_bytes(b"\x89MCAP0\r\n" + os.urandom(300))
+    (d / "g_corrupt.mcap").write_bytes(b"\x89MCAP0\r\n" + os.urandom(300))
+    w = cv2.VideoWriter(str(d / "h_no_intrinsics.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), FPS, SIZE)
+    for i in range(2):
+        w.write(np.full((SIZE[1], SIZE[0], 3), 60 * i, np.uint8))
+    w.release()
+    (d / "i_unreadable.mp4").write_bytes(os.urandom(500))
     return d
 
 
@@ -143,8 +151,8 @@ def _hashes(dataset: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(dataset.iterdir())}
 
 
-def _paths(inputs: Path, corrupt: bool = True) -> list[Path]:
-    names = [*FRAMES, CORRUPT] if corrupt else list(FRAMES)
+def _paths(inputs: Path, failing: bool = True) -> list[Path]:
+    names = [*FRAMES, *FAILING] if failing else list(FRAMES)
     return list_inputs([str(inputs / n) for n in names], [], [])
 
 
@@ -159,15 +167,15 @@ def ray_session():
 
 @pytest.fixture(scope="module")
 def single(inputs, tmp_path_factory) -> Path:
-    """The single-process run (no Ray) over the same 7 inputs."""
+    """The single-process run (no Ray) over the same 9 inputs."""
     out = tmp_path_factory.mktemp("single")
     summary = run_batch(_paths(inputs), out, _cfg(), workers=0, progress=False)
     assert summary["done"] == 6, summary["failed"]
     return out
 
 
-def test_two_workers_give_the_single_process_dataset_and_report_the_corrupt_input(inputs, single, ray_session,
-                                                                                   tmp_path, capsys):
+def test_two_workers_give_the_single_process_dataset_and_report_the_failing_inputs(
+        inputs, single, ray_session, tmp_path, capsys):
     out = tmp_path / "out"
     manifest = tmp_path / "inputs.txt"  # relative paths, a comment, a blank line
     manifest.write_text(f"# the good ones\n\n{chr(10).join(f'../{inputs.name}/{n}' for n in FRAMES)}\n")
@@ -175,11 +183,13 @@ def test_two_workers_give_the_single_process_dataset_and_report_the_corrupt_inpu
     args = ["--manifest", str(manifest), "--glob", str(inputs / "*"), "--checkpoint", _cfg().checkpoint,
             "--backend", "torch", "--detector", "learned", "--detector-checkpoint",
             _cfg().detector_checkpoint, "--workers", "2", "--out", str(out), "--no-progress"]
-    assert main(args) == 1  # one input failed
-    assert "g_corrupt.mcap: unreadable" in capsys.readouterr().err
+    assert main(args) == 1  # some inputs failed
+    err = capsys.readouterr().err
+    assert all(f"{name}: {reason}" in err for name, reason in FAILING.items()), err
     assert _hashes(out / "dataset") == _hashes(single / "dataset")
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["done"] == 6 and [f["input"] for f in summary["failed"]] == [str(inputs / CORRUPT)]
+    assert summary["done"] == 6
+    assert {Path(f["input"]).name: f["reason"] for f in summary["failed"]} == FAILING
     rows = {Path(r["input"]).name: r for r in summary["per_input"]}
     for name, n in FRAMES.items():
         assert rows[name]["frames"] == rows[name]["frames_used"] == n, name
@@ -195,7 +205,7 @@ def test_two_workers_give_the_single_process_dataset_and_report_the_corrupt_inpu
 def test_a_worker_killed_mid_input_is_retried_and_every_input_appears_once(inputs, single, ray_session,
                                                                             tmp_path):
     out = tmp_path / "out"
-    paths = _paths(inputs, corrupt=False)
+    paths = _paths(inputs, failing=False)
     keys = {Path(i.path).name: i.key for i in batch_inputs(paths, _cfg().config_hash())}
     long_key = keys["a_video.mp4"]
     killed: list[int] = []
@@ -234,6 +244,6 @@ def test_a_resumed_run_processes_only_the_missing_inputs(inputs, single, ray_ses
     (out / "parts" / ".deadbeef.partial-x1").mkdir()  # what an interrupted attempt leaves
     summary = run_batch(_paths(inputs), out, _cfg(), workers=2, progress=False)
     now = sorted(r["input"] for r in summary["per_input"] if r["processed_now"])
-    assert now == sorted([*missing, str(inputs / CORRUPT)])  # the failed input is tried again
+    assert now == sorted([*missing, *(str(inputs / n) for n in FAILING)])  # failed inputs are tried again
     assert summary["done"] == 6 and not (out / "parts" / ".deadbeef.partial-x1").exists()
     assert _hashes(out / "dataset") == _hashes(single / "dataset")
