@@ -5,7 +5,8 @@ An input is processed whole, in order (tracking and smoothing are temporal), thr
 - ``bag``: ``process.process_bag`` (images + CameraInfo, recorded boxes added to the detector's) into a
   hands bag, then ``export.export_bags`` (npz + Parquet, one episode per bag) from it; intrinsics from the
   bag's CameraInfo;
-- ``video`` / ``folder`` / ``lerobot``: the frames of ``sources.open_source``; intrinsics from the flags
+- ``video`` / ``folder`` / ``lerobot``: the frames of ``sources.open_source`` (a LeRobot dataset: every
+  episode, in order, each its own sequence and episode ``<name>_epNNN``); intrinsics from the flags
   (``BatchConfig.camera_info`` / ``fx..cy`` / ``fov_deg``), else a camera_calibration YAML next to the
   input (``<video stem>.yaml`` beside a file, ``camera_info.yaml`` inside a folder); frames undistorted
   when the camera is.
@@ -72,6 +73,7 @@ class BatchConfig:
     cy: float | None = None
     fov_deg: float | None = None
     fps: float = 30.0  # frame rate of an image folder
+    video_key: str | None = None  # LeRobot datasets: the camera's video feature (None = the only one)
     image_topic: str | None = None  # bags: None = the only image topic
     boxes_topic: str | None = None  # bags: recorded HandBoxArray boxes, added to the detector's
     threads: int = 1  # inference threads per worker (torch and ONNX Runtime)
@@ -199,19 +201,45 @@ class InputProcessor:
         return intr
 
     def _frames(self, inp: BatchInput, work: Path, on_frame) -> dict:
+        """A video, an image folder, or every episode of a LeRobot dataset (each its own sequence)."""
+        from wildhands_offline.sources import lerobot_episodes, open_source
+
+        try:
+            episodes = lerobot_episodes(Path(inp.path)) if inp.kind == "lerobot" else [None]
+        except (ValueError, OSError) as exc:
+            raise InputFailedError("unreadable", str(exc)) from exc
+        total: dict = {"frames": 0, "frames_used": 0, "hands": 0, "rejected": Counter(), "episodes": []}
+        for ep in episodes:
+            try:
+                src = open_source(inp.path, self.cfg.fps, None, 0 if ep is None else ep, self.cfg.video_key)
+            except (ValueError, OSError) as exc:
+                raise InputFailedError("unreadable", str(exc)) from exc
+            name = inp.name if ep is None else f"{inp.name}_ep{ep:03d}"
+            done = total["frames_used"]
+            stats = self._sequence(inp, src, name, work,
+                                   None if on_frame is None else (lambda n, done=done: on_frame(done + n)))
+            for k in ("frames", "frames_used", "hands"):
+                total[k] += stats[k]
+            total["rejected"].update(stats["rejected"])
+            total["episodes"].append(name)
+            total.setdefault("intrinsics", stats["intrinsics"])
+            total.setdefault("K_px", stats["K_px"])
+        total["rejected"] = dict(total["rejected"])
+        return total
+
+    def _sequence(self, inp: BatchInput, src, name: str, work: Path, on_frame) -> dict:
+        """One sequence of frames through a fresh pipeline into the episode ``name``."""
         from wildhands_core.intrinsics import Undistorter
         from wildhands_core.pipeline import HandPipeline
         from wildhands_offline.robot_targets import episode_targets
-        from wildhands_offline.sources import open_source
 
         try:
-            src = open_source(inp.path, self.cfg.fps, None)
             frames = src.frames()
             first = next(frames, None)
         except (ValueError, OSError) as exc:
-            raise InputFailedError("unreadable", str(exc)) from exc
+            raise InputFailedError("unreadable", f"{inp.path}: {exc}") from exc
         if first is None:
-            raise InputFailedError("unreadable", f"{inp.path}: no frame could be read")
+            raise InputFailedError("unreadable", f"{inp.path}: no frame could be read ({name})")
         h, w = first[1].shape[:2]
         intr = self._intrinsics(inp, w, h)
         undistort = Undistorter(intr) if intr.distorted else None
@@ -244,8 +272,7 @@ class InputProcessor:
             raise InputFailedError("unreadable", f"{inp.path}: frame {seen}: {exc}") from exc
         arrays = episode_arrays(rows)
         arrays.update(episode_targets(arrays, [frame_id] * len(rows), None, GripperConfig(), Counter()))
-        write_episode_arrays(work, inp.name, arrays, frame_id, PART_HAND_COLUMNS, PART_FRAME_COLUMNS,
+        write_episode_arrays(work, name, arrays, frame_id, PART_HAND_COLUMNS, PART_FRAME_COLUMNS,
                              {"target_frame": ""})
-        return {"frames": seen, "frames_used": len(rows), "hands": n_hands, "rejected": dict(rejected),
-                "intrinsics": intr.source, "K_px": np.asarray(intr.K_px).tolist(), "episodes": [inp.name]}
-
+        return {"frames": seen, "frames_used": len(rows), "hands": n_hands, "rejected": rejected,
+                "intrinsics": intr.source, "K_px": np.asarray(intr.K_px).tolist()}

@@ -113,6 +113,17 @@ def is_lerobot_dataset(path: Path) -> bool:
     return (path / "meta" / "info.json").is_file()
 
 
+def lerobot_episodes(root: Path) -> list[int]:
+    """The episode indices of the LeRobot dataset at ``root``, sorted."""
+    import pyarrow.parquet as pq
+
+    files = sorted((root / "meta" / "episodes").glob("chunk-*/file-*.parquet"))
+    if not files:
+        raise ValueError(f"{root}: no meta/episodes/chunk-*/file-*.parquet")
+    return sorted(int(e) for f in files
+                  for e in pq.read_table(f, columns=["episode_index"]).column(0).to_pylist())
+
+
 def _lerobot_episode_row(root: Path, episode: int) -> dict:
     """The row of ``episode`` in the dataset's ``meta/episodes`` Parquet files."""
     import pyarrow.parquet as pq

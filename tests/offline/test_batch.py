@@ -41,7 +41,7 @@ SIZE = (128, 96)
 FPS = 10
 #: frames per input; the first video is long enough to be killed in the middle of
 FRAMES = {"a_video.mp4": 16, "b_video.mp4": 3, "c_folder": 3, "d_bag_mcap": 3, "e_bag_sqlite3": 3,
-          "f_lerobot": 3}
+          "f_lerobot": 4}
 #: inputs that fail, with the reason the summary must give
 FAILING = {"g_corrupt.mcap": "unreadable", "h_no_intrinsics.mp4": "no_intrinsics",
            "i_unreadable.mp4": "unreadable"}
@@ -88,7 +88,7 @@ def _mp4_av(path: Path, images: list[np.ndarray]) -> None:
 
 
 def _lerobot(root: Path, images: list[np.ndarray], K: np.ndarray) -> None:
-    """LeRobot's documented v3.0 layout: info.json, meta/episodes parquet, one video file."""
+    """LeRobot's documented v3.0 layout: info.json, meta/episodes parquet, two episodes in one video file."""
     key = "observation.images.cam"
     video = root / "videos" / key / "chunk-000" / "file-000.mp4"
     video.parent.mkdir(parents=True)
@@ -98,9 +98,11 @@ def _lerobot(root: Path, images: list[np.ndarray], K: np.ndarray) -> None:
             "features": {key: {"dtype": "video", "shape": [SIZE[1], SIZE[0], 3], "names": None}},
             "video_path": "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4"}
     (root / "meta" / "info.json").write_text(json.dumps(info))
-    pq.write_table(pa.table({"episode_index": [0], "length": [len(images)], f"videos/{key}/chunk_index": [0],
-                             f"videos/{key}/file_index": [0], f"videos/{key}/from_timestamp": [0.0],
-                             f"videos/{key}/to_timestamp": [len(images) / FPS]}),
+    n0 = len(images) // 2
+    pq.write_table(pa.table({"episode_index": [0, 1], "length": [n0, len(images) - n0],
+                             f"videos/{key}/chunk_index": [0, 0], f"videos/{key}/file_index": [0, 0],
+                             f"videos/{key}/from_timestamp": [0.0, n0 / FPS],
+                             f"videos/{key}/to_timestamp": [n0 / FPS, len(images) / FPS]}),
                    root / "meta" / "episodes" / "chunk-000" / "file-000.parquet")
     _camera_yaml(root / "camera_info.yaml", K)
 
@@ -198,6 +200,7 @@ def test_two_workers_give_the_single_process_dataset_and_report_the_failing_inpu
     assert len({rows[n]["worker"] for n in FRAMES}) == 2
     index = json.loads((out / "dataset" / "episodes.json").read_text())
     assert [Path(e["input"]).name for e in index] == list(FRAMES)  # sorted input order, each once
+    assert index[-1]["episodes"] == ["00005_f_lerobot_ep000", "00005_f_lerobot_ep001"]  # one per episode
     first = np.load(out / "dataset" / f"{index[0]['episodes'][0]}.npz")
     assert first["frame_stamp_ns"].tolist() == [round(i * 1e9 / FPS) for i in range(FRAMES["a_video.mp4"])]
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from wildhands_offline.sources import open_source
+from wildhands_offline.sources import lerobot_episodes, open_source
 
 FPS = 10
 SIZE = (64, 48)
@@ -64,6 +64,7 @@ def _write_dataset(root: Path, version: str = "v3.0", second_key: bool = False) 
 
 def test_a_lerobot_episode_is_read_from_its_place_in_the_shared_video_file(tmp_path):
     _write_dataset(tmp_path / "ds")
+    assert lerobot_episodes(tmp_path / "ds") == [0, 1]
     for episode, first in ((0, 0), (1, LENGTHS[0])):
         src = open_source(str(tmp_path / "ds"), 30.0, None, episode=episode)
         assert src.kind == "lerobot" and src.total == LENGTHS[episode] and src.fps == FPS

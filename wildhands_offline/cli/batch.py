@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
         ap.add_argument(f"--{k}", type=float, default=None, help=f"intrinsics of non-bag inputs: {k}, pixels")
     ap.add_argument("--fov-deg", type=float, default=None, help="horizontal field of view of non-bag inputs")
     ap.add_argument("--fps", type=float, default=30.0, help="frame rate of image folders")
+    ap.add_argument("--video-key", default=None,
+                    help="LeRobot dataset inputs: the camera's video feature (default: the only one)")
     ap.add_argument("--mano-dir", default=None)
     ap.add_argument("--backend", default="onnxruntime", choices=BACKENDS)
     ap.add_argument("--onnx", default=None, help="ONNX file of the checkpoint for onnxruntime")
@@ -86,14 +88,18 @@ def main(argv: list[str] | None = None) -> int:
             checkpoint=a.checkpoint, backend=a.backend, onnx=a.onnx, device=a.device, mano_dir=a.mano_dir,
             detector=a.detector, detector_checkpoint=a.detector_checkpoint, min_score=a.min_score,
             max_hands=a.max_hands, tracking=not a.no_tracking, camera_info=a.camera_info, fx=a.fx, fy=a.fy,
-            cx=a.cx, cy=a.cy, fov_deg=a.fov_deg, fps=a.fps, image_topic=a.image_topic,
-            boxes_topic=a.boxes_topic, threads=a.threads)
+            cx=a.cx, cy=a.cy, fov_deg=a.fov_deg, fps=a.fps, video_key=a.video_key,
+            image_topic=a.image_topic, boxes_topic=a.boxes_topic, threads=a.threads)
     except (ValueError, OSError) as exc:
         print(f"wildhands-batch: {exc}", file=sys.stderr)
         return 2
-    summary = run_batch(paths, a.out, cfg, workers=a.workers, cpus_per_worker=a.cpus_per_worker,
-                        gpus_per_worker=a.gpus_per_worker, address=a.address, progress=not a.no_progress,
-                        max_retries=a.max_retries)
+    try:
+        summary = run_batch(paths, a.out, cfg, workers=a.workers, cpus_per_worker=a.cpus_per_worker,
+                            gpus_per_worker=a.gpus_per_worker, address=a.address, progress=not a.no_progress,
+                            max_retries=a.max_retries)
+    except ConnectionError as exc:  # --address: no Ray cluster there
+        print(f"wildhands-batch: {exc}", file=sys.stderr)
+        return 2
     print(f"{summary['done']}/{summary['inputs']} inputs done ({summary['processed_now']} processed now, "
           f"{summary['frames_processed_now']} frames, {summary['frames_per_s'] or 0:.1f} frames/s) -> "
           f"{summary['dataset']}")
