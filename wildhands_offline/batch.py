@@ -135,8 +135,10 @@ def _run_ray(todo: list[BatchInput], out: Path, cfg: BatchConfig, workers: int, 
 
 
 def _show(bar, frames: int) -> None:
+    """The bar's inputs plus ``frames=<frames done>, fps=<frames per second since the start>``."""
     elapsed = bar.format_dict.get("elapsed") or 0.0
-    bar.set_postfix(frames=frames, fps=f"{frames / elapsed:.1f}" if elapsed > 0 else "-", refresh=True)
+    fps = f"{frames / elapsed:.1f}" if elapsed > 0 else "-"
+    bar.set_postfix({"frames": frames, "fps": fps}, refresh=True)
 
 
 def merge(inputs: list[BatchInput], ledger: Ledger, dataset: Path) -> list[dict]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import threading
@@ -39,9 +40,12 @@ REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "models" / "demo"
 SIZE = (128, 96)
 FPS = 10
-#: frames per input; the first video is long enough to be killed in the middle of
+#: frames used per input; the first video is long enough to be killed in the middle of
 FRAMES = {"a_video.mp4": 16, "b_video.mp4": 3, "c_folder": 3, "d_bag_mcap": 3, "e_bag_sqlite3": 3,
           "f_lerobot": 4}
+#: frames each input holds that the pipeline must reject, by reason (the image folder ends with an image of
+#: another size than its first)
+REJECTED = {"c_folder": {"image_size": 1}}
 #: inputs that fail, with the reason the summary must give
 FAILING = {"g_corrupt.mcap": "unreadable", "h_no_intrinsics.mp4": "no_intrinsics",
            "i_unreadable.mp4": "unreadable"}
@@ -128,6 +132,7 @@ def inputs(tmp_path_factory) -> Path:
             path.mkdir()
             for i, rgb in enumerate(images):
                 cv2.imwrite(str(path / f"{i:04d}.png"), rgb[:, :, ::-1])
+            cv2.imwrite(str(path / f"{n:04d}.png"), np.zeros((SIZE[1] // 2, SIZE[0] // 2, 3), np.uint8))
             _camera_yaml(path / "camera_info.yaml", K)
         elif name.startswith("d_bag"):
             _bag(path, StoragePlugin.MCAP, images, K)
@@ -194,7 +199,9 @@ def test_two_workers_give_the_single_process_dataset_and_report_the_failing_inpu
     assert {Path(f["input"]).name: f["reason"] for f in summary["failed"]} == FAILING
     rows = {Path(r["input"]).name: r for r in summary["per_input"]}
     for name, n in FRAMES.items():
-        assert rows[name]["frames"] == rows[name]["frames_used"] == n, name
+        rejected = REJECTED.get(name, {})
+        assert rows[name]["frames_used"] == n and rows[name]["frames"] == n + sum(rejected.values()), name
+        assert rows[name]["rejected"] == rejected, name
         assert rows[name]["status"] == "done" and rows[name]["seconds"] > 0 and rows[name]["worker"]
     assert sum(rows[n]["hands"] for n in FRAMES) > 0  # hands in the synthetic frames
     assert len({rows[n]["worker"] for n in FRAMES}) == 2
@@ -236,7 +243,8 @@ def test_a_worker_killed_mid_input_is_retried_and_every_input_appears_once(input
     assert _hashes(out / "dataset") == _hashes(single / "dataset")
 
 
-def test_a_resumed_run_processes_only_the_missing_inputs(inputs, single, ray_session, tmp_path):
+def test_a_resumed_run_processes_only_the_missing_inputs_under_one_progress_bar(inputs, single, ray_session,
+                                                                                tmp_path, capsys):
     out = tmp_path / "out"
     shutil.copytree(single, out)
     parts = sorted(p for p in (out / "parts").iterdir())
@@ -245,7 +253,14 @@ def test_a_resumed_run_processes_only_the_missing_inputs(inputs, single, ray_ses
     for m in missing:
         shutil.rmtree(entries[m])
     (out / "parts" / ".deadbeef.partial-x1").mkdir()  # what an interrupted attempt leaves
-    summary = run_batch(_paths(inputs), out, _cfg(), workers=2, progress=False)
+    summary = run_batch(_paths(inputs), out, _cfg(), workers=2, progress=True)
+    # tqdm's last state (a line per refresh, "\r"-separated off a terminal): all inputs, the frames
+    # processed now (the two missing inputs') and their rate
+    last = capsys.readouterr().err.strip().split("\r")[-1]
+    total = len(FRAMES) + len(FAILING)
+    assert last.startswith("wildhands-batch: 100%") and f" {total}/{total} " in last, last
+    n_now = FRAMES["b_video.mp4"] + FRAMES["e_bag_sqlite3"]
+    assert re.search(rf"frames={n_now}, fps=\d+\.\d\]$", last), last
     now = sorted(r["input"] for r in summary["per_input"] if r["processed_now"])
     assert now == sorted([*missing, *(str(inputs / n) for n in FAILING)])  # failed inputs are tried again
     assert summary["done"] == 6 and not (out / "parts" / ".deadbeef.partial-x1").exists()
