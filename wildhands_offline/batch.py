@@ -65,11 +65,34 @@ class BatchWorker:
         return self._current
 
 
+#: Seconds to wait for a ``HOST:PORT`` cluster address to accept a connection (Ray itself waits minutes).
+CONNECT_TIMEOUT_S = 10.0
+
+
+def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """ConnectionError unless the Ray head at ``address`` (``HOST:PORT``) accepts a TCP connection within
+    ``timeout_s``; ``auto`` and ``ray://`` addresses are left to Ray (which fails fast on those)."""
+    if address == "auto" or "://" in address:
+        return
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ConnectionError(f"--address {address!r}: expected HOST:PORT (e.g. 10.0.0.1:6379), auto or "
+                              "ray://HOST:10001")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ConnectionError(f"--address {address}: no Ray cluster answers there ({exc}); start one with "
+                              f"`ray start --head --port {port}` on {host}") from exc
+
+
 def start_ray(workers: int, cpus_per_worker: float, address: str | None) -> bool:
-    """Connect to Ray: the cluster at ``address``, or a local instance with ``workers x cpus_per_worker``
-    CPUs (rounded up), no dashboard, quiet. Returns whether this call started it (False: already up)."""
+    """Connect to Ray: the cluster at ``address`` (checked first: ``check_reachable``), or a local instance
+    with ``workers x cpus_per_worker`` CPUs (rounded up), no dashboard, quiet. Returns whether this call
+    started it (False: already up)."""
     import ray
 
+    if address:
+        check_reachable(address)
     if ray.is_initialized():
         return False
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")

@@ -9,6 +9,7 @@ detector, torch backend, one thread per worker.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -265,3 +266,29 @@ def test_a_resumed_run_processes_only_the_missing_inputs_under_one_progress_bar(
     assert now == sorted([*missing, *(str(inputs / n) for n in FAILING)])  # failed inputs are tried again
     assert summary["done"] == 6 and not (out / "parts" / ".deadbeef.partial-x1").exists()
     assert _hashes(out / "dataset") == _hashes(single / "dataset")
+
+
+def test_intrinsics_given_as_flags_serve_every_non_bag_input_before_the_yaml_beside_it(inputs, tmp_path):
+    """``fx fy cx cy`` for all video / folder inputs: the one without a YAML is done, and the one with a
+    YAML beside it takes the flags' K (the single-process path: the same worker code as on Ray)."""
+    K = [[150.0, 0.0, 63.5], [0.0, 140.0, 47.5], [0.0, 0.0, 1.0]]
+    cfg = dataclasses.replace(_cfg(), fx=150.0, fy=140.0, cx=63.5, cy=47.5)
+    paths = list_inputs([str(inputs / "b_video.mp4"), str(inputs / "h_no_intrinsics.mp4")], [], [])
+    summary = run_batch(paths, tmp_path / "out", cfg, workers=0, progress=False)
+    assert summary["done"] == 2, summary["failed"]
+    parts = [json.loads(p.read_text()) for p in sorted((tmp_path / "out" / "parts").glob("*/entry.json"))]
+    assert sorted(Path(e["input"]).name for e in parts) == ["b_video.mp4", "h_no_intrinsics.mp4"]
+    assert all(e["K_px"] == K for e in parts), [e["K_px"] for e in parts]
+
+
+def test_a_cluster_address_that_does_not_answer_is_an_error_at_once(inputs, tmp_path, capsys):
+    """Ray's own connect to a HOST:PORT without a head retries for minutes; the command says so and stops."""
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on (bound, then freed)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    rc = main([str(inputs / "b_video.mp4"), "--checkpoint", _cfg().checkpoint, "--out", str(tmp_path / "o"),
+               "--address", f"127.0.0.1:{port}", "--no-progress"])
+    assert rc == 2
+    assert f"--address 127.0.0.1:{port}: no Ray cluster answers there" in capsys.readouterr().err
