@@ -182,6 +182,7 @@ def single(inputs, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_two_workers_give_the_single_process_dataset_and_report_the_failing_inputs(
         inputs, single, ray_session, tmp_path, capsys):
     out = tmp_path / "out"
@@ -213,6 +214,7 @@ def test_two_workers_give_the_single_process_dataset_and_report_the_failing_inpu
     assert first["frame_stamp_ns"].tolist() == [round(i * 1e9 / FPS) for i in range(FRAMES["a_video.mp4"])]
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_input_is_retried_and_every_input_appears_once(inputs, single, ray_session,
                                                                             tmp_path):
     out = tmp_path / "out"
