@@ -155,8 +155,12 @@ def test_tracking_mode_gives_track_ids_and_writes_every_frame(tmp_path, estimato
     ts = make_typestore()
     seq = [FrameSpec(i, T0 + i * DT, T0 + i * DT, None, "rgb8", BOTH[:1]) for i in range(3)]
     write_camera_bag(tmp_path / "in", "mcap", seq, ts)
-    # min_hits=1: a track is confirmed at birth (an untrained network's keypoints cannot be followed)
-    pipeline = offline_pipeline_config(tracking=True, tracker=TrackerConfig(min_hits=1, redetect_every_n=1))
+    # min_hits=1: a track is confirmed at birth (an untrained network's keypoints cannot be followed), and
+    # every estimate counts as a hand (an untrained network's hands are nowhere near plausible)
+    any_estimate = {"min_keypoints_in_crop": 0.0, "min_plausible_estimates": 0, "min_hand_depth_m": 0.0,
+                    "max_hand_depth_m": 100.0, "min_hand_size_ratio": 0.0, "max_hand_size_ratio": 100.0}
+    pipeline = offline_pipeline_config(tracking=True, tracker=TrackerConfig(min_hits=1, redetect_every_n=1,
+                                                                            **any_estimate))
     s = process_bag(tmp_path / "in", tmp_path / "out", estimator,
                     ProcessConfig(boxes_topic=BOXES_TOPIC, pipeline=pipeline, progress=False))
     assert s.frames_written == 3 and not s.rejected
