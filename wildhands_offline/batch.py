@@ -13,8 +13,9 @@ OUT/dataset/ (replaced atomically at the end of every run) is assembled from the
 order: episode ``<i>_<episode>`` (``i`` = the input's position, 5 digits) = the part's files byte for
 byte, plus ``episodes.json`` (per input: path, kind, episodes, frames, hands). It depends only on the
 inputs and the configuration: byte-identical whatever the number of workers or the order they finished.
-OUT/summary.json: per input frames, frames used, hands, rejected frames by reason, seconds, worker,
-attempts, and for a failed one its reason; totals and frames/s of the run.
+OUT/summary.json: per input frames, frames used, hands, rejected frames by reason, estimates withheld and
+tracks ended by reason (the tracker's plausibility check), seconds, worker, attempts, and for a failed one
+its reason; totals and frames/s of the run.
 
 ``workers=0`` runs the same processing in this process, without Ray (the single-process path).
 """
@@ -246,7 +247,8 @@ def _summary(inputs: list[BatchInput], ledger: Ledger, results: dict[str, dict],
         row = {"input": inp.path, "kind": inp.kind, "key": inp.key,
                "status": entry.get("status", "missing"), "processed_now": inp.key in results,
                "attempts": len(ledger.attempts_of(inp.key))}
-        for k in ("frames", "frames_used", "hands", "rejected", "seconds", "worker", "reason", "message"):
+        for k in ("frames", "frames_used", "hands", "rejected", "estimates_withheld", "tracks_ended",
+                  "seconds", "worker", "reason", "message"):
             if k in entry:
                 row[k] = entry[k]
         per_input.append(row)

@@ -174,6 +174,7 @@ class InputProcessor:
         shutil.rmtree(hands_bag)
         return {"frames": summary.frames_total, "frames_used": summary.frames_written,
                 "hands": summary.hands_written, "rejected": dict(summary.rejected),
+                "estimates_withheld": summary.estimates_withheld, "tracks_ended": summary.tracks_ended,
                 "malformed": ex.malformed, "episodes": [e["name"] for e in ex.episodes]}
 
     def _intrinsics(self, inp: BatchInput, width: int, height: int):
@@ -208,7 +209,9 @@ class InputProcessor:
             episodes = lerobot_episodes(Path(inp.path)) if inp.kind == "lerobot" else [None]
         except (ValueError, OSError) as exc:
             raise InputFailedError("unreadable", str(exc)) from exc
-        total: dict = {"frames": 0, "frames_used": 0, "hands": 0, "rejected": Counter(), "episodes": []}
+        counted = ("rejected", "estimates_withheld", "tracks_ended")
+        total: dict = {"frames": 0, "frames_used": 0, "hands": 0, **{k: Counter() for k in counted},
+                       "episodes": []}
         for ep in episodes:
             try:
                 src = open_source(inp.path, self.cfg.fps, None, 0 if ep is None else ep, self.cfg.video_key)
@@ -220,11 +223,13 @@ class InputProcessor:
                                    None if on_frame is None else (lambda n, done=done: on_frame(done + n)))
             for k in ("frames", "frames_used", "hands"):
                 total[k] += stats[k]
-            total["rejected"].update(stats["rejected"])
+            for k in counted:
+                total[k].update(stats[k])
             total["episodes"].append(name)
             total.setdefault("intrinsics", stats["intrinsics"])
             total.setdefault("K_px", stats["K_px"])
-        total["rejected"] = dict(total["rejected"])
+        for k in counted:
+            total[k] = dict(sorted(total[k].items()))
         return total
 
     def _sequence(self, inp: BatchInput, src, name: str, work: Path, on_frame) -> dict:
@@ -275,4 +280,5 @@ class InputProcessor:
         write_episode_arrays(work, name, arrays, frame_id, PART_HAND_COLUMNS, PART_FRAME_COLUMNS,
                              {"target_frame": ""})
         return {"frames": seen, "frames_used": len(rows), "hands": n_hands, "rejected": rejected,
+                "estimates_withheld": pipe.withheld, "tracks_ended": pipe.tracker.ended,
                 "intrinsics": intr.source, "K_px": np.asarray(intr.K_px).tolist()}

@@ -117,7 +117,9 @@ class ProcessConfig:
 @dataclass
 class ProcessSummary:
     """What a run did. ``rejected``: frames not used, by reason; ``rejected_frames``: one entry per such
-    frame, ``{"log_time_ns", "stamp_ns" (None when unknown), "reason", "message"}``."""
+    frame, ``{"log_time_ns", "stamp_ns" (None when unknown), "reason", "message"}``; ``estimates_withheld``:
+    estimates of published hands left out because they did not look like a hand, by reason
+    (``HandPipeline.withheld``); ``tracks_ended``: tracks ended, by reason (``HandTracker.ended``)."""
 
     input: str
     output: str
@@ -130,6 +132,8 @@ class ProcessSummary:
     hands_written: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
     rejected_frames: list[dict] = field(default_factory=list)
+    estimates_withheld: dict[str, int] = field(default_factory=dict)
+    tracks_ended: dict[str, int] = field(default_factory=dict)
     boxes_malformed: int = 0
     info_malformed: int = 0
     copied_messages: int = 0
@@ -306,6 +310,8 @@ def process_bag(
                             lambda f: _estimate(pipeline, external, boxes_by_stamp, f))
             finally:
                 writer.close()
+    summary.estimates_withheld = dict(sorted(pipeline.withheld.items()))
+    summary.tracks_ended = dict(pipeline.tracker.ended)
     summary.wall_s = time.perf_counter() - t_start
     summary.realtime_factor = summary.bag_duration_s / summary.wall_s if summary.wall_s > 0 else 0.0
     write_json_atomic(summary_path(out_bag), summary.to_dict())

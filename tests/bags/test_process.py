@@ -168,6 +168,21 @@ def test_tracking_mode_gives_track_ids_and_writes_every_frame(tmp_path, estimato
     assert len(hands) >= 1 and all(h.track_id >= 0 for h in hands)
 
 
+def test_hands_that_do_not_look_like_hands_are_counted_not_dropped_silently(tmp_path, estimator):
+    """The tracker's plausibility check (``TrackerConfig``: a track ends after ``max_implausible_estimates``
+    = 3 estimates in a row that do not look like a hand): an untrained network's estimates of one recorded
+    hand over 6 frames publish nothing, and the summary says why (the track ended twice)."""
+    ts = make_typestore()
+    seq = [FrameSpec(i, T0 + i * DT, T0 + i * DT, None, "rgb8", BOTH[:1]) for i in range(6)]
+    write_camera_bag(tmp_path / "in", "mcap", seq, ts)
+    pipeline = offline_pipeline_config(tracking=True, tracker=TrackerConfig(min_hits=1, redetect_every_n=1))
+    s = process_bag(tmp_path / "in", tmp_path / "out", estimator,
+                    ProcessConfig(boxes_topic=BOXES_TOPIC, pipeline=pipeline, progress=False))
+    assert s.frames_written == 6 and s.hands_written == 0
+    assert s.tracks_ended == {"missed": 0, "implausible": 2, "side": 0}
+    assert json.loads(summary_path(tmp_path / "out").read_text())["tracks_ended"] == s.tracks_ended
+
+
 def test_an_interrupted_run_leaves_no_output_and_no_temporary_files(tmp_path, estimator):
     ts = make_typestore()
     write_camera_bag(tmp_path / "in", "mcap", _sequence(), ts)

@@ -253,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         "detector": a.detector, "tracking": not a.no_tracking, "seconds": elapsed,
         "frames_per_s": n_frames / elapsed if elapsed > 0 else None, "interrupted": interrupted,
         "episode": name, "frame_id": frame_id,
+        "estimates_withheld": dict(sorted(pipe.withheld.items())), "tracks_ended": dict(pipe.tracker.ended),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     print(f"{n_frames} frames, {n_hands} hands, {summary['frames_per_s'] or 0:.1f} frames/s -> {out}/"
