@@ -1,6 +1,7 @@
 """pip installation of the ROS-free parts (wildhands_core, training) and of the node's Python modules.
 
-`pip install -e .` gives `wildhands_core` and `training` with no ROS install (then
+`pip install -e .` gives `wildhands_core`, `wildhands_offline` (the bag, video and batch tools) and `training`
+with no ROS install (then
 `pip install --no-deps -r requirements-nodeps.txt` for MediaPipe, the default hand detector); the ROS 2 node
 (`wildhands_ros`) additionally needs rclpy and the generated messages (scripts/setup.sh here, or
 `colcon build` on a real ROS 2 install, which uses CMakeLists.txt/package.xml instead of this file).
@@ -13,7 +14,8 @@ setup(
     version="0.1.0",
     description="Real-time 3D hand pose from egocentric images (WildHands, ECCV 2024) for ROS 2",
     python_requires=">=3.10",
-    packages=find_packages(include=["wildhands_core*", "wildhands_synth*", "wildhands_ros*", "training*"]),
+    packages=find_packages(include=["wildhands_core*", "wildhands_synth*", "wildhands_offline*",
+                                    "wildhands_ros*", "training*"]),
     install_requires=[
         "numpy>=1.24",
         "scipy>=1.10",
@@ -32,6 +34,7 @@ setup(
     extras_require={
         "onnx": ["onnx>=1.15", "onnxruntime>=1.17"],
         "bags": ["rosbags>=0.10", "mcap>=1.1", "mcap-ros2-support>=0.5", "pyarrow>=14"],
+        "batch": ["ray>=2.40", "av>=12"],  # wildhands-batch (with the bags extra for bag inputs)
         "train": ["tensorboard>=2.14", "matplotlib>=3.7"],
     },
     entry_points={
@@ -40,7 +43,7 @@ setup(
             "wildhands-export=wildhands_core.cli.export:main",
             "wildhands-convert-mano=wildhands_core.mano.convert:main",
             "wildhands-synth=wildhands_synth.cli:main",
-            "wildhands-bag=wildhands_ros.bag.cli:main",
+            "wildhands-bag=wildhands_offline.cli.bag:main",
             "wildhands-demo=wildhands_ros.demo.cli:main",
             "wildhands-train=training.cli:train_main",
             "wildhands-eval=training.cli:eval_main",
@@ -49,7 +52,8 @@ setup(
             "wildhands-cache-features=training.feature_cache:main",
             "wildhands-train-cached=training.cached_training:main",
             "wildhands-hands-node=wildhands_ros.__main__:main",
-            "wildhands-video=wildhands_core.cli.video:main",
+            "wildhands-video=wildhands_offline.cli.video:main",
+            "wildhands-batch=wildhands_offline.cli.batch:main",
         ],
     },
 )

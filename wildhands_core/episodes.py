@@ -1,5 +1,5 @@
 """Per-episode hand arrays for learning (numpy ``.npz`` + Parquet): the one writer of the bag exporter
-(``wildhands_ros.bag.export``) and of ``wildhands-video``. ROS-free.
+(``wildhands_offline.export``) and of ``wildhands-video``. ROS-free.
 
     frames = [{"stamp_ns": ..., "log_time_ns": ..., "size": (W, H), "hands": [hand_row(est), ...]}, ...]
     write_episode(out_dir, "run1_ep000", frames, frame_id="camera_optical")
@@ -41,6 +41,7 @@ Hand arrays (N = hands in the episode, in image order then message order):
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -146,11 +147,21 @@ def write_parquet(path: Path, arrays: dict[str, np.ndarray], names: Iterable[str
         if a.ndim == 1:
             cols[k] = pa.array(a)
         else:
-            flat = a.reshape(len(a), -1)
+            flat = a.reshape(len(a), int(np.prod(a.shape[1:])))  # also with no hand (len 0)
             cols[k] = pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), flat.shape[1])
     meta = {f"shape.{k}": str(list(arrays[k].shape[1:])) for k in cols}
     table = pa.table(cols).replace_schema_metadata(meta)
     pq.write_table(table, path)
+
+
+def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """``np.savez``'s file (one uncompressed ``<key>.npy`` per array, read by ``np.load``) with a fixed
+    entry time (1980-01-01) instead of the clock's: equal arrays give equal bytes, whenever written."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for key, value in arrays.items():
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            with zf.open(info, "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)
 
 
 def write_episode_arrays(
@@ -167,8 +178,8 @@ def write_episode_arrays(
     (the ``frame_columns``) in ``out_dir``."""
     out_dir = Path(out_dir)
     strings = {k: np.asarray(v) for k, v in (npz_strings or {}).items()}
-    np.savez(out_dir / f"{name}.npz", **arrays, frame_id=np.asarray(frame_id), **strings,
-             grasp_class_names=np.asarray(GRASP_CLASS_NAMES))
+    save_npz(out_dir / f"{name}.npz", {**arrays, "frame_id": np.asarray(frame_id), **strings,
+                                      "grasp_class_names": np.asarray(GRASP_CLASS_NAMES)})
     write_parquet(out_dir / f"{name}_hands.parquet", arrays, hand_columns)
     write_parquet(out_dir / f"{name}_frames.parquet", arrays, frame_columns)
 

@@ -4,7 +4,7 @@ Conventions: images as numpy (H, W, 3) uint8 RGB; pixel coordinates with the cen
 at (0, 0); 3D in metres in the camera optical frame of the image (REP-103: x right, y down, z forward);
 stamps as int nanoseconds. Every validation failure raises an :class:`InputError` subclass whose
 ``reason`` is a short, stable key used by the diagnostics (e.g. ``"encoding"``, ``"camera_info_focal"``);
-image / CameraInfo decoding lives in ``wildhands_ros.image_decoding`` and is re-exported here.
+image / CameraInfo decoding lives in ``wildhands_offline.image_decoding`` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from wildhands_core.detection.base import HandDetection
 from wildhands_core.draw import LEFT_RGB, RIGHT_RGB, draw_hands  # noqa: F401  (draw_hands: the debug image)
 from wildhands_core.estimate import HandEstimate
 from wildhands_core.stamps import ns_to_sec_nanosec
-from wildhands_ros import hand_fields as fields
+from wildhands_offline import hand_fields as fields
 
 # Image / CameraInfo decoding and its errors: the rclpy-free ``image_decoding`` (shared with the bag tools),
 # re-exported here for the node.
-from wildhands_ros.image_decoding import (  # noqa: F401
+from wildhands_offline.image_decoding import (  # noqa: F401
     SUPPORTED_ENCODINGS,
     CameraInfoError,
     EmptyImageError,
@@ -111,7 +111,7 @@ def _fill(msg, values: dict):
 
 def estimate_to_hand_msg(est: HandEstimate, with_vertices: bool = False) -> Hand:
     """HandEstimate -> Hand message (metres/camera frame, pixels; see msg/Hand.msg); the field values
-    come from ``wildhands_ros.hand_fields`` (shared with the bag tools)."""
+    come from ``wildhands_offline.hand_fields`` (shared with the bag tools)."""
     return _fill(Hand(), fields.hand_fields(est, with_vertices))
 
 

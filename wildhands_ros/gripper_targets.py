@@ -26,7 +26,7 @@ from wildhands_core.gripper import GripperConfig, GripperTracker
 from wildhands_core.handedness import Handedness
 from wildhands_core.stamps import stamp_to_ns
 from wildhands_core.transforms import TransformBuffer, TransformError
-from wildhands_ros.hand_fields import wrist_pose
+from wildhands_offline.hand_fields import wrist_pose
 from wildhands_ros.msg import GripperTarget, GripperTargetArray
 
 #: (parameter, GripperConfig field) of the node's gripper.* parameters.

@@ -30,7 +30,7 @@ from wildhands_core.estimator import BACKENDS, DEVICES, EstimatorConfig
 from wildhands_core.pipeline import PipelineConfig
 from wildhands_core.smoothing.config import SmoothingConfig
 from wildhands_core.tracking.config import TrackerConfig
-from wildhands_ros.hand_fields import frame_prefix_problem
+from wildhands_offline.hand_fields import frame_prefix_problem
 
 __all__ = ["BACKENDS", "CORE_PARAMETERS", "DEVICES", "SPECS", "NodeSettings", "ParameterError", "Spec"]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from wildhands_offline.image_decoding import InputError
 from wildhands_ros.diagnostics import NodeStats
-from wildhands_ros.image_decoding import InputError
 
 #: Shortest time between two log lines of the same reason, seconds (monotonic clock).
 LOG_PERIOD_S = 5.0

@@ -15,9 +15,9 @@ from wildhands_core.estimate import HandEstimate
 from wildhands_core.estimator import EstimatorConfig, HandPoseEstimator
 from wildhands_core.model.wildhands import WildHands
 from wildhands_core.model.wildhands_net import WildHandsNet
-from wildhands_ros.bag.messages import from_fields, hand_array_msg
-from wildhands_ros.bag.types import CAMERA_INFO, COMPRESSED_IMAGE, HAND_ARRAY, HAND_BOX_ARRAY, IMAGE
-from wildhands_ros.hand_fields import stamp_fields
+from wildhands_offline.hand_fields import stamp_fields
+from wildhands_offline.messages import from_fields, hand_array_msg
+from wildhands_offline.types import CAMERA_INFO, COMPRESSED_IMAGE, HAND_ARRAY, HAND_BOX_ARRAY, IMAGE
 
 W, H = 64, 48
 FOCAL = 80.0

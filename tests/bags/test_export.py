@@ -11,10 +11,10 @@ import pytest
 from bag_fixtures import CAMERA_FRAME, H, W, random_estimate, write_hands_bag
 from scipy.spatial.transform import Rotation
 
-from wildhands_ros.bag.cli import main
-from wildhands_ros.bag.export import FRAME_ARRAYS, HAND_ARRAYS, ExportConfig, export_bags
-from wildhands_ros.bag.messages import from_fields, hand_array_fields
-from wildhands_ros.bag.types import HAND_ARRAY, make_typestore
+from wildhands_offline.cli.bag import main
+from wildhands_offline.export import FRAME_ARRAYS, HAND_ARRAYS, ExportConfig, export_bags
+from wildhands_offline.messages import from_fields, hand_array_fields
+from wildhands_offline.types import HAND_ARRAY, make_typestore
 
 T0 = 1_700_000_000 * 1_000_000_000
 DT = 33_333_333

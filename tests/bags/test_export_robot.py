@@ -17,11 +17,11 @@ from bag_fixtures import CAMERA_FRAME, STORAGES, H, W, frame_image, random_estim
 from rosbags.rosbag2 import Writer
 from scipy.spatial.transform import Rotation
 
-from wildhands_ros.bag.cli import main
-from wildhands_ros.bag.export import ExportConfig, export_bags
-from wildhands_ros.bag.messages import from_fields, hand_array_msg
-from wildhands_ros.bag.types import HAND_ARRAY, IMAGE, TF_MESSAGE, make_typestore
-from wildhands_ros.hand_fields import stamp_fields
+from wildhands_offline.cli.bag import main
+from wildhands_offline.export import ExportConfig, export_bags
+from wildhands_offline.hand_fields import stamp_fields
+from wildhands_offline.messages import from_fields, hand_array_msg
+from wildhands_offline.types import HAND_ARRAY, IMAGE, TF_MESSAGE, make_typestore
 
 T0 = 1_700_000_000 * 1_000_000_000
 DT = 33_333_333
@@ -315,7 +315,7 @@ def test_lerobot_writer_episode_without_a_valid_value_is_neutral_in_lerobots_agg
     and adds count * (std^2 + (mean - total mean)^2) to the variance: an episode carrying the dataset's
     own mean and std for a column it has no value of leaves both unchanged. Its rows hold the first value
     seen in the dataset."""
-    from wildhands_ros.bag.lerobot_writer import LeRobotWriter
+    from wildhands_offline.lerobot_writer import LeRobotWriter
 
     w = LeRobotWriter(tmp_path / "ds", 10, {"x": {"dtype": "float32", "shape": [2], "names": ["a", "b"]}},
                       None)
@@ -499,7 +499,7 @@ def test_process_copies_the_recorded_tf_next_to_the_hands_transforms_and_export_
     from bag_fixtures import BOXES_TOPIC, RIGHT_BOX, FrameSpec, small_estimator, write_camera_bag
     from rosbags.rosbag2 import Reader
 
-    from wildhands_ros.bag.process import ProcessConfig, process_bag
+    from wildhands_offline.process import ProcessConfig, process_bag
 
     ts = make_typestore()
     specs = [FrameSpec(i, T0 + i * DT, T0 + i * DT, boxes=[(RIGHT_BOX, True)]) for i in range(3)]

@@ -25,8 +25,8 @@ from rosbags.rosbag2 import Reader
 
 from wildhands_core.estimate import HandBox
 from wildhands_core.tracking.config import TrackerConfig
-from wildhands_ros.bag.process import ProcessConfig, offline_pipeline_config, process_bag, summary_path
-from wildhands_ros.bag.types import HAND_ARRAY, TF_MESSAGE, make_typestore
+from wildhands_offline.process import ProcessConfig, offline_pipeline_config, process_bag, summary_path
+from wildhands_offline.types import HAND_ARRAY, TF_MESSAGE, make_typestore
 
 T0 = 1_700_000_000 * 1_000_000_000
 DT = 33_333_333
@@ -155,13 +155,32 @@ def test_tracking_mode_gives_track_ids_and_writes_every_frame(tmp_path, estimato
     ts = make_typestore()
     seq = [FrameSpec(i, T0 + i * DT, T0 + i * DT, None, "rgb8", BOTH[:1]) for i in range(3)]
     write_camera_bag(tmp_path / "in", "mcap", seq, ts)
-    # min_hits=1: a track is confirmed at birth (an untrained network's keypoints cannot be followed)
-    pipeline = offline_pipeline_config(tracking=True, tracker=TrackerConfig(min_hits=1, redetect_every_n=1))
+    # min_hits=1: a track is confirmed at birth (an untrained network's keypoints cannot be followed), and
+    # every estimate counts as a hand (an untrained network's hands are nowhere near plausible)
+    any_estimate = {"min_keypoints_in_crop": 0.0, "min_plausible_estimates": 0, "min_hand_depth_m": 0.0,
+                    "max_hand_depth_m": 100.0, "min_hand_size_ratio": 0.0, "max_hand_size_ratio": 100.0}
+    pipeline = offline_pipeline_config(tracking=True, tracker=TrackerConfig(min_hits=1, redetect_every_n=1,
+                                                                            **any_estimate))
     s = process_bag(tmp_path / "in", tmp_path / "out", estimator,
                     ProcessConfig(boxes_topic=BOXES_TOPIC, pipeline=pipeline, progress=False))
     assert s.frames_written == 3 and not s.rejected
     hands = [h for _, m in _read(tmp_path / "out")["/wildhands/hands"] for h in m.hands]
     assert len(hands) >= 1 and all(h.track_id >= 0 for h in hands)
+
+
+def test_hands_that_do_not_look_like_hands_are_counted_not_dropped_silently(tmp_path, estimator):
+    """The tracker's plausibility check (``TrackerConfig``: a track ends after ``max_implausible_estimates``
+    = 3 estimates in a row that do not look like a hand): an untrained network's estimates of one recorded
+    hand over 6 frames publish nothing, and the summary says why (the track ended twice)."""
+    ts = make_typestore()
+    seq = [FrameSpec(i, T0 + i * DT, T0 + i * DT, None, "rgb8", BOTH[:1]) for i in range(6)]
+    write_camera_bag(tmp_path / "in", "mcap", seq, ts)
+    pipeline = offline_pipeline_config(tracking=True, tracker=TrackerConfig(min_hits=1, redetect_every_n=1))
+    s = process_bag(tmp_path / "in", tmp_path / "out", estimator,
+                    ProcessConfig(boxes_topic=BOXES_TOPIC, pipeline=pipeline, progress=False))
+    assert s.frames_written == 6 and s.hands_written == 0
+    assert s.tracks_ended == {"missed": 0, "implausible": 2, "side": 0}
+    assert json.loads(summary_path(tmp_path / "out").read_text())["tracks_ended"] == s.tracks_ended
 
 
 def test_an_interrupted_run_leaves_no_output_and_no_temporary_files(tmp_path, estimator):

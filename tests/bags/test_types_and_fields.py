@@ -11,9 +11,10 @@ import pytest
 from bag_fixtures import random_estimate
 from scipy.spatial.transform import Rotation
 
-from wildhands_ros.bag.frames import RejectedFrameError, camera_info_to_K, image_to_rgb
-from wildhands_ros.bag.messages import from_fields, hand_array_msg, tf_msg
-from wildhands_ros.bag.types import (
+from wildhands_offline.frames import RejectedFrameError, camera_info_to_K, image_to_rgb
+from wildhands_offline.hand_fields import detections_from_box_fields, hand_fields, hand_from_fields
+from wildhands_offline.messages import from_fields, hand_array_msg, tf_msg
+from wildhands_offline.types import (
     CAMERA_INFO,
     HAND_ARRAY,
     IMAGE,
@@ -22,7 +23,6 @@ from wildhands_ros.bag.types import (
     make_typestore,
     msg_dir_candidates,
 )
-from wildhands_ros.hand_fields import detections_from_box_fields, hand_fields, hand_from_fields
 
 STAMP = 1_700_000_123_456_789_012
 

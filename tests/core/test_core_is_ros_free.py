@@ -1,4 +1,4 @@
-"""wildhands_core, wildhands_synth and training must import with no ROS on the path."""
+"""wildhands_core, wildhands_synth, wildhands_offline and training must import with no ROS on the path."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import sys
 CODE = r"""
 import importlib, pkgutil, sys
 sys.modules['rclpy'] = None  # any `import rclpy` now raises ImportError
-import wildhands_core, wildhands_synth, training
+import wildhands_core, wildhands_synth, wildhands_offline, training
 names = []
-for pkg in (wildhands_core, wildhands_synth, training):
+for pkg in (wildhands_core, wildhands_synth, wildhands_offline, training):
     for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):
         importlib.import_module(m.name)
         names.append(m.name)

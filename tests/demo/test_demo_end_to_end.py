@@ -73,7 +73,7 @@ def test_demo_prints_and_writes_every_documented_metric(demo_run):
 def test_every_frame_is_answered_and_every_published_frame_is_in_the_bag_with_its_stamp(demo_run):
     from rosbags.rosbag2 import Reader
 
-    from wildhands_ros.bag.types import make_typestore
+    from wildhands_offline.types import make_typestore
 
     out, _ = demo_run
     m = json.loads((out / "metrics.json").read_text())

@@ -78,7 +78,7 @@ def test_tf_frame_prefixes_of_the_multi_robot_convention_are_accepted(ros_contex
     ``robot1/left_wrist`` etc."""
     from types import SimpleNamespace
 
-    from wildhands_ros.hand_fields import hand_frame_names
+    from wildhands_offline.hand_fields import hand_frame_names
 
     node = _node(ros_context, **{"tf.frame_prefix": prefix, "lifecycle.autostart": False})
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from wildhands_ros.hand_fields import frame_prefix_problem
+from wildhands_offline.hand_fields import frame_prefix_problem
 
 
 @pytest.mark.parametrize("prefix", ["", "hand_", "robot1/", "robot1/head_", "r1/cams/left/"])
@@ -21,7 +21,7 @@ def test_invalid_prefixes_say_why(prefix, why):
 
 
 def test_the_bag_tools_take_the_same_prefixes():
-    from wildhands_ros.bag.process import ProcessConfig
+    from wildhands_offline.process import ProcessConfig
 
     assert ProcessConfig(tf_prefix="robot1/").tf_prefix == "robot1/"
     with pytest.raises(ValueError, match="start with '/'"):

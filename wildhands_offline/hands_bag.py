@@ -1,53 +1,32 @@
-"""Bags of ``wildhands_ros/msg/HandArray`` -> per-episode arrays (numpy ``.npz`` and Parquet) for learning.
+"""Reading bags of ``wildhands_ros/msg/HandArray`` (hands bags): the source side of both exporters
+(``export``: npz + Parquet, ``lerobot_export``: a LeRobot dataset), and what they share: the export
+configuration and summary, the episode split, stamp gaps, and the bag's transform tree for a target frame.
 
-    summary = export_bags(["run1_hands"], "dataset_dir", ExportConfig(episode_gap_s=2.0))
-
-An episode is one bag, split where consecutive image stamps are more than ``episode_gap_s`` apart.
-Messages are ordered by header stamp (the image's); a second message with an already seen stamp is
-counted (``duplicate_stamp``) and skipped. OUT (a directory, written under a temporary name and renamed at
-the end) holds per episode ``<name>.npz``, ``<name>_hands.parquet`` (one row per hand, the "hand" arrays
-below, multi-dimensional ones flattened row-major into fixed-size lists), ``<name>_frames.parquet`` (one
-row per image, the "frame" arrays) and one ``summary.json`` (episodes, counts of malformed messages).
-``<name>`` = ``<bag directory name>_ep<k>`` (k = 000, 001, ...).
-
-The frame and hand arrays and their layout are those of ``wildhands_core.episodes`` (the one episode
-writer, also used by ``wildhands-video``): ``stamp_ns`` = image header stamp, ``frame_log_time_ns`` = bag
-log time of the HandArray, the wrist pose and ``grasp_class`` as recorded in the message.
-Robot targets (``wildhands_ros.bag.robot_targets``: the hands in ``target_frame`` when one is given, pinch
-aperture, gripper open/closed and command, wrist target pose per side) are added to the hand and frame
-arrays. Also ``frame_id`` (str, the camera optical frame of the episode's first image), ``target_frame``
-(str, "" without one) and ``grasp_class_names`` in the npz. ``format="lerobot"`` writes a LeRobot dataset
-instead (``wildhands_ros.bag.lerobot_export``); ``plot`` adds ``<name>_plot.png`` per episode.
-Malformed messages (not deserialisable, handedness not 0/1, non-finite values, wrong array sizes) are
-skipped and counted by reason; frames whose camera -> target transform is missing are kept (target values
-NaN, ``transform_ok`` False) and counted by reason in ``transform_missing``.
+Malformed messages (not deserialisable, handedness not 0/1, non-finite values, wrong array sizes, a stamp
+already seen) are skipped and counted by reason (``MALFORMED_REASONS``).
 """
 
 from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 from rosbags.rosbag2 import Reader
 
-from wildhands_core.episodes import FRAME_ARRAYS, HAND_ARRAYS, episode_arrays, write_episode_arrays
 from wildhands_core.gripper import GripperConfig
 from wildhands_core.handedness import Handedness
 from wildhands_core.stamps import NS_PER_S, stamp_to_ns
-from wildhands_core.transforms import TRANSFORM_ERROR_REASONS, TransformBuffer
-from wildhands_ros.bag.atomic import atomic_path, write_json_atomic
-from wildhands_ros.bag.robot_targets import TARGET_HAND_ARRAYS, TargetFrame, episode_targets
-from wildhands_ros.bag.tf_bag import read_bag_transforms
-from wildhands_ros.bag.types import HAND_ARRAY, make_typestore, register_bag_types
-from wildhands_ros.hand_fields import hand_from_fields
+from wildhands_core.transforms import TransformBuffer
+from wildhands_offline.hand_fields import hand_from_fields
+from wildhands_offline.robot_targets import TargetFrame
+from wildhands_offline.tf_bag import read_bag_transforms
+from wildhands_offline.types import HAND_ARRAY, make_typestore, register_bag_types
 
 MALFORMED_REASONS = ("deserialize", "handedness", "array_size", "non_finite", "duplicate_stamp")
-__all__ = ["FRAME_ARRAYS", "HAND_ARRAYS", "ExportConfig", "ExportSummary", "episode_arrays", "export_bags",
-           "split_episodes", "stamp_gaps", "target_for_bag"]
+
 
 @dataclass
 class ExportConfig:
@@ -119,7 +98,7 @@ def _hand_row(h) -> dict:
     return row
 
 
-def _read_bag(path: Path, cfg: ExportConfig, malformed: Counter) -> tuple[list[dict], str]:
+def read_hands_bag(path: Path, cfg: ExportConfig, malformed: Counter) -> tuple[list[dict], str]:
     """Valid HandArray messages of one bag as frame dicts sorted by stamp, and the topic read."""
     from tqdm import tqdm
 
@@ -185,7 +164,7 @@ def stamp_gaps(stamps_ns: np.ndarray, factor: float = 1.5) -> list[dict]:
             for i in np.nonzero(d > factor * med)[0]] if med > 0 else []
 
 
-def _side_confidence(arrays: dict[str, np.ndarray]) -> np.ndarray:
+def side_confidence(arrays: dict[str, np.ndarray]) -> np.ndarray:
     """(F, 2) confidence of the most confident LEFT / RIGHT hand, NaN where none."""
     side = arrays["hand_index_by_side"]
     conf = np.full(side.shape, np.nan, np.float32)
@@ -206,57 +185,3 @@ def target_for_bag(bag: Path, cfg: ExportConfig, camera_frames: set[str],
     return TargetFrame(cfg.target_frame, buf)
 
 
-def export_bags(in_bags: list[str | Path], out_dir: str | Path, cfg: ExportConfig | None = None,
-                on_episode: Callable[[str], None] | None = None) -> ExportSummary:
-    """Export the HandArray messages of ``in_bags`` into ``out_dir``; see the module docstring.
-    ``on_episode(name)`` is called after each episode written (an exception there aborts: no output)."""
-    cfg = cfg if cfg is not None else ExportConfig()
-    if cfg.format == "lerobot":
-        from wildhands_ros.bag.lerobot_export import export_lerobot
-
-        return export_lerobot(in_bags, out_dir, cfg, on_episode)
-    if cfg.format != "npz":
-        raise ValueError(f"unknown export format {cfg.format!r} (npz | lerobot)")
-    out_dir = Path(out_dir)
-    summary = ExportSummary(output=str(out_dir), target_frame=cfg.target_frame)
-    malformed: Counter[str] = Counter()
-    missing: Counter[str] = Counter()
-    with atomic_path(out_dir, cfg.overwrite) as work:
-        work.mkdir()
-        for bag in map(Path, in_bags):
-            frames, topic = _read_bag(bag, cfg, malformed)
-            summary.messages += len(frames)
-            stamps = [f["stamp_ns"] for f in frames]
-            target = target_for_bag(bag, cfg, {f["frame_id"] for f in frames}, malformed)
-            for k, sl in enumerate(split_episodes(stamps, cfg.episode_gap_s)):
-                name = f"{bag.name}_ep{k:03d}"
-                ep = frames[sl]
-                arrays = episode_arrays(ep)
-                ep_missing: Counter[str] = Counter()
-                arrays.update(episode_targets(arrays, [f["frame_id"] for f in ep], target, cfg.gripper,
-                                              ep_missing))
-                missing.update(ep_missing)
-                hand_names = [*HAND_ARRAYS, "pinch_aperture_m", *(TARGET_HAND_ARRAYS if target else ())]
-                write_episode_arrays(work, name, arrays, ep[0]["frame_id"], hand_names,
-                                     [*FRAME_ARRAYS, *ROBOT_FRAME_ARRAYS],
-                                     {"target_frame": cfg.target_frame or ""})
-                summary.episodes.append({
-                    "name": name, "bag": str(bag), "topic": topic, "frames": len(ep),
-                    "hands": int(arrays["frame_index"].size), "first_stamp_ns": ep[0]["stamp_ns"],
-                    "last_stamp_ns": ep[-1]["stamp_ns"], "frame_id": ep[0]["frame_id"],
-                    "frames_without_hands": int(np.sum(arrays["frame_num_hands"] == 0)),
-                    "transform_missing": int(np.sum(~arrays["transform_ok"])),
-                    "gaps": stamp_gaps(arrays["frame_stamp_ns"]),
-                })
-                if cfg.plot:
-                    from wildhands_ros.bag.plot import plot_episode
-
-                    plot_episode(work / f"{name}_plot.png", name, arrays["frame_stamp_ns"],
-                                 arrays["wrist_target_pose"], arrays["gripper_aperture_m"],
-                                 _side_confidence(arrays), cfg.target_frame or ep[0]["frame_id"])
-                if on_episode is not None:
-                    on_episode(name)
-        summary.malformed = {r: malformed[r] for r in (*MALFORMED_REASONS, "tf_message") if malformed[r]}
-        summary.transform_missing = {r: missing[r] for r in TRANSFORM_ERROR_REASONS if missing[r]}
-        write_json_atomic(work / "summary.json", summary.to_dict())
-    return summary

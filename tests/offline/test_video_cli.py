@@ -13,13 +13,13 @@ import pytest
 import yaml
 
 from wildhands_core import intrinsics
-from wildhands_core.cli.video import main
 from wildhands_core.detection import box_iou_xyxy
 from wildhands_core.episodes import FRAME_ARRAYS, HAND_ARRAYS
+from wildhands_offline.cli.video import main
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "models" / "demo"
-DATA = Path(__file__).parent / "data"
+DATA = REPO / "tests" / "core" / "data"
 N_FRAMES = 6
 SIZE = (320, 240)
 
@@ -126,6 +126,8 @@ def test_video_with_the_demo_model_writes_overlay_and_the_bag_exporters_arrays(s
     cap.release()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["frames"] == N_FRAMES and summary["hands"] == n and summary["K_px"] == K.tolist()
+    assert set(summary["tracks_ended"]) == {"missed", "implausible", "side"}  # what was not published
+    assert isinstance(summary["estimates_withheld"], dict)
 
 
 def test_image_folder_with_mediapipe_and_a_field_of_view(tmp_path, capsys):

@@ -1,6 +1,6 @@
 """Recorded image/CameraInfo messages (rosbags dataclasses, or any object with their fields) -> RGB + K.
 
-The decoding and checks are the node's (``wildhands_ros.image_decoding``); here every frame that cannot be
+The decoding and checks are the node's (``wildhands_offline.image_decoding``); here every frame that cannot be
 used raises :class:`RejectedFrameError` with a stable ``reason`` key, counted by the bag tools:
 ``deserialize`` (the recorded bytes are not a valid message), ``encoding`` (unsupported encoding),
 ``empty_image``, ``image_layout`` (step or data too short: truncated data; the node's key for it is
@@ -18,8 +18,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from wildhands_ros import image_decoding
-from wildhands_ros.image_decoding import InputError
+from wildhands_offline import image_decoding
+from wildhands_offline.image_decoding import InputError
 
 #: Every reason a frame can be rejected for, in report order.
 REASONS = (

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from wildhands_core.detection.factory import DETECTOR_SOURCES
 from wildhands_core.estimator import BACKENDS, EstimatorConfig
 from wildhands_core.gripper import GripperConfig
-from wildhands_ros.bag.process import STORAGES, ProcessConfig
+from wildhands_offline.process import STORAGES, ProcessConfig
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _process(a: argparse.Namespace) -> int:
     from wildhands_core.estimator import HandPoseEstimator
-    from wildhands_ros.bag.process import offline_pipeline_config, process_bag
+    from wildhands_offline.process import offline_pipeline_config, process_bag
 
     est = HandPoseEstimator(EstimatorConfig(
         checkpoint=a.checkpoint, mano_dir=a.mano_dir, backend=a.backend, device=a.device,
@@ -120,8 +120,8 @@ def _process(a: argparse.Namespace) -> int:
 
 
 def _export(a: argparse.Namespace) -> int:
-    from wildhands_ros.bag.export import ExportConfig, export_bags
-    from wildhands_ros.bag.tf_bag import parse_extrinsic
+    from wildhands_offline.export import ExportConfig, export_bags
+    from wildhands_offline.tf_bag import parse_extrinsic
 
     if a.extrinsic and not a.target_frame:
         raise ValueError("--extrinsic needs --target-frame (the frame the camera pose is given in)")

@@ -18,7 +18,7 @@ An image without a HandArray (``no_estimate``) or without hands is kept, with it
 that cannot be decoded, change size, or do not advance the stamp are skipped and counted. Gaps and filled
 frames are listed per episode in ``wildhands_export.json`` (the summary, next to ``meta/``).
 
-Features (``wildhands_ros.bag.lerobot_features``; meta/info.json gives every column's name and unit, the
+Features (``wildhands_offline.lerobot_features``; meta/info.json gives every column's name and unit, the
 frame, the joint names and the rotation conventions; ``robot_type`` "human_hands_mano"; side 0 = LEFT
 hand, 1 = RIGHT hand, the most confident of that side; target frame = ``target_frame`` or the camera
 optical frame). A side without a hand (its valid flag 0, ``hands_valid`` False) keeps its values of the
@@ -56,9 +56,17 @@ from rosbags.rosbag2 import Reader
 
 from wildhands_core.stamps import NS_PER_S, stamp_to_ns
 from wildhands_core.transforms import TRANSFORM_ERROR_REASONS
-from wildhands_ros.bag import frames as frame_io
-from wildhands_ros.bag.atomic import atomic_path, write_json_atomic
-from wildhands_ros.bag.lerobot_features import (
+from wildhands_offline import frames as frame_io
+from wildhands_offline.atomic import atomic_path, write_json_atomic
+from wildhands_offline.hands_bag import (
+    MALFORMED_REASONS,
+    ExportSummary,
+    read_hands_bag,
+    side_confidence,
+    stamp_gaps,
+    target_for_bag,
+)
+from wildhands_offline.lerobot_features import (
     ACTION_NAMES,
     ROBOT_TYPE,
     SIDE_ACTION_SIZE,
@@ -66,9 +74,9 @@ from wildhands_ros.bag.lerobot_features import (
     STATE_NAMES,
     lerobot_features,
 )
-from wildhands_ros.bag.lerobot_writer import CODEBASE_VERSION, LeRobotWriter
-from wildhands_ros.bag.robot_targets import episode_targets
-from wildhands_ros.bag.types import COMPRESSED_IMAGE, IMAGE, make_typestore, register_bag_types
+from wildhands_offline.lerobot_writer import CODEBASE_VERSION, LeRobotWriter
+from wildhands_offline.robot_targets import episode_targets
+from wildhands_offline.types import COMPRESSED_IMAGE, IMAGE, make_typestore, register_bag_types
 
 VIDEO_KEY = "observation.images.camera"
 #: Default episode split (s): a longer step between consecutive images starts a new episode.
@@ -131,7 +139,6 @@ def _episode_columns(by_stamp: dict[int, dict], cfg, target, missing: Counter, s
     repeats the previous image; its stamp is interpolated), their validity masks (for the writer), the
     summary entry, and the arrays of the recorded rows."""
     from wildhands_core.episodes import episode_arrays
-    from wildhands_ros.bag.export import stamp_gaps
 
     F = len(stamps)
     all_stamps, rec = np.asarray(stamps, np.int64), np.asarray(recorded, bool)
@@ -183,13 +190,12 @@ def _episode_columns(by_stamp: dict[int, dict], cfg, target, missing: Counter, s
 
 def export_lerobot(in_bags, out_dir, cfg, on_episode: Callable[[str], None] | None = None):
     """See the module docstring; returns the ``ExportSummary``."""
-    from wildhands_ros.bag.export import ExportSummary, _read_bag
 
     out_dir = Path(out_dir)
     summary = ExportSummary(output=str(out_dir), target_frame=cfg.target_frame, format="lerobot")
     malformed: Counter[str] = Counter()
     bags = [Path(b) for b in in_bags]
-    read = [_read_bag(b, cfg, malformed) for b in bags]
+    read = [read_hands_bag(b, cfg, malformed) for b in bags]
     fps = dataset_fps(_image_rate_hz(bags, cfg.image_topic), cfg.fps)
     with atomic_path(out_dir, cfg.overwrite) as work:
         cams = sorted({f["frame_id"] for frames, _ in read for f in frames if f["frame_id"]})
@@ -224,7 +230,6 @@ class _LeRobotRun:
         """The images of ``bag`` with the HandArray frames of the same stamps, as one or more episodes."""
         from tqdm import tqdm
 
-        from wildhands_ros.bag.export import target_for_bag
 
         cfg, skipped = self.cfg, self.skipped
         self.summary.messages += len(hand_frames)
@@ -293,7 +298,6 @@ class _LeRobotRun:
 
     def _close_episode(self, e: _Episode) -> None:
         """End the episode of ``e.stamps``: its columns, summary entry, plot; ``e`` then starts the next."""
-        from wildhands_ros.bag.export import _side_confidence
 
         cfg = self.cfg
         cols, masks, info, arrays = _episode_columns(e.by_stamp, cfg, e.target, self.missing, e.stamps,
@@ -304,12 +308,12 @@ class _LeRobotRun:
                                       "bag": str(e.bag), "topic": e.topic, **info,
                                       "hands": int(arrays["frame_index"].size)})
         if cfg.plot:
-            from wildhands_ros.bag.plot import plot_episode
+            from wildhands_offline.plot import plot_episode
 
             (self.work / "plots").mkdir(exist_ok=True)
             plot_episode(self.work / "plots" / f"episode_{row['episode_index']:06d}.png", name,
                          arrays["frame_stamp_ns"], arrays["wrist_target_pose"],
-                         arrays["gripper_aperture_m"], _side_confidence(arrays),
+                         arrays["gripper_aperture_m"], side_confidence(arrays),
                          cfg.target_frame or info["frame_id"])
         if self.on_episode is not None:
             self.on_episode(name)
@@ -335,8 +339,6 @@ class _Episode:
 
 
 def _malformed_reasons() -> tuple[str, ...]:
-    from wildhands_ros.bag.export import MALFORMED_REASONS
-
     return MALFORMED_REASONS
 
 

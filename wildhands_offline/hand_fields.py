@@ -1,7 +1,7 @@
 """The one place that knows the field layout of the project's messages, as plain Python (no rclpy).
 
 ``hand_fields(est)`` gives the values of a ``wildhands_ros/msg/Hand`` as a nested dict (sub-messages as
-dicts, arrays as numpy float32), so the rclpy node and the rosbags bag tools (``wildhands_ros.bag.messages
+dicts, arrays as numpy float32), so the rclpy node and the rosbags bag tools (``wildhands_offline.messages
 .from_fields``) build their messages from the same values. ``hand_from_fields`` is the inverse (it accepts
 any object with the message's attributes: an rclpy or a rosbags message).
 

@@ -1,10 +1,12 @@
-"""`wildhands-video INPUT --checkpoint CKPT --out DIR`: hands of a video, an image folder or a camera, no ROS.
+"""`wildhands-video INPUT --checkpoint CKPT --out DIR`: hands of a video, an image folder, a camera or a
+LeRobot dataset's camera video, no ROS.
 
 INPUT: a video file (anything OpenCV reads: .mp4, .avi, .mkv, ...), a folder of images (.png, .jpg, .jpeg,
-.bmp, .tif, .tiff, in name order), or a camera device (``0``, ``/dev/video0``; read until Ctrl-C or
-``--max-frames``). Every frame goes through the same detector + tracker + estimator + smoother as the node
-(``wildhands_core.pipeline.HandPipeline``; MediaPipe by default, ``--detector learned`` for the demo's
-detector of synthetic renders).
+.bmp, .tif, .tiff, in name order), a camera device (``0``, ``/dev/video0``; read until Ctrl-C or
+``--max-frames``), or a LeRobot v3.0 dataset folder (``--episode``, ``--video-key``; frames read as
+``wildhands_offline.sources`` says). Every frame goes through the same detector + tracker + estimator +
+smoother as the node (``wildhands_core.pipeline.HandPipeline``; MediaPipe by default, ``--detector learned``
+for the demo's detector of synthetic renders).
 
 Intrinsics (the tool prints which it used): ``--camera-info YAML`` (the camera_calibration format; a
 distorted camera's frames are undistorted first), ``--fx --fy --cx --cy`` (pixels), ``--fov-deg``
@@ -25,94 +27,14 @@ import dataclasses
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from wildhands_core.estimator import BACKENDS, EstimatorConfig
 from wildhands_core.pipeline import PipelineConfig
-from wildhands_core.stamps import frame_stamp_ns
 from wildhands_core.tracking.config import TrackerConfig
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
-
-
-@dataclass
-class Source:
-    """Frames of the input: ``frames()`` yields (stamp_ns, RGB image); ``total`` frames if known."""
-
-    kind: str  # "video" | "folder" | "camera"
-    name: str
-    total: int | None
-    fps: float
-    _open: object
-
-    def frames(self) -> Iterator[tuple[int, np.ndarray]]:
-        return self._open()  # type: ignore[operator]
-
-
-def open_source(spec: str, fps: float, max_frames: int | None) -> Source:
-    """The frames of ``spec`` (see the module docstring); ValueError when it cannot be read."""
-    import cv2
-
-    path = Path(spec)
-    limit = max_frames if max_frames is not None else None
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
-            raise ValueError(f"{path}: no image ({', '.join(IMAGE_SUFFIXES)}) in this folder")
-        files = files[:limit] if limit is not None else files
-
-        def folder() -> Iterator[tuple[int, np.ndarray]]:
-            for i, f in enumerate(files):
-                bgr = cv2.imread(str(f), cv2.IMREAD_COLOR)
-                if bgr is None:
-                    raise ValueError(f"{f}: not a readable image")
-                yield frame_stamp_ns(i, fps), np.ascontiguousarray(bgr[:, :, ::-1])
-
-        return Source("folder", path.name, len(files), fps, folder)
-    is_device = spec.isdigit() or spec.startswith("/dev/video")
-    if not is_device and not path.is_file():
-        raise ValueError(f"{spec}: no such file, folder or camera device")
-    cap = cv2.VideoCapture(int(spec) if spec.isdigit() else spec)
-    if not cap.isOpened():
-        raise ValueError(f"{spec}: OpenCV cannot open this {'camera' if is_device else 'video'}")
-    rate = cap.get(cv2.CAP_PROP_FPS) or fps
-    if is_device:
-        name = "camera" + "".join(c for c in spec if c.isdigit())
-
-        def wall_clock(_n: int) -> int:
-            return time.time_ns()
-
-        return Source("camera", name, limit, rate, lambda: _read_capture(cap, limit, wall_clock))
-    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
-    if count is not None and limit is not None:
-        count = min(count, limit)
-
-    def video_stamp(n: int) -> int:
-        # the frame's presentation time; some containers report 0: then index / rate
-        pos_ms = cap.get(cv2.CAP_PROP_POS_MSEC)
-        return round(pos_ms * 1e6) if n > 0 and pos_ms > 0 else frame_stamp_ns(n, rate)
-
-    return Source("video", path.stem, count, rate, lambda: _read_capture(cap, limit, video_stamp))
-
-
-def _read_capture(cap, limit: int | None, stamp_of: Callable[[int], int]) -> Iterator[tuple[int, np.ndarray]]:
-    """(stamp_ns, RGB) of the frames of an OpenCV capture, at most ``limit``; ``stamp_of(n)`` = the stamp of
-    frame ``n`` (0-based), asked right after it was read. Releases the capture at the end."""
-    n = 0
-    try:
-        while limit is None or n < limit:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            stamp = stamp_of(n)
-            n += 1
-            yield stamp, np.ascontiguousarray(bgr[:, :, ::-1])
-    finally:
-        cap.release()
+from wildhands_offline.sources import Source, open_source
 
 
 def choose_intrinsics(a: argparse.Namespace, width: int, height: int):
@@ -142,7 +64,7 @@ def choose_intrinsics(a: argparse.Namespace, width: int, height: int):
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="wildhands-video", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("input", help="video file, image folder, or camera device (0, /dev/video0)")
+    ap.add_argument("input", help="video file, image folder, camera (0, /dev/video0) or LeRobot dataset")
     ap.add_argument("--checkpoint", required=True, help="estimator checkpoint (project or released .ckpt)")
     ap.add_argument("--out", required=True, help="output folder")
     ap.add_argument("--camera-info", default=None, help="camera_calibration YAML of the camera")
@@ -167,6 +89,9 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--overlay", default="mp4", choices=["mp4", "png", "none"])
     ap.add_argument("--fps", type=float, default=30.0, help="frame rate of an image folder or a bare video")
     ap.add_argument("--max-frames", type=int, default=None)
+    ap.add_argument("--episode", type=int, default=0, help="episode of a LeRobot dataset INPUT")
+    ap.add_argument("--video-key", default=None,
+                    help="video feature of a LeRobot dataset INPUT (default: its only one)")
     ap.add_argument("--overwrite", action="store_true", help="write into a non-empty DIR")
     ap.add_argument("--no-progress", action="store_true")
     return ap
@@ -211,7 +136,7 @@ def _check_arguments(a: argparse.Namespace) -> None:
 
 def _open_input(a: argparse.Namespace):
     """(source, its frames from the first on, (W, H), intrinsics or None); ValueError when unreadable."""
-    src = open_source(a.input, a.fps, a.max_frames)
+    src = open_source(a.input, a.fps, a.max_frames, a.episode, a.video_key)
     frames = src.frames()
     first = next(frames, None)
     if first is None:
@@ -328,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         "detector": a.detector, "tracking": not a.no_tracking, "seconds": elapsed,
         "frames_per_s": n_frames / elapsed if elapsed > 0 else None, "interrupted": interrupted,
         "episode": name, "frame_id": frame_id,
+        "estimates_withheld": dict(sorted(pipe.withheld.items())), "tracks_ended": dict(pipe.tracker.ended),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     print(f"{n_frames} frames, {n_hands} hands, {summary['frames_per_s'] or 0:.1f} frames/s -> {out}/"

@@ -16,7 +16,7 @@ header stamp and written at the image's bag log time; optionally the input topic
 unchanged. ``HandArray.latency_ms`` holds the offline compute time per frame (ms). 3D in metres in the
 image's camera optical frame (x right, y down, z forward), 2D in pixels of the original image.
 
-Frames that cannot be used are counted by reason (``wildhands_ros.bag.frames.REASONS``) and listed
+Frames that cannot be used are counted by reason (``wildhands_offline.frames.REASONS``) and listed
 (log time, stamp, reason) in the returned :class:`ProcessSummary`, also written as JSON beside the output
 (``<OUT>.summary.json``). The output bag is written under a temporary directory beside OUT and renamed at
 the end: an interrupted run leaves no OUT.
@@ -48,24 +48,24 @@ from wildhands_core.estimator import EstimatorConfig
 from wildhands_core.pipeline import Estimator, HandPipeline, PipelineConfig, build_detector
 from wildhands_core.stamps import ns_to_seconds, stamp_to_ns
 from wildhands_core.tracking.config import TrackerConfig
-from wildhands_ros.bag.atomic import atomic_path, write_json_atomic
-from wildhands_ros.bag.frames import (
+from wildhands_offline.atomic import atomic_path, write_json_atomic
+from wildhands_offline.frames import (
     REASONS,
     RejectedFrameError,
     camera_info_to_K,
     compressed_to_rgb,
     image_to_rgb,
 )
-from wildhands_ros.bag.messages import hand_array_msg, tf_msg
-from wildhands_ros.bag.topics import pick_boxes, pick_image, pick_info
-from wildhands_ros.bag.types import (
+from wildhands_offline.hand_fields import detections_from_box_fields, frame_prefix_problem
+from wildhands_offline.messages import hand_array_msg, tf_msg
+from wildhands_offline.topics import pick_boxes, pick_image, pick_info
+from wildhands_offline.types import (
     COMPRESSED_IMAGE,
     HAND_ARRAY,
     TF_MESSAGE,
     make_typestore,
     register_bag_types,
 )
-from wildhands_ros.hand_fields import detections_from_box_fields, frame_prefix_problem
 
 STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 
@@ -117,7 +117,9 @@ class ProcessConfig:
 @dataclass
 class ProcessSummary:
     """What a run did. ``rejected``: frames not used, by reason; ``rejected_frames``: one entry per such
-    frame, ``{"log_time_ns", "stamp_ns" (None when unknown), "reason", "message"}``."""
+    frame, ``{"log_time_ns", "stamp_ns" (None when unknown), "reason", "message"}``; ``estimates_withheld``:
+    estimates of published hands left out because they did not look like a hand, by reason
+    (``HandPipeline.withheld``); ``tracks_ended``: tracks ended, by reason (``HandTracker.ended``)."""
 
     input: str
     output: str
@@ -130,6 +132,8 @@ class ProcessSummary:
     hands_written: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
     rejected_frames: list[dict] = field(default_factory=list)
+    estimates_withheld: dict[str, int] = field(default_factory=dict)
+    tracks_ended: dict[str, int] = field(default_factory=dict)
     boxes_malformed: int = 0
     info_malformed: int = 0
     copied_messages: int = 0
@@ -306,6 +310,8 @@ def process_bag(
                             lambda f: _estimate(pipeline, external, boxes_by_stamp, f))
             finally:
                 writer.close()
+    summary.estimates_withheld = dict(sorted(pipeline.withheld.items()))
+    summary.tracks_ended = dict(pipeline.tracker.ended)
     summary.wall_s = time.perf_counter() - t_start
     summary.realtime_factor = summary.bag_duration_s / summary.wall_s if summary.wall_s > 0 else 0.0
     write_json_atomic(summary_path(out_bag), summary.to_dict())

@@ -1,0 +1,299 @@
+"""`wildhands-batch` on a real local Ray (2 workers) over 6 small inputs of mixed kinds made here from the
+project's synthetic sequences (2 videos, an image folder, an MCAP and a sqlite3 bag, a LeRobot v3.0
+dataset) plus 3 that fail (a corrupt bag, a video with no intrinsics, a file that is no video); compared
+with the single-process path (``--workers 0``) on the same inputs.
+
+One Ray session serves the module (starting Ray takes seconds); the demo estimator and the demo's learned
+detector, torch backend, one thread per worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import threading
+import time
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from rosbags.rosbag2 import StoragePlugin, Writer
+
+from wildhands_core.stamps import ns_to_sec_nanosec
+from wildhands_offline.batch import run_batch, start_ray
+from wildhands_offline.batch_inputs import batch_inputs, list_inputs
+from wildhands_offline.batch_worker import BatchConfig
+from wildhands_offline.cli.batch import main
+from wildhands_offline.messages import from_fields
+from wildhands_offline.types import CAMERA_INFO, IMAGE, make_typestore
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "models" / "demo"
+SIZE = (128, 96)
+FPS = 10
+#: frames used per input; the first video is long enough to be killed in the middle of
+FRAMES = {"a_video.mp4": 16, "b_video.mp4": 3, "c_folder": 3, "d_bag_mcap": 3, "e_bag_sqlite3": 3,
+          "f_lerobot": 4}
+#: frames each input holds that the pipeline must reject, by reason (the image folder ends with an image of
+#: another size than its first)
+REJECTED = {"c_folder": {"image_size": 1}}
+#: inputs that fail, with the reason the summary must give
+FAILING = {"g_corrupt.mcap": "unreadable", "h_no_intrinsics.mp4": "no_intrinsics",
+           "i_unreadable.mp4": "unreadable"}
+
+
+def _camera_yaml(path: Path, K: np.ndarray) -> None:
+    """The camera_calibration YAML layout (what cameracalibrator writes)."""
+    d = {"image_width": SIZE[0], "image_height": SIZE[1], "camera_name": "head_cam",
+         "camera_matrix": {"rows": 3, "cols": 3, "data": [float(v) for v in K.reshape(9)]},
+         "distortion_model": "plumb_bob",
+         "distortion_coefficients": {"rows": 1, "cols": 5, "data": [0.0] * 5},
+         "rectification_matrix": {"rows": 3, "cols": 3, "data": np.eye(3).reshape(9).tolist()},
+         "projection_matrix": {"rows": 3, "cols": 4, "data": np.c_[K, np.zeros(3)].reshape(12).tolist()}}
+    path.write_text(yaml.safe_dump(d))
+
+
+def _bag(path: Path, storage: StoragePlugin, images: list[np.ndarray], K: np.ndarray) -> None:
+    ts = make_typestore()
+    with Writer(path, version=9, storage_plugin=storage) as w:
+        img_c = w.add_connection("/cam/image_raw", IMAGE, typestore=ts)
+        info_c = w.add_connection("/cam/camera_info", CAMERA_INFO, typestore=ts)
+        for i, rgb in enumerate(images):
+            stamp = 1_000_000_000 + i * 100_000_000
+            sec, nsec = ns_to_sec_nanosec(stamp)
+            header = {"stamp": {"sec": sec, "nanosec": nsec}, "frame_id": "cam_optical"}
+            img = {"header": header, "height": SIZE[1], "width": SIZE[0], "encoding": "rgb8",
+                   "is_bigendian": 0, "step": SIZE[0] * 3, "data": np.ascontiguousarray(rgb).reshape(-1)}
+            info = {"header": header, "height": SIZE[1], "width": SIZE[0], "distortion_model": "plumb_bob",
+                    "d": np.zeros(5), "k": K.reshape(-1).astype(np.float64), "r": np.eye(3).reshape(-1),
+                    "p": np.c_[K, np.zeros(3)].reshape(-1).astype(np.float64)}
+            w.write(img_c, stamp, ts.serialize_cdr(from_fields(ts, IMAGE, img), IMAGE))
+            w.write(info_c, stamp + 1000, ts.serialize_cdr(from_fields(ts, CAMERA_INFO, info), CAMERA_INFO))
+
+
+def _mp4_av(path: Path, images: list[np.ndarray]) -> None:
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=FPS)
+        s.width, s.height, s.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
+        for rgb in images:
+            for packet in s.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                out.mux(packet)
+        for packet in s.encode():
+            out.mux(packet)
+
+
+def _lerobot(root: Path, images: list[np.ndarray], K: np.ndarray) -> None:
+    """LeRobot's documented v3.0 layout: info.json, meta/episodes parquet, two episodes in one video file."""
+    key = "observation.images.cam"
+    video = root / "videos" / key / "chunk-000" / "file-000.mp4"
+    video.parent.mkdir(parents=True)
+    _mp4_av(video, images)
+    (root / "meta" / "episodes" / "chunk-000").mkdir(parents=True)
+    info = {"codebase_version": "v3.0", "fps": FPS,
+            "features": {key: {"dtype": "video", "shape": [SIZE[1], SIZE[0], 3], "names": None}},
+            "video_path": "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4"}
+    (root / "meta" / "info.json").write_text(json.dumps(info))
+    n0 = len(images) // 2
+    pq.write_table(pa.table({"episode_index": [0, 1], "length": [n0, len(images) - n0],
+                             f"videos/{key}/chunk_index": [0, 0], f"videos/{key}/file_index": [0, 0],
+                             f"videos/{key}/from_timestamp": [0.0, n0 / FPS],
+                             f"videos/{key}/to_timestamp": [n0 / FPS, len(images) / FPS]}),
+                   root / "meta" / "episodes" / "chunk-000" / "file-000.parquet")
+    _camera_yaml(root / "camera_info.yaml", K)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> Path:
+    """The 6 inputs and the 3 failing ones in one folder; each from its own synthetic sequence."""
+    from wildhands_synth.sequence import SyntheticSequence
+
+    d = tmp_path_factory.mktemp("inputs")
+    for seed, (name, n) in enumerate(FRAMES.items()):
+        seq = SyntheticSequence(70_000 + seed, SIZE, threads=1)
+        images = [f.image for f in seq.frames(n)]
+        K = np.asarray(seq.K_px, np.float64)
+        path = d / name
+        if name.endswith(".mp4"):
+            w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, SIZE)
+            for rgb in images:
+                w.write(np.ascontiguousarray(rgb[:, :, ::-1]))
+            w.release()
+            _camera_yaml(path.with_suffix(".yaml"), K)
+        elif name == "c_folder":
+            path.mkdir()
+            for i, rgb in enumerate(images):
+                cv2.imwrite(str(path / f"{i:04d}.png"), rgb[:, :, ::-1])
+            cv2.imwrite(str(path / f"{n:04d}.png"), np.zeros((SIZE[1] // 2, SIZE[0] // 2, 3), np.uint8))
+            _camera_yaml(path / "camera_info.yaml", K)
+        elif name.startswith("d_bag"):
+            _bag(path, StoragePlugin.MCAP, images, K)
+        elif name.startswith("e_bag"):
+            _bag(path, StoragePlugin.SQLITE3, images, K)
+        else:
+            _lerobot(path, images, K)
+    (d / "g_corrupt.mcap").write_bytes(b"\x89MCAP0\r\n" + os.urandom(300))
+    w = cv2.VideoWriter(str(d / "h_no_intrinsics.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), FPS, SIZE)
+    for i in range(2):
+        w.write(np.full((SIZE[1], SIZE[0], 3), 60 * i, np.uint8))
+    w.release()
+    (d / "i_unreadable.mp4").write_bytes(os.urandom(500))
+    return d
+
+
+def _cfg() -> BatchConfig:
+    return BatchConfig(checkpoint=str(DEMO / "wildhands_demo.pt"), backend="torch", detector="learned",
+                       detector_checkpoint=str(DEMO / "detector_demo.pt"), threads=1)
+
+
+def _hashes(dataset: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(dataset.iterdir())}
+
+
+def _paths(inputs: Path, failing: bool = True) -> list[Path]:
+    names = [*FRAMES, *FAILING] if failing else list(FRAMES)
+    return list_inputs([str(inputs / n) for n in names], [], [])
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    import ray
+
+    assert start_ray(workers=2, cpus_per_worker=1.0, address=None)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def single(inputs, tmp_path_factory) -> Path:
+    """The single-process run (no Ray) over the same 9 inputs."""
+    out = tmp_path_factory.mktemp("single")
+    summary = run_batch(_paths(inputs), out, _cfg(), workers=0, progress=False)
+    assert summary["done"] == 6, summary["failed"]
+    return out
+
+
+@pytest.mark.slow
+def test_two_workers_give_the_single_process_dataset_and_report_the_failing_inputs(
+        inputs, single, ray_session, tmp_path, capsys):
+    out = tmp_path / "out"
+    manifest = tmp_path / "inputs.txt"  # relative paths, a comment, a blank line
+    manifest.write_text(f"# the good ones\n\n{chr(10).join(f'../{inputs.name}/{n}' for n in FRAMES)}\n")
+    assert tmp_path.parent == inputs.parent  # pytest's base folder: the manifest's paths are relative
+    args = ["--manifest", str(manifest), "--glob", str(inputs / "*"), "--checkpoint", _cfg().checkpoint,
+            "--backend", "torch", "--detector", "learned", "--detector-checkpoint",
+            _cfg().detector_checkpoint, "--workers", "2", "--out", str(out), "--no-progress"]
+    assert main(args) == 1  # some inputs failed
+    err = capsys.readouterr().err
+    assert all(f"{name}: {reason}" in err for name, reason in FAILING.items()), err
+    assert _hashes(out / "dataset") == _hashes(single / "dataset")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["done"] == 6
+    assert {Path(f["input"]).name: f["reason"] for f in summary["failed"]} == FAILING
+    rows = {Path(r["input"]).name: r for r in summary["per_input"]}
+    for name, n in FRAMES.items():
+        rejected = REJECTED.get(name, {})
+        assert rows[name]["frames_used"] == n and rows[name]["frames"] == n + sum(rejected.values()), name
+        assert rows[name]["rejected"] == rejected, name
+        # the tracker's counts of what it did not publish, by its reasons (tracking.tracker.HandTracker)
+        assert set(rows[name]["tracks_ended"]) == {"missed", "implausible", "side"}, name
+        assert isinstance(rows[name]["estimates_withheld"], dict), name
+        assert rows[name]["status"] == "done" and rows[name]["seconds"] > 0 and rows[name]["worker"]
+    assert sum(rows[n]["hands"] for n in FRAMES) > 0  # hands in the synthetic frames
+    assert len({rows[n]["worker"] for n in FRAMES}) == 2
+    index = json.loads((out / "dataset" / "episodes.json").read_text())
+    assert [Path(e["input"]).name for e in index] == list(FRAMES)  # sorted input order, each once
+    assert index[-1]["episodes"] == ["00005_f_lerobot_ep000", "00005_f_lerobot_ep001"]  # one per episode
+    first = np.load(out / "dataset" / f"{index[0]['episodes'][0]}.npz")
+    assert first["frame_stamp_ns"].tolist() == [round(i * 1e9 / FPS) for i in range(FRAMES["a_video.mp4"])]
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_input_is_retried_and_every_input_appears_once(inputs, single, ray_session,
+                                                                            tmp_path):
+    out = tmp_path / "out"
+    paths = _paths(inputs, failing=False)
+    keys = {Path(i.path).name: i.key for i in batch_inputs(paths, _cfg().config_hash())}
+    long_key = keys["a_video.mp4"]
+    killed: list[int] = []
+
+    def kill_the_long_input() -> None:
+        deadline = time.monotonic() + 120
+        while not killed and time.monotonic() < deadline:
+            for f in (out / "attempts").glob(f"{long_key}.*.json"):
+                pid = json.loads(f.read_text())["pid"]
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+                return
+            time.sleep(0.005)
+
+    killer = threading.Thread(target=kill_the_long_input)
+    killer.start()
+    summary = run_batch(paths, out, _cfg(), workers=2, progress=False)
+    killer.join()
+    assert killed
+    rows = {Path(r["input"]).name: r for r in summary["per_input"]}
+    assert summary["done"] == 6 and summary["failed"] == []
+    assert rows["a_video.mp4"]["attempts"] == 2
+    assert rows["a_video.mp4"]["worker"].split(":")[1] != str(killed[0])  # finished by the restarted worker
+    assert all(rows[n]["attempts"] == 1 for n in FRAMES if n != "a_video.mp4")
+    assert _hashes(out / "dataset") == _hashes(single / "dataset")
+
+
+def test_a_resumed_run_processes_only_the_missing_inputs_under_one_progress_bar(inputs, single, ray_session,
+                                                                                tmp_path, capsys):
+    out = tmp_path / "out"
+    shutil.copytree(single, out)
+    parts = sorted(p for p in (out / "parts").iterdir())
+    entries = {json.loads((p / "entry.json").read_text())["input"]: p for p in parts}
+    missing = [str(inputs / "b_video.mp4"), str(inputs / "e_bag_sqlite3")]
+    for m in missing:
+        shutil.rmtree(entries[m])
+    (out / "parts" / ".deadbeef.partial-x1").mkdir()  # what an interrupted attempt leaves
+    summary = run_batch(_paths(inputs), out, _cfg(), workers=2, progress=True)
+    # tqdm's last state (a line per refresh, "\r"-separated off a terminal): all inputs, the frames
+    # processed now (the two missing inputs') and their rate
+    last = capsys.readouterr().err.strip().split("\r")[-1]
+    total = len(FRAMES) + len(FAILING)
+    assert last.startswith("wildhands-batch: 100%") and f" {total}/{total} " in last, last
+    n_now = FRAMES["b_video.mp4"] + FRAMES["e_bag_sqlite3"]
+    assert re.search(rf"frames={n_now}, fps=\d+\.\d\]$", last), last
+    now = sorted(r["input"] for r in summary["per_input"] if r["processed_now"])
+    assert now == sorted([*missing, *(str(inputs / n) for n in FAILING)])  # failed inputs are tried again
+    assert summary["done"] == 6 and not (out / "parts" / ".deadbeef.partial-x1").exists()
+    assert _hashes(out / "dataset") == _hashes(single / "dataset")
+
+
+def test_intrinsics_given_as_flags_serve_every_non_bag_input_before_the_yaml_beside_it(inputs, tmp_path):
+    """``fx fy cx cy`` for all video / folder inputs: the one without a YAML is done, and the one with a
+    YAML beside it takes the flags' K (the single-process path: the same worker code as on Ray)."""
+    K = [[150.0, 0.0, 63.5], [0.0, 140.0, 47.5], [0.0, 0.0, 1.0]]
+    cfg = dataclasses.replace(_cfg(), fx=150.0, fy=140.0, cx=63.5, cy=47.5)
+    paths = list_inputs([str(inputs / "b_video.mp4"), str(inputs / "h_no_intrinsics.mp4")], [], [])
+    summary = run_batch(paths, tmp_path / "out", cfg, workers=0, progress=False)
+    assert summary["done"] == 2, summary["failed"]
+    parts = [json.loads(p.read_text()) for p in sorted((tmp_path / "out" / "parts").glob("*/entry.json"))]
+    assert sorted(Path(e["input"]).name for e in parts) == ["b_video.mp4", "h_no_intrinsics.mp4"]
+    assert all(e["K_px"] == K for e in parts), [e["K_px"] for e in parts]
+
+
+def test_a_cluster_address_that_does_not_answer_is_an_error_at_once(inputs, tmp_path, capsys):
+    """Ray's own connect to a HOST:PORT without a head retries for minutes; the command says so and stops."""
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on (bound, then freed)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    rc = main([str(inputs / "b_video.mp4"), "--checkpoint", _cfg().checkpoint, "--out", str(tmp_path / "o"),
+               "--address", f"127.0.0.1:{port}", "--no-progress"])
+    assert rc == 2
+    assert f"--address 127.0.0.1:{port}: no Ray cluster answers there" in capsys.readouterr().err
