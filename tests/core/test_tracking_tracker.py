@@ -401,3 +401,16 @@ def test_a_track_is_published_only_once_its_estimates_look_like_a_hand_and_ends_
     # frames 4-5 withheld; 6 published again; 7-9: three implausible in a row end the track
     assert published == [False, False, False, True, False, False, True, False, False, False]
     assert tr.tracks == [] and tr.ended["implausible"] == 1
+
+
+def test_without_require_plausible_estimates_neither_withhold_nor_end_a_track():
+    tr = HandTracker(TrackerConfig(min_hits=2, require_plausible=False, max_implausible_estimates=3))
+    far = _hand_estimate(9.0, np.array([[170.0, 170.0], [230.0, 235.0]]), box_at(200, 200, 80))
+    published = []
+    for k in range(6):  # six estimates 9 m away in a row: confirmed by the two detections alone
+        (b,) = tr.step(k * FRAME_NS, [det(200, 200, True)], SIZE)
+        tr.observe(b.track_id, k * FRAME_NS, far)
+        published.append(tr.publishable(b.track_id))
+    assert published == [False, True, True, True, True, True]
+    assert len(tr.tracks) == 1 and tr.ended["implausible"] == 0
+    assert tr.last_implausible_reason == "depth"  # still judged

@@ -56,6 +56,11 @@ class TrackerConfig:
         "scores)",
         range=(0.0, 1.0),
     )
+    require_plausible: bool = setting(
+        True, description="publish a track only while its estimates look like a hand, and end it after "
+        "max_implausible_estimates that do not (false: nothing is withheld or ended by the checks; for a "
+        "camera or a model they do not fit)",
+    )
     min_plausible_estimates: int = setting(
         1, description="consecutive estimates that look like a hand (keypoints in the crop, depth and size "
         "plausible: tracking.plausibility) before a track is published, besides min_hits detections",

@@ -29,10 +29,12 @@ do::
   ``min_plausible_estimates`` estimates in a row that look like a hand (keypoints inside the crop, a wrist
   depth and a projected size plausible for the camera: ``tracking.plausibility``), and only on frames whose
   estimate looks like a hand; ``max_implausible_estimates`` in a row end it (a track born on the background
-  does not outlive its estimates). With ``lock_side`` a confirmed track keeps its side for life: detections
-  that turn its handedness vote, or a second track that needs its side, end it, and the hand is found again
-  by a new track of the other side (a consumer never sees one id change hands). ``ended`` counts the
-  tracks ended by reason.
+  does not outlive its estimates; ``require_plausible=False`` turns both off). With ``lock_side`` a
+  confirmed track keeps its side for life: detections that turn its handedness vote, or a second track
+  that needs its side, end it, and the hand is found again by a new track of the other side (a consumer
+  never sees one id change hands). ``ended`` counts the tracks ended by reason. A detection matched to a
+  followed track moves its box ``detection_gain`` of the way from the box it predicted to the detection
+  (less than 1 damps the jump of a re-detection).
 - The schedule (``needs_detection``) judges a followed hand by the estimate's own plausibility, never by the
   detector's score: scores are calibrated differently by every detector (MediaPipe about 0.9, the demo's
   learned one about 0.35, external ones unknown), and they gate births and matches already
@@ -235,7 +237,7 @@ class HandTracker:
         else:
             t.plausible_run = 0
             t.implausible_run += 1
-            if t.implausible_run >= c.max_implausible_estimates:
+            if c.require_plausible and t.implausible_run >= c.max_implausible_estimates:
                 self._end(t, "implausible")
         stamp_ns = int(stamp_ns)
         kp = np.asarray(estimate.keypoints_px, dtype=np.float64).reshape(-1, 2)
@@ -255,7 +257,9 @@ class HandTracker:
         detections and ``min_plausible_estimates`` estimates that looked like a hand), its latest estimate
         too, and not ended by it."""
         t = self._tracks.get(track_id)
-        return t is not None and t.publishable
+        if t is None:
+            return False
+        return t.publishable if self.config.require_plausible else t.confirmed
 
     # -------------------------------------------------------------- internals
     def _end(self, t: Track, reason: str) -> None:
@@ -264,7 +268,9 @@ class HandTracker:
 
     def _maybe_confirm(self, t: Track) -> None:
         c = self.config
-        if t.confirmed or t.hits < c.min_hits or t.plausible_run < c.min_plausible_estimates:
+        if t.confirmed or t.hits < c.min_hits:
+            return
+        if c.require_plausible and t.plausible_run < c.min_plausible_estimates:
             return
         t.confirmed = True
         if c.lock_side:
