@@ -401,7 +401,10 @@ def _print_table(results: dict) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", choices=["demo", "resnet50"], default=None)
+    ap.add_argument("--only", choices=["demo", "resnet50", "retargeting"], default=None)
+    ap.add_argument("--robot-hand", default="allegro",
+                    help="robot hand of the retargeting figures ('none': skip)")
+    ap.add_argument("--retarget-frames", type=int, default=150)
     ap.add_argument("--frames", type=int, default=40, help="frames per stage table (after 2 warm-up frames)")
     ap.add_argument("--resnet-frames", type=int, default=8)
     ap.add_argument("--resnet-backend", default="onnxruntime", choices=["torch", "onnxruntime"])
@@ -420,6 +423,15 @@ def main() -> None:
     ap.add_argument("--stride", type=int, default=3)
     args = ap.parse_args()
 
+    if args.only == "retargeting":
+        out = {"cpu_threads": _threads(), "load_average_1m_start": _load()}
+        out["retargeting"] = _print_retargeting(retargeting_cost(args.robot_hand, args.retarget_frames))
+        out["load_average_1m_end"] = _load()
+        print(f"machine load average (1 min): {out['load_average_1m_start']:.1f} at the start, "
+              f"{out['load_average_1m_end']:.1f} at the end, on {out['cpu_threads']} cores")
+        if args.json:
+            Path(args.json).write_text(json.dumps(out, indent=1))
+        return
     import rclpy
 
     rclpy.init()
@@ -477,6 +489,8 @@ def main() -> None:
                   f"{a['pa_mpjpe_mm']:.1f} / MRRPE {a['mrrpe_mm']:.1f} mm, 2D {a['kp2d_error_px']:.1f} px, "
                   f"jitter raw/smoothed {a['jitter_raw_mm_s2']:.0f}/{a['jitter_smoothed_mm_s2']:.0f} mm/s^2, "
                   f"detector on {a['detector_frames']} of {a['processed']}")
+    if args.robot_hand != "none":
+        out["retargeting"] = _print_retargeting(retargeting_cost(args.robot_hand, args.retarget_frames))
     out.update(results)
     out["load_average_1m_end"] = _load()
     print(f"machine load average (1 min): {out['load_average_1m_start']:.1f} at the start, "
@@ -490,6 +504,51 @@ def main() -> None:
         Path(args.json).write_text(json.dumps(out, indent=1))
         print(f"wrote {args.json}")
     rclpy.try_shutdown()
+
+
+def retargeting_cost(robot: str, frames: int) -> dict:
+    """Robot-hand retargeting (``wildhands_core.retargeting``, what the node runs per published hand with
+    ``retargeting.robot``) on the demo sequence's true hands, both followed as tracks: ms per hand solve
+    (mean, p50, p95, max) per side, and the failed frames."""
+    from wildhands_core.estimate import HandEstimate
+    from wildhands_core.retargeting.config import configs_for
+    from wildhands_core.retargeting.retargeter import RobotHandRetargeting
+    from wildhands_synth.sequence import DEMO_SEED, SyntheticSequence
+
+    seq = SyntheticSequence(DEMO_SEED)
+    z = np.zeros
+    hands = []
+    for i in range(frames):
+        frame = []
+        for spec in seq.hand_specs(i):
+            posed = seq.models[spec.is_right].pose(spec.articulation[None], spec.global_rotmat[None],
+                                                   spec.betas[None], spec.palm_centre_cam_m[None])
+            frame.append(HandEstimate(spec.is_right, z(3), z(45), z(10), z(3), posed.joints_cam_m[0],
+                                      z((21, 2)), z(4), z(4), 1.0, z(9), track_id=1 + int(spec.is_right)))
+        hands.append(frame)
+    t = time.perf_counter()
+    retargeting = RobotHandRetargeting(configs_for(robot=robot))
+    build_ms = 1e3 * (time.perf_counter() - t)
+    times: dict[str, list[float]] = {"right": [], "left": []}
+    for frame in hands:
+        for state in retargeting.update(frame):
+            times["right" if state.is_right else "left"].append(1e3 * state.solve_s)
+    out = {"robot": robot, "frames": frames, "build_ms": build_ms, "failed": dict(retargeting.failures)}
+    for side, ms in times.items():
+        a = np.asarray(ms)
+        out[side] = {"solves": len(ms), "mean_ms": float(a.mean()), "p50_ms": float(np.percentile(a, 50)),
+                     "p95_ms": float(np.percentile(a, 95)), "max_ms": float(a.max())}
+    return out
+
+
+def _print_retargeting(r: dict) -> dict:
+    print(f"\nretargeting to {r['robot']} ({r['frames']} frames of the demo sequence's true hands; solvers "
+          f"built in {r['build_ms']:.0f} ms; failed frames {r['failed'] or 0}):")
+    for side in ("right", "left"):
+        s = r[side]
+        print(f"  {side:<6} per hand: mean {s['mean_ms']:.2f} ms, p50 {s['p50_ms']:.2f}, "
+              f"p95 {s['p95_ms']:.2f}, max {s['max_ms']:.2f} ({s['solves']} solves)")
+    return r
 
 
 def _load() -> float:

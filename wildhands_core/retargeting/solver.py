@@ -67,7 +67,6 @@ class RobotHandSolver:
             ) from exc
 
     def _build(self, cfg: RetargetingConfig) -> None:
-        import pinocchio as pin
         from dex_retargeting.kinematics_adaptor import MimicJointKinematicAdaptor
         from dex_retargeting.optimizer import DexPilotOptimizer, VectorOptimizer
         from dex_retargeting.robot_wrapper import RobotWrapper
@@ -128,7 +127,6 @@ class RobotHandSolver:
         palm = [robot.get_link_pose(robot.get_link_index(cfg.palm[k]))[:3, 3] for k in ("wrist", "index",
                                                                                          "middle", "little")]
         self.robot_frame = frame_from_points(*palm)
-        self._pin = pin
 
     @property
     def initial_x(self) -> np.ndarray:
