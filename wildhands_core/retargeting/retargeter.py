@@ -81,20 +81,23 @@ class RobotHandRetargeting:
     def update(self, estimates: list[HandEstimate]) -> list[RobotHandState]:
         """Retarget one frame's hands; tracks absent from ``estimates`` are forgotten. An untracked
         estimate (``track_id`` -1) is solved from scratch (no warm start)."""
+        return self.update_joints([(bool(e.is_right), int(e.track_id), e.joints_m) for e in estimates])
+
+    def update_joints(self, hands: list[tuple[bool, int, np.ndarray]]) -> list[RobotHandState]:
+        """:meth:`update` from (is_right, track_id, (21, 3) MANO21 joints in metres) per hand."""
         seen: set[tuple[bool, int]] = set()
         out: list[RobotHandState] = []
-        for est in estimates:
-            side = bool(est.is_right)
+        for side, track_id, joints_m in hands:
             solver = self.solvers.get(side)
             if solver is None:
                 continue
-            key = (side, int(est.track_id))
+            key = (side, track_id)
             seen.add(key)
-            joints = np.asarray(est.joints_m, dtype=np.float64)
+            joints = np.asarray(joints_m, dtype=np.float64)
             if joints.shape != (21, 3) or not np.all(np.isfinite(joints)):
                 self.failures["invalid_joints"] += 1
                 continue
-            state = self._tracks.get(key) if est.track_id >= 0 else None
+            state = self._tracks.get(key) if track_id >= 0 else None
             if state is None:
                 state = TrackState(solver)
             t0 = time.perf_counter()
@@ -108,10 +111,10 @@ class RobotHandRetargeting:
                 continue
             finally:
                 self.last_solve_s[side] = time.perf_counter() - t0
-            if est.track_id >= 0:
+            if track_id >= 0:
                 self._tracks[key] = state
             self.solved += 1
-            out.append(RobotHandState(side, int(est.track_id), tuple(solver.joint_names), positions, cost,
+            out.append(RobotHandState(side, track_id, tuple(solver.joint_names), positions, cost,
                                       self.last_solve_s[side]))
         for key in [k for k in self._tracks if k not in seen]:
             del self._tracks[key]

@@ -1,0 +1,116 @@
+"""``wildhands-bag export`` with a robot hand: the exporters add the robot hand's joint positions per side
+(npz/Parquet frame arrays, LeRobot ``action.robot_hand``), named per joint in the metadata. Hands posed by
+the synthetic generator (an open right hand, a left fist); checked against the URDF file (joint names and
+limits read here), the frames where each side is present, and the robot's forward kinematics."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from bag_fixtures import random_estimate
+from scipy.spatial.transform import Rotation
+from test_export_robot import DT, T0, _write
+
+from wildhands_core.retargeting.config import load_config
+from wildhands_core.retargeting.robot_hands import config_path, urdf_path
+from wildhands_core.retargeting.solver import RobotHandSolver
+from wildhands_offline.export import ExportConfig, export_bags
+from wildhands_offline.types import make_typestore
+from wildhands_synth.hands import load_hand_models
+from wildhands_synth.poses import FAMILIES, FAMILY_NAMES
+
+
+def _urdf_limits(is_right: bool) -> dict[str, tuple[float, float]]:
+    out = {}
+    for j in ET.parse(urdf_path("allegro", is_right)).getroot().iter("joint"):
+        if j.get("type") in ("revolute", "prismatic"):
+            lim = j.find("limit")
+            out[j.get("name")] = (float(lim.get("lower")), float(lim.get("upper")))
+    return out
+
+
+@pytest.fixture(scope="module")
+def episode(tmp_path_factory):
+    """Frames 0..5: the open right hand every frame, the left fist on even frames (absent on odd ones)."""
+    models = load_hand_models()
+    rot = Rotation.from_euler("xyz", [0.4, -1.0, 2.0]).as_matrix()[None]
+
+    def joints(family: str, is_right: bool) -> np.ndarray:
+        art = FAMILIES[FAMILY_NAMES.index(family)].articulation[None]
+        return models[is_right].pose(art, rot, np.zeros((1, 10)), np.array([[0.1, 0.0, 0.5]])).joints_cam_m[0]
+
+    right, left = joints("open", True), joints("fist", False)
+    rng = np.random.default_rng(3)
+    frames = []
+    for k in range(6):
+        ests = [dataclasses.replace(random_estimate(rng, True, 1), joints_m=right)]
+        if k % 2 == 0:
+            ests.append(dataclasses.replace(random_estimate(rng, False, 2), joints_m=left))
+        frames.append((k, T0 + k * DT, ests))
+    tmp = tmp_path_factory.mktemp("robot_hand")
+    _write(tmp / "b", frames, make_typestore(), tf_static=False)
+    return tmp, right
+
+
+def test_npz_export_adds_the_robot_hand_joint_positions_per_side(episode):
+    tmp, right = episode
+    s = export_bags([tmp / "b"], tmp / "npz", ExportConfig(robot_hand="allegro", progress=False))
+    z = np.load(tmp / "npz" / "b_ep000.npz")
+    for side, is_right, present in (("right", True, [True] * 6), ("left", False, [True, False] * 3)):
+        limits = _urdf_limits(is_right)
+        names = [str(n) for n in z[f"robot_hand_joint_names_{side}"]]
+        assert sorted(names) == sorted(limits) and s.robot_hand[f"robot_hand_joint_names_{side}"] == names
+        q = z[f"robot_hand_q_{side}"]
+        assert q.shape == (6, len(names))
+        assert list(z["robot_hand_valid"][:, int(is_right)]) == present
+        assert np.all(np.isnan(q[~np.asarray(present)]))  # no hand: NaN, never a zero or held pose
+        for col, name in enumerate(names):
+            lo, hi = limits[name]
+            assert np.all((q[present, col] >= lo - 1e-6) & (q[present, col] <= hi + 1e-6))
+    assert str(z["robot_hand"]) == "allegro"
+    # the open right hand: the robot's fingertip vectors are the scaled human ones (within 15 %, as in
+    # tests/robot/test_retargeting.py), checked by the robot's own FK on the exported positions
+    solver = RobotHandSolver(load_config(config_path("allegro", True)))
+    names_right = [str(n) for n in z["robot_hand_joint_names_right"]]
+    order = [names_right.index(n) for n in solver.joint_names]
+    q_last = z["robot_hand_q_right"][-1][order].astype(np.float64)
+    target = solver.cfg.scaling * solver.reference(right)
+    robot = solver.robot_vectors(q_last)
+    for k, name in enumerate(solver.cfg.targets):
+        if name.endswith("_tip"):
+            assert np.linalg.norm(robot[k] - target[k]) < 0.15 * np.linalg.norm(target[k]), name
+    frames = pq.read_table(tmp / "npz" / "b_ep000_frames.parquet").to_pydict()
+    assert np.allclose(np.asarray(frames["robot_hand_q_right"], np.float32), z["robot_hand_q_right"])
+
+
+def test_lerobot_export_adds_the_robot_hand_action_named_per_joint(episode):
+    tmp, _ = episode
+    export_bags([tmp / "b"], tmp / "npz2", ExportConfig(robot_hand="allegro", progress=False))
+    z = np.load(tmp / "npz2" / "b_ep000.npz")
+    export_bags([tmp / "b"], tmp / "lr", ExportConfig(format="lerobot", robot_hand="allegro", progress=False))
+    info = json.loads((tmp / "lr" / "meta" / "info.json").read_text())
+    feat = info["features"]["action.robot_hand"]
+    left = [f"left.{n}" for n in z["robot_hand_joint_names_left"]]
+    right = [f"right.{n}" for n in z["robot_hand_joint_names_right"]]
+    assert feat["names"] == left + right and feat["shape"] == [len(left) + len(right)]
+    assert feat["info"]["unit"] == ["rad"] * feat["shape"][0] and feat["info"]["robot"] == "allegro"
+    d = pq.read_table(tmp / "lr" / info["data_path"].format(chunk_index=0, file_index=0)).to_pydict()
+    a = np.asarray(d["action.robot_hand"], np.float32)
+    assert np.allclose(a[:, len(left):], z["robot_hand_q_right"], atol=1e-6)
+    assert np.allclose(a[0::2, :len(left)], z["robot_hand_q_left"][0::2], atol=1e-6)
+    # the left hand's absent frames hold its last seen values (LeRobot export convention)
+    assert np.allclose(a[1::2, :len(left)], z["robot_hand_q_left"][0::2], atol=1e-6)
+
+
+def test_an_unknown_robot_hand_stops_the_export_listing_the_names(episode):
+    from wildhands_core.retargeting.robot_hands import UnknownRobotHandError
+
+    tmp, _ = episode
+    with pytest.raises(UnknownRobotHandError, match="allegro"):
+        export_bags([tmp / "b"], tmp / "bad", ExportConfig(robot_hand="alegro", progress=False))
+    assert not (tmp / "bad").exists()
