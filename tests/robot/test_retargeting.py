@@ -25,6 +25,7 @@ from wildhands_core.retargeting.robot_hands import (
     UnknownRobotHandError,
     available_robot_hands,
     config_path,
+    urdf_path,
 )
 from wildhands_core.retargeting.solver import RobotHandSolver
 from wildhands_synth.hands import HandModel, load_hand_models
@@ -270,3 +271,53 @@ def test_a_lost_track_starts_again_from_scratch(models):
     kept.update([_estimate(open_hand, True, 1)])
     followed = kept.update([_estimate(fist, True, 1)])[0]
     assert np.max(np.abs(followed.positions - fresh.positions)) > 0.05
+
+
+@pytest.mark.parametrize("name", ["allegro", "inspire", "svh"])  # inspire and svh have mimic joints
+def test_the_numpy_vector_objective_is_dex_retargetings(solvers, models, name):
+    """``vector_objective`` against dex-retargeting's own ``VectorOptimizer`` objective (torch autograd) at
+    random joint positions: the same value once our regulariser norm_delta |x - x_prev|^2 is taken off
+    (dex-retargeting leaves it out of the value), the same gradient (which includes it in both)."""
+    from wildhands_core.retargeting.vector_objective import vector_objective
+
+    solver = solvers[(name, True)]
+    reference = solver.reference(_joints(models, "pinch", True)).astype(np.float32)
+    last = solver.initial_x.astype(np.float32)
+    cfg = solver.cfg
+    theirs = solver.optimizer.get_objective_function(reference, solver.fixed_q, last)
+    ours = vector_objective(solver.optimizer, cfg.scaling * reference.astype(np.float64), solver.fixed_q,
+                            last, cfg.huber_delta_m, cfg.norm_delta)
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        x = np.clip(solver.initial_x + rng.normal(size=solver.initial_x.shape) * 0.3, solver.x_lower,
+                    solver.x_upper)
+        g_theirs, g_ours = np.zeros_like(x), np.zeros_like(x)
+        dx = x - last
+        assert ours(x, g_ours) - cfg.norm_delta * dx @ dx == pytest.approx(theirs(x, g_theirs), rel=1e-5)
+        np.testing.assert_allclose(g_ours, g_theirs, atol=1e-6 * max(1.0, np.abs(g_theirs).max()))
+
+
+def test_a_dexpilot_config_closes_the_robot_pinch_with_the_human_one(models, tmp_path):
+    """DexPilot (fingertips only, thumb first): a human thumb tip 1 cm from the index tip brings the
+    robot's together (under 1.5 cm; DexPilot projects human distances under 3 cm to a near touch); 8 cm
+    apart keeps them apart (over 5 cm)."""
+    import yaml
+
+    d = yaml.safe_load(config_path("allegro", True).read_text())
+    d["method"] = "dexpilot"
+    d["targets"] = {k: v for k, v in d["targets"].items() if k.endswith("_tip")}
+    d["urdf"] = str(urdf_path("allegro", True))
+    path = tmp_path / "allegro_dexpilot.yaml"
+    path.write_text(yaml.safe_dump(d, sort_keys=False))
+    solver = RobotHandSolver(load_config(path))
+    joints = _joints(models, "pinch", True)
+    thumb = (joints[16] - joints[17]) / np.linalg.norm(joints[16] - joints[17])
+    for gap_m, check in ((0.01, lambda d: d < 0.015), (0.08, lambda d: d > 0.05)):
+        j = joints.copy()
+        j[16] = j[17] + gap_m * thumb
+        state = TrackState(solver)
+        for _ in range(3):
+            q, _ = state.step(j)
+        v = solver.robot_vectors(q)  # DexPilot's vectors: pairs of fingertips, then wrist -> fingertips
+        tips = {name: v[-len(solver.cfg.targets) + k] for k, name in enumerate(solver.cfg.targets)}
+        assert check(float(np.linalg.norm(tips["thumb_tip"] - tips["index_tip"]))), gap_m

@@ -94,19 +94,19 @@ class RobotHandSolver:
         human = cfg.human_joint_indices
         if cfg.method == "vector":
             tasks = list(cfg.targets.values())
-            self._human_pairs = np.array([[0] * len(human), human])
+            self.human_pairs = np.array([[0] * len(human), human])
             opt = VectorOptimizer(
                 robot, optimised, target_origin_link_names=[wrist] * len(tasks), target_task_link_names=tasks,
-                target_link_human_indices=self._human_pairs, huber_delta=cfg.huber_delta_m,
+                target_link_human_indices=self.human_pairs, huber_delta=cfg.huber_delta_m,
                 norm_delta=cfg.norm_delta, scaling=cfg.scaling,
             )
         else:
             origin, task = DexPilotOptimizer.generate_link_indices(len(human))
             points = [0, *human]  # [wrist] + fingertips, as the optimiser's link list
-            self._human_pairs = np.array([[points[i] for i in origin], [points[i] for i in task]])
+            self.human_pairs = np.array([[points[i] for i in origin], [points[i] for i in task]])
             opt = DexPilotOptimizer(
                 robot, optimised, finger_tip_link_names=list(cfg.targets.values()), wrist_link_name=wrist,
-                target_link_human_indices=self._human_pairs, huber_delta=cfg.huber_delta_m,
+                target_link_human_indices=self.human_pairs, huber_delta=cfg.huber_delta_m,
                 norm_delta=cfg.norm_delta, scaling=cfg.scaling,
             )
         if mimics:
@@ -119,7 +119,7 @@ class RobotHandSolver:
         opt.set_joint_limit(limits[opt.idx_pin2target], epsilon=0.0)
         opt.opt.set_maxeval(int(cfg.max_evaluations))
         self.optimizer = opt
-        self._fixed_q = np.array([cfg.fixed_joints.get(self.joint_names[i], 0.0) for i in opt.idx_pin2fixed],
+        self.fixed_q = np.array([cfg.fixed_joints.get(self.joint_names[i], 0.0) for i in opt.idx_pin2fixed],
                                  dtype=np.float64)
         self.x_lower = limits[opt.idx_pin2target, 0]
         self.x_upper = limits[opt.idx_pin2target, 1]
@@ -140,7 +140,7 @@ class RobotHandSolver:
         MANO21 joints in any frame (camera optical frame for an estimate)."""
         j = np.asarray(joints_m, dtype=np.float64).reshape(21, 3)
         rot = self.robot_frame @ human_hand_frame(j).T
-        v = j[self._human_pairs[1]] - j[self._human_pairs[0]]
+        v = j[self.human_pairs[1]] - j[self.human_pairs[0]]
         return v @ rot.T
 
     def robot_vectors(self, q: np.ndarray) -> np.ndarray:
@@ -164,10 +164,10 @@ class RobotHandSolver:
             reference32 = np.asarray(reference, dtype=np.float32)
         if self.cfg.method == "vector":
             target = self.cfg.scaling * np.asarray(reference32, np.float64)
-            objective = vector_objective(opt, target, self._fixed_q, start, self.cfg.huber_delta_m,
+            objective = vector_objective(opt, target, self.fixed_q, start, self.cfg.huber_delta_m,
                                          self.cfg.norm_delta)
         else:
-            objective = opt.get_objective_function(reference32, self._fixed_q, start.astype(np.float32))
+            objective = opt.get_objective_function(reference32, self.fixed_q, start.astype(np.float32))
         best: list = [np.inf, None]
 
         def tracked(x: np.ndarray, grad: np.ndarray) -> float:
@@ -191,7 +191,7 @@ class RobotHandSolver:
             raise SolveError("non-finite solution")
         x = np.clip(x, self.x_lower, self.x_upper)
         q = np.zeros(self.robot.dof)
-        q[opt.idx_pin2fixed] = self._fixed_q
+        q[opt.idx_pin2fixed] = self.fixed_q
         q[opt.idx_pin2target] = x
         if opt.adaptor is not None:
             q = opt.adaptor.forward_qpos(q)
