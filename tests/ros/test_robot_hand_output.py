@@ -130,3 +130,14 @@ def test_a_bad_robot_name_or_config_stops_start_up_naming_it(tmp_path):
                 Parameter("detector.sources", value=["external"])])
     finally:
         ctx.try_shutdown()
+
+
+def test_the_node_modules_import_no_retargeting_library_until_it_is_on():
+    """dex-retargeting (and through it pinocchio, nlopt) loads only when a robot hand is configured."""
+    import subprocess
+    import sys
+
+    code = ("import sys, wildhands_ros.node, wildhands_ros.robot_hand_output, wildhands_ros.params; "
+            "print(sorted(m for m in ('dex_retargeting', 'pinocchio', 'nlopt') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
