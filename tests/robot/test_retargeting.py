@@ -321,3 +321,18 @@ def test_a_dexpilot_config_closes_the_robot_pinch_with_the_human_one(models, tmp
         v = solver.robot_vectors(q)  # DexPilot's vectors: pairs of fingertips, then wrist -> fingertips
         tips = {name: v[-len(solver.cfg.targets) + k] for k, name in enumerate(solver.cfg.targets)}
         assert check(float(np.linalg.norm(tips["thumb_tip"] - tips["index_tip"]))), gap_m
+
+
+def test_untracked_hands_are_followed_per_side_when_one_per_side(models):
+    """Tracking off (track id -1): one hand of a side per frame is followed like a track (warm start,
+    low-pass); two hands of one side in a frame are each solved from scratch."""
+    open_hand, fist = _joints(models, "open", True), _joints(models, "fist", True)
+    fresh = RobotHandRetargeting(configs_for(robot="allegro")).update([_estimate(fist, True, -1)])[0]
+    followed = RobotHandRetargeting(configs_for(robot="allegro"))
+    followed.update([_estimate(open_hand, True, -1)])
+    assert np.max(np.abs(followed.update([_estimate(fist, True, -1)])[0].positions - fresh.positions)) > 0.05
+    both = RobotHandRetargeting(configs_for(robot="allegro"))
+    both.update([_estimate(open_hand, True, -1), _estimate(open_hand, True, -1)])
+    states = both.update([_estimate(fist, True, -1), _estimate(fist, True, -1)])
+    for s in states:
+        np.testing.assert_allclose(s.positions, fresh.positions, atol=1e-9)

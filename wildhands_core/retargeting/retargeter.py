@@ -79,14 +79,16 @@ class RobotHandRetargeting:
         self._tracks.clear()
 
     def update(self, estimates: list[HandEstimate]) -> list[RobotHandState]:
-        """Retarget one frame's hands; tracks absent from ``estimates`` are forgotten. An untracked
-        estimate (``track_id`` -1) is solved from scratch (no warm start)."""
+        """Retarget one frame's hands; tracks absent from ``estimates`` are forgotten. Untracked estimates
+        (``track_id`` -1, tracking off) are followed per side while a side has one such hand per frame;
+        with several, each is solved from scratch (no warm start)."""
         return self.update_joints([(bool(e.is_right), int(e.track_id), e.joints_m) for e in estimates])
 
     def update_joints(self, hands: list[tuple[bool, int, np.ndarray]]) -> list[RobotHandState]:
         """:meth:`update` from (is_right, track_id, (21, 3) MANO21 joints in metres) per hand."""
         seen: set[tuple[bool, int]] = set()
         out: list[RobotHandState] = []
+        untracked = Counter(side for side, track_id, _ in hands if track_id < 0)
         for side, track_id, joints_m in hands:
             solver = self.solvers.get(side)
             if solver is None:
@@ -97,7 +99,8 @@ class RobotHandRetargeting:
             if joints.shape != (21, 3) or not np.all(np.isfinite(joints)):
                 self.failures["invalid_joints"] += 1
                 continue
-            state = self._tracks.get(key) if track_id >= 0 else None
+            followed = track_id >= 0 or untracked[side] == 1
+            state = self._tracks.get(key) if followed else None
             if state is None:
                 state = TrackState(solver)
             t0 = time.perf_counter()
@@ -111,7 +114,7 @@ class RobotHandRetargeting:
                 continue
             finally:
                 self.last_solve_s[side] = time.perf_counter() - t0
-            if track_id >= 0:
+            if followed:
                 self._tracks[key] = state
             self.solved += 1
             out.append(RobotHandState(side, track_id, tuple(solver.joint_names), positions, cost,
