@@ -33,11 +33,21 @@ every figure (and, with ``--int8``, ``benchmarks/bench_int8.py``'s) to one file.
 Robot-hand retargeting (``--robot-hand``, default allegro; ``--only retargeting`` runs it alone): the
 node's per-hand cost with ``retargeting.robot`` set, on the demo sequence's true hands (150 frames, both
 followed as tracks), wall time per hand solve per side and CPU time per hand. Measured on this machine's 2
-cores shared with a training job and other test runs (load average 9.6-9.9, run under ``nice``), Allegro:
-with dex-retargeting's torch objective, mean 8.6 / 5.7 ms (right / left), p50 6.5 / 3.5 ms; with
-``wildhands_core.retargeting.vector_objective``, mean 3.7 / 2.3 ms, p50 3.6 / 1.9 ms, p95 6.1 / 4.3 ms,
-CPU time 3.0 ms per hand; about 11 objective evaluations per solve. The 2 ms target per hand is met at the
-median of the left hand only under this load; an unloaded measurement is still to be taken.
+cores shared with a training job and other test runs, under ``nice``, Allegro (right / left):
+
+    objective                                  load   mean ms      p50 ms       p95 ms       CPU ms/hand
+    dex-retargeting's (torch autograd)         9.6    8.6 / 5.7    6.5 / 3.5    -            -
+    vector_objective, first version            9.6    3.7 / 2.3    3.6 / 1.9    6.1 / 4.3    3.0
+    vector_objective, first version            1.7    2.07 / 1.24  2.19 / 0.98  3.09 / 2.35  1.68
+    vector_objective (current)                 2.4    1.79 / 1.06  1.78 / 0.80  2.89 / 1.94  1.40
+    vector_objective (current)                 5.0    2.06 / 1.27  2.00 / 1.19  2.98 / 2.17  1.66
+
+About 9 objective evaluations per solve; the objective is about half of the CPU time, SLSQP (nlopt) and
+the per-frame set-up the rest. At load 5.2 the other hands: LEAP CPU 2.29 ms per hand (mean 2.84 / 1.68),
+Shadow 1.96 (2.30 / 1.80), Inspire 1.52 (1.84 / 1.80). Against the 2 ms per hand target: Allegro's CPU
+time per hand (1.4-1.7 ms) is within it; its mean wall time is at it for the right hand (1.8-2.1 ms at load
+2.4-5; 2.5 ms in one run at load 5) and under it for the left (the demo's right hand moves more: more
+SLSQP iterations); p95 is above it on a loaded machine.
 
 Measured (``--only demo``, 640x480, 2 cores shared with other jobs, load average 2.6-3.8; each column run
 back to back; mean ms per frame; ``benchmarks/results/bench_node.json``, key ``live_schedule``):

@@ -18,7 +18,8 @@ aperture, gripper open/closed and command, wrist target pose per side) are added
 arrays. Also ``frame_id`` (str, the camera optical frame of the episode's first image), ``target_frame``
 (str, "" without one) and ``grasp_class_names`` in the npz. With a robot hand (``ExportConfig.robot_hand``):
 frame arrays ``robot_hand_q_left`` / ``_right`` (F, J) joint positions (rad) and ``robot_hand_valid`` (F, 2)
-(``wildhands_core.retargeting.sequence``), their joint names in the npz and ``summary.json``.
+(``wildhands_core.retargeting.sequence``), their joint names in the npz and ``summary.json``, the frames
+whose retargeting failed (by reason) in the episode's ``robot_hand_failed``.
 ``format="lerobot"`` writes a LeRobot dataset
 instead (``wildhands_offline.lerobot_export``); ``plot`` adds ``<name>_plot.png`` per episode.
 Reading the hands bag and what both formats share (configuration, summary, episode split) is
@@ -89,13 +90,15 @@ def export_bags(in_bags: list[str | Path], out_dir: str | Path, cfg: ExportConfi
                 missing.update(ep_missing)
                 hand_names = [*HAND_ARRAYS, "pinch_aperture_m", *(TARGET_HAND_ARRAYS if target else ())]
                 strings, robot_frame_arrays = {"target_frame": cfg.target_frame or ""}, ()
+                robot_entry: dict[str, dict] = {}
                 if robot_configs:
                     from wildhands_core.retargeting.sequence import (
                         ROBOT_HAND_FRAME_ARRAYS,
                         episode_robot_hand_arrays,
                     )
 
-                    robot_arrays, robot_meta = episode_robot_hand_arrays(arrays, robot_configs)
+                    robot_arrays, robot_meta, robot_failed = episode_robot_hand_arrays(arrays, robot_configs)
+                    robot_entry = {"robot_hand_failed": robot_failed}
                     arrays.update(robot_arrays)
                     strings.update(robot_meta)
                     robot_frame_arrays = ROBOT_HAND_FRAME_ARRAYS
@@ -108,7 +111,7 @@ def export_bags(in_bags: list[str | Path], out_dir: str | Path, cfg: ExportConfi
                     "last_stamp_ns": ep[-1]["stamp_ns"], "frame_id": ep[0]["frame_id"],
                     "frames_without_hands": int(np.sum(arrays["frame_num_hands"] == 0)),
                     "transform_missing": int(np.sum(~arrays["transform_ok"])),
-                    "gaps": stamp_gaps(arrays["frame_stamp_ns"]),
+                    "gaps": stamp_gaps(arrays["frame_stamp_ns"]), **robot_entry,
                 })
                 if cfg.plot:
                     from wildhands_offline.plot import plot_episode

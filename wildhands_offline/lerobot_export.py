@@ -182,7 +182,7 @@ def _episode_columns(by_stamp: dict[int, dict], cfg, target, missing: Counter, s
     if robot_configs:
         from wildhands_core.retargeting.sequence import robot_hand_action
 
-        q, q_valid = robot_hand_action(arrays, robot_configs)
+        q, q_valid, robot_failed = robot_hand_action(arrays, robot_configs)
         cols["action.robot_hand"] = np.zeros((F, q.shape[1]), np.float32)
         masks["action.robot_hand"] = np.zeros((F, q.shape[1]), bool)
         cols["action.robot_hand"][rec], masks["action.robot_hand"][rec] = q, q_valid & estimated[rec, None]
@@ -194,6 +194,8 @@ def _episode_columns(by_stamp: dict[int, dict], cfg, target, missing: Counter, s
             "max_timestamp_error_s": float(np.max(np.abs(lag))),
             "gaps": stamp_gaps(np.asarray(rec_stamps, np.int64)), "first_stamp_ns": int(stamps[0]),
             "last_stamp_ns": int(stamps[-1]), "frame_id": cam}
+    if robot_configs:
+        info["robot_hand_failed"] = robot_failed  # frames whose retargeting failed, by reason
     return cols, masks, info, arrays
 
 

@@ -87,9 +87,9 @@ class FrameOutputs:
         estimates before tracking/smoothing); False when nothing was published (no hand and
         ``output.publish_empty`` off)."""
         s = self._settings
-        if self.robot_hand_out is not None:  # also on frames without hands: lost tracks are forgotten
-            self.robot_hand_out.publish(estimates, header)
         if not estimates and not s["output.publish_empty"]:
+            if self.robot_hand_out is not None:  # also on frames without hands: lost tracks are forgotten
+                self.robot_hand_out.publish(estimates, header)
             return False
         header = Header(stamp=header.stamp, frame_id=header.frame_id)
         size = (image.shape[1], image.shape[0])
@@ -110,6 +110,8 @@ class FrameOutputs:
             self.gripper_out.publish(estimates, header)
         if self.markers_pub is not None:
             self.markers_pub.publish(conv.estimates_to_markers(estimates, header, self._faces))
+        if self.robot_hand_out is not None:  # after the hands: they do not wait for the optimiser
+            self.robot_hand_out.publish(estimates, header)
         if self.debug_pub is not None:
             self.debug_pub.publish(conv.rgb_to_image_msg(conv.draw_hands(image, estimates), header))
         return True

@@ -114,3 +114,24 @@ def test_an_unknown_robot_hand_stops_the_export_listing_the_names(episode):
     with pytest.raises(UnknownRobotHandError, match="allegro"):
         export_bags([tmp / "b"], tmp / "bad", ExportConfig(robot_hand="alegro", progress=False))
     assert not (tmp / "bad").exists()
+
+
+def test_a_frame_that_cannot_be_retargeted_is_counted_and_left_invalid(episode, tmp_path):
+    """A right hand whose joints all lie at one point (no hand frame) in frame 2: that frame's robot hand
+    is NaN and not valid (never the previous frame's pose), counted in the episode's ``robot_hand_failed``
+    (npz summary and LeRobot alike); the frames around it are solved."""
+    _, right = episode
+    rng = np.random.default_rng(4)
+    frames = []
+    for k in range(4):
+        joints = np.full((21, 3), 0.4) if k == 2 else right
+        frames.append((k, T0 + k * DT, [dataclasses.replace(random_estimate(rng, True, 1), joints_m=joints)]))
+    _write(tmp_path / "b", frames, make_typestore(), tf_static=False)
+    s = export_bags([tmp_path / "b"], tmp_path / "npz", ExportConfig(robot_hand="allegro", progress=False))
+    z = np.load(tmp_path / "npz" / "b_ep000.npz")
+    assert list(z["robot_hand_valid"][:, 1]) == [True, True, False, True]
+    assert np.all(np.isnan(z["robot_hand_q_right"][2])) and not np.any(np.isnan(z["robot_hand_q_right"][3]))
+    assert s.episodes[0]["robot_hand_failed"] == {"degenerate_hand": 1}
+    lr = export_bags([tmp_path / "b"], tmp_path / "lr",
+                     ExportConfig(format="lerobot", robot_hand="allegro", progress=False))
+    assert lr.episodes[0]["robot_hand_failed"] == {"degenerate_hand": 1}

@@ -64,12 +64,13 @@ ROBOT_HAND_FRAME_ARRAYS = ("robot_hand_q_left", "robot_hand_q_right", "robot_han
 
 
 def episode_robot_hand_arrays(arrays: dict[str, np.ndarray], configs: dict[bool, RetargetingConfig]
-                              ) -> tuple[dict[str, np.ndarray], dict[str, object]]:
+                              ) -> tuple[dict[str, np.ndarray], dict[str, object], dict[str, int]]:
     """For an episode's arrays (``wildhands_core.episodes.episode_arrays``: ``joints_m``,
     ``hand_index_by_side``, ``track_id``): (frame arrays ``robot_hand_q_left`` (F, J_left) and
     ``robot_hand_q_right`` (F, J_right) float32 NaN where invalid (a side without a config: (F, 0)),
     ``robot_hand_valid`` (F, 2) bool; metadata ``robot_hand`` (the robot name) and
-    ``robot_hand_joint_names_left`` / ``_right`` (the joint order of the columns))."""
+    ``robot_hand_joint_names_left`` / ``_right`` (the joint order of the columns); the frames whose
+    retargeting failed, by reason)."""
     traj = retarget_episode(arrays["joints_m"], arrays["hand_index_by_side"], arrays["track_id"], configs)
     F = traj.valid.shape[0]
     out: dict[str, np.ndarray] = {"robot_hand_valid": traj.valid}
@@ -77,7 +78,7 @@ def episode_robot_hand_arrays(arrays: dict[str, np.ndarray], configs: dict[bool,
     for s, side in ((0, "left"), (1, "right")):
         out[f"robot_hand_q_{side}"] = traj.positions.get(s, np.zeros((F, 0), np.float32))
         meta[f"robot_hand_joint_names_{side}"] = list(traj.joint_names.get(s, ()))
-    return out, meta
+    return out, meta, traj.failures
 
 
 def robot_hand_action_names(configs: dict[bool, RetargetingConfig]) -> list[str]:
@@ -89,13 +90,14 @@ def robot_hand_action_names(configs: dict[bool, RetargetingConfig]) -> list[str]
 
 
 def robot_hand_action(arrays: dict[str, np.ndarray], configs: dict[bool, RetargetingConfig]
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """(F, J) float32 action rows in :func:`robot_hand_action_names` order (0 where invalid) and their
-    (F, J) validity, for an episode's arrays (as :func:`episode_robot_hand_arrays`)."""
-    cols, _ = episode_robot_hand_arrays(arrays, configs)
+                      ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """(F, J) float32 action rows in :func:`robot_hand_action_names` order (0 where invalid), their
+    (F, J) validity and the failed frames by reason, for an episode's arrays (as
+    :func:`episode_robot_hand_arrays`)."""
+    cols, _, failures = episode_robot_hand_arrays(arrays, configs)
     values, valid = [], []
     for s, side in ((0, "left"), (1, "right")):
         q = cols[f"robot_hand_q_{side}"]
         values.append(np.nan_to_num(q, nan=0.0))
         valid.append(np.repeat(cols["robot_hand_valid"][:, s:s + 1], q.shape[1], axis=1))
-    return np.concatenate(values, axis=1).astype(np.float32), np.concatenate(valid, axis=1)
+    return np.concatenate(values, axis=1).astype(np.float32), np.concatenate(valid, axis=1), failures

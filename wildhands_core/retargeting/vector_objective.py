@@ -26,20 +26,23 @@ def vector_objective(optimizer, target_vectors: np.ndarray, fixed_q: np.ndarray,
 
     robot = optimizer.robot
     model, data = robot.model, robot.data
-    links = list(optimizer.computed_link_indices)
+    links = [int(i) for i in optimizer.computed_link_indices]
     origin = np.asarray(optimizer.origin_link_indices, dtype=np.int64)
     task = np.asarray(optimizer.task_link_indices, dtype=np.int64)
     target = np.asarray(target_vectors, dtype=np.float64)
     n = len(target)
-    # vectors = incidence @ link positions: +1 at the task link, -1 at the origin link of each vector
-    incidence = np.zeros((n, len(links)))
-    incidence[np.arange(n), task] += 1.0
-    incidence[np.arange(n), origin] -= 1.0
+    # d vectors / d link positions: +1 at the task link, -1 at the origin link of each vector
+    incidence_t = np.zeros((len(links), n))
+    incidence_t[task, np.arange(n)] += 1.0
+    incidence_t[origin, np.arange(n)] -= 1.0
     idx_target, adaptor = optimizer.idx_pin2target, optimizer.adaptor
     qpos = np.zeros(model.nq)
     qpos[optimizer.idx_pin2fixed] = fixed_q
     last = np.asarray(last_x, dtype=np.float64)
     frame = pin.ReferenceFrame.LOCAL_WORLD_ALIGNED
+    pos = np.empty((len(links), 3))
+    jac = np.empty((len(links), 3, model.nv))
+    half_delta = 0.5 * huber_delta
 
     def objective(x: np.ndarray, grad: np.ndarray) -> float:
         qpos[idx_target] = x
@@ -48,18 +51,20 @@ def vector_objective(optimizer, target_vectors: np.ndarray, fixed_q: np.ndarray,
             pin.computeJointJacobians(model, data, q)  # also the forward kinematics
         else:
             pin.forwardKinematics(model, data, q)
-        pos = np.array([pin.updateFramePlacement(model, data, i).translation for i in links])
-        err = incidence @ pos - target
-        dist = np.sqrt(np.einsum("ij,ij->i", err, err))
+        for k, i in enumerate(links):
+            pos[k] = pin.updateFramePlacement(model, data, i).translation
+        err = pos[task] - pos[origin] - target
+        dist = np.sqrt((err * err).sum(axis=1))
         small = dist < huber_delta
-        dx = np.asarray(x, dtype=np.float64) - last
-        value = float(np.mean(np.where(small, 0.5 * dist**2 / huber_delta, dist - 0.5 * huber_delta)))
-        value += norm_delta * float(dx @ dx)
+        dx = x - last
+        huber = np.where(small, dist * dist / (2.0 * huber_delta), dist - half_delta)
+        value = float(huber.sum()) / n + norm_delta * float(dx @ dx)
         if grad.size > 0:
             weight = np.where(small, 1.0 / huber_delta, 1.0 / np.maximum(dist, 1e-12)) / n
-            g_pos = incidence.T @ (weight[:, None] * err)  # (links, 3): d value / d link position
-            jac = np.stack([pin.getFrameJacobian(model, data, i, frame)[:3] for i in links])  # (links, 3, nv)
-            g_q = np.einsum("lk,lkv->v", g_pos, jac)
+            g_pos = incidence_t @ (weight[:, None] * err)  # (links, 3): d value / d link position
+            for k, i in enumerate(links):
+                jac[k] = pin.getFrameJacobian(model, data, i, frame)[:3]
+            g_q = g_pos.reshape(-1) @ jac.reshape(-1, model.nv)
             g_x = adaptor.backward_jacobian(g_q[None])[0] if adaptor is not None else g_q[idx_target]
             grad[:] = g_x + 2.0 * norm_delta * dx
         return value
