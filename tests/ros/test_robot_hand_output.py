@@ -2,7 +2,7 @@
 DDS one sensor_msgs/JointState per side, stamped with the image, naming the URDF's movable joints (read
 here from the URDF file itself) with positions inside the URDF's limits; the lifecycle publishers stop
 with deactivate; /diagnostics counts the solved frames. A bad robot name or config stops start-up with the
-names or the file."""
+names or the file (a config or a URDF)."""
 
 from __future__ import annotations
 
@@ -127,6 +127,13 @@ def test_a_bad_robot_name_or_config_stops_start_up_naming_it(tmp_path):
         with pytest.raises(RuntimeError, match=re.escape(str(broken))):
             HandsNode("hands_bad_config", context=ctx, parameter_overrides=[
                 Parameter("model.checkpoint", value=ckpt), Parameter("retargeting.config", value=str(broken)),
+                Parameter("detector.sources", value=["external"])])
+        bad_urdf = tmp_path / "not_a_robot.urdf"
+        bad_urdf.write_text("<robot name='x'><link name='a'></robot>")
+        with pytest.raises(RuntimeError, match=re.escape(str(bad_urdf))):
+            HandsNode("hands_bad_urdf", context=ctx, parameter_overrides=[
+                Parameter("model.checkpoint", value=ckpt), Parameter("retargeting.robot", value="allegro"),
+                Parameter("retargeting.urdf", value=str(bad_urdf)),
                 Parameter("detector.sources", value=["external"])])
     finally:
         ctx.try_shutdown()
