@@ -1,6 +1,7 @@
 """Reading bags of ``wildhands_ros/msg/HandArray`` (hands bags): the source side of both exporters
 (``export``: npz + Parquet, ``lerobot_export``: a LeRobot dataset), and what they share: the export
-configuration and summary, the episode split, stamp gaps, and the bag's transform tree for a target frame.
+configuration and summary, the episode split, stamp gaps, the bag's transform tree for a target frame, and
+the robot hand's retargeting configs (``wildhands_core.retargeting``) when the export adds its action.
 
 Malformed messages (not deserialisable, handedness not 0/1, non-finite values, wrong array sizes, a stamp
 already seen) are skipped and counted by reason (``MALFORMED_REASONS``).
