@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from bag_fixtures import random_estimate
 from scipy.spatial.transform import Rotation
-from test_export_robot import DT, T0, _write
+from test_export_robot import DT, LEROBOT_PYTHON, T0, _run_lerobot, _write
 
 from wildhands_core.retargeting.config import load_config
 from wildhands_core.retargeting.robot_hands import config_path, urdf_path
@@ -105,6 +105,32 @@ def test_lerobot_export_adds_the_robot_hand_action_named_per_joint(episode):
     assert np.allclose(a[0::2, :len(left)], z["robot_hand_q_left"][0::2], atol=1e-6)
     # the left hand's absent frames hold its last seen values (LeRobot export convention)
     assert np.allclose(a[1::2, :len(left)], z["robot_hand_q_left"][0::2], atol=1e-6)
+
+
+_LOAD = """
+import json, sys
+from lerobot.datasets.lerobot_dataset import LeRobotDataset
+ds = LeRobotDataset("wildhands/test", root=sys.argv[1], video_backend="pyav")
+print(json.dumps({"names": ds.meta.features["action.robot_hand"]["names"],
+                  "rows": [ds[i]["action.robot_hand"].tolist() for i in range(len(ds))],
+                  "stats": sorted(ds.meta.stats["action.robot_hand"])}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not LEROBOT_PYTHON.exists(), reason=f"no lerobot venv at {LEROBOT_PYTHON}")
+def test_lerobot_itself_loads_the_robot_hand_action(episode):
+    """LeRobot 0.4.4 (its own venv) reads ``action.robot_hand``: the names per joint and every row as
+    written, with statistics."""
+    tmp, _ = episode
+    out = tmp / "lr_load"
+    export_bags([tmp / "b"], out, ExportConfig(format="lerobot", robot_hand="allegro", progress=False))
+    res = _run_lerobot(_LOAD, str(out), tmp=tmp)
+    info = json.loads((out / "meta" / "info.json").read_text())
+    assert res["names"] == info["features"]["action.robot_hand"]["names"]
+    d = pq.read_table(out / info["data_path"].format(chunk_index=0, file_index=0)).to_pydict()
+    np.testing.assert_allclose(res["rows"], np.asarray(d["action.robot_hand"], np.float32), atol=1e-6)
+    assert {"mean", "std", "min", "max"} <= set(res["stats"])
 
 
 def test_an_unknown_robot_hand_stops_the_export_listing_the_names(episode):
