@@ -41,12 +41,13 @@ cores shared with a training job and other test runs, under ``nice``, Allegro (r
     vector_objective, first version            1.7    2.07 / 1.24  2.19 / 0.98  3.09 / 2.35  1.68
     vector_objective (current)                 2.4    1.79 / 1.06  1.78 / 0.80  2.89 / 1.94  1.40
     vector_objective (current)                 5.0    2.06 / 1.27  2.00 / 1.19  2.98 / 2.17  1.66
+    vector_objective (current), another run    4.9    1.65 / 0.96  1.71 / 0.79  2.30 / 1.78  1.30
 
 About 9 objective evaluations per solve; the objective is about half of the CPU time, SLSQP (nlopt) and
 the per-frame set-up the rest. At load 5.2 the other hands: LEAP CPU 2.29 ms per hand (mean 2.84 / 1.68),
 Shadow 1.96 (2.30 / 1.80), Inspire 1.52 (1.84 / 1.80). Against the 2 ms per hand target: Allegro's CPU
-time per hand (1.4-1.7 ms) is within it; its mean wall time is at it for the right hand (1.8-2.1 ms at load
-2.4-5; 2.5 ms in one run at load 5) and under it for the left (the demo's right hand moves more: more
+time per hand (1.3-1.7 ms) is within it; its mean wall time is at it for the right hand (1.65-2.1 ms at
+load 2.4-5; 2.5 ms in one run at load 5) and under it for the left (the demo's right hand moves more: more
 SLSQP iterations); p95 is above it on a loaded machine.
 
 Measured (``--only demo``, 640x480, 2 cores shared with other jobs, load average 2.6-3.8; each column run
