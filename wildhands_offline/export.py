@@ -16,7 +16,11 @@ log time of the HandArray, the wrist pose and ``grasp_class`` as recorded in the
 Robot targets (``wildhands_offline.robot_targets``: the hands in ``target_frame`` when one is given, pinch
 aperture, gripper open/closed and command, wrist target pose per side) are added to the hand and frame
 arrays. Also ``frame_id`` (str, the camera optical frame of the episode's first image), ``target_frame``
-(str, "" without one) and ``grasp_class_names`` in the npz. ``format="lerobot"`` writes a LeRobot dataset
+(str, "" without one) and ``grasp_class_names`` in the npz. With a robot hand (``ExportConfig.robot_hand``):
+frame arrays ``robot_hand_q_left`` / ``_right`` (F, J) joint positions (rad) and ``robot_hand_valid`` (F, 2)
+(``wildhands_core.retargeting.sequence``), their joint names in the npz and ``summary.json``, the frames
+whose retargeting failed (by reason) in the episode's ``robot_hand_failed``.
+``format="lerobot"`` writes a LeRobot dataset
 instead (``wildhands_offline.lerobot_export``); ``plot`` adds ``<name>_plot.png`` per episode.
 Reading the hands bag and what both formats share (configuration, summary, episode split) is
 ``wildhands_offline.hands_bag``.
@@ -42,6 +46,7 @@ from wildhands_offline.hands_bag import (
     ExportConfig,
     ExportSummary,
     read_hands_bag,
+    robot_hand_configs,
     side_confidence,
     split_episodes,
     stamp_gaps,
@@ -67,6 +72,7 @@ def export_bags(in_bags: list[str | Path], out_dir: str | Path, cfg: ExportConfi
     summary = ExportSummary(output=str(out_dir), target_frame=cfg.target_frame)
     malformed: Counter[str] = Counter()
     missing: Counter[str] = Counter()
+    robot_configs = robot_hand_configs(cfg)
     with atomic_path(out_dir, cfg.overwrite) as work:
         work.mkdir()
         for bag in map(Path, in_bags):
@@ -83,16 +89,29 @@ def export_bags(in_bags: list[str | Path], out_dir: str | Path, cfg: ExportConfi
                                               ep_missing))
                 missing.update(ep_missing)
                 hand_names = [*HAND_ARRAYS, "pinch_aperture_m", *(TARGET_HAND_ARRAYS if target else ())]
+                strings, robot_frame_arrays = {"target_frame": cfg.target_frame or ""}, ()
+                robot_entry: dict[str, dict] = {}
+                if robot_configs:
+                    from wildhands_core.retargeting.sequence import (
+                        ROBOT_HAND_FRAME_ARRAYS,
+                        episode_robot_hand_arrays,
+                    )
+
+                    robot_arrays, robot_meta, robot_failed = episode_robot_hand_arrays(arrays, robot_configs)
+                    robot_entry = {"robot_hand_failed": robot_failed}
+                    arrays.update(robot_arrays)
+                    strings.update(robot_meta)
+                    robot_frame_arrays = ROBOT_HAND_FRAME_ARRAYS
+                    summary.robot_hand = robot_meta
                 write_episode_arrays(work, name, arrays, ep[0]["frame_id"], hand_names,
-                                     [*FRAME_ARRAYS, *ROBOT_FRAME_ARRAYS],
-                                     {"target_frame": cfg.target_frame or ""})
+                                     [*FRAME_ARRAYS, *ROBOT_FRAME_ARRAYS, *robot_frame_arrays], strings)
                 summary.episodes.append({
                     "name": name, "bag": str(bag), "topic": topic, "frames": len(ep),
                     "hands": int(arrays["frame_index"].size), "first_stamp_ns": ep[0]["stamp_ns"],
                     "last_stamp_ns": ep[-1]["stamp_ns"], "frame_id": ep[0]["frame_id"],
                     "frames_without_hands": int(np.sum(arrays["frame_num_hands"] == 0)),
                     "transform_missing": int(np.sum(~arrays["transform_ok"])),
-                    "gaps": stamp_gaps(arrays["frame_stamp_ns"]),
+                    "gaps": stamp_gaps(arrays["frame_stamp_ns"]), **robot_entry,
                 })
                 if cfg.plot:
                     from wildhands_offline.plot import plot_episode

@@ -1,6 +1,7 @@
 """Reading bags of ``wildhands_ros/msg/HandArray`` (hands bags): the source side of both exporters
 (``export``: npz + Parquet, ``lerobot_export``: a LeRobot dataset), and what they share: the export
-configuration and summary, the episode split, stamp gaps, and the bag's transform tree for a target frame.
+configuration and summary, the episode split, stamp gaps, the bag's transform tree for a target frame, and
+the robot hand's retargeting configs (``wildhands_core.retargeting``) when the export adds its action.
 
 Malformed messages (not deserialisable, handedness not 0/1, non-finite values, wrong array sizes, a stamp
 already seen) are skipped and counted by reason (``MALFORMED_REASONS``).
@@ -49,6 +50,12 @@ class ExportConfig:
     image_topic: str | None = None
     fps: int | None = None
     task: str = "hand demonstration"
+    # a robot hand following each side (``wildhands_core.retargeting``): a catalogue name, or a config of
+    # one's own (+ URDF); adds its joint positions (npz/Parquet: robot_hand_q_{left,right}; LeRobot:
+    # action.robot_hand), joint names in the metadata
+    robot_hand: str = ""
+    robot_hand_config: str = ""
+    robot_hand_urdf: str = ""
 
 
 @dataclass
@@ -60,6 +67,7 @@ class ExportSummary:
     transform_missing: dict[str, int] = field(default_factory=dict)  # frames, by reason
     target_frame: str | None = None
     format: str = "npz"
+    robot_hand: dict = field(default_factory=dict)  # robot name and joint names per side, when exported
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -170,6 +178,16 @@ def side_confidence(arrays: dict[str, np.ndarray]) -> np.ndarray:
     conf = np.full(side.shape, np.nan, np.float32)
     conf[side >= 0] = arrays["confidence"][side[side >= 0]]
     return conf
+
+
+def robot_hand_configs(cfg: ExportConfig) -> dict:
+    """The robot hand's retargeting configs per side (True = right) of ``cfg``, {} without one; raises
+    naming the unknown robot (with the available ones) or the file that does not load."""
+    if not (cfg.robot_hand or cfg.robot_hand_config):
+        return {}
+    from wildhands_core.retargeting.config import configs_for
+
+    return configs_for(robot=cfg.robot_hand, config=cfg.robot_hand_config, urdf=cfg.robot_hand_urdf)
 
 
 def target_for_bag(bag: Path, cfg: ExportConfig, camera_frames: set[str],

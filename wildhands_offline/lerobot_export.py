@@ -62,6 +62,7 @@ from wildhands_offline.hands_bag import (
     MALFORMED_REASONS,
     ExportSummary,
     read_hands_bag,
+    robot_hand_configs,
     side_confidence,
     stamp_gaps,
     target_for_bag,
@@ -177,6 +178,14 @@ def _episode_columns(by_stamp: dict[int, dict], cfg, target, missing: Counter, s
     cols = {"observation.state": state.reshape(F, -1), "hands_valid": valid,
             "transform_ok": transform_ok[:, None], "estimated": estimated[:, None], "recorded": rec[:, None],
             "stamp_ns": all_stamps[:, None], "action": action.reshape(F, -1)}
+    robot_configs = robot_hand_configs(cfg)
+    if robot_configs:
+        from wildhands_core.retargeting.sequence import robot_hand_action
+
+        q, q_valid, robot_failed = robot_hand_action(arrays, robot_configs)
+        cols["action.robot_hand"] = np.zeros((F, q.shape[1]), np.float32)
+        masks["action.robot_hand"] = np.zeros((F, q.shape[1]), bool)
+        cols["action.robot_hand"][rec], masks["action.robot_hand"][rec] = q, q_valid & estimated[rec, None]
     lag = row_of / fps - (all_stamps[rec] - all_stamps[0]) / NS_PER_S
     info = {"frames": F, "filled_frames": int(F - rec.sum()),
             "frames_without_estimate": int(rec.sum() - estimated.sum()),  # recorded images
@@ -185,6 +194,8 @@ def _episode_columns(by_stamp: dict[int, dict], cfg, target, missing: Counter, s
             "max_timestamp_error_s": float(np.max(np.abs(lag))),
             "gaps": stamp_gaps(np.asarray(rec_stamps, np.int64)), "first_stamp_ns": int(stamps[0]),
             "last_stamp_ns": int(stamps[-1]), "frame_id": cam}
+    if robot_configs:
+        info["robot_hand_failed"] = robot_failed  # frames whose retargeting failed, by reason
     return cols, masks, info, arrays
 
 
@@ -225,6 +236,15 @@ class _LeRobotRun:
         self.writer: LeRobotWriter | None = None
         self.missing: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
+
+    def _robot_hand(self) -> tuple[str, list[str]] | None:
+        """(robot, action column names) of the configured robot hand, or None."""
+        configs = robot_hand_configs(self.cfg)
+        if not configs:
+            return None
+        from wildhands_core.retargeting.sequence import robot_hand_action_names
+
+        return ", ".join(sorted({c.robot for c in configs.values()})), robot_hand_action_names(configs)
 
     def export_bag(self, bag: Path, hand_frames: list[dict], topic: str, malformed: Counter) -> None:
         """The images of ``bag`` with the HandArray frames of the same stamps, as one or more episodes."""
@@ -269,8 +289,8 @@ class _LeRobotRun:
         frames missing before it filled with the previous image, marked); False when skipped."""
         if self.writer is None:
             size = (rgb.shape[1], rgb.shape[0])
-            self.writer = LeRobotWriter(self.work, self.fps, lerobot_features(self.frame), VIDEO_KEY, size,
-                                        ROBOT_TYPE)
+            self.writer = LeRobotWriter(self.work, self.fps, lerobot_features(self.frame, self._robot_hand()),
+                                        VIDEO_KEY, size, ROBOT_TYPE)
         writer, stamps = self.writer, episode.stamps
         if rgb.shape[:2] != (writer.image_size_wh[1], writer.image_size_wh[0]):
             self.skipped["image_size"] += 1

@@ -47,14 +47,15 @@ _HELD = ("a side without a hand (its valid flag 0) holds its last seen values (b
          "the first; never in the episode the dataset's first; never at all 0), left out of the statistics")
 
 
-def lerobot_features(frame: str) -> dict[str, dict]:
+def lerobot_features(frame: str, robot_hand: tuple[str, list[str]] | None = None) -> dict[str, dict]:
     """The exported features (dtype, shape, names, info) with poses in ``frame`` (the target frame, or the
-    camera optical frame of the images)."""
+    camera optical frame of the images); ``robot_hand`` = (robot name, ``left.<joint>`` / ``right.<joint>``
+    column names) adds ``action.robot_hand``."""
     def flag(desc: str) -> dict:
         return {"dtype": "bool", "shape": [1], "names": [desc.split(":")[0]],
                 "info": {"unit": ["1"], "description": desc}}
 
-    return {
+    features = {
         "observation.state": {
             "dtype": "float32", "shape": [len(STATE_NAMES)], "names": STATE_NAMES,
             "info": {"unit": [u for _, u in _STATE], "frame": frame,
@@ -82,6 +83,15 @@ def lerobot_features(frame: str) -> dict[str, dict]:
                      "info": {"unit": ["ns"], "description": "the image's header.stamp (interpolated on "
                               "filled rows); LeRobot's timestamp is frame_index / fps"}},
     }
+    if robot_hand is not None:
+        robot, names = robot_hand
+        features["action.robot_hand"] = {
+            "dtype": "float32", "shape": [len(names)], "names": list(names),
+            "info": {"unit": ["rad"] * len(names), "robot": robot,
+                     "description": f"joint positions of a {robot} robot hand following each side "
+                                    "(URDF joint names; wildhands_core.retargeting, vector retargeting, "
+                                    "warm-started per track); " + _HELD}}
+    return features
 
 
 __all__ = ["ACTION_NAMES", "ROBOT_TYPE", "SIDES", "SIDE_ACTION_SIZE", "SIDE_STATE_SIZE", "STATE_NAMES",

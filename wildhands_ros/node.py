@@ -17,7 +17,8 @@ each replaced frame is counted (diagnostics ``frames_dropped``).
 
 Outputs (header = the input image's header: its stamp and camera optical frame, never "now"):
 ``~/hands`` (wildhands_ros/HandArray), ``/tf`` (optical frame -> ``<prefix>{left,right}_wrist``, optionally
--> fingertips), ``~/markers`` (visualization_msgs/MarkerArray), ``/diagnostics``, ``~/debug_image``.
+-> fingertips), ``~/markers`` (visualization_msgs/MarkerArray), ``/diagnostics``, ``~/debug_image``,
+``~/gripper_targets``, ``~/robot_hand/{left,right}/joint_states`` (with ``retargeting.robot`` set).
 Every rejected input is counted by reason, every flagged one (kept, but suspicious) too; both are reported
 on /diagnostics and logged at most once per ``reporting.LOG_PERIOD_S`` per reason.
 """
@@ -294,6 +295,8 @@ class HandsNode(LifecycleNode):
             return
         if f.reset_tracking:
             pipeline.reset()
+            if self.outputs is not None and self.outputs.robot_hand_out is not None:
+                self.outputs.robot_hand_out.reset()
         estimates = pipeline.process(image, f.camera.K_px, f.stamp_ns)
         model_s = pipeline.last_timing.estimate_s + pipeline.last_timing.detect_s
         outputs = self.outputs
@@ -341,6 +344,9 @@ class HandsNode(LifecycleNode):
             extra[f"tracks_ended.{reason}"] = str(n)
         for reason, n in sorted(pipeline.withheld.items()):
             extra[f"estimates_withheld.{reason}"] = str(n)
+        outputs = self.outputs
+        if outputs is not None and outputs.robot_hand_out is not None:
+            extra.update(outputs.robot_hand_out.diagnostics())
         self.diag_pub.publish(
             stats_to_diagnostics(
                 self.stats.snapshot(),

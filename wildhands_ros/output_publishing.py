@@ -1,6 +1,7 @@
 """What the hands node publishes per frame: ``~/hands``, ``~/hands_raw``, ``/tf``, ``~/markers``,
-``~/debug_image`` and the gripper targets, every header = the input image's (its stamp and camera optical
-frame, never "now"). /diagnostics is published by the node itself (in every configured state)."""
+``~/debug_image``, the gripper targets and the robot-hand joint states, every header = the input image's
+(its stamp and camera optical frame, never "now"). /diagnostics is published by the node itself (in every
+configured state)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from wildhands_ros import conversions as conv
 from wildhands_ros import params
 from wildhands_ros.gripper_targets import GripperTargetOutput
 from wildhands_ros.msg import HandArray
+from wildhands_ros.robot_hand_output import RobotHandOutput
 
 #: QoS tf2_ros's TransformBroadcaster uses on /tf.
 TF_QOS = QoSProfile(
@@ -31,7 +33,7 @@ TF_QOS = QoSProfile(
 class FrameOutputs:
     """The per-frame publishers of ``node`` (lifecycle publishers: they publish only while the node is
     active; the TF publisher is a plain one, as tf2_ros's), created from the ``output.*``, ``tf.*`` and
-    ``gripper.*`` parameters. Disabled outputs are None."""
+    ``gripper.*``, ``retargeting.*`` parameters. Disabled outputs are None."""
 
     def __init__(self, node: Any, settings: params.NodeSettings, faces: np.ndarray | None) -> None:
         s = settings
@@ -46,6 +48,7 @@ class FrameOutputs:
         self.debug_pub = self._lifecycle(Image, "~/debug_image", 2) if s["output.debug_image"] else None
         self.tf_send: Callable[[list], None] | None = self._make_tf_sender() if s["tf.publish"] else None
         self.gripper_out = GripperTargetOutput.create(node, s, make_publisher=self._lifecycle)
+        self.robot_hand_out = RobotHandOutput.create(s, make_publisher=self._lifecycle)
 
     def _lifecycle(self, msg_type, topic: str, depth: int):
         pub = self._node.create_lifecycle_publisher(msg_type, topic, depth)
@@ -85,6 +88,8 @@ class FrameOutputs:
         ``output.publish_empty`` off)."""
         s = self._settings
         if not estimates and not s["output.publish_empty"]:
+            if self.robot_hand_out is not None:  # also on frames without hands: lost tracks are forgotten
+                self.robot_hand_out.publish(estimates, header)
             return False
         header = Header(stamp=header.stamp, frame_id=header.frame_id)
         size = (image.shape[1], image.shape[0])
@@ -105,6 +110,8 @@ class FrameOutputs:
             self.gripper_out.publish(estimates, header)
         if self.markers_pub is not None:
             self.markers_pub.publish(conv.estimates_to_markers(estimates, header, self._faces))
+        if self.robot_hand_out is not None:  # after the hands: they do not wait for the optimiser
+            self.robot_hand_out.publish(estimates, header)
         if self.debug_pub is not None:
             self.debug_pub.publish(conv.rgb_to_image_msg(conv.draw_hands(image, estimates), header))
         return True
@@ -121,3 +128,4 @@ class FrameOutputs:
         if self.gripper_out is not None:
             self.gripper_out.destroy()
         self.gripper_out = None
+        self.robot_hand_out = None

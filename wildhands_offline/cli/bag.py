@@ -82,6 +82,11 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--grasp-close-below-m", type=float, default=GripperConfig.close_below_m)
     ex.add_argument("--grasp-open-above-m", type=float, default=GripperConfig.open_above_m)
     ex.add_argument("--plot", action="store_true", help="a PNG per episode (wrist, aperture, confidence)")
+    ex.add_argument("--robot-hand", default="", metavar="NAME",
+                    help="add a robot hand's joint positions per side (allegro, leap, shadow, inspire, "
+                    "ability, svh): npz robot_hand_q_{left,right}, LeRobot action.robot_hand")
+    ex.add_argument("--robot-hand-config", default="", help="a retargeting config of one's own instead")
+    ex.add_argument("--robot-hand-urdf", default="", help="URDF replacing the config's")
     ex.add_argument("--overwrite", action="store_true")
     ex.add_argument("--no-progress", action="store_true")
     return p
@@ -131,7 +136,8 @@ def _export(a: argparse.Namespace) -> int:
         extrinsic=parse_extrinsic(a.extrinsic) if a.extrinsic else None, tf_max_gap_s=a.tf_max_gap,
         gripper=GripperConfig(closed_aperture_m=a.gripper_closed_m, open_aperture_m=a.gripper_open_m,
                               close_below_m=a.grasp_close_below_m, open_above_m=a.grasp_open_above_m),
-        plot=a.plot, image_topic=a.image_topic, fps=a.fps, task=a.task,
+        plot=a.plot, image_topic=a.image_topic, fps=a.fps, task=a.task, robot_hand=a.robot_hand,
+        robot_hand_config=a.robot_hand_config, robot_hand_urdf=a.robot_hand_urdf,
     )
     s = export_bags(a.inputs, a.output, cfg)
     print(f"{len(s.episodes)} episode(s), {s.messages} hand messages -> {s.output} ({s.format})")

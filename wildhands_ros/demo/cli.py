@@ -4,8 +4,8 @@
 2. starts the real node process (``python -m wildhands_ros``) with the demo checkpoint, the learned detector
    and tracking, smoothing, hands/TF/markers/diagnostics;
 3. plays the frames as ``sensor_msgs/Image`` + ``CameraInfo`` at 30 Hz over DDS, stamped with the time of
-   publication, and records the node's outputs (hands, raw hands, /tf, markers, /diagnostics) to a rosbag2
-   MCAP file through ``rosbags``;
+   publication, and records the node's outputs (hands, raw hands, /tf, markers, /diagnostics; with
+   ``--robot-hand NAME`` the robot hand's JointStates) to a rosbag2 MCAP file through ``rosbags``;
 4. reads the bag back, prints accuracy against the known truth, smoothness, throughput and latency, and
    writes ``metrics.json`` (keys documented in ``wildhands_ros.demo.report``) and an overlay strip PNG.
 
@@ -27,13 +27,14 @@ import numpy as np
 
 from wildhands_core.demo_model import default_model_dir
 from wildhands_core.estimator import BACKENDS
+from wildhands_core.retargeting.robot_hands import UnknownRobotHandError, available_robot_hands, robot_hand
 from wildhands_synth.sequence import DEMO_SEED
 
 #: Score floor of the demo's learned detector (below the node's default 0.3).
 DEMO_MIN_SCORE = 0.25
 
 
-def _params_yaml(path: Path, checkpoint: Path, detector: Path | None, backend: str) -> None:
+def _params_yaml(path: Path, checkpoint: Path, detector: Path | None, backend: str, robot: str = "") -> None:
     import yaml
 
     sources = ["learned"] if detector else ["external"]
@@ -54,6 +55,8 @@ def _params_yaml(path: Path, checkpoint: Path, detector: Path | None, backend: s
         "output": {"markers": True, "publish_raw": True},
         "tf": {"publish": True, "frame_prefix": "demo_"},
     }
+    if robot:
+        params["retargeting"] = {"robot": robot}
     path.write_text(yaml.safe_dump({"/**": {"ros__parameters": params}}, sort_keys=False))
 
 
@@ -74,7 +77,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", default="640x480", help="image size WxH")
     ap.add_argument("--rate", type=float, default=30.0, help="playback rate, Hz")
     ap.add_argument("--seed", type=int, default=DEMO_SEED, help="sequence seed (held out from training)")
+    ap.add_argument("--robot-hand", default="", metavar="NAME",
+                    help="a robot hand following each hand (JointState recorded in the bag): one of "
+                    f"{', '.join(available_robot_hands())}")
     a = ap.parse_args(argv)
+    if a.robot_hand:
+        try:
+            robot_hand(a.robot_hand)
+        except UnknownRobotHandError as exc:
+            ap.error(str(exc))
 
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -89,9 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     width, height = (int(v) for v in a.size.split("x"))
     seq, frames, truth = _render(a.seed, (width, height), a.frames)
     params = out / "demo_params.yaml"
-    _params_yaml(params, checkpoint, detector if detector.exists() else None, a.backend)
+    _params_yaml(params, checkpoint, detector if detector.exists() else None, a.backend, a.robot_hand)
     bag_path = demo_bag_dir(out)
-    played = _play_through_node(out, params, bag_path, seq.K_px, (width, height), frames, a.rate)
+    played = _play_through_node(out, params, bag_path, seq.K_px, (width, height), frames, a.rate,
+                                robot_hand=bool(a.robot_hand))
     if played is None:
         return 3
     _report(out, bag_path, played, frames, truth, a.rate)
@@ -125,7 +137,7 @@ def _start_node(params: Path, log) -> subprocess.Popen:
 
 
 def _play_through_node(out: Path, params: Path, bag_path: Path, K_px: np.ndarray, size: tuple[int, int],
-                       frames: list[np.ndarray], rate_hz: float):
+                       frames: list[np.ndarray], rate_hz: float, robot_hand: bool = False):
     """Start the node, play ``frames`` at ``rate_hz`` while recording ``bag_path``, stop the node; the
     ``Played`` record, or None (message printed) when the node did not come up."""
     from wildhands_ros.demo.stream import DemoStream
@@ -133,7 +145,7 @@ def _play_through_node(out: Path, params: Path, bag_path: Path, K_px: np.ndarray
     node_log = open(out / "node.log", "w")
     node = _start_node(params, node_log)
     try:
-        stream = DemoStream(bag_path, K_px=K_px, width=size[0], height=size[1])
+        stream = DemoStream(bag_path, K_px=K_px, width=size[0], height=size[1], robot_hand=robot_hand)
         print("waiting for the node (model loading)...", flush=True)
         if not stream.wait_for_node(timeout_s=180.0, node_proc=node):
             print(f"wildhands-demo: the node did not come up; see {out / 'node.log'}", file=sys.stderr)
@@ -141,6 +153,7 @@ def _play_through_node(out: Path, params: Path, bag_path: Path, K_px: np.ndarray
         played = stream.play(frames, rate_hz=rate_hz, progress=True)
         stream.drain(expected=len(frames), timeout_s=30.0)
         stream.close()
+        played.counts = dict(stream.counts)
     finally:
         node.send_signal(signal.SIGINT)
         try:
@@ -171,12 +184,18 @@ def _report(out: Path, bag_path: Path, played, frames: list[np.ndarray], truth: 
     )
     metrics["backend"] = rec.backend
     metrics["mano_model"] = rec.mano_model
+    joint_states = {t.split("/")[-2]: n for t, n in played.counts.items() if t.endswith("/joint_states")}
+    if joint_states:
+        metrics["robot_hand_joint_states"] = joint_states
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     write_overlay(out / "overlay.png", frames, rec.published, truth)
     print(
         "\nwildhands demo: synthetic held-out sequence, demo model of the synthetic domain (not real hands)"
     )
     print(format_metrics(metrics))
+    if joint_states:
+        print("robot hand: JointState messages recorded, "
+              + ", ".join(f"{side} {n}" for side, n in sorted(joint_states.items())))
     print(f"\nbag: {bag_path} (ros2 bag info {bag_path}; Foxglove: {bag_path / (bag_path.name + '.mcap')})")
     print(f"metrics: {out / 'metrics.json'}\noverlay: {out / 'overlay.png'}")
 

@@ -27,6 +27,8 @@ hand for, matched to the true hand of the same side):
   (played and in none of these: should be 0).
 - ``throughput_fps``: published frames per second of playing time.
 - ``latency_p50_ms`` / ``latency_p95_ms``: image stamp to publication, from HandArray.latency_ms.
+- ``robot_hand_joint_states`` (only with ``wildhands-demo --robot-hand``): JointState messages of the robot
+  hand recorded in the bag, per side.
 """
 
 from __future__ import annotations

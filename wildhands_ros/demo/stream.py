@@ -3,7 +3,8 @@ DDS), writing a rosbag2 MCAP file with ``rosbags``; and the reading of that bag 
 
 Recorded topics (serialized CDR as received, so the bag holds exactly what went over the wire):
 ``/demo/hands/hands`` (HandArray, smoothed), ``/demo/hands/hands_raw`` (HandArray, before smoothing),
-``/tf``, ``/demo/hands/markers`` (MarkerArray) and ``/diagnostics``.
+``/tf``, ``/demo/hands/markers`` (MarkerArray) and ``/diagnostics``; with a robot hand (``--robot-hand``)
+also ``/demo/hands/robot_hand/{left,right}/joint_states`` (sensor_msgs/JointState).
 """
 
 from __future__ import annotations
@@ -29,24 +30,31 @@ RECORDED = {
     "/demo/hands/markers": "visualization_msgs/msg/MarkerArray",
     "/diagnostics": "diagnostic_msgs/msg/DiagnosticArray",
 }
+#: The robot-hand outputs of the node (``retargeting.robot``), recorded when the demo runs one.
+ROBOT_HAND_TOPICS = {
+    f"/demo/hands/robot_hand/{side}/joint_states": "sensor_msgs/msg/JointState" for side in ("left", "right")
+}
 
 
 @dataclass
 class Played:
     stamp_to_index: dict[int, int]
     duration_s: float
+    #: messages recorded per topic (filled in when the recording ends)
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 class DemoStream:
     """Publishes frames on /demo/camera/{image_raw,camera_info} and records the node's outputs."""
 
-    def __init__(self, bag_dir: Path, K_px: np.ndarray, width: int, height: int) -> None:
+    def __init__(self, bag_dir: Path, K_px: np.ndarray, width: int, height: int,
+                 robot_hand: bool = False) -> None:
         import rclpy
         from diagnostic_msgs.msg import DiagnosticArray
         from rclpy.executors import SingleThreadedExecutor
         from rclpy.qos import QoSProfile, ReliabilityPolicy
         from rosbags.rosbag2 import StoragePlugin, Writer
-        from sensor_msgs.msg import CameraInfo, Image
+        from sensor_msgs.msg import CameraInfo, Image, JointState
         from tf2_msgs.msg import TFMessage
         from visualization_msgs.msg import MarkerArray
 
@@ -71,17 +79,19 @@ class DemoStream:
         self.writer = Writer(bag_dir, version=8, storage_plugin=StoragePlugin.MCAP)
         self.writer.open()
         self._lock = threading.Lock()
-        self.counts: dict[str, int] = {t: 0 for t in RECORDED}
+        self.recorded = {**RECORDED, **(ROBOT_HAND_TOPICS if robot_hand else {})}
+        self.counts: dict[str, int] = {t: 0 for t in self.recorded}
         self.last_hands_time = time.monotonic()
         types = {
             "wildhands_ros/msg/HandArray": HandArray,
             "tf2_msgs/msg/TFMessage": TFMessage,
             "visualization_msgs/msg/MarkerArray": MarkerArray,
             "diagnostic_msgs/msg/DiagnosticArray": DiagnosticArray,
+            "sensor_msgs/msg/JointState": JointState,
         }
         tf_qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
         self.connections = {}
-        for topic, msgtype in RECORDED.items():
+        for topic, msgtype in self.recorded.items():
             self.connections[topic] = self.writer.add_connection(topic, msgtype, typestore=self.typestore)
             qos = tf_qos if topic == "/tf" else reliable
             self.node.create_subscription(types[msgtype], topic, self._recorder(topic), qos, raw=True)
