@@ -14,8 +14,10 @@ order: episode ``<i>_<episode>`` (``i`` = the input's position, 5 digits) = the 
 byte, plus ``episodes.json`` (per input: path, kind, episodes, frames, hands). It depends only on the
 inputs and the configuration: byte-identical whatever the number of workers or the order they finished.
 OUT/summary.json: per input frames, frames used, hands, rejected frames by reason, estimates withheld and
-tracks ended by reason (the tracker's plausibility check), seconds, worker, attempts, and for a failed one
-its reason; totals and frames/s of the run.
+tracks ended by reason (the tracker's plausibility check), with a robot hand the frames whose retargeting
+failed by reason, seconds, worker, attempts, and for a failed one its reason; totals and frames/s of the
+run. A robot hand (``BatchConfig.robot_hand``) that does not load stops ``run_batch`` before anything is
+written or started.
 
 ``workers=0`` runs the same processing in this process, without Ray (the single-process path).
 """
@@ -195,6 +197,7 @@ def run_batch(paths: list[Path], out: str | Path, cfg: BatchConfig, workers: int
     from tqdm import tqdm
 
     t0 = time.perf_counter()
+    cfg.check_robot_hand()  # a robot hand that does not load stops here, before any output or worker
     out = Path(out).absolute()
     ledger = Ledger(out)
     ledger.make()
@@ -248,7 +251,7 @@ def _summary(inputs: list[BatchInput], ledger: Ledger, results: dict[str, dict],
                "status": entry.get("status", "missing"), "processed_now": inp.key in results,
                "attempts": len(ledger.attempts_of(inp.key))}
         for k in ("frames", "frames_used", "hands", "rejected", "estimates_withheld", "tracks_ended",
-                  "seconds", "worker", "reason", "message"):
+                  "robot_hand_failed", "seconds", "worker", "reason", "message"):
             if k in entry:
                 row[k] = entry[k]
         per_input.append(row)

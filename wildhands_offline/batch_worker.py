@@ -12,7 +12,11 @@ An input is processed whole, in order (tracking and smoothing are temporal), thr
   when the camera is.
 Both write the episode layout of ``wildhands-bag export`` (``wildhands_core.episodes`` + the robot-target
 columns without a target frame), so the merged dataset has one schema; ``frame_log_time_ns`` of a video
-frame is its stamp (the output depends on the input only).
+frame is its stamp (the output depends on the input only). With a robot hand (``BatchConfig.robot_hand`` /
+``robot_hand_config`` / ``robot_hand_urdf``, as ``wildhands-bag export --robot-hand``): the frame arrays
+``robot_hand_q_left`` / ``_right`` (rad) and ``robot_hand_valid`` of
+``wildhands_core.retargeting.sequence.episode_robot_hand_arrays``, the joint names in the npz, the frames
+whose retargeting failed counted by reason in the entry's ``robot_hand_failed``.
 
 An input that cannot be processed raises :class:`InputFailedError` with a short reason: ``no_intrinsics``,
 ``unreadable`` (a source or bag that cannot be opened or read), ``no_frames`` (nothing usable in it), or
@@ -77,16 +81,57 @@ class BatchConfig:
     image_topic: str | None = None  # bags: None = the only image topic
     boxes_topic: str | None = None  # bags: recorded HandBoxArray boxes, added to the detector's
     threads: int = 1  # inference threads per worker (torch and ONNX Runtime)
+    # a robot hand following each side (``wildhands_core.retargeting.config.configs_for``): a catalogue
+    # name, or a retargeting config of one's own (``{side}`` in the path: one per side) and its URDF
+    robot_hand: str = ""
+    robot_hand_config: str = ""
+    robot_hand_urdf: str = ""
+
+    def robot_hand_configs(self) -> dict:
+        """The retargeting configs per side (True = right), {} without a robot hand; raises
+        ``UnknownRobotHandError`` (listing the names) or ``RetargetingSetupError`` (naming the file)."""
+        if not (self.robot_hand or self.robot_hand_config or self.robot_hand_urdf):
+            return {}
+        from wildhands_core.retargeting.config import configs_for
+
+        return configs_for(robot=self.robot_hand, config=self.robot_hand_config, urdf=self.robot_hand_urdf)
+
+    def check_robot_hand(self) -> None:
+        """Load the robot hand's configs and URDFs as a worker will (before any worker starts); raises
+        ``UnknownRobotHandError`` listing the names, ``RetargetingSetupError`` naming the file that does not
+        load, ``ModuleNotFoundError`` naming a missing package."""
+        configs = self.robot_hand_configs()
+        if configs:
+            from wildhands_core.retargeting.retargeter import RobotHandRetargeting
+
+            RobotHandRetargeting(configs)
 
     def config_hash(self) -> str:
-        """Hash of the fields that change the output (files named by their content identity)."""
+        """Hash of the fields that change the output (files named by their content identity). The robot
+        hand enters as its loaded configs per side, their YAML and URDF files named by identity (so an
+        edited config or URDF, or ``none`` vs no robot hand, hashes as what it makes)."""
         d = asdict(self)
         d.pop("threads")
         for k in ("checkpoint", "onnx", "detector_checkpoint", "camera_info", "mano_dir"):
             if d[k]:
-                st = Path(d[k]).stat()
-                d[k] = [str(Path(d[k]).absolute()), st.st_size, st.st_mtime_ns]
+                d[k] = _file_identity(d[k])
+        for k in ("robot_hand", "robot_hand_config", "robot_hand_urdf"):
+            d.pop(k)
+        robot = {}
+        for side, rc in sorted(self.robot_hand_configs().items()):
+            fields = asdict(rc)
+            fields["urdf"] = _file_identity(rc.urdf)
+            fields["source"] = _file_identity(rc.source) if rc.source is not None else None
+            robot["right" if side else "left"] = fields
+        if robot:
+            d["robot_hand"] = robot
         return digest(d)
+
+
+def _file_identity(path: str | Path) -> list:
+    """[absolute path, size, modification time (ns)] of a file."""
+    st = Path(path).stat()
+    return [str(Path(path).absolute()), st.st_size, st.st_mtime_ns]
 
 
 class InputProcessor:
@@ -101,6 +146,8 @@ class InputProcessor:
 
         torch.set_num_threads(max(cfg.threads, 1))
         self.cfg, self.worker = cfg, worker
+        self.config_hash = cfg.config_hash()
+        self.robot_configs = cfg.robot_hand_configs()
         self.estimator = HandPoseEstimator(EstimatorConfig(
             checkpoint=cfg.checkpoint, mano_dir=cfg.mano_dir, backend=cfg.backend, onnx_path=cfg.onnx,
             device=cfg.device, max_hands=cfg.max_hands, threads=max(cfg.threads, 1)))
@@ -126,7 +173,7 @@ class InputProcessor:
         ledger.record_attempt(inp.key)
         t0 = time.perf_counter()
         base = {"key": inp.key, "input": inp.path, "kind": inp.kind, "identity": inp.identity,
-                "config_hash": self.cfg.config_hash(), "worker": self.worker}
+                "config_hash": self.config_hash, "worker": self.worker}
         try:
             with atomic_path(ledger.part(inp.key), overwrite=True) as work:
                 work.mkdir()
@@ -166,7 +213,9 @@ class InputProcessor:
         if summary.frames_written == 0:
             raise InputFailedError("no_frames", f"{inp.path}: no usable frame (rejected: {summary.rejected})")
         exported = work.parent / f"{inp.name}.episodes"
-        ex = export_bags([hands_bag], exported, ExportConfig(progress=False))
+        ex = export_bags([hands_bag], exported, ExportConfig(
+            progress=False, robot_hand=c.robot_hand, robot_hand_config=c.robot_hand_config,
+            robot_hand_urdf=c.robot_hand_urdf))
         for f in sorted(exported.iterdir()):
             if f.name != "summary.json":
                 shutil.move(str(f), work / f.name)
@@ -175,7 +224,18 @@ class InputProcessor:
         return {"frames": summary.frames_total, "frames_used": summary.frames_written,
                 "hands": summary.hands_written, "rejected": dict(summary.rejected),
                 "estimates_withheld": summary.estimates_withheld, "tracks_ended": summary.tracks_ended,
-                "malformed": ex.malformed, "episodes": [e["name"] for e in ex.episodes]}
+                "malformed": ex.malformed, "episodes": [e["name"] for e in ex.episodes],
+                **self._robot_entry([e.get("robot_hand_failed", {}) for e in ex.episodes])}
+
+    def _robot_entry(self, failed: list[dict[str, int]]) -> dict:
+        """``robot_hand_failed``: frames whose retargeting failed, by reason (summed over ``failed``, one
+        dict per episode); {} without a robot hand."""
+        if not self.robot_configs:
+            return {}
+        total: Counter[str] = Counter()
+        for f in failed:
+            total.update(f)
+        return {"robot_hand_failed": dict(sorted(total.items()))}
 
     def _intrinsics(self, inp: BatchInput, width: int, height: int):
         """The ``Intrinsics`` of a video / folder / LeRobot input; InputFailedError("no_intrinsics")."""
@@ -209,7 +269,7 @@ class InputProcessor:
             episodes = lerobot_episodes(Path(inp.path)) if inp.kind == "lerobot" else [None]
         except (ValueError, OSError) as exc:
             raise InputFailedError("unreadable", str(exc)) from exc
-        counted = ("rejected", "estimates_withheld", "tracks_ended")
+        counted = ("rejected", "estimates_withheld", "tracks_ended", "robot_hand_failed")
         total: dict = {"frames": 0, "frames_used": 0, "hands": 0, **{k: Counter() for k in counted},
                        "episodes": []}
         for ep in episodes:
@@ -230,6 +290,8 @@ class InputProcessor:
             total.setdefault("K_px", stats["K_px"])
         for k in counted:
             total[k] = dict(sorted(total[k].items()))
+        if not self.robot_configs:
+            del total["robot_hand_failed"]
         return total
 
     def _sequence(self, inp: BatchInput, src, name: str, work: Path, on_frame) -> dict:
@@ -277,8 +339,18 @@ class InputProcessor:
             raise InputFailedError("unreadable", f"{inp.path}: frame {seen}: {exc}") from exc
         arrays = episode_arrays(rows)
         arrays.update(episode_targets(arrays, [frame_id] * len(rows), None, GripperConfig(), Counter()))
-        write_episode_arrays(work, name, arrays, frame_id, PART_HAND_COLUMNS, PART_FRAME_COLUMNS,
-                             {"target_frame": ""})
+        strings: dict[str, object] = {"target_frame": ""}
+        frame_columns: tuple[str, ...] = PART_FRAME_COLUMNS
+        robot_failed: dict[str, int] = {}
+        if self.robot_configs:  # as wildhands-bag export --robot-hand does
+            from wildhands_core.retargeting.sequence import ROBOT_HAND_FRAME_ARRAYS, episode_robot_hand_arrays
+
+            robot_arrays, robot_meta, robot_failed = episode_robot_hand_arrays(arrays, self.robot_configs)
+            arrays.update(robot_arrays)
+            strings.update(robot_meta)
+            frame_columns = (*frame_columns, *ROBOT_HAND_FRAME_ARRAYS)
+        write_episode_arrays(work, name, arrays, frame_id, PART_HAND_COLUMNS, frame_columns, strings)
         return {"frames": seen, "frames_used": len(rows), "hands": n_hands, "rejected": rejected,
+                "robot_hand_failed": robot_failed,
                 "estimates_withheld": pipe.withheld, "tracks_ended": pipe.tracker.ended,
                 "intrinsics": intr.source, "K_px": np.asarray(intr.K_px).tolist()}

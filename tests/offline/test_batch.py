@@ -297,3 +297,146 @@ def test_a_cluster_address_that_does_not_answer_is_an_error_at_once(inputs, tmp_
                "--address", f"127.0.0.1:{port}", "--no-progress"])
     assert rc == 2
     assert f"--address 127.0.0.1:{port}: no Ray cluster answers there" in capsys.readouterr().err
+
+
+# --- a robot hand (--robot-hand, as wildhands-bag export --robot-hand) -------------------------------------
+
+#: the inputs of the robot-hand run: a video and a bag (the bag's part is also made by wildhands-bag)
+ROBOT_INPUTS = ("b_video.mp4", "d_bag_mcap")
+
+
+def _cli_model_args() -> list[str]:
+    c = _cfg()
+    return ["--checkpoint", c.checkpoint, "--backend", "torch", "--detector", "learned",
+            "--detector-checkpoint", c.detector_checkpoint]
+
+
+def _urdf_joints(robot: str, is_right: bool) -> dict[str, tuple[float, float]]:
+    """The movable joints of the robot's URDF file and their limits (rad), read here from the XML."""
+    import xml.etree.ElementTree as ET
+
+    from wildhands_core.retargeting.robot_hands import urdf_path
+
+    out = {}
+    for j in ET.parse(urdf_path(robot, is_right)).getroot().iter("joint"):
+        if j.get("type") in ("revolute", "prismatic"):
+            lim = j.find("limit")
+            out[j.get("name")] = (float(lim.get("lower")), float(lim.get("upper")))
+    return out
+
+
+@pytest.fixture(scope="module")
+def robot_run(inputs, ray_session, tmp_path_factory) -> Path:
+    """``wildhands-batch --robot-hand allegro`` on Ray, one worker, over the video and the bag."""
+    out = tmp_path_factory.mktemp("robot") / "out"
+    rc = main([*(str(inputs / n) for n in ROBOT_INPUTS), *_cli_model_args(), "--workers", "1",
+               "--robot-hand", "allegro", "--out", str(out), "--no-progress"])
+    assert rc == 0
+    return out
+
+
+def test_a_robot_hand_adds_the_urdf_joint_positions_to_every_episode_as_the_bag_exporter_does(
+        inputs, robot_run, tmp_path):
+    index = json.loads((robot_run / "dataset" / "episodes.json").read_text())
+    assert [Path(e["input"]).name for e in index] == list(ROBOT_INPUTS)
+    summary = json.loads((robot_run / "summary.json").read_text())
+    rows = {Path(r["input"]).name: r for r in summary["per_input"]}
+    solved = 0
+    for entry in index:
+        (name,) = entry["episodes"]
+        z = np.load(robot_run / "dataset" / f"{name}.npz")
+        frames = pq.read_table(robot_run / "dataset" / f"{name}_frames.parquet").to_pydict()
+        failed = sum(rows[Path(entry["input"]).name]["robot_hand_failed"].values())
+        assert str(z["robot_hand"]) == "allegro"
+        for s, side in ((0, "left"), (1, "right")):
+            limits = _urdf_joints("allegro", bool(s))
+            names = [str(n) for n in z[f"robot_hand_joint_names_{side}"]]
+            assert sorted(names) == sorted(limits)  # every movable joint of the URDF, by its name
+            q, valid = z[f"robot_hand_q_{side}"], z["robot_hand_valid"][:, s]
+            present = z["hand_index_by_side"][:, s] >= 0
+            assert q.shape == (len(present), len(names))
+            assert not np.any(valid & ~present)  # a side without a hand is never given a pose
+            assert np.all(np.isnan(q[~valid])) and np.all(np.isfinite(q[valid]))
+            for col, joint in enumerate(names):
+                lo, hi = limits[joint]
+                assert np.all((q[valid, col] >= lo - 1e-6) & (q[valid, col] <= hi + 1e-6)), joint
+            np.testing.assert_array_equal(np.asarray(frames[f"robot_hand_q_{side}"], np.float32), q)
+            solved += int(valid.sum())
+            failed -= int((present & ~valid).sum())
+        assert failed == 0  # every present hand not solved is counted in the summary
+    assert solved > 0  # the synthetic hands were found and retargeted
+
+    # the bag through wildhands-bag process + export --robot-hand: the same episode, array for array (the
+    # same stamps, hands, sides, validity and joint names; values within float32 round-off)
+    from wildhands_offline.cli.bag import main as bag_main
+
+    bag = str(inputs / "d_bag_mcap")
+    c = _cfg()
+    assert bag_main(["process", bag, str(tmp_path / "hands"), "--checkpoint", c.checkpoint, "--backend",
+                     "torch", "--detector", "learned", "--detector-checkpoint", c.detector_checkpoint,
+                     "--tracking", "--no-progress"]) == 0
+    assert bag_main(["export", str(tmp_path / "hands"), str(tmp_path / "exported"), "--robot-hand", "allegro",
+                     "--no-progress"]) == 0
+    ref = np.load(tmp_path / "exported" / "hands_ep000.npz")
+    ours = np.load(robot_run / "dataset" / f"{index[1]['episodes'][0]}.npz")
+    assert sorted(ours.files) == sorted(ref.files)
+    for k in ref.files:
+        if k != "frame_log_time_ns":  # the bag's log time of the hands message, written at another time
+            if ours[k].dtype.kind != "f":
+                np.testing.assert_array_equal(ours[k], ref[k], err_msg=k)
+            else:  # the estimator in another process (thread count, detector wrapper): float32 round-off
+                atol = 1e-5 if k.startswith("robot_hand_q") else 1e-4  # rad; m, px and unitless
+                np.testing.assert_allclose(ours[k], ref[k], rtol=1e-5, atol=atol, err_msg=k)
+
+
+def test_another_robot_hand_is_another_configuration_and_redoes_the_inputs(inputs, robot_run, tmp_path):
+    base = _cfg()
+    hashes = {r: dataclasses.replace(base, robot_hand=r).config_hash() for r in ("", "allegro", "leap")}
+    assert len(set(hashes.values())) == 3
+    assert dataclasses.replace(base, robot_hand="none").config_hash() == hashes[""]  # none = no robot hand
+    # a config of one's own: editing the file (here its scaling) is another configuration
+    from wildhands_core.retargeting.robot_hands import config_path
+
+    own = tmp_path / "my_hand_right.yaml"
+    doc = yaml.safe_load(config_path("allegro", True).read_text())
+    own.write_text(yaml.safe_dump(doc))
+    before = dataclasses.replace(base, robot_hand_config=str(own)).config_hash()
+    own.write_text(yaml.safe_dump({**doc, "scaling": float(doc["scaling"]) * 1.1}))
+    assert dataclasses.replace(base, robot_hand_config=str(own)).config_hash() != before
+
+    # the allegro run's ledger, re-run with leap (one process): the bag is processed again, not reused
+    out = tmp_path / "out"
+    shutil.copytree(robot_run, out)
+    bag = list_inputs([str(inputs / "d_bag_mcap")], [], [])
+    summary = run_batch(bag, out, dataclasses.replace(base, robot_hand="leap"), workers=0, progress=False)
+    assert summary["done"] == 1 and summary["processed_now"] == 1, summary
+    (entry,) = json.loads((out / "dataset" / "episodes.json").read_text())
+    z = np.load(out / "dataset" / f"{entry['episodes'][0]}.npz")
+    assert str(z["robot_hand"]) == "leap"
+    assert sorted(str(n) for n in z["robot_hand_joint_names_right"]) == sorted(_urdf_joints("leap", True))
+
+
+def test_a_robot_hand_that_does_not_load_is_an_error_before_ray_starts(inputs, tmp_path, capsys):
+    """Checked before Ray: with an ``--address`` nothing answers at, the robot hand's error is the one given,
+    and no output folder is made."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    bad_config = tmp_path / "bad_config.yaml"
+    bad_config.write_text("side: right\nmethod: [not closed\n")
+    bad_urdf = tmp_path / "bad_hand.urdf"
+    bad_urdf.write_text("<robot name='x'><link name='a'/>")  # not closed: no URDF parser reads it
+    cases = [(["--robot-hand", "alegro"],
+              ["unknown robot hand 'alegro'", "ability, allegro, inspire, leap, shadow, svh"]),
+             (["--robot-hand-config", str(bad_config)], [str(bad_config)]),
+             (["--robot-hand", "allegro", "--robot-hand-urdf", str(bad_urdf)], [str(bad_urdf)])]
+    for flags, expected in cases:
+        out = tmp_path / "out"
+        rc = main([str(inputs / "b_video.mp4"), *_cli_model_args(), "--out", str(out), "--address",
+                   f"127.0.0.1:{port}", "--no-progress", *flags])
+        err = capsys.readouterr().err
+        assert rc == 2, flags
+        assert all(e in err for e in expected) and "no Ray cluster" not in err, err
+        assert not out.exists()

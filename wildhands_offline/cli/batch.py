@@ -12,6 +12,12 @@ Intrinsics: a bag's CameraInfo; for the other inputs ``--camera-info YAML``, ``-
 ``--fov-deg`` (all inputs), else a camera_calibration YAML next to the input (``<video stem>.yaml``,
 ``<folder>/camera_info.yaml``); an input with none fails (``no_intrinsics``).
 
+``--robot-hand NAME`` (or ``--robot-hand-config FILE [--robot-hand-urdf FILE]``): as in ``wildhands-bag
+export``, every episode also holds the robot hand's joint positions per side (``robot_hand_q_left`` /
+``_right``, rad, joint names in the npz); checked before anything starts (an unknown name, or a config or
+URDF that does not load, is exit status 2) and part of the configuration (another robot hand redoes every
+input).
+
 OUT: ``dataset/`` (the merged npz + Parquet episodes in sorted input order, ``episodes.json``),
 ``summary.json`` (per input: frames, hands, rejected frames by reason, seconds, worker, attempts; failures
 with their reason), and the ledger (``parts/``, ``failed/``, ``attempts/``): a re-run with the same inputs
@@ -64,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--no-tracking", action="store_true", help="detect every frame, no ids, no smoothing")
     ap.add_argument("--image-topic", default=None, help="bags: the image topic (default: the only one)")
     ap.add_argument("--boxes-topic", default=None, help="bags: recorded HandBoxArray boxes")
+    ap.add_argument("--robot-hand", default="", metavar="NAME",
+                    help="add a robot hand's joint positions per side (allegro, leap, shadow, inspire, "
+                    "ability, svh): robot_hand_q_{left,right}, as wildhands-bag export --robot-hand")
+    ap.add_argument("--robot-hand-config", default="", metavar="FILE",
+                    help="a retargeting config of one's own instead ({side} in the path: one per side)")
+    ap.add_argument("--robot-hand-urdf", default="", metavar="FILE", help="URDF replacing the config's")
     ap.add_argument("--no-progress", action="store_true")
     return ap
 
@@ -89,8 +101,10 @@ def main(argv: list[str] | None = None) -> int:
             detector=a.detector, detector_checkpoint=a.detector_checkpoint, min_score=a.min_score,
             max_hands=a.max_hands, tracking=not a.no_tracking, camera_info=a.camera_info, fx=a.fx, fy=a.fy,
             cx=a.cx, cy=a.cy, fov_deg=a.fov_deg, fps=a.fps, video_key=a.video_key,
-            image_topic=a.image_topic, boxes_topic=a.boxes_topic, threads=a.threads)
-    except (ValueError, OSError) as exc:
+            image_topic=a.image_topic, boxes_topic=a.boxes_topic, threads=a.threads,
+            robot_hand=a.robot_hand, robot_hand_config=a.robot_hand_config, robot_hand_urdf=a.robot_hand_urdf)
+        cfg.check_robot_hand()
+    except (ValueError, OSError, ImportError) as exc:
         print(f"wildhands-batch: {exc}", file=sys.stderr)
         return 2
     try:
