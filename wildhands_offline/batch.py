@@ -13,6 +13,11 @@ OUT/dataset/ (replaced atomically at the end of every run) is assembled from the
 order: episode ``<i>_<episode>`` (``i`` = the input's position, 5 digits) = the part's files byte for
 byte, plus ``episodes.json`` (per input: path, kind, episodes, frames, hands). It depends only on the
 inputs and the configuration: byte-identical whatever the number of workers or the order they finished.
+With ``BatchConfig.format`` "lerobot" each part holds a LeRobot part instead (``LeRobotWriter.save_part``:
+the columns of ``wildhands-bag export --format lerobot`` and the camera video per episode) and OUT/dataset/
+is one LeRobot v3.0 dataset (``merge_lerobot``): LeRobot episode k = the k-th part episode in sorted input
+order, the videos byte for byte, statistics over the whole dataset; an input whose fps or image size is not
+the first one's is left out and listed as failed (``left_out``).
 OUT/summary.json: per input frames, frames used, hands, rejected frames by reason, estimates withheld and
 tracks ended by reason (the tracker's plausibility check), with a robot hand the frames whose retargeting
 failed by reason, seconds, worker, attempts, and for a failed one its reason; totals and frames/s of the

@@ -18,6 +18,13 @@ frame is its stamp (the output depends on the input only). With a robot hand (``
 ``wildhands_core.retargeting.sequence.episode_robot_hand_arrays``, the joint names in the npz, the frames
 whose retargeting failed counted by reason in the entry's ``robot_hand_failed``.
 
+With ``BatchConfig.format`` "lerobot" a part is a LeRobot part instead (``LEROBOT_PART``,
+``lerobot_writer.LeRobotWriter.save_part``), with the columns of ``wildhands-bag export --format lerobot``:
+a bag's hands bag carries its images along (``--copy``) into ``lerobot_export.export_lerobot``; a video /
+folder / LeRobot input's frames become one LeRobot episode each sequence (``lerobot_export.episode_columns``
+of its rows, the frames as recorded into the video at the source's rate rounded, poses in the camera's
+optical frame).
+
 An input that cannot be processed raises :class:`InputFailedError` with a short reason: ``no_intrinsics``,
 ``unreadable`` (a source or bag that cannot be opened or read), ``no_frames`` (nothing usable in it), or
 the exception's class name for anything else.

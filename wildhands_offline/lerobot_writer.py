@@ -24,6 +24,11 @@ episode, episode e in chunk e // 1000, file e % 1000):
 recorded stamps are an ordinary feature of the caller's. Values the caller marks as not valid (a hand not
 seen) are left out of every statistic and hold the last valid value in the data files
 (:meth:`LeRobotWriter.end_episode`), so normalisation and targets see measurements only.
+
+Episodes can be written in several places and assembled in one: :meth:`LeRobotWriter.save_part` keeps a
+writer's episodes (columns, validity, image histograms, videos) instead of finishing a dataset, and
+:meth:`LeRobotWriter.add_part` appends a part's episodes to another writer (``wildhands-batch --format
+lerobot``: one part per input, merged in sorted input order).
 """
 
 from __future__ import annotations

@@ -475,7 +475,8 @@ def test_the_lerobot_dataset_is_byte_identical_whatever_the_workers_one_episode_
     assert hashes == _tree_hashes(local)
     # LeRobot's v3.0 layout, one data file and one video per episode, in sorted input order
     assert {"meta/info.json", "meta/stats.json", "meta/tasks.parquet",
-            "meta/episodes/chunk-000/file-000.parquet", "data/chunk-000/file-000.parquet", "data/chunk-000/file-001.parquet",
+            "meta/episodes/chunk-000/file-000.parquet", "data/chunk-000/file-000.parquet",
+            "data/chunk-000/file-001.parquet",
             "videos/observation.images.camera/chunk-000/file-000.mp4",
             "videos/observation.images.camera/chunk-000/file-001.mp4"} <= set(hashes)
     info = json.loads((ray2 / "meta" / "info.json").read_text())
@@ -501,6 +502,32 @@ def test_the_lerobot_dataset_is_byte_identical_whatever_the_workers_one_episode_
     assert set(feats["action"]["info"]["frame"].split(", ")) == {"cam_optical", "head_cam_optical"}
     index = json.loads((ray2 / "episodes.json").read_text())
     assert [e["episode_frames"] for e in index] == [[FRAMES[n]] for n in LEROBOT_INPUTS]
+
+
+def test_a_lerobot_run_resumes_from_its_parts_and_leaves_out_an_input_of_another_rate(
+        inputs, lerobot_runs, tmp_path):
+    """The same run again processes nothing and assembles the same bytes; an image folder at 5 fps next
+    to the 10 fps video cannot share its dataset (LeRobot's timestamp is frame_index / fps): left out,
+    reported (exit status 1), the video's episode written."""
+    out = tmp_path / "again"
+    shutil.copytree(lerobot_runs[0], out)
+    before = _tree_hashes(out / "dataset")
+    paths = list_inputs([str(inputs / n) for n in LEROBOT_INPUTS], [], [])
+    cfg = dataclasses.replace(_cfg(), robot_hand="allegro", format="lerobot")
+    summary = run_batch(paths, out, cfg, workers=0, progress=False)
+    assert summary["done"] == 2 and summary["processed_now"] == 0 and not summary["failed"]
+    assert _tree_hashes(out / "dataset") == before
+
+    mixed = tmp_path / "mixed"
+    rc = main([str(inputs / "b_video.mp4"), str(inputs / "c_folder"), *_cli_model_args(), "--workers", "0",
+               "--fps", "5", "--format", "lerobot", "--out", str(mixed), "--no-progress"])
+    assert rc == 1
+    (failed,) = json.loads((mixed / "summary.json").read_text())["failed"]
+    assert Path(failed["input"]).name == "c_folder" and failed["reason"] == "left_out"
+    assert "fps" in failed["message"]
+    info = json.loads((mixed / "dataset" / "meta" / "info.json").read_text())
+    assert info["fps"] == FPS and info["total_episodes"] == 1
+    assert info["total_frames"] == FRAMES["b_video.mp4"]
 
 
 def test_the_bag_episode_of_the_lerobot_dataset_is_what_wildhands_bag_export_lerobot_writes(
