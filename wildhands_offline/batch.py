@@ -13,6 +13,11 @@ OUT/dataset/ (replaced atomically at the end of every run) is assembled from the
 order: episode ``<i>_<episode>`` (``i`` = the input's position, 5 digits) = the part's files byte for
 byte, plus ``episodes.json`` (per input: path, kind, episodes, frames, hands). It depends only on the
 inputs and the configuration: byte-identical whatever the number of workers or the order they finished.
+With ``BatchConfig.format`` "lerobot" each part holds a LeRobot part instead (``LeRobotWriter.save_part``:
+the columns of ``wildhands-bag export --format lerobot`` and the camera video per episode) and OUT/dataset/
+is one LeRobot v3.0 dataset (``merge_lerobot``): LeRobot episode k = the k-th part episode in sorted input
+order, the videos byte for byte, statistics over the whole dataset; an input whose fps or image size is not
+the first one's is left out and listed as failed (``left_out``).
 OUT/summary.json: per input frames, frames used, hands, rejected frames by reason, estimates withheld and
 tracks ended by reason (the tracker's plausibility check), with a robot hand the frames whose retargeting
 failed by reason, seconds, worker, attempts, and for a failed one its reason; totals and frames/s of the
@@ -189,6 +194,46 @@ def merge(inputs: list[BatchInput], ledger: Ledger, dataset: Path) -> list[dict]
     return index
 
 
+def merge_lerobot(inputs: list[BatchInput], ledger: Ledger, dataset: Path) -> list[dict]:
+    """Assemble the LeRobot v3.0 ``dataset`` from the finished parts' LeRobot parts, in the order of
+    ``inputs``: one LeRobot episode per part episode (``source_input``, ``source_name`` = ``<i>_<episode>``
+    in meta/episodes), the videos byte for byte, statistics over the whole dataset; the features' ``frame``
+    lists every part's. A part whose fps, image size or features differ from the first part's is left out
+    (``left_out`` in its ``episodes.json`` entry and the summary). Returns the ``episodes.json`` entries."""
+    from wildhands_offline.batch_worker import LEROBOT_PART
+    from wildhands_offline.lerobot_writer import PART_META, LeRobotWriter
+
+    parts = [(i, inp, e) for i, inp in enumerate(inputs) if (e := ledger.entry(inp.key)) is not None]
+    metas = [json.loads((ledger.part(inp.key) / LEROBOT_PART / PART_META).read_text()) for _, inp, _ in parts]
+    index = []
+    with atomic_path(dataset, overwrite=True) as work:
+        work.mkdir()
+        if parts:
+            first = metas[0]
+            features = json.loads(json.dumps(first["features"]))
+            frames = sorted({f for m in metas for f in m["features"]["action"]["info"]["frame"].split(", ")})
+            for k in ("observation.state", "action"):
+                features[k]["info"]["frame"] = ", ".join(frames)
+            writer = LeRobotWriter(work, first["fps"], features, first["video_key"],
+                                   tuple(first["image_size_wh"]) if first["image_size_wh"] else None,
+                                   first["robot_type"])
+            for i, inp, entry in parts:
+                names = [f"{i:05d}_{ep}" for ep in entry["episodes"]]
+                row = {"input": inp.path, "kind": inp.kind, "episodes": names, "frames": entry["frames_used"],
+                       "hands": entry["hands"]}
+                try:
+                    rows = writer.add_part(ledger.part(inp.key) / LEROBOT_PART,
+                                           [{"source_input": inp.path, "source_name": n} for n in names])
+                    row["episode_index"] = [r["episode_index"] for r in rows]
+                    row["episode_frames"] = [r["length"] for r in rows]
+                except ValueError as exc:
+                    row["left_out"] = str(exc)
+                index.append(row)
+            writer.finalize()
+        (work / "episodes.json").write_text(json.dumps(index, indent=1, sort_keys=True) + "\n")
+    return index
+
+
 def run_batch(paths: list[Path], out: str | Path, cfg: BatchConfig, workers: int = 2,
               cpus_per_worker: float = 1.0, gpus_per_worker: float = 0.0, address: str | None = None,
               progress: bool = True, max_retries: int = 3) -> dict:
@@ -224,8 +269,11 @@ def run_batch(paths: list[Path], out: str | Path, cfg: BatchConfig, workers: int
     finally:
         bar.close()
     ledger.remove_partials()
-    merge(inputs, ledger, out / "dataset")
+    index = (merge_lerobot if cfg.format == "lerobot" else merge)(inputs, ledger, out / "dataset")
     summary = _summary(inputs, ledger, results, workers, time.perf_counter() - t0)
+    left_out = [r for r in index if "left_out" in r]
+    summary["failed"] += [{"input": r["input"], "reason": "left_out", "message": r["left_out"]}
+                          for r in left_out]
     write_json_atomic(out / "summary.json", summary)
     return summary
 

@@ -18,6 +18,13 @@ frame is its stamp (the output depends on the input only). With a robot hand (``
 ``wildhands_core.retargeting.sequence.episode_robot_hand_arrays``, the joint names in the npz, the frames
 whose retargeting failed counted by reason in the entry's ``robot_hand_failed``.
 
+With ``BatchConfig.format`` "lerobot" a part is a LeRobot part instead (``LEROBOT_PART``,
+``lerobot_writer.LeRobotWriter.save_part``), with the columns of ``wildhands-bag export --format lerobot``:
+a bag's hands bag carries its images along (``--copy``) into ``lerobot_export.export_lerobot``; a video /
+folder / LeRobot input's frames become one LeRobot episode each sequence (``lerobot_export.episode_columns``
+of its rows, the frames as recorded into the video at the source's rate rounded, poses in the camera's
+optical frame).
+
 An input that cannot be processed raises :class:`InputFailedError` with a short reason: ``no_intrinsics``,
 ``unreadable`` (a source or bag that cannot be opened or read), ``no_frames`` (nothing usable in it), or
 the exception's class name for anything else.
@@ -45,6 +52,8 @@ from wildhands_offline.hands_bag import ROBOT_FRAME_ARRAYS
 #: Hand columns of every part (the bag exporter's without a target frame).
 PART_HAND_COLUMNS = (*HAND_ARRAYS, "pinch_aperture_m")
 PART_FRAME_COLUMNS = (*FRAME_ARRAYS, *ROBOT_FRAME_ARRAYS)
+#: The folder of a LeRobot part (``LeRobotWriter.save_part``) in a part.
+LEROBOT_PART = "lerobot"
 
 
 class InputFailedError(Exception):
@@ -86,6 +95,17 @@ class BatchConfig:
     robot_hand: str = ""
     robot_hand_config: str = ""
     robot_hand_urdf: str = ""
+    # the episodes of a part and of the merged dataset: "npz" (npz + Parquet) | "lerobot" (a LeRobot v3.0
+    # dataset: the columns of wildhands-bag export --format lerobot, the camera video)
+    format: str = "npz"
+
+    def export_config(self):
+        """The ``ExportConfig`` of ``wildhands-bag export`` with this robot hand (LeRobot columns)."""
+        from wildhands_offline.hands_bag import ExportConfig
+
+        return ExportConfig(progress=False, format=self.format, robot_hand=self.robot_hand,
+                            robot_hand_config=self.robot_hand_config, robot_hand_urdf=self.robot_hand_urdf,
+                            image_topic=self.image_topic)
 
     def robot_hand_configs(self) -> dict:
         """The retargeting configs per side (True = right), {} without a robot hand; raises
@@ -112,6 +132,8 @@ class BatchConfig:
         edited config or URDF, or ``none`` vs no robot hand, hashes as what it makes)."""
         d = asdict(self)
         d.pop("threads")
+        if d["format"] == "npz":  # the hash of the npz output as before the format existed
+            d.pop("format")
         for k in ("checkpoint", "onnx", "detector_checkpoint", "camera_info", "mano_dir"):
             if d[k]:
                 d[k] = _file_identity(d[k])
@@ -198,10 +220,12 @@ class InputProcessor:
         pcfg = offline_pipeline_config(tracking=c.tracking, max_hands=c.max_hands,
                                        detector_min_score=c.min_score)
         hands_bag = work.parent / f"{inp.name}"
+        lerobot = c.format == "lerobot"  # the images go along into the hands bag, for the video
         try:
             summary = process_bag(inp.path, hands_bag, self.estimator,
                                   ProcessConfig(image_topic=c.image_topic, boxes_topic=c.boxes_topic,
-                                                pipeline=pcfg, progress=False),
+                                                pipeline=pcfg, progress=False,
+                                                copy_topics=(c.image_topic or "*",) if lerobot else None),
                                   detector=self.detector, on_frame=on_frame)
         except (ValueError, FileExistsError) as exc:
             raise InputFailedError("unreadable", str(exc)) from exc
@@ -212,19 +236,28 @@ class InputProcessor:
                                    f"{inp.path}: no CameraInfo topic for {summary.image_topic}")
         if summary.frames_written == 0:
             raise InputFailedError("no_frames", f"{inp.path}: no usable frame (rejected: {summary.rejected})")
-        exported = work.parent / f"{inp.name}.episodes"
-        ex = export_bags([hands_bag], exported, ExportConfig(
-            progress=False, robot_hand=c.robot_hand, robot_hand_config=c.robot_hand_config,
-            robot_hand_urdf=c.robot_hand_urdf))
-        for f in sorted(exported.iterdir()):
-            if f.name != "summary.json":
-                shutil.move(str(f), work / f.name)
-        shutil.rmtree(exported)
+        if lerobot:
+            from dataclasses import replace
+
+            from wildhands_offline.lerobot_export import export_lerobot
+
+            ex = export_lerobot([hands_bag], work / LEROBOT_PART,
+                                replace(c.export_config(), image_topic=summary.image_topic), part=True)
+        else:
+            exported = work.parent / f"{inp.name}.episodes"
+            ex = export_bags([hands_bag], exported, ExportConfig(
+                progress=False, robot_hand=c.robot_hand, robot_hand_config=c.robot_hand_config,
+                robot_hand_urdf=c.robot_hand_urdf))
+            for f in sorted(exported.iterdir()):
+                if f.name != "summary.json":
+                    shutil.move(str(f), work / f.name)
+            shutil.rmtree(exported)
         shutil.rmtree(hands_bag)
         return {"frames": summary.frames_total, "frames_used": summary.frames_written,
                 "hands": summary.hands_written, "rejected": dict(summary.rejected),
                 "estimates_withheld": summary.estimates_withheld, "tracks_ended": summary.tracks_ended,
                 "malformed": ex.malformed, "episodes": [e["name"] for e in ex.episodes],
+                "episode_frames": [e["frames"] for e in ex.episodes],
                 **self._robot_entry([e.get("robot_hand_failed", {}) for e in ex.episodes])}
 
     def _robot_entry(self, failed: list[dict[str, int]]) -> dict:
@@ -271,7 +304,8 @@ class InputProcessor:
             raise InputFailedError("unreadable", str(exc)) from exc
         counted = ("rejected", "estimates_withheld", "tracks_ended", "robot_hand_failed")
         total: dict = {"frames": 0, "frames_used": 0, "hands": 0, **{k: Counter() for k in counted},
-                       "episodes": []}
+                       "episodes": [], "episode_frames": []}
+        self._lerobot = None  # the part's LeRobotWriter, made at the first frame (format "lerobot")
         for ep in episodes:
             try:
                 src = open_source(inp.path, self.cfg.fps, None, 0 if ep is None else ep, self.cfg.video_key)
@@ -286,8 +320,11 @@ class InputProcessor:
             for k in counted:
                 total[k].update(stats[k])
             total["episodes"].append(name)
+            total["episode_frames"].append(stats["frames_used"])
             total.setdefault("intrinsics", stats["intrinsics"])
             total.setdefault("K_px", stats["K_px"])
+        if self._lerobot is not None:
+            self._lerobot.save_part()
         for k in counted:
             total[k] = dict(sorted(total[k].items()))
         if not self.robot_configs:
@@ -312,6 +349,7 @@ class InputProcessor:
         undistort = Undistorter(intr) if intr.distorted else None
         frame_id = (intr.camera_name or "camera") + "_optical"
         pipe = HandPipeline(self.estimator, self._pipeline_config(), detector=self.detector)
+        video = self._lerobot_video(src, frame_id, w, h, work) if self.cfg.format == "lerobot" else None
         rows: list[dict] = []
         rejected: Counter[str] = Counter()
         n_hands = 0
@@ -327,16 +365,24 @@ class InputProcessor:
                 if image.shape[:2] != (h, w):
                     rejected["image_size"] += 1
                     continue
+                if video is not None:
+                    video.add_image(image)  # as recorded (a bag's video: its recorded images)
                 if undistort is not None:
                     image = undistort(image)
                 hands = pipe.process(image, intr.K_px, stamp_ns)
                 rows.append({"stamp_ns": int(stamp_ns), "log_time_ns": int(stamp_ns), "size": (w, h),
-                             "hands": [hand_row(e) for e in hands]})
+                             "frame_id": frame_id, "hands": [hand_row(e) for e in hands]})
                 n_hands += len(hands)
                 if on_frame is not None:
                     on_frame(len(rows))
         except (ValueError, OSError) as exc:
             raise InputFailedError("unreadable", f"{inp.path}: frame {seen}: {exc}") from exc
+        if video is not None:
+            robot_failed = self._lerobot_episode(rows, name, inp)
+            return {"frames": seen, "frames_used": len(rows), "hands": n_hands, "rejected": rejected,
+                    "robot_hand_failed": robot_failed,
+                    "estimates_withheld": pipe.withheld, "tracks_ended": pipe.tracker.ended,
+                    "intrinsics": intr.source, "K_px": np.asarray(intr.K_px).tolist()}
         arrays = episode_arrays(rows)
         arrays.update(episode_targets(arrays, [frame_id] * len(rows), None, GripperConfig(), Counter()))
         strings: dict[str, object] = {"target_frame": ""}
@@ -354,3 +400,37 @@ class InputProcessor:
                 "robot_hand_failed": robot_failed,
                 "estimates_withheld": pipe.withheld, "tracks_ended": pipe.tracker.ended,
                 "intrinsics": intr.source, "K_px": np.asarray(intr.K_px).tolist()}
+
+    def _lerobot_video(self, src, frame_id: str, w: int, h: int, work: Path):
+        """The part's ``LeRobotWriter`` (made at the input's first frame: the features of ``wildhands-bag
+        export --format lerobot`` in the camera's optical frame, the video at the source's rate rounded)
+        with a new episode begun; InputFailedError("unreadable") for a size the video cannot take."""
+        from wildhands_offline.lerobot_export import VIDEO_KEY, dataset_fps, robot_hand_feature
+        from wildhands_offline.lerobot_features import ROBOT_TYPE, lerobot_features
+        from wildhands_offline.lerobot_writer import LeRobotWriter
+
+        if self._lerobot is None:
+            if w % 2 or h % 2:
+                raise InputFailedError("unreadable", f"{w}x{h} frames: the LeRobot video (yuv420p) needs an "
+                                       "even width and height")
+            fps = dataset_fps(src.fps, None)
+            features = lerobot_features(frame_id, robot_hand_feature(self.cfg.export_config()))
+            self._lerobot = LeRobotWriter(work / LEROBOT_PART, fps, features, VIDEO_KEY, (w, h), ROBOT_TYPE)
+        if self._lerobot.image_size_wh != (w, h):
+            raise InputFailedError("unreadable", f"episode frames of {w}x{h}, the input's first were "
+                                   f"{self._lerobot.image_size_wh[0]}x{self._lerobot.image_size_wh[1]}")
+        self._lerobot.begin_episode()
+        return self._lerobot
+
+    def _lerobot_episode(self, rows: list[dict], name: str, inp: BatchInput) -> dict[str, int]:
+        """End the part's LeRobot episode of ``rows`` (every row a frame of its video) with the columns
+        of ``wildhands-bag export --format lerobot``; returns the frames whose retargeting failed."""
+        from wildhands_offline.lerobot_export import episode_columns
+
+        writer = self._lerobot
+        stamps = [r["stamp_ns"] for r in rows]
+        cols, masks, info, _ = episode_columns({r["stamp_ns"]: r for r in rows}, self.cfg.export_config(),
+                                               None, Counter(), stamps, [True] * len(rows), writer.fps)
+        writer.end_episode(cols, self.cfg.export_config().task,
+                           {"source_bag": inp.path, "source_name": name}, masks)
+        return info.get("robot_hand_failed", {})

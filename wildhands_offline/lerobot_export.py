@@ -133,7 +133,7 @@ def dataset_fps(rate_hz: float, fps: int | None) -> int:
     return fps
 
 
-def _episode_columns(by_stamp: dict[int, dict], cfg, target, missing: Counter, stamps: list[int],
+def episode_columns(by_stamp: dict[int, dict], cfg, target, missing: Counter, stamps: list[int],
                      recorded: list[bool], fps: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray],
                                                               dict, dict]:
     """LeRobot columns of one episode whose rows have ``stamps`` (``recorded`` False: a filler row that
@@ -199,8 +199,20 @@ def _episode_columns(by_stamp: dict[int, dict], cfg, target, missing: Counter, s
     return cols, masks, info, arrays
 
 
-def export_lerobot(in_bags, out_dir, cfg, on_episode: Callable[[str], None] | None = None):
-    """See the module docstring; returns the ``ExportSummary``."""
+def robot_hand_feature(cfg) -> tuple[str, list[str]] | None:
+    """(robot, ``action.robot_hand`` column names) of ``cfg``'s robot hand (an ``ExportConfig``), or None."""
+    configs = robot_hand_configs(cfg)
+    if not configs:
+        return None
+    from wildhands_core.retargeting.sequence import robot_hand_action_names
+
+    return ", ".join(sorted({c.robot for c in configs.values()})), robot_hand_action_names(configs)
+
+
+def export_lerobot(in_bags, out_dir, cfg, on_episode: Callable[[str], None] | None = None,
+                   part: bool = False):
+    """See the module docstring; returns the ``ExportSummary``. ``part``: write the episodes as a part
+    (``LeRobotWriter.save_part``) for a merged dataset instead of a dataset."""
 
     out_dir = Path(out_dir)
     summary = ExportSummary(output=str(out_dir), target_frame=cfg.target_frame, format="lerobot")
@@ -215,7 +227,10 @@ def export_lerobot(in_bags, out_dir, cfg, on_episode: Callable[[str], None] | No
             run.export_bag(bag, hand_frames, topic, malformed)
         if run.writer is None:
             raise ValueError("no usable image in the input bags; nothing to export")
-        run.writer.finalize()
+        if part:
+            run.writer.save_part()
+        else:
+            run.writer.finalize()
         summary.malformed = {r: n for r, n in
                              [*((r, malformed[r]) for r in (*_malformed_reasons(), "tf_message")),
                               *((r, run.skipped[r]) for r in IMAGE_REASONS)] if n}
@@ -236,15 +251,6 @@ class _LeRobotRun:
         self.writer: LeRobotWriter | None = None
         self.missing: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
-
-    def _robot_hand(self) -> tuple[str, list[str]] | None:
-        """(robot, action column names) of the configured robot hand, or None."""
-        configs = robot_hand_configs(self.cfg)
-        if not configs:
-            return None
-        from wildhands_core.retargeting.sequence import robot_hand_action_names
-
-        return ", ".join(sorted({c.robot for c in configs.values()})), robot_hand_action_names(configs)
 
     def export_bag(self, bag: Path, hand_frames: list[dict], topic: str, malformed: Counter) -> None:
         """The images of ``bag`` with the HandArray frames of the same stamps, as one or more episodes."""
@@ -289,8 +295,8 @@ class _LeRobotRun:
         frames missing before it filled with the previous image, marked); False when skipped."""
         if self.writer is None:
             size = (rgb.shape[1], rgb.shape[0])
-            self.writer = LeRobotWriter(self.work, self.fps, lerobot_features(self.frame, self._robot_hand()),
-                                        VIDEO_KEY, size, ROBOT_TYPE)
+            features = lerobot_features(self.frame, robot_hand_feature(self.cfg))
+            self.writer = LeRobotWriter(self.work, self.fps, features, VIDEO_KEY, size, ROBOT_TYPE)
         writer, stamps = self.writer, episode.stamps
         if rgb.shape[:2] != (writer.image_size_wh[1], writer.image_size_wh[0]):
             self.skipped["image_size"] += 1
@@ -320,7 +326,7 @@ class _LeRobotRun:
         """End the episode of ``e.stamps``: its columns, summary entry, plot; ``e`` then starts the next."""
 
         cfg = self.cfg
-        cols, masks, info, arrays = _episode_columns(e.by_stamp, cfg, e.target, self.missing, e.stamps,
+        cols, masks, info, arrays = episode_columns(e.by_stamp, cfg, e.target, self.missing, e.stamps,
                                                      e.recorded, self.fps)
         name = f"{e.bag.name}_ep{e.index:03d}"
         row = self.writer.end_episode(cols, cfg.task, {"source_bag": str(e.bag), "source_name": name}, masks)
@@ -362,4 +368,5 @@ def _malformed_reasons() -> tuple[str, ...]:
     return MALFORMED_REASONS
 
 
-__all__ = ["ACTION_NAMES", "EPISODE_GAP_S", "STATE_NAMES", "VIDEO_KEY", "dataset_fps", "export_lerobot"]
+__all__ = ["ACTION_NAMES", "EPISODE_GAP_S", "STATE_NAMES", "VIDEO_KEY", "dataset_fps", "episode_columns",
+           "export_lerobot", "robot_hand_feature"]

@@ -24,6 +24,11 @@ episode, episode e in chunk e // 1000, file e % 1000):
 recorded stamps are an ordinary feature of the caller's. Values the caller marks as not valid (a hand not
 seen) are left out of every statistic and hold the last valid value in the data files
 (:meth:`LeRobotWriter.end_episode`), so normalisation and targets see measurements only.
+
+Episodes can be written in several places and assembled in one: :meth:`LeRobotWriter.save_part` keeps a
+writer's episodes (columns, validity, image histograms, videos) instead of finishing a dataset, and
+:meth:`LeRobotWriter.add_part` appends a part's episodes to another writer (``wildhands-batch --format
+lerobot``: one part per input, merged in sorted input order).
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ CHUNKS_SIZE = 1000
 DATA_PATH = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
 VIDEO_PATH = "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4"
 EPISODES_PATH = "meta/episodes/chunk-000/file-000.parquet"
+#: A part's files (``LeRobotWriter.save_part``) besides its videos.
+PART_META = "part.json"
+PART_ARRAYS = "part.npz"
 QUANTILES = (0.01, 0.10, 0.50, 0.90, 0.99)
 #: Columns every LeRobot dataset has (name -> dtype); shape (1,).
 DEFAULT_FEATURES = {"timestamp": "float32", "frame_index": "int64", "episode_index": "int64",
@@ -114,6 +122,11 @@ def value_stats(x: np.ndarray, valid: np.ndarray | None = None) -> dict[str, np.
         for q in QUANTILES:
             out[f"q{round(q * 100):02d}"] = np.nanquantile(x, q, axis=0)
     return {**out, "count": np.array([len(x)])}
+
+
+def _names(features: dict[str, dict]) -> dict:
+    """Name -> (dtype, shape, column names) of ``features`` (what must agree to merge episodes)."""
+    return {k: [f["dtype"], list(f["shape"]), f.get("names")] for k, f in sorted(features.items())}
 
 
 def _listed(stats: dict[str, np.ndarray]) -> dict[str, list]:
@@ -229,6 +242,12 @@ class LeRobotWriter:
             self._video = None
             sampled = decoded_stat_frames(self._video_path, n)
             self._image_hist.append((channel_histogram(sampled), len(sampled)))
+        return self._append_episode(columns, task, extra, valid)
+
+    def _append_episode(self, columns: dict[str, np.ndarray], task: str, extra: dict | None,
+                        valid: dict[str, np.ndarray] | None) -> dict:
+        """The episode's columns, validity and metadata row (its video and image histogram already in)."""
+        ep, n = len(self.episodes), len(next(iter(columns.values())))
         if task not in self.tasks:
             self.tasks.append(task)
         for k, spec in self.features.items():
@@ -310,6 +329,62 @@ class LeRobotWriter:
             stats[self.video_key] = image_stats(sum(h for h, _ in self._image_hist),
                                                 sum(n for _, n in self._image_hist))
         return episodes, stats
+
+    # ---- parts: episodes written elsewhere, assembled here ------------------------------------------
+    def save_part(self) -> None:
+        """Instead of :meth:`finalize`: keep the ended episodes under ``root`` as a part (``part.json``:
+        fps, features, video key and size, robot type, each episode's task and extra metadata;
+        ``part.npz``: each episode's columns, validity and image histogram; the videos where
+        :meth:`begin_episode` wrote them), for :meth:`add_part` of another writer."""
+        if not self.episodes:
+            raise ValueError("no episode to write")
+        arrays = {}
+        for ep in range(len(self.episodes)):
+            for k in self.features:
+                arrays[f"{ep}/{k}/values"] = self._columns[k][ep]
+                arrays[f"{ep}/{k}/valid"] = self._valid[k][ep]
+            if self.video_key is not None:
+                arrays[f"{ep}/image_hist"] = self._image_hist[ep][0]
+                arrays[f"{ep}/image_frames"] = np.asarray(self._image_hist[ep][1])
+        with open(self.root / PART_ARRAYS, "wb") as f:
+            np.savez(f, **arrays)
+        own = {"episode_index", "tasks", "length", "dataset_from_index", "dataset_to_index"}
+        meta = {"fps": self.fps, "features": self.features, "video_key": self.video_key,
+                "image_size_wh": list(self.image_size_wh) if self.image_size_wh else None,
+                "robot_type": self.robot_type,
+                "episodes": [{"task": r["tasks"][0], "extra": {k: v for k, v in r.items()
+                                                               if k not in own and "/" not in k}}
+                             for r in self.episodes]}
+        (self.root / PART_META).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+
+    def add_part(self, part: str | Path, extras: list[dict] | None = None) -> list[dict]:
+        """Append the episodes of a part (:meth:`save_part`; same fps, features and video size as this
+        writer's, else ValueError and nothing added), in their order, their videos copied byte for byte,
+        their extra metadata ``extras`` (one per episode) or the part's; returns their metadata rows."""
+        import shutil
+
+        part = Path(part)
+        meta = json.loads((part / PART_META).read_text())
+        theirs = (meta["fps"], meta["video_key"], meta["image_size_wh"])
+        ours = (self.fps, self.video_key, list(self.image_size_wh) if self.image_size_wh else None)
+        if theirs != ours:
+            raise ValueError(f"fps, video key, image size {theirs} differ from the dataset's {ours}")
+        if json.dumps(_names(meta["features"])) != json.dumps(_names(self.features)):
+            raise ValueError("other features than the dataset's (another robot hand?)")
+        rows = []
+        with np.load(part / PART_ARRAYS) as z:
+            for i, e in enumerate(meta["episodes"]):
+                if self.video_key is not None:
+                    dst = self.root / VIDEO_PATH.format(video_key=self.video_key,
+                                                        **self._file(len(self.episodes)))
+                    dst.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(part / VIDEO_PATH.format(video_key=self.video_key, **self._file(i)), dst)
+                    self._image_hist.append((z[f"{i}/image_hist"], int(z[f"{i}/image_frames"])))
+                cols = {k: z[f"{i}/{k}/values"] for k in self.features}
+                valid = {k: z[f"{i}/{k}/valid"] for k in self.features}
+                rows.append(self._append_episode(cols, e["task"], e["extra"] if extras is None else extras[i],
+                                                 valid))
+        return rows
 
     # ---- the dataset ------------------------------------------------------------------------------
     def _info_features(self) -> dict:

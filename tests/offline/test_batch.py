@@ -440,3 +440,156 @@ def test_a_robot_hand_that_does_not_load_is_an_error_before_ray_starts(inputs, t
         assert rc == 2, flags
         assert all(e in err for e in expected) and "no Ray cluster" not in err, err
         assert not out.exists()
+
+
+# --- --format lerobot: one LeRobot v3.0 dataset -----------------------------------------------------------
+
+#: the inputs of the LeRobot runs: a video (its camera YAML names the camera head_cam) and a bag (frame
+#: cam_optical), both 128x96 at 10 fps
+LEROBOT_INPUTS = ("b_video.mp4", "d_bag_mcap")
+LEROBOT_PYTHON = Path(os.environ.get("WILDHANDS_LEROBOT_PYTHON", "/work/lerobot-venv/bin/python"))
+
+
+def _tree_hashes(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def lerobot_runs(inputs, ray_session, tmp_path_factory) -> dict[int, Path]:
+    """``--format lerobot --robot-hand allegro`` over the video and the bag: on Ray with 2 workers (the CLI)
+    and in this process (``workers=0``); workers -> OUT."""
+    outs = {}
+    for workers in (2, 0):
+        out = tmp_path_factory.mktemp(f"lerobot{workers}") / "out"
+        rc = main([*(str(inputs / n) for n in LEROBOT_INPUTS), *_cli_model_args(), "--workers", str(workers),
+                   "--robot-hand", "allegro", "--format", "lerobot", "--out", str(out), "--no-progress"])
+        assert rc == 0
+        outs[workers] = out
+    return outs
+
+
+def test_the_lerobot_dataset_is_byte_identical_whatever_the_workers_one_episode_per_input(lerobot_runs):
+    ray2, local = (lerobot_runs[w] / "dataset" for w in (2, 0))
+    hashes = _tree_hashes(ray2)
+    assert hashes == _tree_hashes(local)
+    # LeRobot's v3.0 layout, one data file and one video per episode, in sorted input order
+    assert {"meta/info.json", "meta/stats.json", "meta/tasks.parquet",
+            "meta/episodes/chunk-000/file-000.parquet", "data/chunk-000/file-000.parquet",
+            "data/chunk-000/file-001.parquet",
+            "videos/observation.images.camera/chunk-000/file-000.mp4",
+            "videos/observation.images.camera/chunk-000/file-001.mp4"} <= set(hashes)
+    info = json.loads((ray2 / "meta" / "info.json").read_text())
+    assert info["codebase_version"] == "v3.0" and info["fps"] == FPS
+    assert info["total_episodes"] == 2 and info["total_frames"] == sum(FRAMES[n] for n in LEROBOT_INPUTS)
+    eps = pq.read_table(ray2 / "meta/episodes/chunk-000/file-000.parquet").to_pydict()
+    assert eps["episode_index"] == [0, 1]
+    assert eps["length"] == [FRAMES[n] for n in LEROBOT_INPUTS]
+    assert [Path(p).name for p in eps["source_input"]] == list(LEROBOT_INPUTS)
+    # each episode's video: its input's frames at the input's size
+    for ep, n in enumerate(LEROBOT_INPUTS):
+        with av.open(str(ray2 / f"videos/observation.images.camera/chunk-000/file-{ep:03d}.mp4")) as c:
+            frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+        assert len(frames) == FRAMES[n] and frames[0].shape == (SIZE[1], SIZE[0], 3)
+    # the features: the hands' state and action, the robot hand's joints (URDF names), the video
+    feats = info["features"]
+    assert feats["observation.images.camera"]["shape"] == [SIZE[1], SIZE[0], 3]
+    assert feats["observation.state"]["shape"] == [266] and feats["action"]["shape"] == [16]
+    names = feats["action.robot_hand"]["names"]
+    n_left = len(_urdf_joints("allegro", False))  # left then right, every movable joint of each URDF
+    assert sorted(names[:n_left]) == sorted(f"left.{j}" for j in _urdf_joints("allegro", False))
+    assert sorted(names[n_left:]) == sorted(f"right.{j}" for j in _urdf_joints("allegro", True))
+    assert set(feats["action"]["info"]["frame"].split(", ")) == {"cam_optical", "head_cam_optical"}
+    index = json.loads((ray2 / "episodes.json").read_text())
+    assert [e["episode_frames"] for e in index] == [[FRAMES[n]] for n in LEROBOT_INPUTS]
+
+
+def test_a_lerobot_run_resumes_from_its_parts_and_leaves_out_an_input_of_another_rate(
+        inputs, lerobot_runs, tmp_path):
+    """The same run again processes nothing and assembles the same bytes; an image folder at 5 fps next
+    to the 10 fps video cannot share its dataset (LeRobot's timestamp is frame_index / fps): left out,
+    reported (exit status 1), the video's episode written."""
+    out = tmp_path / "again"
+    shutil.copytree(lerobot_runs[0], out)
+    before = _tree_hashes(out / "dataset")
+    paths = list_inputs([str(inputs / n) for n in LEROBOT_INPUTS], [], [])
+    cfg = dataclasses.replace(_cfg(), robot_hand="allegro", format="lerobot")
+    summary = run_batch(paths, out, cfg, workers=0, progress=False)
+    assert summary["done"] == 2 and summary["processed_now"] == 0 and not summary["failed"]
+    assert _tree_hashes(out / "dataset") == before
+
+    mixed = tmp_path / "mixed"
+    rc = main([str(inputs / "b_video.mp4"), str(inputs / "c_folder"), *_cli_model_args(), "--workers", "0",
+               "--fps", "5", "--format", "lerobot", "--out", str(mixed), "--no-progress"])
+    assert rc == 1
+    (failed,) = json.loads((mixed / "summary.json").read_text())["failed"]
+    assert Path(failed["input"]).name == "c_folder" and failed["reason"] == "left_out"
+    assert "fps" in failed["message"]
+    info = json.loads((mixed / "dataset" / "meta" / "info.json").read_text())
+    assert info["fps"] == FPS and info["total_episodes"] == 1
+    assert info["total_frames"] == FRAMES["b_video.mp4"]
+
+
+def test_the_bag_episode_of_the_lerobot_dataset_is_what_wildhands_bag_export_lerobot_writes(
+        inputs, lerobot_runs, tmp_path):
+    """The bag through ``wildhands-bag process --copy`` + ``export --format lerobot --robot-hand allegro``:
+    the same features and, row for row, the same columns (within float32 round-off)."""
+    from wildhands_offline.cli.bag import main as bag_main
+
+    c = _cfg()
+    assert bag_main(["process", str(inputs / "d_bag_mcap"), str(tmp_path / "hands"), "--checkpoint",
+                     c.checkpoint, "--backend", "torch", "--detector", "learned", "--detector-checkpoint",
+                     c.detector_checkpoint, "--tracking", "--no-progress", "--copy", "/cam/image_raw"]) == 0
+    assert bag_main(["export", str(tmp_path / "hands"), str(tmp_path / "ref"), "--format", "lerobot",
+                     "--robot-hand", "allegro", "--no-progress"]) == 0
+    ref_info = json.loads((tmp_path / "ref" / "meta" / "info.json").read_text())
+    ours_info = json.loads((lerobot_runs[2] / "dataset" / "meta" / "info.json").read_text())
+    for k, f in ref_info["features"].items():
+        g = ours_info["features"][k]
+        assert (g["dtype"], g["shape"], g["names"]) == (f["dtype"], f["shape"], f["names"]), k
+    assert set(ours_info["features"]) == set(ref_info["features"])
+    ref = pq.read_table(tmp_path / "ref" / "data/chunk-000/file-000.parquet").to_pydict()
+    ours = pq.read_table(lerobot_runs[2] / "dataset" / "data/chunk-000/file-001.parquet").to_pydict()
+    assert ours["episode_index"] == [1] * len(ref["episode_index"])
+    for k in ("hands_valid", "estimated", "recorded", "stamp_ns", "frame_index", "timestamp"):
+        assert ours[k] == ref[k], k
+    for k in ("observation.state", "action", "action.robot_hand"):
+        np.testing.assert_allclose(np.asarray(ours[k]), np.asarray(ref[k]), rtol=1e-5, atol=1e-4, err_msg=k)
+    assert any(any(v) for v in ours["hands_valid"])  # the synthetic hands were found
+
+
+_LEROBOT_LOAD = """
+import json, sys
+from lerobot.datasets.lerobot_dataset import LeRobotDataset
+ds = LeRobotDataset("wildhands/batch", root=sys.argv[1], video_backend="pyav")
+rows = [ds[i] for i in range(len(ds))]
+print(json.dumps({"episodes": ds.meta.total_episodes, "frames": len(ds), "fps": ds.fps,
+                  "features": sorted(ds.features),
+                  "ep": [int(r["episode_index"]) for r in rows],
+                  "frame": [int(r["frame_index"]) for r in rows],
+                  "image": list(rows[0]["observation.images.camera"].shape),
+                  "robot_hand": list(rows[0]["action.robot_hand"].shape)}))
+"""
+
+
+@pytest.mark.skipif(not LEROBOT_PYTHON.exists(),
+                    reason=f"no lerobot venv at {LEROBOT_PYTHON} (python3.11 -m venv; pip install "
+                           "lerobot==0.4.4; or set WILDHANDS_LEROBOT_PYTHON)")
+def test_lerobot_loads_the_merged_dataset_with_every_episode_and_feature(lerobot_runs, tmp_path):
+    import subprocess
+
+    dataset = lerobot_runs[2] / "dataset"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_LEROBOT_HOME": str(tmp_path / "hf")}
+    env.pop("PYTHONPATH", None)
+    r = subprocess.run([str(LEROBOT_PYTHON), "-c", _LEROBOT_LOAD, str(dataset)], capture_output=True,
+                       text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    n = [FRAMES[k] for k in LEROBOT_INPUTS]
+    assert got["episodes"] == 2 and got["frames"] == sum(n) and got["fps"] == FPS
+    assert got["ep"] == [0] * n[0] + [1] * n[1]
+    assert got["frame"] == list(range(n[0])) + list(range(n[1]))
+    info = json.loads((dataset / "meta" / "info.json").read_text())
+    assert set(info["features"]) <= set(got["features"])
+    assert got["image"] == [3, SIZE[1], SIZE[0]]  # LeRobot's channel-first float image
+    assert got["robot_hand"] == info["features"]["action.robot_hand"]["shape"]

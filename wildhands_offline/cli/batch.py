@@ -18,6 +18,11 @@ export``, every episode also holds the robot hand's joint positions per side (``
 URDF that does not load, is exit status 2) and part of the configuration (another robot hand redoes every
 input).
 
+``--format lerobot``: ``dataset/`` is one LeRobot v3.0 dataset instead, one episode per input episode in
+the same order, with the columns and camera video of ``wildhands-bag export --format lerobot`` (the
+video: the recorded images at the input's rate rounded; every input must share the first one's fps and
+image size, an input that does not is left out and listed as failed, ``left_out``).
+
 OUT: ``dataset/`` (the merged npz + Parquet episodes in sorted input order, ``episodes.json``),
 ``summary.json`` (per input: frames, hands, rejected frames by reason, seconds, worker, attempts; failures
 with their reason), and the ledger (``parts/``, ``failed/``, ``attempts/``): a re-run with the same inputs
@@ -76,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--robot-hand-config", default="", metavar="FILE",
                     help="a retargeting config of one's own instead ({side} in the path: one per side)")
     ap.add_argument("--robot-hand-urdf", default="", metavar="FILE", help="URDF replacing the config's")
+    ap.add_argument("--format", default="npz", choices=["npz", "lerobot"],
+                    help="npz: .npz + Parquet per episode; lerobot: one LeRobot v3.0 dataset (images as "
+                    "video)")
     ap.add_argument("--no-progress", action="store_true")
     return ap
 
@@ -102,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             max_hands=a.max_hands, tracking=not a.no_tracking, camera_info=a.camera_info, fx=a.fx, fy=a.fy,
             cx=a.cx, cy=a.cy, fov_deg=a.fov_deg, fps=a.fps, video_key=a.video_key,
             image_topic=a.image_topic, boxes_topic=a.boxes_topic, threads=a.threads,
-            robot_hand=a.robot_hand, robot_hand_config=a.robot_hand_config, robot_hand_urdf=a.robot_hand_urdf)
+            robot_hand=a.robot_hand, robot_hand_config=a.robot_hand_config, robot_hand_urdf=a.robot_hand_urdf,
+            format=a.format)
         cfg.check_robot_hand()
     except (ValueError, OSError, ImportError) as exc:
         print(f"wildhands-batch: {exc}", file=sys.stderr)
