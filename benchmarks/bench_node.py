@@ -48,7 +48,10 @@ the per-frame set-up the rest. At load 5.2 the other hands: LEAP CPU 2.29 ms per
 Shadow 1.96 (2.30 / 1.80), Inspire 1.52 (1.84 / 1.80). Against the 2 ms per hand target: Allegro's CPU
 time per hand (1.3-1.7 ms) is within it; its mean wall time is at it for the right hand (1.65-2.1 ms at
 load 2.4-5; 2.5 ms in one run at load 5) and under it for the left (the demo's right hand moves more: more
-SLSQP iterations); p95 is above it on a loaded machine.
+SLSQP iterations); p95 is above it on a loaded machine. On the machine with nothing else running (load
+1.8-2.1, one run per hand; mean wall ms right / left, p95 right, CPU ms per hand): Allegro 1.29 / 0.80,
+2.13, 1.06; LEAP 2.15 / 1.24, 3.32, 1.72; Shadow 1.59 / 1.12, 2.64, 1.38; Inspire 0.54 / 0.46, 0.78, 0.52:
+every hand within 2 ms of CPU per hand, LEAP's right hand just over it in mean wall time.
 
 Measured (``--only demo``, 640x480, 2 cores shared with other jobs, load average 2.6-3.8; each column run
 back to back; mean ms per frame; ``benchmarks/results/bench_node.json``, key ``live_schedule``):

@@ -89,7 +89,7 @@ class BatchConfig:
     video_key: str | None = None  # LeRobot datasets: the camera's video feature (None = the only one)
     image_topic: str | None = None  # bags: None = the only image topic
     boxes_topic: str | None = None  # bags: recorded HandBoxArray boxes, added to the detector's
-    threads: int = 1  # inference threads per worker (torch and ONNX Runtime)
+    threads: int = 1  # threads per worker (torch, ONNX Runtime and OpenCV)
     # a robot hand following each side (``wildhands_core.retargeting.config.configs_for``): a catalogue
     # name, or a retargeting config of one's own (``{side}`` in the path: one per side) and its URDF
     robot_hand: str = ""
@@ -160,6 +160,7 @@ class InputProcessor:
     """The estimator and detector of ``cfg``, loaded once; :meth:`run` turns one input into its part."""
 
     def __init__(self, cfg: BatchConfig, worker: str = "local") -> None:
+        import cv2
         import torch
 
         from wildhands_core.detection.factory import build_available_detector
@@ -167,6 +168,7 @@ class InputProcessor:
         from wildhands_core.pipeline import detector_config
 
         torch.set_num_threads(max(cfg.threads, 1))
+        cv2.setNumThreads(max(cfg.threads, 1))  # OpenCV's pool would otherwise take every core of the machine
         self.cfg, self.worker = cfg, worker
         self.config_hash = cfg.config_hash()
         self.robot_configs = cfg.robot_hand_configs()
