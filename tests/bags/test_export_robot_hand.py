@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import xml.etree.ElementTree as ET
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -15,23 +14,15 @@ import pytest
 from bag_fixtures import random_estimate
 from scipy.spatial.transform import Rotation
 from test_export_robot import DT, LEROBOT_PYTHON, T0, _run_lerobot, _write
+from urdf_facts import urdf_joint_limits
 
 from wildhands_core.retargeting.config import load_config
-from wildhands_core.retargeting.robot_hands import config_path, urdf_path
+from wildhands_core.retargeting.robot_hands import config_path
 from wildhands_core.retargeting.solver import RobotHandSolver
 from wildhands_offline.export import ExportConfig, export_bags
 from wildhands_offline.types import make_typestore
 from wildhands_synth.hands import load_hand_models
 from wildhands_synth.poses import FAMILIES, FAMILY_NAMES
-
-
-def _urdf_limits(is_right: bool) -> dict[str, tuple[float, float]]:
-    out = {}
-    for j in ET.parse(urdf_path("allegro", is_right)).getroot().iter("joint"):
-        if j.get("type") in ("revolute", "prismatic"):
-            lim = j.find("limit")
-            out[j.get("name")] = (float(lim.get("lower")), float(lim.get("upper")))
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +53,7 @@ def test_npz_export_adds_the_robot_hand_joint_positions_per_side(episode):
     s = export_bags([tmp / "b"], tmp / "npz", ExportConfig(robot_hand="allegro", progress=False))
     z = np.load(tmp / "npz" / "b_ep000.npz")
     for side, is_right, present in (("right", True, [True] * 6), ("left", False, [True, False] * 3)):
-        limits = _urdf_limits(is_right)
+        limits = urdf_joint_limits("allegro", is_right)
         names = [str(n) for n in z[f"robot_hand_joint_names_{side}"]]
         assert sorted(names) == sorted(limits) and s.robot_hand[f"robot_hand_joint_names_{side}"] == names
         q = z[f"robot_hand_q_{side}"]

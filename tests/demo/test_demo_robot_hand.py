@@ -8,23 +8,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from urdf_facts import urdf_joint_limits
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 FRAMES = 16
-
-
-def _urdf_limits(path: Path) -> dict[str, tuple[float, float]]:
-    out = {}
-    for j in ET.parse(path).getroot().iter("joint"):
-        if j.get("type") in ("revolute", "prismatic"):
-            lim = j.find("limit")
-            out[j.get("name")] = (float(lim.get("lower")), float(lim.get("upper")))
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +33,6 @@ def demo_run(tmp_path_factory):
 def test_the_demo_bag_holds_the_robot_hand_joint_states(demo_run):
     from rosbags.rosbag2 import Reader
 
-    from wildhands_core.retargeting.robot_hands import urdf_path
     from wildhands_offline.types import make_typestore
 
     out, stdout = demo_run
@@ -64,7 +54,7 @@ def test_the_demo_bag_holds_the_robot_hand_joint_states(demo_run):
     assert "robot hand: JointState messages recorded" in stdout
     assert states["left"] and states["right"], "no JointState recorded for a side"
     for side, msgs in states.items():
-        limits = _urdf_limits(urdf_path("allegro", side == "right"))
+        limits = urdf_joint_limits("allegro", side == "right")
         with_side = sorted(stamp for stamp, sides in sides_at.items() if side in sides)
         stamps = sorted(s.header.stamp.sec * 10**9 + s.header.stamp.nanosec for s in msgs)
         assert stamps == with_side  # one per HandArray with a hand of that side, its image's stamp

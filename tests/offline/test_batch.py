@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from rosbags.rosbag2 import StoragePlugin, Writer
+from urdf_facts import urdf_joint_limits
 
 from wildhands_core.stamps import ns_to_sec_nanosec
 from wildhands_offline.batch import run_batch, start_ray
@@ -314,20 +315,6 @@ def _cli_model_args() -> list[str]:
             "--detector-checkpoint", c.detector_checkpoint]
 
 
-def _urdf_joints(robot: str, is_right: bool) -> dict[str, tuple[float, float]]:
-    """The movable joints of the robot's URDF file and their limits (rad), read here from the XML."""
-    import xml.etree.ElementTree as ET
-
-    from wildhands_core.retargeting.robot_hands import urdf_path
-
-    out = {}
-    for j in ET.parse(urdf_path(robot, is_right)).getroot().iter("joint"):
-        if j.get("type") in ("revolute", "prismatic"):
-            lim = j.find("limit")
-            out[j.get("name")] = (float(lim.get("lower")), float(lim.get("upper")))
-    return out
-
-
 @pytest.fixture(scope="module")
 def robot_run(inputs, ray_session, tmp_path_factory) -> Path:
     """``wildhands-batch --robot-hand allegro`` on Ray, one worker, over the video and the bag."""
@@ -352,7 +339,7 @@ def test_a_robot_hand_adds_the_urdf_joint_positions_to_every_episode_as_the_bag_
         failed = sum(rows[Path(entry["input"]).name]["robot_hand_failed"].values())
         assert str(z["robot_hand"]) == "allegro"
         for s, side in ((0, "left"), (1, "right")):
-            limits = _urdf_joints("allegro", bool(s))
+            limits = urdf_joint_limits("allegro", bool(s))
             names = [str(n) for n in z[f"robot_hand_joint_names_{side}"]]
             assert sorted(names) == sorted(limits)  # every movable joint of the URDF, by its name
             q, valid = z[f"robot_hand_q_{side}"], z["robot_hand_valid"][:, s]
@@ -416,7 +403,8 @@ def test_another_robot_hand_is_another_configuration_and_redoes_the_inputs(input
     (entry,) = json.loads((out / "dataset" / "episodes.json").read_text())
     z = np.load(out / "dataset" / f"{entry['episodes'][0]}.npz")
     assert str(z["robot_hand"]) == "leap"
-    assert sorted(str(n) for n in z["robot_hand_joint_names_right"]) == sorted(_urdf_joints("leap", True))
+    names = sorted(str(n) for n in z["robot_hand_joint_names_right"])
+    assert names == sorted(urdf_joint_limits("leap", True))
 
 
 def test_a_robot_hand_that_does_not_load_is_an_error_before_ray_starts(inputs, tmp_path, capsys):
@@ -499,9 +487,9 @@ def test_the_lerobot_dataset_is_byte_identical_whatever_the_workers_one_episode_
     assert feats["observation.images.camera"]["shape"] == [SIZE[1], SIZE[0], 3]
     assert feats["observation.state"]["shape"] == [266] and feats["action"]["shape"] == [16]
     names = feats["action.robot_hand"]["names"]
-    n_left = len(_urdf_joints("allegro", False))  # left then right, every movable joint of each URDF
-    assert sorted(names[:n_left]) == sorted(f"left.{j}" for j in _urdf_joints("allegro", False))
-    assert sorted(names[n_left:]) == sorted(f"right.{j}" for j in _urdf_joints("allegro", True))
+    n_left = len(urdf_joint_limits("allegro", False))  # left then right, every movable joint of each URDF
+    assert sorted(names[:n_left]) == sorted(f"left.{j}" for j in urdf_joint_limits("allegro", False))
+    assert sorted(names[n_left:]) == sorted(f"right.{j}" for j in urdf_joint_limits("allegro", True))
     assert set(feats["action"]["info"]["frame"].split(", ")) == {"cam_optical", "head_cam_optical"}
     index = json.loads((ray2 / "episodes.json").read_text())
     assert [e["episode_frames"] for e in index] == [[FRAMES[n]] for n in LEROBOT_INPUTS]

@@ -8,22 +8,12 @@ from __future__ import annotations
 
 import re
 import time
-import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from urdf_facts import urdf_joint_limits
 
 pytestmark = pytest.mark.ros
-
-
-def _urdf_joints(path) -> dict[str, tuple[float, float]]:
-    """Movable joints of a URDF file -> (lower, upper) limits."""
-    out = {}
-    for j in ET.parse(path).getroot().iter("joint"):
-        if j.get("type") in ("revolute", "prismatic"):
-            lim = j.find("limit")
-            out[j.get("name")] = (float(lim.get("lower")), float(lim.get("upper")))
-    return out
 
 
 def _frame_messages(k: int):
@@ -49,7 +39,6 @@ def test_the_node_publishes_robot_hand_joint_states_per_side(tmp_path):
     from rclpy.parameter import Parameter
     from sensor_msgs.msg import JointState
 
-    from wildhands_core.retargeting.robot_hands import urdf_path
     from wildhands_ros.node import HandsNode
 
     name = "hands_robot"
@@ -80,7 +69,7 @@ def test_the_node_publishes_robot_hand_joint_states_per_side(tmp_path):
         with listener.lock:
             hands = list(listener.hands)
         for side, is_right in (("right", True), ("left", False)):
-            limits = _urdf_joints(urdf_path("allegro", is_right))
+            limits = urdf_joint_limits("allegro", is_right)
             stamps = [h.header.stamp for h in hands]
             for msg in got[side]:
                 assert msg.header.stamp in stamps  # the image's stamp, never "now"
