@@ -58,6 +58,20 @@ def _stamp(ns: int):
     return Time(sec=sec, nanosec=nanosec)
 
 
+def frame_messages(k: int, stamp_ns: int | None = None) -> tuple[Image, CameraInfo, HandBoxArray]:
+    """Frame ``k`` for a node driven in process: a random rgb8 image (seeded by ``k``), its CameraInfo and
+    the two external boxes (right, left), all three stamped ``stamp_ns`` (default: now) in ``FRAME``."""
+    stamp = time.time_ns() if stamp_ns is None else stamp_ns
+    rgb = np.random.default_rng(k).integers(0, 255, (H, W, 3), dtype=np.uint8)
+    img = Image(width=W, height=H, encoding="rgb8", step=W * 3, data=rgb.tobytes())
+    info = CameraInfo(width=W, height=H, k=K)
+    boxes = HandBoxArray(boxes_xyxy_px=BOXES, handedness=[1, 0], scores=[0.9, 0.9])
+    for m in (img, info, boxes):
+        m.header.stamp = _stamp(stamp)
+        m.header.frame_id = FRAME
+    return img, info, boxes
+
+
 class NotMatchedError(RuntimeError):
     """The node's subscriptions never matched the player's publishers."""
 

@@ -51,12 +51,10 @@ def _run_node(tmp_path, name: str, overrides: dict, before=None, frames: int = 1
     """Start HandsNode ``name`` in this process, feed ``frames`` images (+ CameraInfo, boxes) through its
     callbacks, return (HandArrays, GripperTargetArrays) received over DDS and the node's gripper output."""
     import rclpy
-    from builtin_interfaces.msg import Time
     from node_harness import Listener, write_small_checkpoint
-    from node_player import BOXES, FRAME, H, K, W
+    from node_player import frame_messages
     from rclpy.parameter import Parameter
-    from sensor_msgs.msg import CameraInfo, Image
-    from wildhands_ros.msg import GripperTargetArray, HandBoxArray
+    from wildhands_ros.msg import GripperTargetArray
 
     from wildhands_ros.node import HandsNode
 
@@ -79,14 +77,7 @@ def _run_node(tmp_path, name: str, overrides: dict, before=None, frames: int = 1
         if before is not None:
             before(listener, node)
         for k in range(frames):
-            stamp = time.time_ns()
-            rgb = np.random.default_rng(k).integers(0, 255, (H, W, 3), dtype=np.uint8)
-            img = Image(width=W, height=H, encoding="rgb8", step=W * 3, data=rgb.tobytes())
-            info = CameraInfo(width=W, height=H, k=K)
-            boxes = HandBoxArray(boxes_xyxy_px=BOXES, handedness=[1, 0], scores=[0.9, 0.9])
-            for m in (img, info, boxes):
-                m.header.stamp = Time(sec=stamp // 10**9, nanosec=stamp % 10**9)
-                m.header.frame_id = FRAME
+            img, info, boxes = frame_messages(k)
             node.inputs.on_boxes(boxes)
             node.inputs.on_info(info)
             node.inputs.on_image(img)

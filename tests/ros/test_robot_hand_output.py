@@ -9,33 +9,16 @@ from __future__ import annotations
 import re
 import time
 
-import numpy as np
 import pytest
 from urdf_facts import urdf_joint_limits
 
 pytestmark = pytest.mark.ros
 
 
-def _frame_messages(k: int):
-    from builtin_interfaces.msg import Time
-    from node_player import BOXES, FRAME, H, K, W
-    from sensor_msgs.msg import CameraInfo, Image
-    from wildhands_ros.msg import HandBoxArray
-
-    stamp = time.time_ns()
-    rgb = np.random.default_rng(k).integers(0, 255, (H, W, 3), dtype=np.uint8)
-    img = Image(width=W, height=H, encoding="rgb8", step=W * 3, data=rgb.tobytes())
-    info = CameraInfo(width=W, height=H, k=K)
-    boxes = HandBoxArray(boxes_xyxy_px=BOXES, handedness=[1, 0], scores=[0.9, 0.9])
-    for m in (img, info, boxes):
-        m.header.stamp = Time(sec=stamp // 10**9, nanosec=stamp % 10**9)
-        m.header.frame_id = FRAME
-    return img, info, boxes
-
-
 def test_the_node_publishes_robot_hand_joint_states_per_side(tmp_path):
     import rclpy
     from node_harness import Listener, write_small_checkpoint
+    from node_player import frame_messages
     from rclpy.parameter import Parameter
     from sensor_msgs.msg import JointState
 
@@ -60,7 +43,7 @@ def test_the_node_publishes_robot_hand_joint_states_per_side(tmp_path):
             assert time.monotonic() < deadline, "the listener never matched the node's publishers"
             time.sleep(0.05)
         for k in range(3):
-            img, info, boxes = _frame_messages(k)
+            img, info, boxes = frame_messages(k)
             node.inputs.on_boxes(boxes)
             node.inputs.on_info(info)
             node.inputs.on_image(img)
