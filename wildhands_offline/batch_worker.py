@@ -215,7 +215,7 @@ class InputProcessor:
             return entry
 
     def _bag(self, inp: BatchInput, work: Path, on_frame) -> dict:
-        from wildhands_offline.export import ExportConfig, export_bags
+        from wildhands_offline.export import export_bags
         from wildhands_offline.process import ProcessConfig, offline_pipeline_config, process_bag
 
         c = self.cfg
@@ -247,9 +247,7 @@ class InputProcessor:
                                 replace(c.export_config(), image_topic=summary.image_topic), part=True)
         else:
             exported = work.parent / f"{inp.name}.episodes"
-            ex = export_bags([hands_bag], exported, ExportConfig(
-                progress=False, robot_hand=c.robot_hand, robot_hand_config=c.robot_hand_config,
-                robot_hand_urdf=c.robot_hand_urdf))
+            ex = export_bags([hands_bag], exported, c.export_config())
             for f in sorted(exported.iterdir()):
                 if f.name != "summary.json":
                     shutil.move(str(f), work / f.name)
@@ -429,10 +427,9 @@ class InputProcessor:
         of ``wildhands-bag export --format lerobot``; returns the frames whose retargeting failed."""
         from wildhands_offline.lerobot_export import episode_columns
 
-        writer = self._lerobot
+        writer, ecfg = self._lerobot, self.cfg.export_config()
         stamps = [r["stamp_ns"] for r in rows]
-        cols, masks, info, _ = episode_columns({r["stamp_ns"]: r for r in rows}, self.cfg.export_config(),
-                                               None, Counter(), stamps, [True] * len(rows), writer.fps)
-        writer.end_episode(cols, self.cfg.export_config().task,
-                           {"source_bag": inp.path, "source_name": name}, masks)
+        cols, masks, info, _ = episode_columns({r["stamp_ns"]: r for r in rows}, ecfg, None, Counter(),
+                                               stamps, [True] * len(rows), writer.fps)
+        writer.end_episode(cols, ecfg.task, {"source_bag": inp.path, "source_name": name}, masks)
         return info.get("robot_hand_failed", {})
