@@ -4,13 +4,15 @@ network (frozen trunks included) as a project checkpoint.
     wildhands-train-cached CONFIG.yaml [key=value ...] [--steps N] [--minutes M]
 
 Per step, ``optim.batch_size`` cached frames (``training.sampler.MixtureSampler`` over the cached frames of
-every draw, as the regular trainer samples frames) -> dropout ``feature_cache.feature_dropout`` on the trunk
-features -> ``WildHandsNet.fuse_features`` (image projection, KPE, feature convolutions) -> ``heads`` ->
-``WildHands.complete`` (MANO, camera) -> ``training.losses.compute_losses`` with the config's loss weights ->
-Adam on every parameter outside the trunks, the learning rate decayed by a cosine from ``optim.lr`` to
-``feature_cache.lr_final``. The same forward as ``WildHands.forward`` on the cached trunk outputs (tested to
-agree), so the checkpoint runs unchanged in the estimator, ``wildhands-eval``, or as ``init_from`` of an
-end-to-end fine-tuning with ``wildhands-train``.
+every draw, as the regular trainer samples frames; with ``feature_cache.window_shards``, for a cache larger
+than memory, a ``ShardWindowSampler`` and ``training.shard_prefetch``) -> dropout
+``feature_cache.feature_dropout`` on the trunk features -> ``WildHandsNet.fuse_features`` (image projection,
+KPE, feature convolutions) -> ``heads`` -> ``WildHands.complete`` (MANO, camera) ->
+``training.losses.compute_losses`` with the config's loss weights -> Adam on every parameter outside the
+trunks, the learning rate decayed by a cosine from ``optim.lr`` to ``feature_cache.lr_final``. The same
+forward as ``WildHands.forward`` on the cached trunk outputs (tested to agree), so the checkpoint runs
+unchanged in the estimator, ``wildhands-eval``, or as ``init_from`` of an end-to-end fine-tuning with
+``wildhands-train``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ import torch.nn.functional as nnf
 from training.config import TrainConfig, load_train_config, loss_weights_for, save_train_config
 from training.feature_cache import TRUNK_PREFIXES, CachedDataset, frozen_trunk_net, load_cache
 from training.losses import LOSS_TERMS, compute_losses
-from training.sampler import MixtureSampler
+from training.sampler import MixtureSampler, ShardWindowSampler
+from training.shard_prefetch import ShardPrefetcher, shard_layout
 from wildhands_core.checkpoint import load_state_dict_strict, save_checkpoint
 from wildhands_core.model.wildhands import WildHands
 
@@ -60,10 +63,17 @@ class CachedTrainer:
             net.load_state_dict(fresh | keep)
         self.model = WildHands(net, mano_dir=cfg.mano_dir)
         self.cache: CachedDataset = load_cache(cfg, net)
-        sizes = [len(f) for f in self.cache.frames]
-        self.sampler = MixtureSampler(
-            sizes, [s.proportion for s in cfg.data.datasets], cfg.optim.batch_size, cfg.seed, 1, 0
-        )
+        proportions = [s.proportion for s in cfg.data.datasets]
+        self.prefetcher: ShardPrefetcher | None = None
+        if cfg.feature_cache.window_shards > 0:
+            _, shard_sizes = shard_layout(self.cache)
+            self.sampler: MixtureSampler = ShardWindowSampler(
+                shard_sizes, proportions, cfg.optim.batch_size, cfg.feature_cache.window_shards, cfg.seed
+            )
+            self.prefetcher = ShardPrefetcher(self.cache, self.sampler, cfg.feature_cache.prefetch_steps)
+        else:
+            sizes = [len(f) for f in self.cache.frames]
+            self.sampler = MixtureSampler(sizes, proportions, cfg.optim.batch_size, cfg.seed, 1, 0)
         for name, p in net.named_parameters():
             p.requires_grad_(not name.startswith(TRUNK_PREFIXES))
         self.params = [p for p in net.parameters() if p.requires_grad]
@@ -99,6 +109,8 @@ class CachedTrainer:
 
     def train_step(self) -> dict[str, float]:
         step = self.step
+        if self.prefetcher is not None:
+            self.prefetcher.prepare(step)
         refs = [self.cache.frames[r.dataset][r.group] for r in self.sampler.batch(step)]
         batch, feats = self.cache.batch(refs, self.weights)
         lr = cosine_lr(step, self.total_steps, self.cfg.optim.lr, self.cfg.feature_cache.lr_final)
@@ -151,6 +163,12 @@ class CachedTrainer:
                 self._say(f"time budget of {max_seconds:.0f} s reached at step {s}")
                 break
         bar.close()
+        if self.prefetcher is not None:
+            st = self.prefetcher.stats
+            self._say(
+                f"shard window: {st.reads} shard reads ({st.bytes_read / 1e9:.1f} GB), training waited "
+                f"{st.waited_s:.1f} s on them, at most {st.most_resident} shards in memory"
+            )
         self.save(self.out_dir / "last.pt")
         return history
 

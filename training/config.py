@@ -201,6 +201,12 @@ class FeatureCacheConfig:
     dir: str = ""  # the cache folder (``wildhands-cache-features`` writes it, resumable)
     draws: int = 2  # augmentation draws cached per frame (each a full pass of ``augment`` over the data)
     shard_frames: int = 250  # frames per shard (the unit written atomically and resumed)
+    # Draw each dataset's frames from ``window_shards`` of its shards at a time, read whole into memory
+    # ahead of use (``training.shard_prefetch``): sequential reads, about datasets x 2 x window_shards
+    # shards in memory, for a cache larger than the page cache. 0: every cached frame drawn at random
+    # through the memory maps (fine while the cache fits in memory). Changes which frames a step draws.
+    window_shards: int = 0
+    prefetch_steps: int = 16  # steps ahead of training that a window's shards are read
     feature_dropout: float = 0.3  # dropout on the cached trunk features during training (regulariser)
     lr_final: float | None = None  # cosine decay of optim.lr to this over the run (None: constant lr)
     # Start the fusion and heads from random weights even where ``init_from`` has tensors that fit (the
@@ -292,4 +298,3 @@ def save_train_config(path: str | Path, cfg: TrainConfig) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
         yaml.safe_dump(cfg.to_dict(), f, sort_keys=False)
-

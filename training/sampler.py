@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FrameRef", "MixtureSampler", "allocate", "frame_groups", "frame_key"]
+__all__ = ["FrameRef", "MixtureSampler", "ShardWindowSampler", "allocate", "frame_groups", "frame_key"]
 
 
 def frame_key(record: Any, index: int) -> Any:
@@ -150,3 +150,69 @@ class MixtureSampler:
         if int(state["seed"]) != self.seed:
             raise ValueError(f"sampler seed {state['seed']} in the checkpoint, {self.seed} configured")
         self.step = int(state["step"])
+
+
+class ShardWindowSampler(MixtureSampler):
+    """:class:`MixtureSampler` whose epoch permutations go window by window over a sharded store (the feature
+    cache): dataset d's shards are visited in an order seeded by ``(seed, d, epoch)``, ``window`` shards at a
+    time, and the frames of one window are shuffled among themselves and all drawn before the next window's.
+    So at any stream position at most ``window`` of d's shards are partly drawn, and a reader can hold just
+    those in memory and read each shard whole (sequentially) once per epoch. Still a pure function of
+    ``(seed, step)``; with ``window`` >= the number of shards it is a full shuffle of each epoch.
+
+    ``shard_sizes[d]`` lists the frames of dataset d's shards; frame indices run shard by shard (shard 0's
+    frames first), as ``training.feature_cache.CachedDataset.frames`` lists them."""
+
+    def __init__(
+        self,
+        shard_sizes: list[list[int]],
+        proportions: list[float],
+        batch_size: int,
+        window: int,
+        seed: int = 0,
+        world_size: int = 1,
+        rank: int = 0,
+    ) -> None:
+        if window < 1:
+            raise ValueError(f"window must be >= 1 shard, got {window}")
+        if any(not sizes or min(sizes) < 1 for sizes in shard_sizes):
+            raise ValueError(f"every dataset needs shards of >= 1 frame: {shard_sizes}")
+        super().__init__([sum(s) for s in shard_sizes], proportions, batch_size, seed, world_size, rank)
+        self.window = int(window)
+        self.shard_starts = [np.concatenate([[0], np.cumsum(s)]).astype(np.int64) for s in shard_sizes]
+
+    def shard_of(self, d: int, frame: int) -> int:
+        """Dataset ``d``'s shard (0-based, in its own order) that holds its frame ``frame``."""
+        return int(np.searchsorted(self.shard_starts[d], frame, side="right") - 1)
+
+    def _perm(self, d: int, epoch: int) -> np.ndarray:
+        key = (d, epoch)
+        if key not in self._perm_cache:
+            if len(self._perm_cache) > 4 * len(self.num_frames):
+                self._perm_cache.clear()
+            starts = self.shard_starts[d]
+            rng = np.random.default_rng([self.seed, d, epoch])
+            order = rng.permutation(len(starts) - 1)
+            parts = []
+            for w in range(0, len(order), self.window):
+                shards = order[w : w + self.window]
+                frames = np.concatenate([np.arange(starts[s], starts[s + 1]) for s in shards])
+                parts.append(rng.permutation(frames))
+            self._perm_cache[key] = np.concatenate(parts)
+        return self._perm_cache[key]
+
+    def shards_of_steps(self, first: int, last: int) -> set[tuple[int, int]]:
+        """``(dataset, shard)`` of every frame this process draws in steps ``first`` to ``last`` inclusive."""
+        refs = [r for k in range(first, last + 1) for r in self.batch(k)]
+        return {(r.dataset, self.shard_of(r.dataset, r.group)) for r in refs}
+
+    def state_dict(self) -> dict[str, int]:
+        return super().state_dict() | {"window": self.window}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        if int(state.get("window", 0)) != self.window:
+            raise ValueError(
+                f"the checkpoint was trained with a shard window of {state.get('window', 0)} "
+                f"(0: none), {self.window} configured: its batches would not continue"
+            )
+        super().load_state_dict(state)
