@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 import torch
-from train_helpers import make_synth, tiny_train_config
+from train_helpers import make_synth, tiny_cached_config
 
 from training.batch import collate_frames
 from training.cached_training import CachedTrainer, cosine_lr
@@ -28,18 +28,7 @@ def synth(tmp_path_factory):
 
 
 def _cfg(synth, tmp_path, *extra):
-    return tiny_train_config(
-        synth,
-        tmp_path / "run",
-        f"feature_cache.dir='{tmp_path / 'cache'}'",
-        "feature_cache.draws=1",
-        "feature_cache.shard_frames=2",
-        "feature_cache.feature_dropout=0.0",
-        "optim.batch_size=2",
-        "model.dropout=0.0",
-        "seed=3",
-        *extra,
-    )
+    return tiny_cached_config(synth, tmp_path, *extra)
 
 
 def _cached_and_full_outputs(synth, cfg, trainer):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from train_helpers import make_synth, tiny_train_config
+from train_helpers import make_synth, tiny_cached_config
 
 from training.cached_training import CachedTrainer
 from training.feature_cache import build_cache
@@ -62,20 +62,9 @@ def synth(tmp_path_factory):
 
 
 def _cfg(synth, tmp_path, *extra):
-    return tiny_train_config(
-        synth,
-        tmp_path / "run",
-        f"feature_cache.dir='{tmp_path / 'cache'}'",
-        "feature_cache.draws=1",
-        "feature_cache.shard_frames=2",  # 7 frames: shards of 2, 2, 2, 1
-        "feature_cache.feature_dropout=0.0",
-        "feature_cache.window_shards=1",
-        "feature_cache.prefetch_steps=1",
-        "optim.batch_size=2",
-        "model.dropout=0.0",
-        "seed=3",
-        *extra,
-    )
+    # 7 frames: shards of 2, 2, 2, 1
+    windows = ("feature_cache.window_shards=1", "feature_cache.prefetch_steps=1")
+    return tiny_cached_config(synth, tmp_path, *windows, *extra)
 
 
 def test_windowed_training_reads_whole_shards_the_memory_maps_hold_and_resumes_bit_for_bit(synth, tmp_path):

@@ -44,3 +44,20 @@ def tiny_train_config(root: Path, out_dir: Path, *overrides: str) -> TrainConfig
         "augment.box_source=sample",
     ]
     return load_train_config(None, model + base + list(overrides))
+
+
+def tiny_cached_config(root: Path, tmp_path: Path, *overrides: str) -> TrainConfig:
+    """:func:`tiny_train_config` with a feature cache in ``tmp_path / "cache"`` (1 draw, shards of 2
+    frames), 2 frames per step, no dropout, seed 3; the run in ``tmp_path / "run"``."""
+    return tiny_train_config(
+        root,
+        tmp_path / "run",
+        f"feature_cache.dir='{tmp_path / 'cache'}'",
+        "feature_cache.draws=1",
+        "feature_cache.shard_frames=2",
+        "feature_cache.feature_dropout=0.0",
+        "optim.batch_size=2",
+        "model.dropout=0.0",
+        "seed=3",
+        *overrides,
+    )
