@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import cv2
@@ -93,6 +94,19 @@ def test_detect_returns_full_image_pixel_boxes_above_threshold_best_first(model,
     assert all(d.score >= threshold and d.source == "learned" for d in found)
     assert {d.is_right for d in found} <= {True, False}
     assert set(labels.tolist()) <= {LABEL_LEFT, LABEL_RIGHT}
+
+
+def test_a_read_only_frame_is_detected_without_a_warning_and_as_its_writable_copy(model, image):
+    # frames from np.load(mmap_mode="r"), memory maps and message buffers are read-only arrays; torch warns
+    # on sharing one (from_numpy of a non-writable array), so the detector must copy it instead
+    det = LearnedHandDetector.from_model(model, CFG, score_threshold=0.0)
+    frozen = image.copy()
+    frozen.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = det.raw(frozen)
+    for a, b in zip(got, det.raw(image.copy()), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_a_large_image_is_shrunk_to_the_network_input_first_with_the_same_boxes(model):

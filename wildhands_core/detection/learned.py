@@ -288,7 +288,9 @@ class LearnedHandDetector:
         else:
             assert self.model is not None
             with torch.inference_mode():
-                x = torch.from_numpy(image).to(self.device).permute(2, 0, 1).to(torch.float32) / 255.0
+                # a read-only frame (np.load, a memory map, a decoded message buffer) is copied, not shared
+                pixels = np.require(image, requirements="W")
+                x = torch.from_numpy(pixels).to(self.device).permute(2, 0, 1).to(torch.float32) / 255.0
                 out = self.model([x])[0]
             boxes, scores, labels = (out[k].cpu().numpy() for k in ("boxes", "scores", "labels"))
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4) * scale + TV_TO_WILDHANDS_PX
