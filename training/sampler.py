@@ -86,6 +86,8 @@ class FrameRef:
 class MixtureSampler:
     """Per-step frame lists; ``state_dict``/``load_state_dict`` hold the next step."""
 
+    window = 0  # shards per window (``ShardWindowSampler``); 0: each epoch is one shuffle of all frames
+
     def __init__(
         self,
         num_frames: list[int],
@@ -117,9 +119,12 @@ class MixtureSampler:
         if key not in self._perm_cache:
             if len(self._perm_cache) > 4 * len(self.num_frames):
                 self._perm_cache.clear()
-            rng = np.random.default_rng([self.seed, d, epoch])
-            self._perm_cache[key] = rng.permutation(self.num_frames[d])
+            self._perm_cache[key] = self._epoch_order(d, epoch)
         return self._perm_cache[key]
+
+    def _epoch_order(self, d: int, epoch: int) -> np.ndarray:
+        """Dataset ``d``'s frames in the order of epoch ``epoch``."""
+        return np.random.default_rng([self.seed, d, epoch]).permutation(self.num_frames[d])
 
     def global_batch(self, step: int) -> list[FrameRef]:
         """Every frame of global step ``step`` (all processes)."""
@@ -144,11 +149,16 @@ class MixtureSampler:
             yield refs
 
     def state_dict(self) -> dict[str, int]:
-        return {"step": self.step, "seed": self.seed}
+        return {"step": self.step, "seed": self.seed, "window": self.window}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         if int(state["seed"]) != self.seed:
             raise ValueError(f"sampler seed {state['seed']} in the checkpoint, {self.seed} configured")
+        if int(state.get("window", 0)) != self.window:
+            raise ValueError(
+                f"the checkpoint was trained with a shard window of {state.get('window', 0)} "
+                f"(0: none), {self.window} configured: its batches would not continue"
+            )
         self.step = int(state["step"])
 
 
@@ -185,34 +195,18 @@ class ShardWindowSampler(MixtureSampler):
         """Dataset ``d``'s shard (0-based, in its own order) that holds its frame ``frame``."""
         return int(np.searchsorted(self.shard_starts[d], frame, side="right") - 1)
 
-    def _perm(self, d: int, epoch: int) -> np.ndarray:
-        key = (d, epoch)
-        if key not in self._perm_cache:
-            if len(self._perm_cache) > 4 * len(self.num_frames):
-                self._perm_cache.clear()
-            starts = self.shard_starts[d]
-            rng = np.random.default_rng([self.seed, d, epoch])
-            order = rng.permutation(len(starts) - 1)
-            parts = []
-            for w in range(0, len(order), self.window):
-                shards = order[w : w + self.window]
-                frames = np.concatenate([np.arange(starts[s], starts[s + 1]) for s in shards])
-                parts.append(rng.permutation(frames))
-            self._perm_cache[key] = np.concatenate(parts)
-        return self._perm_cache[key]
+    def _epoch_order(self, d: int, epoch: int) -> np.ndarray:
+        starts = self.shard_starts[d]
+        rng = np.random.default_rng([self.seed, d, epoch])
+        order = rng.permutation(len(starts) - 1)
+        parts = []
+        for w in range(0, len(order), self.window):
+            shards = order[w : w + self.window]
+            frames = np.concatenate([np.arange(starts[s], starts[s + 1]) for s in shards])
+            parts.append(rng.permutation(frames))
+        return np.concatenate(parts)
 
     def shards_of_steps(self, first: int, last: int) -> set[tuple[int, int]]:
         """``(dataset, shard)`` of every frame this process draws in steps ``first`` to ``last`` inclusive."""
         refs = [r for k in range(first, last + 1) for r in self.batch(k)]
         return {(r.dataset, self.shard_of(r.dataset, r.group)) for r in refs}
-
-    def state_dict(self) -> dict[str, int]:
-        return super().state_dict() | {"window": self.window}
-
-    def load_state_dict(self, state: dict[str, int]) -> None:
-        if int(state.get("window", 0)) != self.window:
-            raise ValueError(
-                f"the checkpoint was trained with a shard window of {state.get('window', 0)} "
-                f"(0: none), {self.window} configured: its batches would not continue"
-            )
-        super().load_state_dict(state)

@@ -65,7 +65,6 @@ class ShardPrefetcher:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="shard-read")
         self._pending: dict[int, Future] = {}
         self.resident: set[int] = set()
-        self._wanted: set[int] = set()
         self._planned_until = -1
         self.stats = PrefetchStats()
 
@@ -96,12 +95,12 @@ class ShardPrefetcher:
         ``lookahead`` steps, shards no step of the look-ahead draws from given back."""
         if step > self._planned_until - self.lookahead // 2 or step < self._planned_until - self.lookahead:
             last = step + self.lookahead
-            self._wanted = {self.ids[d][j] for d, j in self.sampler.shards_of_steps(step, last)}
+            wanted = {self.ids[d][j] for d, j in self.sampler.shards_of_steps(step, last)}
             self._planned_until = last
-            for si in sorted(self.resident - self._wanted):
+            for si in sorted(self.resident - wanted):
                 self.cache.shards[si] = self._mapped[si]
                 self.resident.discard(si)
-            for si in sorted(self._wanted - self.resident - set(self._pending)):
+            for si in sorted(wanted - self.resident - set(self._pending)):
                 self._pending[si] = self._pool.submit(self._read, si)
         now = {self.ids[d][j] for d, j in self.sampler.shards_of_steps(step, step)}
         self._collect(now)

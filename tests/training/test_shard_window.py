@@ -12,7 +12,7 @@ from train_helpers import make_synth, tiny_cached_config
 
 from training.cached_training import CachedTrainer
 from training.feature_cache import build_cache
-from training.sampler import ShardWindowSampler
+from training.sampler import MixtureSampler, ShardWindowSampler
 from training.shard_prefetch import shard_layout
 
 SHARDS = [[5, 5, 5, 5, 3, 5, 4], [2, 2, 2]]  # frames per shard, two datasets; 32 and 6 frames
@@ -52,6 +52,8 @@ def test_window_batches_are_a_pure_function_of_the_step_and_refuse_another_windo
     assert a.shards_of_steps(5, 5) == {(r.dataset, a.shard_of(r.dataset, r.group)) for r in a.batch(5)}
     with pytest.raises(ValueError, match="shard window of 3"):
         b.load_state_dict({"step": 11, "seed": 3, "window": 3})
+    with pytest.raises(ValueError, match="shard window of 2"):  # a windowed run resumed without its window
+        MixtureSampler([32, 6], [1.0, 1.0], 4, seed=3).load_state_dict(a.state_dict())
     with pytest.raises(ValueError, match="window must be >= 1"):
         ShardWindowSampler(SHARDS, [1.0, 1.0], 4, window=0)
 
