@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = dataclasses.replace(cfg, backbone_weights=None, image_backbone_weights=None)
     net.cfg = cfg
     provenance = {k: state[k] for k in ("step", "train_config") if k in state}
-    provenance["source"] = "wildhands-train training/configs/demo_model.yaml on wildhands-synth --seed 1 data"
+    provenance["source"] = f"packed from {a.training_checkpoint} (its training config: train_config)"
     save_checkpoint(a.out, net, cfg, extra=provenance)
     n = sum(p.numel() for p in net.parameters())
     print(f"wrote {a.out}: {n / 1e6:.2f} M parameters, step {provenance.get('step')}")

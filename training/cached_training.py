@@ -7,12 +7,13 @@ Per step, ``optim.batch_size`` cached frames (``training.sampler.MixtureSampler`
 every draw, as the regular trainer samples frames; with ``feature_cache.window_shards``, for a cache larger
 than memory, a ``ShardWindowSampler`` and ``training.shard_prefetch``) -> dropout
 ``feature_cache.feature_dropout`` on the trunk features -> ``WildHandsNet.fuse_features`` (image projection,
-KPE, feature convolutions) -> ``heads`` -> ``WildHands.complete`` (MANO, camera) ->
-``training.losses.compute_losses`` with the config's loss weights -> Adam on every parameter outside the
-trunks, the learning rate decayed by a cosine from ``optim.lr`` to ``feature_cache.lr_final``. The same
-forward as ``WildHands.forward`` on the cached trunk outputs (tested to agree), so the checkpoint runs
-unchanged in the estimator, ``wildhands-eval``, or as ``init_from`` of an end-to-end fine-tuning with
-``wildhands-train``.
+KPE, feature convolutions) -> ``heads`` (and the side classifier on the crop features) ->
+``WildHands.complete`` (MANO, camera) -> ``training.losses.compute_losses`` with the config's loss weights
+-> Adam on every parameter outside the trunks and ``optim.freeze_prefixes`` (e.g. a side classifier trained
+onto a finished checkpoint), the learning rate decayed by a cosine from ``optim.lr`` to
+``feature_cache.lr_final``. The same forward as ``WildHands.forward`` on the cached trunk outputs (tested to
+agree), so the checkpoint runs unchanged in the estimator, ``wildhands-eval``, or as ``init_from`` of an
+end-to-end fine-tuning with ``wildhands-train``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import torch.nn.functional as nnf
 
 from training.config import TrainConfig, load_train_config, loss_weights_for, save_train_config
 from training.feature_cache import TRUNK_PREFIXES, CachedDataset, frozen_trunk_net, load_cache
+from training.initialise import freeze_by_prefix
 from training.losses import LOSS_TERMS, compute_losses
 from training.sampler import MixtureSampler, ShardWindowSampler
 from training.shard_prefetch import ShardPrefetcher, shard_layout
@@ -76,6 +78,8 @@ class CachedTrainer:
             self.sampler = MixtureSampler(sizes, proportions, cfg.optim.batch_size, cfg.seed, 1, 0)
         for name, p in net.named_parameters():
             p.requires_grad_(not name.startswith(TRUNK_PREFIXES))
+        # e.g. a side classifier trained onto a finished checkpoint: everything but side_classifier fixed
+        self.frozen_batchnorms = freeze_by_prefix(net, cfg.optim.freeze_prefixes)
         self.params = [p for p in net.parameters() if p.requires_grad]
         self.optimizer = torch.optim.Adam(self.params, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
         self.total_steps = cfg.optim.max_steps or cfg.optim.epochs * self.sampler.steps_per_epoch
@@ -104,7 +108,7 @@ class CachedTrainer:
         crop = None if crop is None else nnf.dropout(crop, p, train)
         image = None if image is None else nnf.dropout(image, p, train)
         fused = net.fuse_features(crop, image, inputs["frame_idx"], inputs["boxes_224"], inputs["K_224"])
-        out = net.heads(fused, inputs["is_right"])
+        out = net.heads(fused, inputs["is_right"], crop)
         return self.model.complete(out, inputs["is_right"], inputs["K_224"], self.need_vertices)
 
     def train_step(self) -> dict[str, float]:
@@ -117,6 +121,8 @@ class CachedTrainer:
         for g in self.optimizer.param_groups:
             g["lr"] = lr
         self.model.train()  # dropout on; the trunks never run here, so their BatchNorm statistics stay
+        for m in self.frozen_batchnorms:
+            m.eval()  # frozen parts keep their statistics too
         out = self.forward(feats, batch.inputs, train=True)
         faces_r, faces_l = self.model.mano_r.faces, self.model.mano_l.faces
         loss, terms = compute_losses(out, batch, faces_r, faces_l, self.cfg.loss)

@@ -41,7 +41,8 @@ class LossWeights:
     """Weight of each loss term (0 = term off). Terms: MANO pose θ (rotation matrices), shape β, 3D joints
     (root-relative, metres), 2D joints, weak-perspective camera (s, tx, ty), soft-silhouette mask, grasp
     cross-entropy, the INITIAL weak-perspective camera (the head's ``cam_init`` output, before the iterative
-    refinement) and the left-minus-right translation of frames with both hands (metres)."""
+    refinement), the left-minus-right translation of frames with both hands (metres) and the side
+    classifier's binary cross-entropy (a project option: ``model.side_head``; not in the paper)."""
 
     theta: float = 0.0
     betas: float = 0.0
@@ -52,6 +53,7 @@ class LossWeights:
     grasp: float = 0.0
     cam_init: float = 0.0
     rel_transl: float = 0.0
+    side: float = 0.0
 
     def active(self) -> list[str]:
         return [f.name for f in dataclasses.fields(self) if getattr(self, f.name) > 0]

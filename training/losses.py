@@ -46,8 +46,8 @@ __all__ = [
     "LOSS_TERMS", "TERM_LABEL", "compute_losses", "crop_normalise", "gt_weak_perspective", "mask_error",
 ]
 
-LOSS_TERMS = ("theta", "betas", "kp3d", "kp2d", "cam", "mask", "grasp", "cam_init", "rel_transl")
-#: The has-label group each term needs (``Batch.has`` keys).
+LOSS_TERMS = ("theta", "betas", "kp3d", "kp2d", "cam", "mask", "grasp", "cam_init", "rel_transl", "side")
+#: The has-label group each term needs (``Batch.has`` keys; "side" is every hand's: its side is an input).
 TERM_LABEL = {
     "theta": "mano",
     "betas": "mano",
@@ -58,6 +58,7 @@ TERM_LABEL = {
     "grasp": "grasp",
     "cam_init": "transl",
     "rel_transl": "transl",
+    "side": "side",
 }
 
 
@@ -127,9 +128,12 @@ def compute_losses(
     n = batch.num_hands
     zeros = torch.zeros(n, device=batch.inputs["frame_idx"].device)
     w = {t: batch.weights.get(t, zeros) for t in LOSS_TERMS}  # a term without weights is off
+    has = has | {"side": torch.ones_like(zeros, dtype=torch.bool)}  # every hand's side is known
     active = {t: has[TERM_LABEL[t]] & (w[t] > 0) for t in LOSS_TERMS}
     if "grasp_logits" not in out:
         active["grasp"] = torch.zeros_like(active["grasp"])
+    if "side_logit" not in out:
+        active["side"] = torch.zeros_like(active["side"])
     if "cam_wp_init" not in out:
         active["cam_init"] = torch.zeros_like(active["cam_init"])
     active["rel_transl"] = _left_of_pair(batch, active["rel_transl"])
@@ -227,4 +231,7 @@ def _term_error(
         return err.index_copy(0, idx, mask_error(sil, lab["mask"][idx], valid, cfg.mask_error))
     if t == "grasp":
         return nnf.cross_entropy(out["grasp_logits"].float(), lab["grasp"], reduction="none")
+    if t == "side":  # the side classifier (project option): binary cross-entropy of P(right)
+        target = batch.inputs["is_right"].to(torch.float32)
+        return nnf.binary_cross_entropy_with_logits(out["side_logit"].float(), target, reduction="none")
     raise ValueError(f"unknown loss term {t!r}")

@@ -99,12 +99,19 @@ class ModelConfig:
     # Grasp classifier (Sec. 3.3, trained with the grasp loss on EPIC/Ego4D; not in the inference state dict).
     grasp_head: bool = False
     grasp_hidden: tuple[int, ...] = (1024, 512, 128)  # release; the paper's text says 1024-1024-512-128
+    # Side classifier (project option, not in the paper or the release): P(right hand) from the crop trunk's
+    # 7x7 features, which the tracker votes with (``tracking.estimate_side_weight``). Measured on the demo's
+    # cached Lite0 features: 94.8 % of held-out hands (issue 26); a pooled linear probe reaches 57 %.
+    side_head: bool = False
+    side_conv_dims: tuple[int, int] = (128, 64)  # 1x1 conv, then 3x3 conv, on the 7x7 crop features
+    side_hidden: int = 128  # the hidden layer of the classifier after the convolutions
     # Input preparation the weights were trained with (see INPUT_CONVENTIONS).
     input_convention: str = "release"
 
     def __post_init__(self) -> None:
         self.conv_dims = tuple(int(c) for c in self.conv_dims)  # type: ignore[assignment]
         self.grasp_hidden = tuple(int(c) for c in self.grasp_hidden)
+        self.side_conv_dims = tuple(int(c) for c in self.side_conv_dims)  # type: ignore[assignment]
         if self.variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
         if self.kpe not in KPE_FORMS:
@@ -122,6 +129,10 @@ class ModelConfig:
             raise ValueError(f"conv_dims must have 3 entries, got {self.conv_dims}")
         if self.iterations < 1:
             raise ValueError("iterations must be >= 1")
+        if len(self.side_conv_dims) != 2:
+            raise ValueError(f"side_conv_dims must have 2 entries, got {self.side_conv_dims}")
+        if self.side_head and not self.uses_crops:
+            raise ValueError("side_head reads the crop trunk's features; variant arcticnet_sf has none")
         if self.variant == "arcticnet_sf" and not self.use_whole_image:
             raise ValueError("arcticnet_sf uses the whole image only; use_whole_image must be True")
 

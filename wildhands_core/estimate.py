@@ -40,6 +40,8 @@ class HandEstimate:
     - ``box_xyxy_px`` (4,): the box given; ``crop_xyxy_px`` (4,): the square crop cut for the network.
     - ``confidence`` in [0, 1]; ``grasp_prob`` (9,) in ``GRASP_CLASS_NAMES`` order.
     - ``track_id``: the tracker's id of the hand, -1 when untracked.
+    - ``right_prob``: the network's own P(this crop is a right hand) from its side classifier, whatever
+      ``is_right`` it was decoded with; None when the network has none. The tracker votes with it.
 
     The estimator makes it, the tracker and the smoother (``smoothing.hand_smoother``) pass it on with
     smoothed values, the node and the bag tools publish it: the same type all the way.
@@ -58,6 +60,7 @@ class HandEstimate:
     grasp_prob: np.ndarray
     vertices_m: np.ndarray | None = None
     track_id: int = -1
+    right_prob: float | None = None
 
     @property
     def keypoints_in_crop(self) -> float:

@@ -249,6 +249,7 @@ class HandPoseEstimator:
         float64, keypoints projected with each frame's K (full-image pixels)."""
         results: list[list[HandEstimate]] = [[] for _ in frames]
         box_list = [b for _, _, boxes in frames for b in boxes]
+        right_prob = out.get("right_prob")  # absent from ONNX files exported before the side classifier
         for i, fi in enumerate(prep.frame_of_hand):
             joints = out["joints_cam_m"][i].astype(np.float64)
             kp = project_points(joints, prep.K_px[fi])
@@ -269,9 +270,18 @@ class HandPoseEstimator:
                     grasp_prob=out["grasp_prob"][i].astype(np.float64),
                     vertices_m=out[VERTICES_NAME][i].astype(np.float64) if self.cfg.return_vertices else None,
                     track_id=box.track_id,
+                    right_prob=_probability(right_prob, i),
                 )
             )
         return results
+
+
+def _probability(values: np.ndarray | None, i: int) -> float | None:
+    """``values[i]`` as a float in [0, 1], or None where the network gave none (no output, or NaN)."""
+    if values is None:
+        return None
+    p = float(values[i])
+    return min(max(p, 0.0), 1.0) if np.isfinite(p) else None
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:

@@ -86,7 +86,10 @@ def test_onnxruntime_matches_torch_within_1e4_for_both_sides_and_single_side_fra
 
 
 def test_the_mesh_is_computed_and_exported_only_when_asked(est, ort_est, model):
-    read = ("joints_cam_m", "transl_cam_m", "global_orient_aa", "hand_pose_aa", "betas", "grasp_prob")
+    read = (
+        "joints_cam_m", "transl_cam_m", "global_orient_aa", "hand_pose_aa", "betas", "grasp_prob",
+        "right_prob",
+    )
     assert ort_est.backend.output_names == read  # the ONNX file itself has no mesh output
     assert est.backend.output_names == (*read, "vertices_cam_m")
     img, K, boxes = _scene()

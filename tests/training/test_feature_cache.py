@@ -165,3 +165,31 @@ def test_cached_training_fits_a_frame_keeps_the_trunks_and_writes_a_loadable_che
         _cfg(synth, tmp_path, "optim.max_steps=40", f"resume='{tmp_path / 'run' / 'last.pt'}'"), verbose=False
     )
     assert resumed.step == 40
+
+
+def test_a_side_classifier_trained_onto_a_finished_checkpoint_changes_nothing_else(synth, tmp_path):
+    # the demo's recipe (training/configs/demo_side_head.yaml): init_from a finished network, keep its heads,
+    # only the side term on, every other module in optim.freeze_prefixes
+    cfg = _cfg(synth, tmp_path, "optim.max_steps=3")
+    build_cache(cfg, progress=False)
+    CachedTrainer(cfg, verbose=False).fit()
+    finished = tmp_path / "run" / "last.pt"
+    side_cfg = _cfg(
+        synth, tmp_path / "side",
+        f"feature_cache.dir='{tmp_path / 'cache'}'",
+        f"data.datasets=[{{name: synthetic, root: '{synth}', loss: {{side: 1.0}}}}]",
+        "model.side_head=true", f"init_from='{finished}'", "feature_cache.fresh_heads=false",
+        "optim.freeze_prefixes=[feature_conv, head_r, head_l, grasp_classifier]",
+        "optim.max_steps=30", "optim.lr=3e-3",
+    )
+    trainer = CachedTrainer(side_cfg, verbose=False)
+    history = trainer.fit()
+    assert set(history[0]) >= {"side"} and not set(history[0]) & {"theta", "kp3d", "kp2d", "cam"}
+    assert np.mean([h["side"] for h in history[-5:]]) < 0.5 * np.mean([h["side"] for h in history[:5]])
+    old, _, _ = load_checkpoint(finished)
+    new, new_cfg, _ = load_checkpoint(tmp_path / "side" / "run" / "last.pt")
+    assert new_cfg.side_head
+    new_sd = new.state_dict()
+    for k, v in old.state_dict().items():  # every tensor of the finished network, BatchNorm statistics too
+        assert torch.equal(v, new_sd[k]), k
+    assert any(k.startswith("side_classifier.") for k in new_sd)

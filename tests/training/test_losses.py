@@ -239,3 +239,16 @@ def test_l1_mask_error_sums_absolute_differences_over_all_pixels():
     valid[0, 0, 0] = 0.0  # one of them ignored
     assert mask_error(sil, mask, valid, "l1").item() == pytest.approx(3 / 16)
     assert mask_error(sil, mask, valid, "l2").item() == pytest.approx(3 / 15)
+
+
+def test_side_term_is_the_binary_cross_entropy_of_p_right_and_is_off_without_a_side_classifier(mano):
+    batch, out = _gt_batch(mano, n=3)
+    _with(batch, {"side": 1.0})
+    batch.inputs["is_right"] = torch.tensor([True, True, False])
+    # logits 0, 2, -2: -log(1/2), -log(1/(1+e^-2)), -log(1 - 1/(1+e^2)) = ln 2, ln(1+e^-2), ln(1+e^-2)
+    out["side_logit"] = torch.tensor([0.0, 2.0, -2.0])
+    _, terms = compute_losses(out, batch, mano[0].faces, mano[1].faces, LossConfig(mask_size=32))
+    assert terms["side"].item() == pytest.approx((0.693147 + 2 * 0.126928) / 3, rel=1e-5)
+    del out["side_logit"]
+    _, terms = compute_losses(out, batch, mano[0].faces, mano[1].faces, LossConfig(mask_size=32))
+    assert "side" not in terms

@@ -22,7 +22,7 @@ from torch import nn
 from wildhands_core.constants import NUM_GRASP_CLASSES
 
 #: Bump whenever the computation or the outputs of the graph change (invalidates cached ONNX exports).
-GRAPH_VERSION = 2
+GRAPH_VERSION = 3
 
 INPUT_NAMES = ("images", "crops", "frame_idx", "is_right", "boxes_224", "K_224")
 #: What the estimator reads (``HandPoseEstimator.postprocess``), always computed.
@@ -33,6 +33,7 @@ OUTPUT_NAMES = (
     "hand_pose_aa",
     "betas",
     "grasp_prob",
+    "right_prob",
 )
 #: The MANO mesh (N, 778, 3), metres, camera frame: an output only of graphs built ``return_vertices``.
 VERTICES_NAME = "vertices_cam_m"
@@ -48,8 +49,8 @@ class InferenceGraph(nn.Module):
     order (``OUTPUT_NAMES``, then ``vertices_cam_m`` when built ``return_vertices``: the mesh is neither
     computed nor copied back otherwise).
 
-    Networks built without a grasp head output a uniform ``grasp_prob`` (1/9 each) so that every backend
-    has the same outputs.
+    Networks built without a grasp head output a uniform ``grasp_prob`` (1/9 each), and without a side
+    classifier a NaN ``right_prob`` (no opinion on the side), so that every backend has the same outputs.
     """
 
     def __init__(self, model: nn.Module, return_vertices: bool = False) -> None:
@@ -65,4 +66,6 @@ class InferenceGraph(nn.Module):
         if "grasp_prob" not in out:
             n = out["betas"].shape[0]
             out["grasp_prob"] = out["betas"].new_full((n, NUM_GRASP_CLASSES), 1.0 / NUM_GRASP_CLASSES)
+        if "right_prob" not in out:
+            out["right_prob"] = out["betas"].new_full((out["betas"].shape[0],), float("nan"))
         return tuple(out[k] for k in self.output_names)

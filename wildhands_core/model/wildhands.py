@@ -71,8 +71,9 @@ class WildHands(nn.Module):
         ``global_orient_aa`` (N, 3), ``hand_pose_aa`` (N, 45) (axis-angle, the release's mapping with
         angles in [0, 2 pi), finger rotations relative to the MANO mean pose: the exact smplx MANO input),
         ``transl_cam_m`` (N, 3), ``joints_cam_m`` (N, 21, 3), ``keypoints_224_px`` (N, 21, 2),
-        ``vertices_cam_m`` (N, 778, 3) if ``return_vertices``, and ``grasp_logits`` / ``grasp_prob`` (N, 9)
-        when the network has a grasp head.
+        ``vertices_cam_m`` (N, 778, 3) if ``return_vertices``, ``grasp_logits`` / ``grasp_prob`` (N, 9)
+        when the network has a grasp head, ``side_logit`` / ``right_prob`` (N,) (P(the crop is a right
+        hand)) when it has a side classifier.
         """
         out = self.net(images, crops, frame_idx, is_right, boxes_224, K_224)
         return self.complete(out, is_right, K_224, return_vertices)
@@ -97,6 +98,8 @@ class WildHands(nn.Module):
         )
         if "grasp_logits" in out:
             out["grasp_prob"] = torch.softmax(out["grasp_logits"], dim=-1)
+        if "side_logit" in out:
+            out["right_prob"] = torch.sigmoid(out["side_logit"])
         if n == 0:
             z = rotmat.new_zeros
             out["transl_cam_m"] = z(0, 3)

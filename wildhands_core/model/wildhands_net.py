@@ -8,7 +8,9 @@ whole images and ``crops`` (N, 3, 224, 224) hand crops, both RGB, ImageNet-norma
 Per hand (released variant): crop features (hand trunk) + whole-image features of its frame (image trunk,
 computed once per frame), concatenated with the KPE (80 channels) -> ``feature_conv`` -> the head of its side
 (``head_r`` / ``head_l``) -> optional grasp classifier. Module names equal the release's, so
-``state_dict()`` keys are the released keys without the ``model.`` prefix.
+``state_dict()`` keys are the released keys without the ``model.`` prefix. The optional side classifier
+(``side_classifier``, a project addition) reads the crop features alone and says whether the crop is a
+right hand, whatever side the hand was given.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from wildhands_core.model.backbones import FEATURE_SIZE, build_backbone
 from wildhands_core.model.feature_fusion import FeatureFusion
 from wildhands_core.model.grasp_head import GraspHead
 from wildhands_core.model.hmr_head import HMRHead
+from wildhands_core.model.side_head import SideHead
 
 __all__ = ["NET_OUTPUT_SHAPES", "WildHandsNet"]
 
@@ -38,6 +41,7 @@ NET_OUTPUT_SHAPES: dict[str, tuple[int, ...]] = {
     "betas": (NUM_BETAS,),
     "cam_wp": (3,),
     "grasp_logits": (NUM_GRASP_CLASSES,),
+    "side_logit": (),
 }
 
 
@@ -82,6 +86,9 @@ class WildHandsNet(nn.Module):
         self.head_l = HMRHead(**head_args)
         if cfg.grasp_head:
             self.grasp_classifier = GraspHead(cfg.grasp_hidden)
+        if cfg.side_head:
+            width = self.hand_backbone.out_channels
+            self.side_classifier = SideHead(width, cfg.side_conv_dims, cfg.side_hidden)
 
     @property
     def kpe_channels(self) -> int:
@@ -102,20 +109,9 @@ class WildHandsNet(nn.Module):
     def empty_outputs(self) -> dict[str, torch.Tensor]:
         """Outputs for zero hands: every key present with shape (0, *trailing)."""
         p = next(self.parameters())
-        keys = [k for k in NET_OUTPUT_SHAPES if k != "grasp_logits" or self.cfg.grasp_head]
+        optional = {"grasp_logits": self.cfg.grasp_head, "side_logit": self.cfg.side_head}
+        keys = [k for k in NET_OUTPUT_SHAPES if optional.get(k, True)]
         return {k: p.new_zeros((0, *NET_OUTPUT_SHAPES[k])) for k in keys}
-
-    def hand_features(
-        self,
-        images: torch.Tensor | None,
-        crops: torch.Tensor | None,
-        frame_idx: torch.Tensor,
-        boxes_224: torch.Tensor,
-        K_224: torch.Tensor,
-    ) -> torch.Tensor:
-        """(N, fc_dim) fused feature vector of every hand."""
-        crop_feats, image_feats = self.trunk_features(images, crops, boxes_224, K_224)
-        return self.fuse_features(crop_feats, image_feats, frame_idx, boxes_224, K_224)
 
     def trunk_features(
         self,
@@ -166,9 +162,12 @@ class WildHandsNet(nn.Module):
             feats = torch.cat((feats, self.kpe_map(boxes_224, K_224, feats.shape[-1]).to(feats.dtype)), dim=1)
         return self.feature_conv(feats)
 
-    def heads(self, feat: torch.Tensor, is_right: torch.Tensor) -> dict[str, torch.Tensor]:
+    def heads(
+        self, feat: torch.Tensor, is_right: torch.Tensor, crop_feats: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
         """(N, fc_dim) fused features -> the per-hand outputs of :meth:`forward` (each hand through the head
-        of its side, then the grasp classifier)."""
+        of its side, then the grasp classifier, and the side classifier on the crop trunk's features
+        ``crop_feats`` (N, C, 7, 7) when the network has one)."""
         # Both heads run on every hand and each hand keeps its side's result: the heads are small MLPs
         # (< 1 % of the trunks' cost), and a routing without data-dependent shapes exports to ONNX and
         # TensorRT for any mix of sides (including frames with only one side).
@@ -176,6 +175,10 @@ class WildHandsNet(nn.Module):
         out = {k: select_by_side(is_right, out_r[k], out_l[k]) for k in out_r}
         if self.cfg.grasp_head:
             out["grasp_logits"] = self.grasp_classifier(out["betas"], out["rotmat"])
+        if self.cfg.side_head:
+            if crop_feats is None:
+                raise ValueError("the side classifier needs the crop trunk's features")
+            out["side_logit"] = self.side_classifier(crop_feats)
         return out
 
     def forward(
@@ -191,13 +194,15 @@ class WildHandsNet(nn.Module):
 
         ``rot_6d`` (N, 16, 6), ``rotmat`` (N, 16, 3, 3) (relative to the MANO mean pose), ``betas`` (N, 10),
         ``cam_wp`` (N, 3) = weak-perspective (s, tx, ty) of the 224 frame, ``grasp_logits`` (N, 9) when the
-        grasp head is built. N = 0 returns empty tensors without running any trunk.
+        grasp head is built, ``side_logit`` (N,) (logit of P(right)) when the side classifier is. N = 0
+        returns empty tensors without running any trunk.
         """
         n = frame_idx.shape[0]
         if n == 0:
             return self.empty_outputs()
-        feat = self.hand_features(images, crops, frame_idx, boxes_224, K_224)
-        return self.heads(feat, is_right)
+        crop_feats, image_feats = self.trunk_features(images, crops, boxes_224, K_224)
+        feat = self.fuse_features(crop_feats, image_feats, frame_idx, boxes_224, K_224)
+        return self.heads(feat, is_right, crop_feats)
 
 
 def select_by_side(is_right: torch.Tensor, right: torch.Tensor, left: torch.Tensor) -> torch.Tensor:

@@ -111,6 +111,11 @@ class TrackerConfig:
     max_prediction_s: float = setting(
         0.3, description="box predictions extrapolate the velocity over at most this long (s)",
     )
+    estimate_side_weight: float = setting(
+        1.0, description="weight of the estimator's own side (its side classifier's P(right), when the model "
+        "has one) in a track's handedness vote: each estimate adds +-min(1, weight x |2 P(right) - 1|), a "
+        "detection +-its score (0: the detector's labels alone decide)", range=(0.0, 10.0),
+    )
     handedness_vote_cap: float = setting(
         5.0, description="bound of the handedness vote (sum of +-score per detection): the evidence "
         "a flip needs",

@@ -60,6 +60,8 @@ class Track:
     implausible_reason: str | None = None
     #: the side fixed when the track was confirmed (``TrackerConfig.lock_side``); None before
     locked_side: bool | None = None
+    #: estimates whose side classifier voted (``HandEstimate.right_prob``)
+    side_estimates: int = 0
     _centres: dict = field(default_factory=dict, repr=False)
 
     @property

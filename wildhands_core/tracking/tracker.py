@@ -32,9 +32,13 @@ do::
   does not outlive its estimates; ``require_plausible=False`` turns both off). With ``lock_side`` a
   confirmed track keeps its side for life: detections that turn its handedness vote, or a second track
   that needs its side, end it, and the hand is found again by a new track of the other side (a consumer
-  never sees one id change hands). ``ended`` counts the tracks ended by reason. A detection matched to a
-  followed track moves its box ``detection_gain`` of the way from the box it predicted to the detection
-  (less than 1 damps the jump of a re-detection).
+  never sees one id change hands). The vote adds each detection's label (weight: its score) and, when the
+  model has a side classifier (``HandEstimate.right_prob``), each estimate's own side (weight
+  ``estimate_side_weight`` x |2 P(right) - 1|): a track born with the detector's wrong label takes the
+  side its crops show before it is published, and a published track whose crops turn the vote ends.
+  ``ended`` counts the tracks ended by reason. A detection matched to a followed track moves its box
+  ``detection_gain`` of the way from the box it predicted to the detection (less than 1 damps the jump of a
+  re-detection).
 - The schedule (``needs_detection``) judges a followed hand by the estimate's own plausibility, never by the
   detector's score: scores are calibrated differently by every detector (MediaPipe about 0.9, the demo's
   learned one about 0.35, external ones unknown), and they gate births and matches already
@@ -230,6 +234,10 @@ class HandTracker:
             (c.min_hand_size_ratio, c.max_hand_size_ratio),
         )
         t.implausible_reason = self.last_implausible_reason = why
+        p = estimate.right_prob
+        if p is not None and c.estimate_side_weight > 0:
+            t.handedness.add(p > 0.5, c.estimate_side_weight * abs(2.0 * p - 1.0))
+            t.side_estimates += 1
         if why is None:
             t.plausible_run += 1
             t.implausible_run = 0
@@ -239,6 +247,8 @@ class HandTracker:
             t.implausible_run += 1
             if c.require_plausible and t.implausible_run >= c.max_implausible_estimates:
                 self._end(t, "implausible")
+        if t.locked_side is not None and t.handedness.is_right != t.locked_side and track_id in self._tracks:
+            self._end(t, "side")  # its own estimates turned the vote: a published track never changes side
         stamp_ns = int(stamp_ns)
         kp = np.asarray(estimate.keypoints_px, dtype=np.float64).reshape(-1, 2)
         finite = np.all(np.isfinite(kp), axis=1)
@@ -318,16 +328,18 @@ class HandTracker:
 
     def _resolve_sides(self) -> None:
         """With ``one_per_side``: if two tracks claim the same side, this frame's detections decide when
-        both tracks got one and the two say different sides (each track takes its detection's side: e.g. a
-        track that kept the wrong side through two hands crossing, and a new track on the other hand);
-        otherwise the weaker vote (tentative tracks are weaker than confirmed ones) takes the other side.
+        both tracks got one, the two say different sides and neither track has votes of its estimates (each
+        track takes its detection's side: e.g. a track that kept the wrong side through two hands crossing,
+        and a new track on the other hand); otherwise the weaker vote (tentative tracks are weaker than
+        confirmed ones) takes the other side: where the estimates vote, the labels are already in the vote.
         With ``lock_side`` a confirmed track does not change side: where it would, it ends instead (the
         hand is found again by a new track of the right side)."""
         ts = list(self._tracks.values())
         if len(ts) != 2 or ts[0].is_right != ts[1].is_right:
             return
         d0, d1 = ts[0].detection, ts[1].detection
-        if d0 is not None and d1 is not None and d0.is_right != d1.is_right:
+        by_estimates = ts[0].side_estimates > 0 or ts[1].side_estimates > 0
+        if d0 is not None and d1 is not None and d0.is_right != d1.is_right and not by_estimates:
             for t, d in ((ts[0], d0), (ts[1], d1)):
                 self._set_side(t, d.is_right)
             return
