@@ -4,7 +4,8 @@ geometry that holds by construction:
 
 - the optimiser brings the robot's vectors (wrist -> fingertip, ...) to the config's ``scaling`` times the
   human ones, so for an open hand and a pinch the fingertip vectors agree within a stated fraction of their
-  length; a fist brings every fingertip much nearer the wrist than the open hand does, on the palm side;
+  length, for a fist within a stated distance, per hand (as close as each robot's joints allow); a fist
+  brings every fingertip much nearer the wrist than the open hand does, on the palm side;
 - positions stay inside the URDF's joint limits;
 - along a smooth 150-frame sequence the joint trajectories move no faster than the human hand implies;
 - errors name what is wrong (unknown robot: the available ones; a bad file: its path); a frame that cannot
@@ -12,6 +13,10 @@ geometry that holds by construction:
 """
 
 from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,7 +26,12 @@ from wildhands_core.constants import JOINT_NAMES
 from wildhands_core.estimate import HandEstimate
 from wildhands_core.retargeting.config import RetargetingSetupError, configs_for, load_config
 from wildhands_core.retargeting.hand_frame import human_hand_frame
-from wildhands_core.retargeting.mounting import mano_hand_frame_in_wrist, robot_root_in_wrist, urdf_root_link
+from wildhands_core.retargeting.mounting import (
+    mano_hand_frame_in_wrist,
+    robot_root_in_wrist,
+    static_transform_arguments,
+    urdf_root_link,
+)
 from wildhands_core.retargeting.retargeter import RobotHandRetargeting, TrackState
 from wildhands_core.retargeting.robot_hands import (
     UnknownRobotHandError,
@@ -37,6 +47,48 @@ from wildhands_synth.sequence import SyntheticSequence
 #: The robot hands whose joints span the human poses used here (finger flexion ranges >= 1.5 rad per
 #: joint, a thumb with at least 4 joints): their vectors must match tightly.
 FULLY_ACTUATED = ("allegro", "shadow")
+#: Frames one pose is held for before it is checked (1/3 s at 30 Hz): each frame's optimum is pulled
+#: towards the previous solution (``norm_delta``), so a fresh track needs a few frames to settle; after 2
+#: frames LEAP's ring fingertip is still 40 mm from its fist target, after 10 it is at 10 mm, like its 30th.
+HELD_FRAMES = 10
+#: Open hand and pinch, per hand: the largest fingertip error (index to pinky, then thumb) as a fraction of
+#: the scaled human vector's length, about 1.1-1.3 x the largest measured on either side (in comments:
+#: fingers, thumb). Where a hand needs more than 0.15, its kinematics cannot do better: the error is that of
+#: the best fingertip fit within the joint limits (least squares on the fingertip vectors alone, several
+#: starts) to within 3 mm unless stated otherwise.
+OPEN_PINCH_TOLERANCE = {
+    "allegro": (0.08, 0.06),  # 0.054, 0.034
+    "shadow": (0.08, 0.06),  # 0.062, 0.043
+    # 0.041, 0.110: the thumb tip alone could be matched; the thumb IP target (thumb3) pulls it away
+    "leap": (0.06, 0.14),
+    # 0.245, 0.225: no finger abduction (the open hand's spread pinky: 36 mm), one flexion actuator per
+    # finger (2 coupled joints), a 2-joint thumb
+    "ability": (0.28, 0.26),
+    # 0.223, 0.598: no finger abduction (open pinky 41 mm), a thumb of 2 actuated joints (yaw, pitch <= 0.6
+    # rad) whose base sits 69 mm up the palm: in the pinch its tip stays 75 mm from the target
+    "inspire": (0.25, 0.65),
+    # 0.164, 0.472: ring and pinky on one flexion actuator (pinch ring tip 29 mm), a thumb of 2 actuators
+    # (opposition, coupled flexion)
+    "svh": (0.19, 0.52),
+}
+#: Fist, per hand: each fingertip vector (index to pinky; thumb) within this many mm of the scaled human
+#: one (64 to 87 mm long for the fingers), about 1.1-1.3 x the largest error measured on either side (in
+#: comments). More than 20 mm: the robot cannot curl that far (errors within 3 mm of the best fingertip
+#: fit within the joint limits).
+FIST_TOLERANCE_MM = {
+    "allegro": (14.0, 13.0),  # 11.2, 10.7
+    # 8.8, 28.3: thumb joint limits (THJ1-5) keep the tip 27.8 mm from the wrapped human thumb's
+    "shadow": (12.0, 32.0),
+    "leap": (14.0, 16.0),  # 10.9, 13.1
+    # 8.6, 36.9: a 2-joint thumb (rotation, flexion) cannot tuck (best fit 35.9 mm)
+    "ability": (11.0, 41.0),
+    # 42.0, 82.5: 2 coupled joints per finger with the proximal at its 1.47 rad limit, a 137 mm palm and
+    # 80 mm fingers (scaled human: about 110 and 100 mm); the thumb as in the pinch
+    "inspire": (46.0, 88.0),
+    # 55.8, 54.6: every finger flexion joint at its upper limit (proximal <= 0.98 rad, distal <= 1.33
+    # rad); the thumb opposition at its lower limit
+    "svh": (60.0, 59.0),
+}
 SIDES = (True, False)
 #: An arbitrary camera-from-hand rotation: the hand frame must undo it.
 ROTATION = Rotation.from_euler("xyz", [0.4, -1.0, 2.0]).as_matrix()
@@ -59,10 +111,12 @@ def _joints(models: dict[bool, HandModel], family: str, is_right: bool) -> np.nd
     return posed.joints_cam_m[0]
 
 
-def _solve(solver: RobotHandSolver, joints: np.ndarray) -> np.ndarray:
-    """Two frames of the same hand (the second warm-started), unfiltered joint positions."""
+def _solve(solver: RobotHandSolver, joints: np.ndarray, frames: int = HELD_FRAMES) -> np.ndarray:
+    """The same hand for ``frames`` frames (each warm-started from the previous one), the last frame's
+    unfiltered joint positions."""
     state = TrackState(solver)
-    state.step(joints)
+    for _ in range(frames - 1):
+        state.step(joints)
     return solver.solve(solver.reference(joints), state.last_x).q
 
 
@@ -120,22 +174,19 @@ def test_scaling_is_the_ratio_of_robot_to_human_finger_length(solvers, models, n
 @pytest.mark.parametrize("name", available_robot_hands())
 @pytest.mark.parametrize("is_right", SIDES)
 def test_open_hand_and_pinch_fingertip_vectors_match_the_scaled_human_ones(solvers, models, name, is_right):
-    """Open hand and pinch: each robot fingertip vector within 15 % of the scaled human vector's length
-    for the fully actuated hands (Allegro, Shadow); for the others (fewer joints: coupled finger joints,
-    the Inspire's and Ability's thumbs with 2 to 4 coupled joints, no finger abduction) index to pinky
-    within 30 %, the thumb within 65 %. Joint limits hold."""
+    """Open hand and pinch, each held ``HELD_FRAMES`` frames: each robot fingertip vector within the hand's
+    ``OPEN_PINCH_TOLERANCE`` (a fraction of the scaled human vector's length; 0.15 or less for Allegro,
+    Shadow and LEAP, more where the robot lacks the joints, see there). Joint limits hold."""
     solver = solvers[(name, is_right)]
+    finger_tolerance, thumb_tolerance = OPEN_PINCH_TOLERANCE[name]
     for family in ("open", "pinch"):
         joints = _joints(models, family, is_right)
         q = _solve(solver, joints)
         assert np.all(q >= solver.lower - 1e-9) and np.all(q <= solver.upper + 1e-9)
         errors = _relative_errors(solver, joints, q)
         fingers = {k: v for k, v in errors.items() if k != "thumb_tip"}
-        if name in FULLY_ACTUATED:
-            assert max(errors.values()) < 0.15, (family, errors)
-        else:
-            assert max(fingers.values()) < 0.30, (family, errors)
-            assert errors["thumb_tip"] < 0.65, (family, errors)
+        assert max(fingers.values()) < finger_tolerance, (family, errors)
+        assert errors["thumb_tip"] < thumb_tolerance, (family, errors)
 
 
 @pytest.mark.parametrize("name", available_robot_hands())
@@ -143,9 +194,10 @@ def test_open_hand_and_pinch_fingertip_vectors_match_the_scaled_human_ones(solve
 def test_fist_closes_every_finger_towards_the_palm(solvers, models, name, is_right):
     """A fist brings every robot fingertip (index to pinky) nearer the wrist than the open hand does
     (below 75 % of its open distance; the human's is about 35 %) and to the palm side of the hand frame
-    (z < 0 for a right hand, z > 0 for a left one, see ``hand_frame``). For the fully actuated hands
-    (Allegro, Shadow) each of these fingertip vectors is also within 20 mm of the scaled human one (whose
-    length is 64 to 87 mm in this fist). Joint limits hold."""
+    (z < 0 for a right hand, z > 0 for a left one, see ``hand_frame``). Every fingertip vector, thumb
+    included, is within the hand's ``FIST_TOLERANCE_MM`` of the scaled human one (fingers: 14 mm or less
+    for Allegro, Shadow, LEAP and Ability; Inspire and SVH reach their joint limits first). Joint limits
+    hold."""
     solver = solvers[(name, is_right)]
     q_open = _solve(solver, _joints(models, "open", is_right))
     q_fist = _solve(solver, _joints(models, "fist", is_right))
@@ -159,10 +211,11 @@ def test_fist_closes_every_finger_towards_the_palm(solvers, models, name, is_rig
     palm_side = -1.0 if is_right else 1.0
     z = (v_fist @ solver.robot_frame)[:, 2]
     assert np.all(palm_side * z > 0.0), z
-    if name in FULLY_ACTUATED:
-        target = solver.cfg.scaling * solver.reference(_joints(models, "fist", is_right))[fingers]
-        error_m = np.linalg.norm(v_fist - target, axis=1)
-        assert np.all(error_m < 0.020), error_m
+    finger_mm, thumb_mm = FIST_TOLERANCE_MM[name]
+    target = solver.cfg.scaling * solver.reference(_joints(models, "fist", is_right))
+    error_mm = 1e3 * np.linalg.norm(solver.robot_vectors(q_fist) - target, axis=1)
+    assert np.all(error_mm[fingers] < finger_mm), error_mm[fingers]
+    assert error_mm[names.index("thumb_tip")] < thumb_mm, error_mm[names.index("thumb_tip")]
 
 
 @pytest.mark.parametrize("name", FULLY_ACTUATED)
@@ -191,6 +244,29 @@ def test_the_mounted_robot_hand_lies_over_the_scaled_human_hand(solvers, models,
                 assert error < bound, (human, error)
             elif human == "middle_tip":
                 assert error > 0.5, error
+
+
+def test_static_transform_arguments_put_the_allegro_wrist_on_the_human_wrist(models):
+    """README's robot_state_publisher + RViz snippet: the static transform hand_right_wrist ->
+    right_robot/base_link. From the Allegro right URDF by hand: the ``wrist`` link is at (0, 0, -0.095) in
+    ``base_link`` (fixed joints palm -0.065, wrist -0.03 along z), the index, middle and little bases at
+    y = +0.0435, 0, -0.0435 with z about 0, so its hand frame's axes are (z, y, -x) of ``base_link``. The
+    transform must bring that wrist to the wrist joint (the origin) and those axes onto the human hand
+    frame, which in the wrist frame (axes = MANO's global orientation) is that of the template hand posed
+    flat with no rotation. ``python -m wildhands_core.retargeting.mounting`` prints the same arguments."""
+    args = static_transform_arguments("allegro", True, "hand_right_wrist", "right_robot/")
+    kv = dict(zip(args[::2], args[1::2], strict=True))
+    assert kv["--frame-id"] == "hand_right_wrist" and kv["--child-frame-id"] == "right_robot/base_link"
+    t = np.array([float(kv[k]) for k in ("--x", "--y", "--z")])
+    rotation = Rotation.from_quat([float(kv[k]) for k in ("--qx", "--qy", "--qz", "--qw")]).as_matrix()
+    np.testing.assert_allclose(t + rotation @ [0.0, 0.0, -0.095], 0.0, atol=3e-6)
+    flat = models[True].pose(np.zeros((1, 20)), np.eye(3)[None], np.zeros((1, 10)), np.zeros((1, 3)))
+    robot_axes = np.array([[0.0, 0.0, -1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])  # columns z, y, -x
+    np.testing.assert_allclose(rotation @ robot_axes, human_hand_frame(flat.joints_cam_m[0]), atol=1e-4)
+    cli = subprocess.run([sys.executable, "-m", "wildhands_core.retargeting.mounting", "allegro", "right",
+                          "--robot-frame-prefix", "right_robot/"], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2], timeout=300)
+    assert cli.stdout.split() == args
 
 
 def _estimate(joints: np.ndarray, is_right: bool, track_id: int) -> HandEstimate:

@@ -11,18 +11,21 @@ joint aligns the two hand frames, and then the robot's fingertips lie at the wri
 human fingertip vectors, as far as the retargeting matched them.
 
 ``python -m wildhands_core.retargeting.mounting allegro right --wrist-frame hand_right_wrist`` prints the
-``static_transform_publisher`` arguments. Units: metres; quaternions (x, y, z, w).
+``static_transform_publisher`` arguments (and nothing else) on standard output. Units: metres; quaternions
+(x, y, z, w).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from wildhands_core.captured_output import captured_output
 from wildhands_core.retargeting.hand_frame import human_hand_frame
 
 
@@ -85,8 +88,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--mano-dir", default=None)
     a = ap.parse_args(argv)
     wrist = a.wrist_frame or f"hand_{a.side}_wrist"
-    print(" ".join(static_transform_arguments(a.robot, a.side == "right", wrist, a.robot_frame_prefix,
-                                              a.mano_dir)))
+    # standard output carries the arguments only: what smplx prints while MANO loads goes to stderr
+    with captured_output(lambda line: print(line, file=sys.stderr)):
+        args = static_transform_arguments(a.robot, a.side == "right", wrist, a.robot_frame_prefix, a.mano_dir)
+    print(" ".join(args))
 
 
 if __name__ == "__main__":

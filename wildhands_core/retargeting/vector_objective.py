@@ -31,18 +31,28 @@ def vector_objective(optimizer, target_vectors: np.ndarray, fixed_q: np.ndarray,
     task = np.asarray(optimizer.task_link_indices, dtype=np.int64)
     target = np.asarray(target_vectors, dtype=np.float64)
     n = len(target)
-    # d vectors / d link positions: +1 at the task link, -1 at the origin link of each vector
-    incidence_t = np.zeros((len(links), n))
-    incidence_t[task, np.arange(n)] += 1.0
-    incidence_t[origin, np.arange(n)] -= 1.0
+    # vector k = incidence[k] @ link positions: +1 at its task link, -1 at its origin link; its transpose
+    # maps d value / d vectors to d value / d link positions
+    incidence = np.zeros((n, len(links)))
+    incidence[np.arange(n), task] += 1.0
+    incidence[np.arange(n), origin] -= 1.0
+    incidence_t = incidence.T.copy()
     idx_target, adaptor = optimizer.idx_pin2target, optimizer.adaptor
     qpos = np.zeros(model.nq)
     qpos[optimizer.idx_pin2fixed] = fixed_q
     last = np.asarray(last_x, dtype=np.float64)
     frame = pin.ReferenceFrame.LOCAL_WORLD_ALIGNED
     pos = np.empty((len(links), 3))
-    jac = np.empty((len(links), 3, model.nv))
+    jac = np.zeros((len(links), 3, model.nv))
+    # links on the root body (the wrist, as a rule) neither move nor have a Jacobian: set once, skipped below
+    moving = []
+    for k, i in enumerate(links):
+        if model.frames[i].parentJoint == 0:
+            pos[k] = model.frames[i].placement.translation
+        else:
+            moving.append((k, i))
     half_delta = 0.5 * huber_delta
+    inv_n = 1.0 / n
 
     def objective(x: np.ndarray, grad: np.ndarray) -> float:
         qpos[idx_target] = x
@@ -51,18 +61,19 @@ def vector_objective(optimizer, target_vectors: np.ndarray, fixed_q: np.ndarray,
             pin.computeJointJacobians(model, data, q)  # also the forward kinematics
         else:
             pin.forwardKinematics(model, data, q)
-        for k, i in enumerate(links):
+        for k, i in moving:
             pos[k] = pin.updateFramePlacement(model, data, i).translation
-        err = pos[task] - pos[origin] - target
-        dist = np.sqrt((err * err).sum(axis=1))
+        err = incidence @ pos - target
+        dist2 = np.einsum("ij,ij->i", err, err)
+        dist = np.sqrt(dist2)
         small = dist < huber_delta
         dx = x - last
-        huber = np.where(small, dist * dist / (2.0 * huber_delta), dist - half_delta)
-        value = float(huber.sum()) / n + norm_delta * float(dx @ dx)
+        huber = np.where(small, dist2 / (2.0 * huber_delta), dist - half_delta)
+        value = float(huber.sum()) * inv_n + norm_delta * float(dx @ dx)
         if grad.size > 0:
-            weight = np.where(small, 1.0 / huber_delta, 1.0 / np.maximum(dist, 1e-12)) / n
+            weight = np.where(small, inv_n / huber_delta, inv_n / np.maximum(dist, 1e-12))
             g_pos = incidence_t @ (weight[:, None] * err)  # (links, 3): d value / d link position
-            for k, i in enumerate(links):
+            for k, i in moving:
                 jac[k] = pin.getFrameJacobian(model, data, i, frame)[:3]
             g_q = g_pos.reshape(-1) @ jac.reshape(-1, model.nv)
             g_x = adaptor.backward_jacobian(g_q[None])[0] if adaptor is not None else g_q[idx_target]
