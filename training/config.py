@@ -107,6 +107,14 @@ class DatasetSpec:
     proportion: float = 1.0
     kwargs: dict = field(default_factory=dict)
     loss: LossWeights | None = None
+    # ``augment`` fields that differ for this dataset's frames, e.g. {crop_scale_jitter: 0.3}: a second copy
+    # of a dataset cropped as a detector's boxes crop it, next to the first (``spec_augment``)
+    augment: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.augment) - {f.name for f in dataclasses.fields(AugmentConfig)})
+        if unknown:
+            raise ValueError(f"dataset {self.label or self.name!r}: augment has no field(s) {unknown}")
 
 
 @dataclass
@@ -146,6 +154,15 @@ class AugmentConfig:
     # Sec. 4.1: the hand box comes from the 2D keypoints; "sample" uses the dataset's box (for a dataset whose
     # evaluation boxes are not keypoint boxes, e.g. the synthetic set's visible-mask boxes).
     box_source: str = "keypoints"
+
+
+def spec_augment(augment: AugmentConfig, spec: DatasetSpec) -> AugmentConfig:
+    """The augmentation of one dataset's frames: ``augment`` with the spec's ``crop_scale`` and ``augment``
+    fields in place of its own."""
+    over = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.augment.items()}
+    if spec.crop_scale is not None:
+        over["crop_scale"] = float(spec.crop_scale)
+    return dataclasses.replace(augment, **over) if over else augment
 
 
 @dataclass

@@ -44,7 +44,7 @@ import numpy as np
 import torch
 
 from training.batch import Batch, collate_frames
-from training.config import DatasetSpec, LossWeights, TrainConfig, load_train_config
+from training.config import DatasetSpec, LossWeights, TrainConfig, load_train_config, spec_augment
 from training.crops import prepare_frame
 from wildhands_core.model.wildhands_net import WildHandsNet
 
@@ -116,7 +116,7 @@ def cache_trunk_settings(cfg: TrainConfig, net: WildHandsNet) -> dict[str, Any]:
 
 def dataset_settings(cfg: TrainConfig, spec: DatasetSpec, index: int) -> dict[str, Any]:
     """The settings that decide one dataset's prepared frames (and so its cached features)."""
-    aug = dataclasses.asdict(_spec_augment(cfg, spec))
+    aug = dataclasses.asdict(spec_augment(cfg.augment, spec))
     return {
         "name": spec.name,
         "root": str(Path(spec.root).resolve()) if spec.root else "",
@@ -128,13 +128,6 @@ def dataset_settings(cfg: TrainConfig, spec: DatasetSpec, index: int) -> dict[st
         "mask_frame": cfg.loss.mask_frame,
         "mano_dir": cfg.mano_dir,
     }
-
-
-def _spec_augment(cfg: TrainConfig, spec: DatasetSpec):
-    aug = cfg.augment
-    if spec.crop_scale is not None:
-        aug = dataclasses.replace(aug, crop_scale=float(spec.crop_scale))
-    return aug
 
 
 def _label(spec: DatasetSpec) -> str:
@@ -201,7 +194,7 @@ def _shard_arrays(
     cfg: TrainConfig, net: WildHandsNet, dataset: Any, groups: list[list[int]], task: _Task, spec: DatasetSpec
 ) -> dict[str, np.ndarray]:
     """Prepare, collate and run the trunks on the frames of one shard."""
-    aug = _spec_augment(cfg, spec)
+    aug = spec_augment(cfg.augment, spec)
     weights = {_label(spec): LossWeights()}  # not stored: training reads its config's weights
     parts: list[dict[str, np.ndarray]] = []
     frame_offset = 0

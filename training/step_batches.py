@@ -4,7 +4,6 @@ augments them with a per-frame seed), so a run is reproducible and resumable at 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +12,7 @@ import torch
 from torch.utils.data import Dataset
 
 from training.batch import Batch, collate_frames
-from training.config import LossWeights, TrainConfig
+from training.config import LossWeights, TrainConfig, spec_augment
 from training.crops import prepare_frame
 from training.sampler import MixtureSampler
 
@@ -38,9 +37,7 @@ class StepBatches(Dataset):
             for s in samples:  # the spec's label keys the loss weights (an adapter may be reused)
                 s.dataset = spec.label or spec.name
             rng = np.random.default_rng(list(ref.seed))
-            aug = self.cfg.augment
-            if spec.crop_scale is not None:
-                aug = dataclasses.replace(aug, crop_scale=float(spec.crop_scale))
+            aug = spec_augment(self.cfg.augment, spec)
             frames.append(prepare_frame(samples, aug, rng, self.cfg.loss.mask_size, aug.box_source,
                                         self.cfg.model.input_convention, self.cfg.loss.mask_frame))
         return collate_frames(frames, self.weights, self.cfg.loss.mask_size)

@@ -193,3 +193,22 @@ def test_a_side_classifier_trained_onto_a_finished_checkpoint_changes_nothing_el
     for k, v in old.state_dict().items():  # every tensor of the finished network, BatchNorm statistics too
         assert torch.equal(v, new_sd[k]), k
     assert any(k.startswith("side_classifier.") for k in new_sd)
+
+
+def test_a_dataset_can_be_cropped_with_its_own_augmentation_and_the_cache_keys_it(synth, tmp_path):
+    from training.config import AugmentConfig, DatasetSpec, spec_augment
+    from training.feature_cache import dataset_settings
+
+    base = AugmentConfig(crop_scale=1.75, crop_scale_jitter=0.15, crop_shift_jitter=0.08)
+    jitter = {"crop_scale_jitter": 0.3, "crop_shift_jitter": 0.12}
+    wide = DatasetSpec(name="synthetic", root=str(synth), label="wide", augment=jitter)
+    got = spec_augment(base, wide)
+    assert (got.crop_scale_jitter, got.crop_shift_jitter, got.crop_scale) == (0.3, 0.12, 1.75)
+    assert spec_augment(base, DatasetSpec(name="synthetic", crop_scale=2.0)).crop_scale == 2.0
+    assert spec_augment(base, DatasetSpec(name="synthetic")) == base
+    with pytest.raises(ValueError, match="crop_scale_jiter"):
+        DatasetSpec(name="synthetic", augment={"crop_scale_jiter": 0.3})
+    cfg = _cfg(synth, tmp_path)
+    plain = DatasetSpec(name="synthetic", root=str(synth), label="wide")
+    assert dataset_settings(cfg, wide, 0)["augment"]["crop_scale_jitter"] == 0.3  # a cache keys it
+    assert dataset_settings(cfg, plain, 0)["augment"]["crop_scale_jitter"] == cfg.augment.crop_scale_jitter
