@@ -71,6 +71,8 @@ CORE_PARAMETERS: tuple[tuple[str, type, str], ...] = (
     ("tracking.max_implausible_estimates", TrackerConfig, "max_implausible_estimates"),
     ("tracking.max_hand_depth_m", TrackerConfig, "max_hand_depth_m"),
     ("tracking.detection_gain", TrackerConfig, "detection_gain"),
+    ("tracking.replace_lost_side", TrackerConfig, "replace_lost_side"),
+    ("tracking.estimate_side_weight", TrackerConfig, "estimate_side_weight"),
 )
 
 
@@ -371,6 +373,8 @@ class NodeSettings:
             max_implausible_estimates=int(v["tracking.max_implausible_estimates"]),
             max_hand_depth_m=float(v["tracking.max_hand_depth_m"]),
             detection_gain=float(v["tracking.detection_gain"]),
+            replace_lost_side=bool(v["tracking.replace_lost_side"]),
+            estimate_side_weight=float(v["tracking.estimate_side_weight"]),
             min_detection_score=float(v["detector.min_score"]),
         )
         return PipelineConfig(

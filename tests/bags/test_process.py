@@ -179,7 +179,7 @@ def test_hands_that_do_not_look_like_hands_are_counted_not_dropped_silently(tmp_
     s = process_bag(tmp_path / "in", tmp_path / "out", estimator,
                     ProcessConfig(boxes_topic=BOXES_TOPIC, pipeline=pipeline, progress=False))
     assert s.frames_written == 6 and s.hands_written == 0
-    assert s.tracks_ended == {"missed": 0, "implausible": 2, "side": 0}
+    assert s.tracks_ended == {"missed": 0, "implausible": 2, "side": 0, "replaced": 0}
     assert json.loads(summary_path(tmp_path / "out").read_text())["tracks_ended"] == s.tracks_ended
 
 

@@ -123,3 +123,42 @@ def test_by_the_detections_alone_the_same_frame_ends_the_locked_track():
             tr.observe(tb.track_id, stamp, sided(None))
     tr.step(4 * FRAME_NS, [det(200, 200, False, 0.3), det(450, 200, True, 0.4)], SIZE)
     assert tr.ended["side"] == 1
+
+
+def _two_confirmed_hands(**kw) -> HandTracker:
+    tr = HandTracker(TrackerConfig(min_hits=2, min_plausible_estimates=0, **kw))
+    for k in range(3):
+        tr.step(k * FRAME_NS, [det(150, 200, True, 0.9), det(450, 200, False, 0.9)], SIZE)
+    assert sorted((t.is_right, t.confirmed) for t in tr.tracks) == [(False, True), (True, True)]
+    return tr
+
+
+def test_a_hand_found_away_from_its_lost_track_starts_a_new_track_at_once():
+    # the right hand's track box lost it (the detection 250 px away is beyond every gate); the tracker
+    # holds one track per side, so the detection of the right side is that hand: the old track gives way
+    tr = _two_confirmed_hands()
+    old_right = ids_right(tr)
+    tr.step(3 * FRAME_NS, [det(150, 440, True, 0.9), det(450, 200, False, 0.9)], SIZE)
+    assert tr.ended["replaced"] == 1 and old_right not in [t.track_id for t in tr.tracks]
+    new = [t for t in tr.tracks if t.is_right]
+    assert len(new) == 1 and np.allclose(new[0].box_xyxy_px, det(150, 440, True).box_xyxy_px)
+
+
+def test_without_replacement_the_detection_waits_for_the_lost_track_to_die():
+    tr = _two_confirmed_hands(replace_lost_side=False)
+    old_right = ids_right(tr)
+    tr.step(3 * FRAME_NS, [det(150, 440, True, 0.9), det(450, 200, False, 0.9)], SIZE)
+    assert tr.ended["replaced"] == 0 and ids_right(tr) == old_right
+
+
+def test_a_detection_of_the_other_side_replaces_nothing():
+    # the left track is matched; an extra LEFT detection far away must not end the (unmatched) right track
+    tr = _two_confirmed_hands()
+    old_right = ids_right(tr)
+    tr.step(3 * FRAME_NS, [det(450, 200, False, 0.9), det(150, 440, False, 0.8)], SIZE)
+    assert tr.ended["replaced"] == 0 and ids_right(tr) == old_right
+
+
+def ids_right(tr: HandTracker) -> int:
+    (t,) = [t for t in tr.tracks if t.is_right]
+    return t.track_id

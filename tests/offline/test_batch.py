@@ -206,7 +206,7 @@ def test_two_workers_give_the_single_process_dataset_and_report_the_failing_inpu
         assert rows[name]["frames_used"] == n and rows[name]["frames"] == n + sum(rejected.values()), name
         assert rows[name]["rejected"] == rejected, name
         # the tracker's counts of what it did not publish, by its reasons (tracking.tracker.HandTracker)
-        assert set(rows[name]["tracks_ended"]) == {"missed", "implausible", "side"}, name
+        assert set(rows[name]["tracks_ended"]) == {"missed", "implausible", "side", "replaced"}, name
         assert isinstance(rows[name]["estimates_withheld"], dict), name
         assert rows[name]["status"] == "done" and rows[name]["seconds"] > 0 and rows[name]["worker"]
     assert sum(rows[n]["hands"] for n in FRAMES) > 0  # hands in the synthetic frames

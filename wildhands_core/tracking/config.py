@@ -88,6 +88,11 @@ class TrackerConfig:
         True, description="a published track never changes side: detections that turn its handedness "
         "vote end it, and the hand is followed by a new track of the other side",
     )
+    replace_lost_side: bool = setting(
+        True, description="with one_per_side: a detection of a side whose track the detector did not match "
+        "this frame ends that track and starts a new one (the hand was found away from the track's box), "
+        "instead of being dropped until the track dies of max_missed",
+    )
     max_follow_gap_s: float = setting(
         0.5, description="keypoints older than this are not followed; a detection is asked for (s)",
     )

@@ -75,8 +75,9 @@ class HandTracker:
         self._next_id = 0
         #: tracks ended, by reason: "missed" (no detection for max_missed detection frames), "implausible"
         #: (max_implausible_estimates estimates in a row did not look like a hand), "side" (a locked track's
-        #: detections turned its handedness vote); never reset
-        self.ended: dict[str, int] = {"missed": 0, "implausible": 0, "side": 0}
+        #: detections or estimates turned its handedness vote), "replaced" (with one_per_side, a track the
+        #: detector missed gave its side to a detection of that side elsewhere); never reset
+        self.ended: dict[str, int] = {"missed": 0, "implausible": 0, "side": 0, "replaced": 0}
         #: why the estimate of the last :meth:`observe` did not look like a hand (None: it did)
         self.last_implausible_reason: str | None = None
         self.reset()
@@ -308,7 +309,13 @@ class HandTracker:
     def _maybe_birth(self, d: HandDetection, stamp_ns: int, image_size: tuple[int, int] | None) -> None:
         c = self.config
         if len(self._tracks) >= self._capacity:
-            return
+            # with one_per_side a full tracker holds one track per side: a detection of a side whose track
+            # the detector missed this frame is that hand found elsewhere (the track's box lost it); the
+            # track gives way rather than coast on for max_missed detection frames while the hand is seen
+            lost = [t for t in self._tracks.values() if t.detection is None and t.is_right == d.is_right]
+            if not (c.one_per_side and c.replace_lost_side and lost):
+                return
+            self._end(lost[0], "replaced")
         if self._tracks:
             boxes = np.array([self._predict(t, stamp_ns, image_size) for t in self._tracks.values()])
             if np.max(box_iou_xyxy(boxes, d.box_xyxy_px)) > c.birth_iou_suppress:
