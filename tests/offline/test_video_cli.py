@@ -126,7 +126,7 @@ def test_video_with_the_demo_model_writes_overlay_and_the_bag_exporters_arrays(s
     cap.release()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["frames"] == N_FRAMES and summary["hands"] == n and summary["K_px"] == K.tolist()
-    assert set(summary["tracks_ended"]) == {"missed", "implausible", "side", "replaced"}  # what was not published
+    assert set(summary["tracks_ended"]) == {"missed", "implausible", "side", "replaced"}  # not published
     assert isinstance(summary["estimates_withheld"], dict)
 
 
