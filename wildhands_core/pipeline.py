@@ -12,7 +12,8 @@ Per image (RGB (H, W, 3) uint8, intrinsics ``K_px`` (3, 3) in pixels of that ima
 Smoothed values: joints (metres, camera frame), MANO translation, β and the 16 MANO rotations (SO(3) One
 Euro); ``keypoints_px`` are re-projected from the smoothed joints with ``K_px``; ``vertices_m`` (when the
 estimator returns them) are the raw ones shifted by the smoothed-minus-raw wrist offset. With tracking
-off, every detection is estimated each frame, ``track_id`` is -1 and nothing is smoothed.
+off, every detection is estimated each frame, ``track_id`` is -1 and nothing is smoothed; a hand whose
+side classifier contradicts its detection's label (``untracked_side_margin``) is estimated as its own side.
 
 Detector sources (``PipelineConfig.detector_sources``, combined by NMS per handedness):
 ``"external"`` (boxes given by the caller with :meth:`HandPipeline.set_external_boxes`, e.g. from a
@@ -105,6 +106,11 @@ class PipelineConfig:
     )
     tracking: bool = setting(
         True, description="track hands (ids, keypoint-based boxes between detections, smoothing)"
+    )
+    untracked_side_margin: float = setting(
+        0.5, description="with tracking off: a hand whose side classifier (when the model has one) says the "
+        "other side than its detection with |2 P(right) - 1| at least this is estimated again as that side "
+        "(1: never; with tracking on, the tracker's handedness vote weighs it instead)", range=(0.0, 1.0),
     )
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
@@ -223,6 +229,25 @@ class HandPipeline:
                      HandBox(np.array([0.6 * w, 0.4 * h, 0.8 * w, 0.7 * h]), False)]
             self.estimator.estimate(image, K, boxes[: max(1, self.config.tracker.max_hands)])
 
+    def _recheck_sides(
+        self, image_rgb: np.ndarray, K_px: np.ndarray, boxes: list[HandBox], ests: list[HandEstimate]
+    ) -> list[HandEstimate]:
+        """Untracked: the hands whose own side (``right_prob``) contradicts their detection's label by at
+        least ``untracked_side_margin``, estimated again with the other side's head (one more network run,
+        only when some hand disagrees)."""
+        margin = self.config.untracked_side_margin
+        flip = [k for k, e in enumerate(ests) if e.right_prob is not None and margin < 1.0
+                and (e.right_prob > 0.5) != e.is_right and abs(2.0 * e.right_prob - 1.0) >= margin]
+        if not flip:
+            return ests
+        again = self.estimator.estimate(
+            image_rgb, K_px, [dataclasses.replace(boxes[k], is_right=not boxes[k].is_right) for k in flip]
+        )
+        out = list(ests)
+        for k, e in zip(flip, again, strict=True):
+            out[k] = e
+        return out
+
     def process(self, image_rgb: np.ndarray, K_px: np.ndarray, stamp_ns: int) -> list[HandEstimate]:
         """Estimate the hands of one image; see the module docstring for what is returned."""
         with self._lock:
@@ -240,6 +265,7 @@ class HandPipeline:
             boxes = sorted(boxes, key=lambda b: -b.score)[: self.config.tracker.max_hands]
             t1 = time.perf_counter()
             ests = self.estimator.estimate(image_rgb, K_px, boxes) if boxes else []
+            ests = self._recheck_sides(image_rgb, K_px, boxes, ests)
             timing.estimate_s = time.perf_counter() - t1
             timing.total_s = time.perf_counter() - t0
             self.last_timing = timing

@@ -11,6 +11,7 @@ import torch
 
 from wildhands_core.config import ModelConfig
 from wildhands_core.detection.base import HandDetection
+from wildhands_core.estimate import HandBox
 from wildhands_core.estimator import EstimatorConfig, HandPoseEstimator
 from wildhands_core.model.wildhands import WildHands
 from wildhands_core.model.wildhands_net import WildHandsNet
@@ -145,3 +146,35 @@ def test_configured_learned_detector_runs_beside_the_external_boxes(tmp_path):
 def test_unknown_detector_source_is_refused():
     with pytest.raises(ValueError, match="yolo"):
         PipelineConfig(detector_sources=("yolo",))
+
+
+def _sided_estimator(right_logit: float) -> HandPoseEstimator:
+    """A small network whose side classifier says P(right) = sigmoid(right_logit) for every crop."""
+    torch.manual_seed(0)
+    net = WildHandsNet(ModelConfig(backbone="resnet18", conv_dims=(16, 16, 16), fc_dim=32, head_hidden=32,
+                                   cam_init_hidden=16, side_head=True))
+    with torch.no_grad():
+        last = net.side_classifier.classifier[-1]
+        last.weight.zero_()
+        last.bias.fill_(right_logit)
+    return HandPoseEstimator(EstimatorConfig(allow_random_weights=True), model=WildHands(net))
+
+
+def test_untracked_a_hand_whose_crop_says_the_other_side_is_estimated_as_that_side():
+    est = _sided_estimator(4.0)  # P(right) = 0.982 for every crop: |2p - 1| = 0.96 >= 0.5
+    p = HandPipeline(est, _external(tracking=False))
+    p.set_external_boxes(T0, _dets())  # the detector says right for one box, left for the other
+    out = p.process(IMAGE, K, T0)
+    assert [e.is_right for e in out] == [True, True]
+    direct = est.estimate(IMAGE, K, [HandBox(np.asarray(LEFT_BOX), True, 0.8)])[0]
+    np.testing.assert_allclose(out[1].joints_m, direct.joints_m)  # decoded by the right head
+    never = HandPipeline(est, _external(tracking=False, untracked_side_margin=1.0))
+    never.set_external_boxes(T0, _dets())
+    assert [e.is_right for e in never.process(IMAGE, K, T0)] == [True, False]
+
+
+def test_untracked_an_unsure_side_classifier_keeps_the_detectors_label():
+    est = _sided_estimator(0.4)  # P(right) = 0.599: |2p - 1| = 0.197 < 0.5
+    p = HandPipeline(est, _external(tracking=False))
+    p.set_external_boxes(T0, _dets())
+    assert [e.is_right for e in p.process(IMAGE, K, T0)] == [True, False]
