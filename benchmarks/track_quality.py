@@ -75,6 +75,22 @@ that moves a followed box only part of the way to the detection (``--tracker det
 
 0.5 is the default (``track_quality_tracker_v3.json``): jumps down by 40 %, jitter by 15-25 %, at 1-2 points
 more estimates on no hand; at 0.3 the box lags the hand and estimates leave it.
+
+With the demo model v4 (the 60K network + its side classifier, whose P(right) the tracker votes with) and the
+replacement of a lost side's track (``tracking.replace_lost_side``), same run, seeds 90001 / 90002 / 90003
+(the last the models' validation seed; ``track_quality_v4_side.json``, ``track_quality_v3_new_tracker.json``):
+
+    wrong hand / no hand %       v3: 9.7 / 2.4   27.8 / 6.3    11.4 / 12.6
+                                 v4, both off:  11.3 / 10.3  18.7 / 15.0  31.3 / 9.5
+                                 v4:             8.4 / 13.5   6.1 / 7.0    7.6 / 9.4
+    followed %                   v3: 61 / 55 / 43   v4, both off: 54 / 54 / 34   v4: 56 / 66 / 48
+    re-detection jump px         v3: 15.0 / 18.0 / 7.1   v4: 15.3 / 15.8 / 7.8
+    jitter / truth's             v3: 36 / 36 / 31        v4: 49 / 29 / 32
+
+The side vote takes seed 90002's wrong-hand estimates from 28 % (v3) to 6 % and seed 90003's from 31 % (v4
+without it) to 8 %; on seed 90001 v4's own estimates leave the right hand more often than v3's (no hand 13.5
+against 2.4 %). Where both hands overlap (seed 90001, frames 47-110) the detector returns one box for the two,
+labelled left and right at once (the same anchor), and no tracker setting follows the hidden one.
 """
 
 from __future__ import annotations
