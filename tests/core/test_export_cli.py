@@ -73,3 +73,15 @@ def test_onnxruntime_matches_torch_on_trained_weights(tmp_path):
     for r, g in zip(ref, got, strict=True):
         assert np.abs(r.joints_m - g.joints_m).max() < 1e-4  # 0.1 mm
         assert np.abs(r.grasp_prob - g.grasp_prob).max() < 1e-4
+
+
+def test_parity_counts_nan_in_both_as_agreement_and_nan_in_one_as_a_failure():
+    # right_prob of a network without a side classifier is NaN in torch and ONNX Runtime alike
+    import numpy as np
+
+    from wildhands_core.inference.export import _max_difference
+
+    nan = np.array([np.nan, np.nan])
+    assert _max_difference(nan, nan.copy()) == 0.0
+    assert np.isnan(_max_difference(nan, np.array([0.5, 0.5])))
+    assert _max_difference(np.array([0.25, 1.0]), np.array([0.5, 1.0])) == 0.25

@@ -77,11 +77,20 @@ def check_onnx(path: str | Path) -> None:
 def parity(
     graph: InferenceGraph, path: str | Path, inputs: dict[str, np.ndarray] | None = None
 ) -> dict[str, float]:
-    """Max absolute difference per output between torch (FP32, CPU) and ONNX Runtime (CPU)."""
+    """Max absolute difference per output between torch (FP32, CPU) and ONNX Runtime (CPU). NaN where both
+    give NaN (``right_prob`` of a network without a side classifier) counts as agreement; NaN in one only is
+    a NaN difference."""
     from wildhands_core.inference.onnx_backend import OnnxRuntimeBackend
     from wildhands_core.inference.torch_backend import TorchBackend
 
     inputs = inputs if inputs is not None else example_inputs(n_frames=1, seed=1)
     ref = TorchBackend(graph, "cpu").run(inputs)
     got = OnnxRuntimeBackend(path, ["CPUExecutionProvider"]).run(inputs)
-    return {k: float(np.max(np.abs(ref[k] - got[k]))) if ref[k].size else 0.0 for k in graph.output_names}
+    return {k: _max_difference(ref[k], got[k]) for k in graph.output_names}
+
+
+def _max_difference(a: np.ndarray, b: np.ndarray) -> float:
+    if not a.size:
+        return 0.0
+    both_nan = np.isnan(a) & np.isnan(b)
+    return float(np.max(np.where(both_nan, 0.0, np.abs(a - b))))
