@@ -59,6 +59,7 @@ CORE_PARAMETERS: tuple[tuple[str, type, str], ...] = (
     ("detector.external_tolerance_s", PipelineConfig, "external_tolerance_s"),
     ("detector.external_wait_s", PipelineConfig, "external_wait_s"),
     ("tracking.enabled", PipelineConfig, "tracking"),
+    ("tracking.untracked_side_margin", PipelineConfig, "untracked_side_margin"),
     ("tracking.min_hits", TrackerConfig, "min_hits"),
     ("tracking.max_missed", TrackerConfig, "max_missed"),
     ("tracking.redetect_every_n", TrackerConfig, "redetect_every_n"),
@@ -388,6 +389,7 @@ class NodeSettings:
             external_tolerance_s=float(v["detector.external_tolerance_s"]),
             external_wait_s=float(v["detector.external_wait_s"]),
             tracking=bool(v["tracking.enabled"]),
+            untracked_side_margin=float(v["tracking.untracked_side_margin"]),
             tracker=tracker,
             smoothing=smoothing_from_values(v),
         )

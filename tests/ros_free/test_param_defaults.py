@@ -36,6 +36,7 @@ def test_model_detector_and_tracking_values_are_the_core_defaults():
     assert d["external_tolerance_s"] == pipe.external_tolerance_s
     assert d["external_wait_s"] == pipe.external_wait_s
     assert t["enabled"] == pipe.tracking
+    assert t["untracked_side_margin"] == pipe.untracked_side_margin
     tracking_keys = ("min_hits", "max_missed", "redetect_every_n", "redetect_every_s", "search_every_n",
                      "one_per_side", "lock_side", "require_plausible", "min_plausible_estimates",
                      "max_implausible_estimates", "max_hand_depth_m", "detection_gain", "replace_lost_side",
@@ -47,7 +48,7 @@ def test_model_detector_and_tracking_values_are_the_core_defaults():
                       "threads", "crop_scale", "publish_mesh", "max_hands"}
     assert set(d) == {"sources", "learned_checkpoint", "min_score", "iou_threshold", "external_tolerance_s",
                       "external_wait_s"}
-    assert set(t) == {"enabled", *tracking_keys}
+    assert set(t) == {"enabled", "untracked_side_margin", *tracking_keys}
 
 
 def test_smoothing_values_are_the_core_defaults():
