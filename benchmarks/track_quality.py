@@ -91,6 +91,17 @@ The side vote takes seed 90002's wrong-hand estimates from 28 % (v3) to 6 % and 
 without it) to 8 %; on seed 90001 v4's own estimates leave the right hand more often than v3's (no hand 13.5
 against 2.4 %). Where both hands overlap (seed 90001, frames 47-110) the detector returns one box for the two,
 labelled left and right at once (the same anchor), and no tracker setting follows the hidden one.
+
+Withholding estimates whose keypoints sit beside their box (``--tracker max_keypoint_offset=X``: the mean
+keypoint farther than X box sides from the box centre is implausible), v4, the validation seeds 90003 /
+90004 / 90005 / 90006, wrong / no hand / followed %, then the means of wrong-or-no-hand and followed:
+
+    not checked (default)   7.6/9.4/48  1.4/4.3/67  11.8/4.4/38  2.8/5.6/76    11.9 %   57.2 %
+    0.5                     7.6/9.4/48  1.5/3.9/67  11.8/4.4/38  2.8/5.7/75    11.7 %   57.1 %
+    0.35                    8.8/9.4/45  1.6/2.7/61  11.2/3.7/38  3.0/3.5/72    11.0 %   53.7 %
+    0.25                    8.5/3.9/38  0.0/0.0/54  10.5/4.0/35  1.3/0.0/54     7.0 %   45.4 %
+
+It trades followed hands for fewer estimates off the hand, one for one; the default leaves it off.
 """
 
 from __future__ import annotations

@@ -386,6 +386,13 @@ def test_an_estimate_looks_like_a_hand_only_inside_its_crop_at_a_hand_depth_and_
     assert implausibility(_hand_estimate(-0.3, spread, box), **limits) == "depth"  # behind the camera
     tiny = np.array([[199.0, 199.0], [201.0, 212.0]])  # 13 px in an 80 px box: 0.16 < 0.25
     assert implausibility(_hand_estimate(0.5, tiny, box), **limits) == "size"
+    # keypoints' mean at (200, 202.5): 2.5 px = 0.03 box sides from the box centre (200, 200); moved 40 px
+    # right (inside the 140 px crop: x 210-270 < 270), 40 / 80 = 0.53 box sides off
+    beside = spread + [40.0, 0.0]
+    assert implausibility(_hand_estimate(0.5, spread, box), **limits, max_centre_offset=0.05) is None
+    assert implausibility(_hand_estimate(0.5, beside, box), **limits, max_centre_offset=0.5) == "offset"
+    assert implausibility(_hand_estimate(0.5, beside, box), **limits, max_centre_offset=0.55) is None
+    assert implausibility(_hand_estimate(0.5, beside, box), **limits) is None  # not checked by default
 
 
 def test_a_track_is_published_only_once_its_estimates_look_like_a_hand_and_ends_when_they_stop():

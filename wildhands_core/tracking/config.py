@@ -84,6 +84,10 @@ class TrackerConfig:
     max_hand_size_ratio: float = setting(
         2.5, description="... and at most this x", range=(0.0, 100.0),
     )
+    max_keypoint_offset: float = setting(
+        float("inf"), description="... and the mean of its keypoints lies at most this x the box's longest "
+        "side from the centre of the box it was estimated from (inf: not checked)", range=(0.0, float("inf")),
+    )
     lock_side: bool = setting(
         True, description="a published track never changes side: detections that turn its handedness "
         "vote end it, and the hand is followed by a new track of the other side",

@@ -20,6 +20,7 @@ def implausibility(
     min_keypoints_in_crop: float,
     depth_range_m: tuple[float, float],
     size_ratio_range: tuple[float, float],
+    max_centre_offset: float = float("inf"),
 ) -> str | None:
     """Why ``estimate`` does not look like a hand, or None when it does.
 
@@ -29,7 +30,10 @@ def implausibility(
       finite;
     - ``size``: the longest side of the keypoints' bounding box over the longest side of the box it was
       estimated from (``box_xyxy_px``) outside ``size_ratio_range`` (a hand filling a tenth of its box, or
-      ten times it, is not the hand the box shows).
+      ten times it, is not the hand the box shows);
+    - ``offset``: the mean of its keypoints (px) farther from the centre of ``box_xyxy_px`` than
+      ``max_centre_offset`` x the box's longest side (the network placed the hand beside the box it was
+      given: on the other hand, or on nothing).
     """
     if estimate.keypoints_in_crop < min_keypoints_in_crop:
         return "keypoints_outside_crop"
@@ -44,4 +48,8 @@ def implausibility(
         ratio = extent / box_side
         if not np.isfinite(ratio) or not size_ratio_range[0] <= ratio <= size_ratio_range[1]:
             return "size"
+        centre = 0.5 * (box[:2] + box[2:])
+        offset = float(np.linalg.norm(np.nanmean(kp, axis=0) - centre)) / box_side
+        if not np.isfinite(offset) or offset > max_centre_offset:
+            return "offset"
     return None

@@ -232,7 +232,7 @@ class HandTracker:
         c = self.config
         why = implausibility(
             estimate, c.min_keypoints_in_crop, (c.min_hand_depth_m, c.max_hand_depth_m),
-            (c.min_hand_size_ratio, c.max_hand_size_ratio),
+            (c.min_hand_size_ratio, c.max_hand_size_ratio), c.max_keypoint_offset,
         )
         t.implausible_reason = self.last_implausible_reason = why
         p = estimate.right_prob
