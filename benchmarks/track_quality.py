@@ -102,6 +102,18 @@ keypoint farther than X box sides from the box centre is implausible), v4, the v
     0.25                    8.5/3.9/38  0.0/0.0/54  10.5/4.0/35  1.3/0.0/54     7.0 %   45.4 %
 
 It trades followed hands for fewer estimates off the hand, one for one; the default leaves it off.
+
+The handedness vote's bound (``handedness_vote_cap``; each estimate now votes, about +-0.9 per frame, where
+the detections gave +-0.35 on detection frames only), v4, the validation seeds 90003-90006, means of
+wrong-or-no-hand / followed: cap 8: 13.3 / 56.4 %, 5 (the former default): 11.9 / 57.2 %, 3: 8.9 / 59.6 %,
+**2: 6.5 / 61.3 %**, 1.5: 6.2 / 58.9 %; 2 is the default. On the held-out seeds 90001 / 90002, 5 -> 2: wrong
+hand 8.4 -> 8.3 / 6.1 -> 2.6 %, no hand 13.5 -> 13.0 / 7.0 -> 5.7 %, followed 56 -> 57 / 66 -> 70 %.
+The defaults on all six sequences (``track_quality_v4_cap2.json``), wrong / no hand %, followed %,
+re-detection jump px, jitter / truth's:
+
+    90001   8.3 / 13.0   57 %   15.2 px   45x        90004   1.4 / 0.0    70 %   13.6 px   27x
+    90002   2.6 /  5.7   70 %   14.1 px   25x        90005   5.5 / 0.7    45 %    9.8 px   40x
+    90003   5.3 /  7.1   51 %    7.2 px   45x        90006   0.8 / 5.2    80 %   14.5 px   51x
 """
 
 from __future__ import annotations

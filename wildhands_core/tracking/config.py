@@ -126,8 +126,9 @@ class TrackerConfig:
         "detection +-its score (0: the detector's labels alone decide)", range=(0.0, 10.0),
     )
     handedness_vote_cap: float = setting(
-        5.0, description="bound of the handedness vote (sum of +-score per detection): the evidence "
-        "a flip needs",
+        2.0, description="bound of the handedness vote (sum of +-score per detection and of the estimates' "
+        "side votes): the evidence a flip needs (2: chosen on validation seeds 90003-90006 with the demo "
+        "model's side classifier, benchmarks/track_quality.py)",
     )
     min_box_size_px: float = setting(
         4.0, description="boxes narrower or shorter than this after clipping are not estimated (px)",
