@@ -100,8 +100,8 @@ class ModelConfig:
     grasp_head: bool = False
     grasp_hidden: tuple[int, ...] = (1024, 512, 128)  # release; the paper's text says 1024-1024-512-128
     # Side classifier (project option, not in the paper or the release): P(right hand) from the crop trunk's
-    # 7x7 features, which the tracker votes with (``tracking.estimate_side_weight``). Measured on the demo's
-    # cached Lite0 features: 94.8 % of held-out hands (issue 26); a pooled linear probe reaches 57 %.
+    # 7x7 features, which the tracker votes with (``tracking.estimate_side_weight``). On the demo's cached
+    # Lite0 features: 95.1 % of held-out hands right (models/demo/README.md); a pooled linear probe 57 %.
     side_head: bool = False
     side_conv_dims: tuple[int, int] = (128, 64)  # 1x1 conv, then 3x3 conv, on the 7x7 crop features
     side_hidden: int = 128  # the hidden layer of the classifier after the convolutions
