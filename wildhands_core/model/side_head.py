@@ -3,7 +3,8 @@
 The released model is told each hand's side (the detector's label) and decodes it with that side's head;
 a wrong label gives a mirrored, wrong hand. The crop trunk's 7x7 features carry the hand's chirality in
 their layout (on the demo's Lite0 features a pooled linear probe gets 57 % of held-out hands right, this
-head 95.1 %: models/demo/README.md), so the estimator can check the label at almost no cost: the trunk runs anyway.
+head 95.1 %: models/demo/README.md), so the estimator can check the label at almost no cost: the trunk
+runs anyway.
 
 Input: the crop trunk's features (N, C, 7, 7) (before the whole-image sum and the KPE: the crop alone).
 Output: (N,) logit of P(right hand).
