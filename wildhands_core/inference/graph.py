@@ -63,9 +63,9 @@ class InferenceGraph(nn.Module):
         out = self.model(
             images, crops, frame_idx, is_right, boxes_224, K_224, return_vertices=self.return_vertices
         )
+        n = out["betas"].shape[0]
         if "grasp_prob" not in out:
-            n = out["betas"].shape[0]
             out["grasp_prob"] = out["betas"].new_full((n, NUM_GRASP_CLASSES), 1.0 / NUM_GRASP_CLASSES)
         if "right_prob" not in out:
-            out["right_prob"] = out["betas"].new_full((out["betas"].shape[0],), float("nan"))
+            out["right_prob"] = out["betas"].new_full((n,), float("nan"))
         return tuple(out[k] for k in self.output_names)
