@@ -76,7 +76,7 @@ def train_detector(
     if init_checkpoint is not None:
         model, model_cfg, _ = load_detector_checkpoint(init_checkpoint, device)
     else:
-        model = build_detector_model(model_cfg)
+        model = build_detector_model(model_cfg, imagenet_backbone=True)
     model.to(device).train()
     data = DetectorTrainDataset(frames, model_cfg.input_wh, augment if augment is not None else
                                 DetectorAugmentConfig())

