@@ -191,6 +191,26 @@ def test_cli_sequence_mode_writes_smooth_frames(tmp_path: Path) -> None:
         assert jumps.max() < 0.03
 
 
+def test_cli_several_sequences_write_every_strided_frame_of_each_seed_in_order(tmp_path: Path) -> None:
+    from wildhands_synth.sequence import SyntheticSequence
+
+    out = tmp_path / "seqs"
+    argv = ["--out", str(out), "--frames", "2", "--seed", "5", "--size", "96x72", "--sequence",
+            "--sequences", "2", "--stride", "9"]
+    assert synth_main(argv) == 0
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["sequence"] is False and meta["sequence_seeds"] == [5, 6] and meta["sequence_stride"] == 9
+    assert meta["frames_per_sequence"] == 2 and meta["count"] == 4
+    with np.load(out / "labels.npz") as npz:
+        joints = npz["joints_cam_m"]
+    assert joints.shape[0] == 4 and len(list((out / "images").iterdir())) == 4
+    # frame 2 of the file is frame 0 of seed 6, frame 3 its frame 9 (rendered directly)
+    for row, (seed, index) in enumerate([(5, 0), (5, 9), (6, 0), (6, 9)]):
+        want = SyntheticSequence(seed, (96, 72), threads=1).frame(index).labels["joints_cam_m"]
+        np.testing.assert_allclose(joints[row], want, atol=1e-9)
+    assert synth_main(argv[:-1] + ["0"]) == 2
+
+
 def test_two_worker_processes_write_the_same_bytes(tmp_path: Path, dataset_dir: Path) -> None:
     par = generate_dataset(tmp_path / "par", 6, seed=11, size=SIZE, workers=2, progress=False)
     with np.load(par / "labels.npz") as a, np.load(dataset_dir / "labels.npz") as b:
