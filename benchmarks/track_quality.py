@@ -114,6 +114,16 @@ re-detection jump px, jitter / truth's:
     90001   8.3 / 13.0   57 %   15.2 px   45x        90004   1.4 / 0.0    70 %   13.6 px   27x
     90002   2.6 /  5.7   70 %   14.1 px   25x        90005   5.5 / 0.7    45 %    9.8 px   40x
     90003   5.3 /  7.1   51 %    7.2 px   45x        90006   0.8 / 5.2    80 %   14.5 px   51x
+
+Demo detector v4 (SSDlite on the ImageNet Lite0 trunk, 256x192, trained on sequences shaped like these;
+models/demo/README.md) against v3, same tracker and estimator. Rule fixed before scoring: ship it if, on the
+validation seeds 90003-90006, the mean of wrong-or-no-hand falls and the mean of followed rises: 6.5 -> 5.9 %
+and 61.3 -> 69.1 % (``track_quality_detector_v4_validation.json``); the re-detection jump rose 11.3 -> 13.1
+px. Held out (``track_quality_detector_v4.json``), wrong / no hand %, followed %, re-detection jump px,
+tracking's excess jitter x the truth's:
+
+    90001   8.3 / 13.0  57 %  15.2 px  3.6x  ->  1.8 / 9.2   68 %  10.9 px  8.6x
+    90002   2.6 /  5.7  70 %  14.1 px  0.3x  ->  1.4 / 1.0   93 %  16.1 px  6.4x
 """
 
 from __future__ import annotations
