@@ -124,6 +124,12 @@ tracking's excess jitter x the truth's:
 
     90001   8.3 / 13.0  57 %  15.2 px  3.6x  ->  1.8 / 9.2   68 %  10.9 px  8.6x
     90002   2.6 /  5.7  70 %  14.1 px  0.3x  ->  1.4 / 1.0   93 %  16.1 px  6.4x
+
+With v4, ``detection_gain`` (validation means, wrong-or-no hand / followed / jump px): 0.3: 6.8 / 68.5 %
+/ 10.3, **0.5: 5.9 / 69.2 % / 13.1**, 0.7: 4.1 / 70.3 % / 15.8, 1.0: 5.1 / 68.8 % / 21.6; 0.7 passed the rule
+but not the held-out check (90001 / 90002: wrong-or-no hand 11.0 -> 12.2 / 2.4 -> 5.0 %, followed 68 -> 65 /
+93 -> 83 %), so 0.5 stays. ``follow_gain`` 0.75: 5.4 / 71.2 % / 13.6, 1.0: 9.5 / 65.6 % / 14.2 (drift 13.0
+-> 14.4 -> 16.6 px: following more of the estimates' motion does not reduce the drift); 0.5 stays.
 """
 
 from __future__ import annotations
