@@ -65,16 +65,18 @@ def write_sequence(
     from tqdm import tqdm
 
     from wildhands_synth.generate import LABEL_KEYS, meta_dict, write_frame_files
+    from wildhands_synth.hands import load_hand_models
     from wildhands_synth.sequence import SyntheticSequence
 
     if sequences < 1 or stride < 1:
         raise ValueError(f"sequences and stride must be >= 1, got {sequences} and {stride}")
+    models = load_hand_models(mano_dir)  # once for all the sequences
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "masks").mkdir(parents=True, exist_ok=True)
     labels = []
     bar = tqdm(total=frames * sequences, unit="frame", desc="wildhands-synth")
     for k in range(sequences):
-        seq = SyntheticSequence(seed + k, size, mano_dir=mano_dir, threads=1)
+        seq = SyntheticSequence(seed + k, size, models=models, threads=1)
         for j in range(frames):
             frame = seq.frame(j * stride)
             write_frame_files(out, len(labels), frame)
