@@ -33,6 +33,7 @@ from torch import nn
 
 from wildhands_core.config import dataclass_from_dict
 from wildhands_core.detection.base import HandDetection, box_iou_xyxy
+from wildhands_core.detection.lite0_ssd import build_lite0_ssd
 
 DETECTOR_CLASS_NAMES: tuple[str, ...] = ("background", "left_hand", "right_hand")
 LABEL_LEFT = 1
@@ -85,26 +86,24 @@ def build_detector_model(cfg: DetectorModelConfig, imagenet_backbone: bool = Fal
     from torchvision.models import detection
 
     w, h = cfg.input_wh
-    if cfg.arch in ("ssdlite320_mobilenet_v3_large", "ssdlite_efficientnet_lite0"):
-        if cfg.arch == "ssdlite_efficientnet_lite0":
-            from wildhands_core.detection.lite0_ssd import build_lite0_ssd
-
-            model = build_lite0_ssd(len(DETECTOR_CLASS_NAMES), cfg.input_wh, imagenet_backbone)
-        else:
-            model = detection.ssdlite320_mobilenet_v3_large(
-                weights=None, weights_backbone=None, num_classes=len(DETECTOR_CLASS_NAMES)
-            )
-        model.score_thresh = cfg.model_score_threshold
-        model.nms_thresh = cfg.nms_iou
-        model.detections_per_img = cfg.detections_per_image
-        model.topk_candidates = cfg.topk_candidates
-    else:
+    classes = len(DETECTOR_CLASS_NAMES)
+    if cfg.arch == "fasterrcnn_mobilenet_v3_large_320_fpn":
         model = detection.fasterrcnn_mobilenet_v3_large_320_fpn(
-            weights=None, weights_backbone=None, num_classes=len(DETECTOR_CLASS_NAMES)
+            weights=None, weights_backbone=None, num_classes=classes
         )
         model.roi_heads.score_thresh = cfg.model_score_threshold
         model.roi_heads.nms_thresh = cfg.nms_iou
         model.roi_heads.detections_per_img = cfg.detections_per_image
+    else:  # the SSD family
+        if cfg.arch == "ssdlite_efficientnet_lite0":
+            model = build_lite0_ssd(classes, cfg.input_wh, imagenet_backbone)
+        else:
+            model = detection.ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None,
+                                                             num_classes=classes)
+        model.score_thresh = cfg.model_score_threshold
+        model.nms_thresh = cfg.nms_iou
+        model.detections_per_img = cfg.detections_per_image
+        model.topk_candidates = cfg.topk_candidates
     # torchvision's fixed_size is (width, height): interpolate(size=[fixed_size[1], fixed_size[0]]).
     model.transform.fixed_size = (w, h)
     return model
