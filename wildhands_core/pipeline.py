@@ -138,15 +138,22 @@ class FrameTiming:
     detector_ran: bool = False
 
 
+def detection_floor(config: PipelineConfig) -> float:
+    """The lowest score a learned or external detection keeps: ``detector_min_score``, or the tracker's
+    ``low_detection_score`` when lower (detections under ``detector_min_score`` only keep existing tracks);
+    MediaPipe keeps ``detector_min_score`` (its confidences are not calibrated like the learned one's)."""
+    return min(config.detector_min_score, config.tracker.low_detection_score)
+
+
 def detector_config(config: PipelineConfig) -> DetectorConfig:
-    """The factory config of ``config``'s detector sources: ``detector_min_score`` is both the combined
-    detector's floor and the learned / MediaPipe detectors' own threshold; MediaPipe finds at most
-    ``tracker.max_hands`` hands and boxes its landmarks with the tracker's keypoint-box margin (the same
-    box as the tracker's follow boxes from estimated keypoints)."""
+    """The factory config of ``config``'s detector sources: ``detection_floor`` is both the combined
+    detector's floor and the learned detector's own threshold, ``detector_min_score`` MediaPipe's;
+    MediaPipe finds at most ``tracker.max_hands`` hands and boxes its landmarks with the tracker's
+    keypoint-box margin (the same box as the tracker's follow boxes from estimated keypoints)."""
     return DetectorConfig(
         sources=list(dict.fromkeys(config.detector_sources)),
         learned_checkpoint=config.learned_detector_checkpoint,
-        learned_score_threshold=config.detector_min_score,
+        learned_score_threshold=detection_floor(config),
         device=config.detector_device,
         learned_backend=config.detector_backend,
         mediapipe_max_hands=config.tracker.max_hands,
@@ -154,7 +161,7 @@ def detector_config(config: PipelineConfig) -> DetectorConfig:
         mediapipe_margin=config.tracker.keypoint_box_margin,
         external_tolerance_ns=config.external_tolerance_ns,
         nms_iou=config.detector_iou_threshold,
-        min_score=config.detector_min_score,
+        min_score=detection_floor(config),
     )
 
 
@@ -261,7 +268,9 @@ class HandPipeline:
         tracker = self.tracker
         if not self.config.tracking:
             dets = self._detect(image_rgb, stamp_ns, timing)
-            boxes = [HandBox(d.box_xyxy_px, d.is_right, d.score) for d in dets or []]
+            # without tracks to keep, a detection under detector_min_score is not a hand (detection_floor)
+            keep = [d for d in dets or [] if d.score >= self.config.detector_min_score]
+            boxes = [HandBox(d.box_xyxy_px, d.is_right, d.score) for d in keep]
             boxes = sorted(boxes, key=lambda b: -b.score)[: self.config.tracker.max_hands]
             t1 = time.perf_counter()
             ests = self.estimator.estimate(image_rgb, K_px, boxes) if boxes else []
@@ -324,5 +333,6 @@ __all__ = [
     "HandPipeline",
     "PipelineConfig",
     "build_detector",
+    "detection_floor",
     "detector_config",
 ]

@@ -74,6 +74,8 @@ CORE_PARAMETERS: tuple[tuple[str, type, str], ...] = (
     ("tracking.detection_gain", TrackerConfig, "detection_gain"),
     ("tracking.replace_lost_side", TrackerConfig, "replace_lost_side"),
     ("tracking.estimate_side_weight", TrackerConfig, "estimate_side_weight"),
+    ("tracking.low_detection_score", TrackerConfig, "low_detection_score"),
+    ("tracking.merged_box_cover", TrackerConfig, "merged_box_cover"),
 )
 
 
@@ -376,6 +378,8 @@ class NodeSettings:
             detection_gain=float(v["tracking.detection_gain"]),
             replace_lost_side=bool(v["tracking.replace_lost_side"]),
             estimate_side_weight=float(v["tracking.estimate_side_weight"]),
+            low_detection_score=float(v["tracking.low_detection_score"]),
+            merged_box_cover=float(v["tracking.merged_box_cover"]),
             min_detection_score=float(v["detector.min_score"]),
         )
         return PipelineConfig(

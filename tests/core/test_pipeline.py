@@ -97,6 +97,43 @@ def test_without_tracking_every_detection_is_estimated_untracked(estimator):
     assert (only.track_id, only.is_right) == (-1, True)  # the higher score wins the single slot
 
 
+def test_a_detection_under_the_min_score_keeps_a_track_but_is_never_a_hand_of_its_own(estimator):
+    cfg = dict(detector_min_score=0.3, tracker=TrackerConfig(min_hits=2, redetect_every_n=1,
+                                                             low_detection_score=0.1))
+    weak = [HandDetection(RIGHT_BOX, True, 0.15, "external")]
+    untracked = HandPipeline(estimator, _external(tracking=False, **cfg))
+    untracked.set_external_boxes(T0, weak)
+    assert untracked.process(IMAGE, K, T0) == []  # no track to keep: not estimated
+    tracked = HandPipeline(estimator, _external(**cfg))
+    for k, dets in enumerate([_dets()[:1], _dets()[:1], weak, weak, weak, weak, weak, weak]):
+        tracked.set_external_boxes(T0 + k, dets)
+        out = tracked.process(IMAGE, K, T0 + k)
+    assert [e.track_id for e in out] == [0]  # 6 frames of weak detections > max_missed (5): still tracked
+    assert tracked.tracker.track(0).detection.score == 0.15
+    fresh = HandPipeline(estimator, _external(**cfg))
+    for k in range(3):
+        fresh.set_external_boxes(T0 + k, weak)
+        assert fresh.process(IMAGE, K, T0 + k) == [] and fresh.tracker.tracks == []  # starts nothing
+
+
+def test_the_learned_detector_keeps_detections_down_to_the_trackers_low_score(tmp_path):
+    from wildhands_core.detection.learned import (
+        DetectorModelConfig,
+        build_detector_model,
+        save_detector_checkpoint,
+    )
+
+    cfg = DetectorModelConfig()
+    torch.manual_seed(0)
+    ckpt = str(save_detector_checkpoint(tmp_path / "det.pt", build_detector_model(cfg), cfg))
+    for low, floor in ((0.1, 0.1), (0.5, 0.3)):
+        det, _, _ = build_detector(PipelineConfig(
+            detector_sources=("learned",), learned_detector_checkpoint=ckpt, detector_min_score=0.3,
+            tracker=TrackerConfig(low_detection_score=low),
+        ))
+        assert det.detectors[0].score_threshold == floor
+
+
 def test_frame_whose_boxes_arrive_late_waits_for_them(estimator):
     p = HandPipeline(estimator, _external(external_wait_s=2.0, tracker=TrackerConfig(min_hits=1)))
     timer = threading.Timer(0.2, lambda: p.set_external_boxes(T0, _dets()))

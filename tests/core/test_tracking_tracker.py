@@ -421,3 +421,72 @@ def test_without_require_plausible_estimates_neither_withhold_nor_end_a_track():
     assert published == [False, True, True, True, True, True]
     assert len(tr.tracks) == 1 and tr.ended["implausible"] == 0
     assert tr.last_implausible_reason == "depth"  # still judged
+
+
+def _hd(box: list[float], is_right: bool, score: float) -> HandDetection:
+    return HandDetection(np.array(box, dtype=np.float64), is_right, score, "test")
+
+
+def test_a_low_score_detection_keeps_the_track_it_overlaps_and_never_starts_one():
+    def confirmed(low: float) -> HandTracker:  # confirmed on two detections at 0.9 on a still hand
+        tr = HandTracker(detections_only(min_hits=2, max_missed=2, min_detection_score=0.3,
+                                         low_detection_score=low, low_score_iou_gate=0.3))
+        for k in range(2):
+            tr.step(k * FRAME_NS, [det(100, 100, True)], SIZE)
+        return tr
+
+    # then the detector grows unsure (0.15: under min_detection_score) for longer than max_missed frames
+    kept, lost = confirmed(0.1), confirmed(0.3)
+    for tr in (kept, lost):
+        for k in range(2, 6):
+            tr.step(k * FRAME_NS, [det(100, 100, True, score=0.15)], SIZE)
+    (t,) = kept.tracks
+    assert t.missed == 0 and t.detection is not None and t.detection.score == 0.15
+    assert lost.tracks == []  # without the low floor the track died after max_missed + 1 frames
+    # far from any track (IoU 0 with it), a low-score detection starts nothing
+    kept.step(6 * FRAME_NS, [det(100, 100, True, score=0.15), det(400, 300, False, score=0.2)], SIZE)
+    assert [tr.track_id for tr in kept.tracks] == [t.track_id]
+    # nor does it take a track it overlaps by IoU under low_score_iou_gate: 40 px beside an 80 px box,
+    # IoU 40*80 / (2*6400 - 3200) = 1/3 >= 0.3 matches; 50 px beside, 30*80 / (2*6400 - 2400) = 0.23 not
+    for dx, matched in ((40.0, True), (50.0, False)):
+        tr = confirmed(0.1)
+        tr.step(2 * FRAME_NS, [det(100 + dx, 100, True, score=0.15)], SIZE)
+        assert (tr.tracks[0].detection is not None) == matched
+
+
+def _two_confirmed(cfg: TrackerConfig) -> HandTracker:
+    tr = HandTracker(cfg)
+    for k in range(2):  # right hand at (100, 100), left at (170, 100): 80 px boxes, 10 px apart
+        tr.step(k * FRAME_NS, [det(100, 100, True), det(170, 100, False)], SIZE)
+    assert all(t.confirmed for t in tr.tracks) and len(tr.tracks) == 2
+    return tr
+
+
+def test_one_box_over_two_tracked_hands_is_matched_to_neither_and_both_follow_their_estimates():
+    over_both = _hd([55.0, 55.0, 215.0, 145.0], False, 0.8)  # covers both 80 px boxes whole, IoU 0.44 each
+    tr = _two_confirmed(detections_only(min_hits=2, merged_box_cover=0.5, merged_box_max_iou=0.5))
+    ids = ids_by_side(tr)
+    boxes = tr.step(2 * FRAME_NS, [over_both], SIZE)
+    assert ids_by_side(tr) == ids  # no new track, no track ended
+    assert sorted(b.track_id for b in boxes) == sorted(ids.values())  # both estimated this frame ...
+    assert not any(b.from_detection for b in boxes)  # ... on their own predicted boxes
+    np.testing.assert_allclose(tr.track(ids[True]).box_xyxy_px, box_at(100, 100))
+    assert all(t.missed == 0 and t.held for t in tr.tracks)
+    # the rule off: the left track (same side label) takes the box over both hands
+    off = _two_confirmed(detections_only(min_hits=2, merged_box_cover=2.0))
+    off.step(2 * FRAME_NS, [over_both], SIZE)
+    np.testing.assert_allclose(off.track(ids_by_side(off)[False]).box_xyxy_px, over_both.box_xyxy_px)
+
+
+def test_a_box_that_fits_one_of_two_touching_hands_is_not_taken_for_a_box_over_both():
+    # the left hand 40 px from the right one: a detection exactly on the right hand covers half the left
+    # hand's box, but its IoU with the right hand's box is 1: it is that hand's detection (births are not
+    # suppressed at the two boxes' IoU of 1/3 here)
+    tr = HandTracker(detections_only(min_hits=2, merged_box_cover=0.5, merged_box_max_iou=0.5,
+                                     birth_iou_suppress=0.5))
+    for k in range(2):
+        tr.step(k * FRAME_NS, [det(100, 100, True), det(140, 100, False)], SIZE)
+    ids = ids_by_side(tr)
+    tr.step(2 * FRAME_NS, [det(100, 100, True)], SIZE)
+    assert tr.track(ids[True]).detection is not None
+    assert not tr.track(ids[False]).held and tr.track(ids[False]).missed == 1

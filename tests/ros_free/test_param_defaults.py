@@ -40,7 +40,7 @@ def test_model_detector_and_tracking_values_are_the_core_defaults():
     tracking_keys = ("min_hits", "max_missed", "redetect_every_n", "redetect_every_s", "search_every_n",
                      "one_per_side", "lock_side", "require_plausible", "min_plausible_estimates",
                      "max_implausible_estimates", "max_hand_depth_m", "detection_gain", "replace_lost_side",
-                     "estimate_side_weight")
+                     "estimate_side_weight", "low_detection_score", "merged_box_cover")
     for key in tracking_keys:
         assert t[key] == getattr(tr, key), key
     # every key of these sections was compared above

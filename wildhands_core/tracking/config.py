@@ -42,8 +42,25 @@ class TrackerConfig:
     min_detection_score: float = setting(
         0.3, description="detections with a lower score are ignored", range=(0.0, 1.0)
     )
+    low_detection_score: float = setting(
+        0.1, description="a detection down to this score may keep a track it overlaps by IoU >= "
+        "low_score_iou_gate (never start one): a hand the detector grows unsure of, e.g. touching the other, "
+        "keeps its own box rather than the best-scoring box nearby", range=(0.0, 1.0),
+    )
+    low_score_iou_gate: float = setting(
+        0.3, description="see low_detection_score", range=(0.0, 1.0),
+    )
+    merged_box_cover: float = setting(
+        0.5, description="a detection covering this fraction of the predicted boxes of two tracks each, "
+        "while fitting neither (IoU < merged_box_max_iou), is one box over two hands: matched to neither, it "
+        "starts no track, and the two follow their estimates without counting a miss (>1: off)",
+        range=(0.0, 2.0),
+    )
+    merged_box_max_iou: float = setting(0.5, description="see merged_box_cover", range=(0.0, 1.0))
     redetect_every_n: int = setting(
-        10, description="run the detector at least every N frames", range=(1, 1000)
+        3, description="run the detector at least every N frames (3: chosen on validation seeds 90003-90006 "
+        "with the demo's learned detector, benchmarks/track_quality.py; a slower detector may want more)",
+        range=(1, 1000),
     )
     redetect_every_s: float = setting(
         0.34, description="... and at least every this long of image time (s): at a low processing rate, "

@@ -62,6 +62,8 @@ class Track:
     locked_side: bool | None = None
     #: estimates whose side classifier voted (``HandEstimate.right_prob``)
     side_estimates: int = 0
+    #: unmatched this detection frame, inside a detection over two hands: followed, not missed
+    held: bool = False
     _centres: dict = field(default_factory=dict, repr=False)
 
     @property

@@ -19,6 +19,13 @@ do::
   detection frame is "coasting": it is not estimated, its box is predicted with its velocity (so it is
   matched again without a jump when the hand reappears), and it dies after more than ``max_missed``
   detection frames without a match. ``[]`` as detections means "the detector ran and found nothing".
+- Association (``update``): detections from ``min_detection_score`` up may match any track and start new
+  ones; detections down to ``low_detection_score`` may only keep a track whose predicted box they overlap by
+  IoU >= ``low_score_iou_gate`` (as in ByteTrack: a hand the detector grows unsure of, e.g. touching the
+  other, keeps its own box rather than the best-scoring box nearby). A detection covering
+  ``merged_box_cover`` of two tracks' predicted boxes each while fitting neither (IoU <
+  ``merged_box_max_iou``) is one box over two hands: it is matched to neither and starts nothing; the two
+  tracks are "held" (estimated on their predicted boxes, no miss counted).
 - ``observe`` stores the estimate's keypoint centre (full-image px) and plausibility (the fraction of its
   keypoints inside its crop) for the next prediction and the schedule, and returns the
   :class:`~wildhands_core.estimate.HandEstimate` smoothed by the track's ``HandSmoother`` (see
@@ -59,7 +66,7 @@ from wildhands_core.estimate import HandEstimate
 from wildhands_core.smoothing.config import SmoothingConfig
 from wildhands_core.smoothing.hand_smoother import HandSmoother
 from wildhands_core.stamps import NS_PER_S, seconds_to_ns
-from wildhands_core.tracking.assignment import assign, association_cost
+from wildhands_core.tracking.assignment import _FORBIDDEN, assign, association_cost
 from wildhands_core.tracking.config import TrackerConfig
 from wildhands_core.tracking.handedness import HandednessVote
 from wildhands_core.tracking.plausibility import implausibility
@@ -156,6 +163,7 @@ class HandTracker:
         self._last_stamp_ns = stamp_ns
         for t in self._tracks.values():
             t.detection = None
+            t.held = False
         self._detected_this_frame = detections is not None
         if detections is None:
             if self._frames_since_detection is not None:
@@ -163,15 +171,24 @@ class HandTracker:
             return self.tracks
         self._frames_since_detection = 0
         self._detection_stamp_ns = stamp_ns
-        dets = [d for d in detections if d.score >= c.min_detection_score]
+        floor = min(c.low_detection_score, c.min_detection_score)
+        dets = [d for d in detections if d.score >= floor]
+        weak = np.array([d.score < c.min_detection_score for d in dets], dtype=bool)
         tracks = self.tracks
         predicted = np.array([self._predict(t, stamp_ns, image_size) for t in tracks]).reshape(-1, 4)
+        merged = self._merged(predicted, dets)
+        usable = [i for i in range(len(dets)) if i not in merged]
         cost = association_cost(
-            predicted, [t.is_right for t in tracks], dets,
+            predicted, [t.is_right for t in tracks], [dets[i] for i in usable],
             c.iou_gate, c.centre_gate, c.centre_weight, c.handedness_weight,
         )
-        matches, lost, new = assign(cost)
-        new = list(new)
+        if len(tracks) and usable and weak.any():
+            # a detection below min_detection_score may keep a track it overlaps well, never start one
+            iou = box_iou_xyxy(predicted, np.stack([dets[i].box_xyxy_px for i in usable]))
+            cost = np.where(weak[usable][None, :] & (iou < c.low_score_iou_gate), _FORBIDDEN, cost)
+        matches, lost, new_u = assign(cost)
+        matches = [(ti, usable[k]) for ti, k in matches]
+        new = [usable[k] for k in new_u if not weak[usable[k]]]
         for ti, di in matches:
             t = tracks[ti]
             self._on_match(t, dets[di], stamp_ns, predicted[ti])
@@ -179,8 +196,12 @@ class HandTracker:
                 # a published track never changes side: it ends, and its detection may start the other's
                 self._end(t, "side")
                 new.append(di)
+        covered = {ti for di in merged for ti in merged[di]}
         for ti in lost:
             t = tracks[ti]
+            if ti in covered and t.confirmed:
+                t.held = True  # inside a box over two hands: followed by its estimates, not missed
+                continue
             t.missed += 1
             if not t.confirmed or t.missed > c.max_missed:
                 self._end(t, "missed")
@@ -202,7 +223,7 @@ class HandTracker:
         for t in self.tracks:
             if t.detection is not None:
                 box, from_det = t.box_xyxy_px.copy(), True
-            elif not self._detected_this_frame:
+            elif not self._detected_this_frame or t.held:
                 box, from_det = self._predict(t, int(stamp_ns), image_size), False
             else:
                 continue  # detector ran and missed this track: coasting
@@ -290,6 +311,26 @@ class HandTracker:
     def _predict(self, t: Track, stamp_ns: int, image_size: tuple[int, int] | None) -> np.ndarray:
         c = self.config
         return t.predicted_box(stamp_ns, c.max_prediction_s, c.max_follow_gap_s, image_size, c.follow_gain)
+
+    def _merged(self, predicted: np.ndarray, dets: Sequence[HandDetection]) -> dict[int, list[int]]:
+        """Detections that cover >= ``merged_box_cover`` of the area of two or more tracks' predicted boxes
+        while overlapping each of them by IoU < ``merged_box_max_iou`` (one box over two hands, fitting
+        neither): detection index -> the indices of the tracks it covers."""
+        c = self.config
+        out: dict[int, list[int]] = {}
+        if len(predicted) < 2 or not dets or c.merged_box_cover > 1.0:
+            return out
+        area = np.prod(np.maximum(predicted[:, 2:] - predicted[:, :2], 1e-6), axis=1)
+        db = np.stack([d.box_xyxy_px for d in dets])
+        iou = box_iou_xyxy(predicted, db)
+        for di, b in enumerate(db):
+            lo = np.maximum(predicted[:, :2], b[:2])
+            hi = np.minimum(predicted[:, 2:], b[2:])
+            cover = np.prod(np.clip(hi - lo, 0.0, None), axis=1) / area
+            ts = np.flatnonzero(cover >= c.merged_box_cover)
+            if len(ts) >= 2 and np.all(iou[ts, di] < c.merged_box_max_iou):
+                out[di] = [int(i) for i in ts]
+        return out
 
     def _on_match(self, t: Track, d: HandDetection, stamp_ns: int, predicted: np.ndarray) -> None:
         c = self.config
