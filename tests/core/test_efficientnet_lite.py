@@ -48,6 +48,13 @@ def test_tensorflow_same_padding_by_hand() -> None:
         conv.weight.fill_(1.0)
         y = conv(torch.ones(1, 1, 4, 4))[0, 0]
     assert torch.equal(y, torch.tensor([[9.0, 6.0], [6.0, 4.0]]))
+    # stride 1 pads one pixel all round (the convolution's own padding): corners see 4 ones, edges 6
+    conv = Conv2dSame(1, 1, 3, 1)
+    with torch.no_grad():
+        conv.weight.fill_(1.0)
+        y = conv(torch.ones(1, 1, 4, 4))[0, 0]
+    edge = [6.0, 9.0, 9.0, 6.0]
+    assert torch.equal(y, torch.tensor([[4.0, 6.0, 6.0, 4.0], edge, edge, [4.0, 6.0, 6.0, 4.0]]))
 
 
 def test_input_is_mapped_to_tensorflow_scaling() -> None:

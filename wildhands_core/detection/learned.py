@@ -34,12 +34,16 @@ from torch import nn
 from wildhands_core.config import dataclass_from_dict
 from wildhands_core.detection.base import HandDetection, box_iou_xyxy
 from wildhands_core.detection.lite0_ssd import build_lite0_ssd
+from wildhands_core.inference.onnx_passes import fold_pads_into_convs
 
 DETECTOR_CLASS_NAMES: tuple[str, ...] = ("background", "left_hand", "right_hand")
 LABEL_LEFT = 1
 LABEL_RIGHT = 2
 CHECKPOINT_FORMAT = "wildhands-hand-detector"
 CHECKPOINT_VERSION = 1
+#: Bump when the ONNX export of the same checkpoint changes (invalidates cached exports); 2: no separate Pad
+#: nodes before the trunk's convolutions.
+ONNX_EXPORT_VERSION = 2
 TV_TO_WILDHANDS_PX = -0.5
 ARCHITECTURES: tuple[str, ...] = (
     "ssdlite320_mobilenet_v3_large",
@@ -164,8 +168,11 @@ def export_detector_onnx(
     path: str | Path,
     cfg: DetectorModelConfig | None = None,
     opset: int = 17,
+    fold_pads: bool = True,
 ) -> Path:
-    """Export the whole detector (resize, network, box decoding, NMS) to ONNX (legacy exporter).
+    """Export the whole detector (resize, network, box decoding, NMS) to ONNX (legacy exporter), its
+    trunk's zero Pads folded into their convolutions unless ``fold_pads`` is False
+    (``inference.onnx_passes``).
 
     Graph input ``image_rgb``: (H, W, 3) uint8 RGB, H and W dynamic. Outputs ``boxes`` (N, 4) float32
     (torchvision pixel convention, input-image pixels), ``scores`` (N,), ``labels`` (N,) int64 (1 left,
@@ -203,6 +210,8 @@ def export_detector_onnx(
                           "labels": {0: "n"}},
         )
     proto = onnx.load(str(path))
+    if fold_pads:
+        fold_pads_into_convs(proto)
     entry = proto.metadata_props.add()
     entry.key, entry.value = "wildhands_detector_config", json.dumps(cfg.to_dict())
     onnx.save(proto, str(path))
@@ -332,11 +341,11 @@ def suppress_cross_side(boxes: np.ndarray, labels: Sequence[int], iou_threshold:
 
 
 def _cached_onnx(checkpoint: Path, model: nn.Module, cfg: DetectorModelConfig, cache_dir: str | Path) -> Path:
-    """The checkpoint's ONNX export in ``cache_dir``/onnx, keyed by the checkpoint's bytes and torch's version
-    (exported on first use, written under a temporary name and renamed)."""
+    """The checkpoint's ONNX export in ``cache_dir``/onnx, keyed by the checkpoint's bytes, torch's version
+    and ``ONNX_EXPORT_VERSION`` (exported on first use, written under a temporary name and renamed)."""
     import hashlib
 
-    h = hashlib.sha256(f"detector-torch-{torch.__version__}".encode())
+    h = hashlib.sha256(f"detector-v{ONNX_EXPORT_VERSION}-torch-{torch.__version__}".encode())
     h.update(checkpoint.read_bytes())
     path = Path(cache_dir).expanduser() / "onnx" / f"detector-{h.hexdigest()[:20]}.onnx"
     if not path.exists():

@@ -10,6 +10,7 @@ import torch
 
 from wildhands_core.constants import INPUT_SIZE
 from wildhands_core.inference.graph import INPUT_NAMES, InferenceGraph
+from wildhands_core.inference.onnx_passes import fold_pads_into_convs
 
 OPSET = 17
 
@@ -34,9 +35,10 @@ def example_inputs(
     }
 
 
-def export_onnx(graph: InferenceGraph, path: str | Path, opset: int = OPSET) -> Path:
+def export_onnx(graph: InferenceGraph, path: str | Path, opset: int = OPSET, fold_pads: bool = True) -> Path:
     """Trace ``graph`` on a two-frame example (both sides present) and write ``path`` with dynamic
-    frame (``F``) and hand (``N``) axes; the file's outputs are ``graph.output_names``."""
+    frame (``F``) and hand (``N``) axes, zero Pads folded into their convolutions unless ``fold_pads`` is
+    False (``inference.onnx_passes``); the file's outputs are ``graph.output_names``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     ex = example_inputs(n_frames=2)
@@ -64,6 +66,12 @@ def export_onnx(graph: InferenceGraph, path: str | Path, opset: int = OPSET) -> 
             dynamo=False,
             do_constant_folding=True,
         )
+    if fold_pads:
+        import onnx
+
+        proto = onnx.load(str(path))
+        if fold_pads_into_convs(proto):
+            onnx.save(proto, str(path))
     return path
 
 

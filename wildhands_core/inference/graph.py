@@ -22,7 +22,7 @@ from torch import nn
 from wildhands_core.constants import NUM_GRASP_CLASSES
 
 #: Bump whenever the computation or the outputs of the graph change (invalidates cached ONNX exports).
-GRAPH_VERSION = 3
+GRAPH_VERSION = 4  # 4: no separate Pad nodes before the EfficientNet-Lite convolutions
 
 INPUT_NAMES = ("images", "crops", "frame_idx", "is_right", "boxes_224", "K_224")
 #: What the estimator reads (``HandPoseEstimator.postprocess``), always computed.

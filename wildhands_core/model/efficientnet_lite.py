@@ -75,6 +75,11 @@ class Conv2dSame(nn.Conv2d):
         if k > 1 or s > 1:
             top, bottom = same_padding(int(x.shape[-2]), k, s)
             left, right = same_padding(int(x.shape[-1]), k, s)
+            if top == bottom and left == right:
+                # symmetric (every stride-1 convolution): the convolution's own zero padding, the same
+                # values without a separate pad (a Pad node in ONNX that ONNX Runtime does not fuse)
+                return functional.conv2d(x, self.weight, self.bias, self.stride, (top, left), self.dilation,
+                                         self.groups)
             x = functional.pad(x, (left, right, top, bottom))
         return super().forward(x)
 
