@@ -197,7 +197,7 @@ def test_reborn_track_gets_a_fresh_smoother():
 
 @pytest.mark.parametrize("gain", [0.5, 1.0])
 def test_frames_without_detection_follow_the_motion_of_the_estimates(gain):
-    tr = HandTracker(detections_only(min_hits=1, follow_gain=gain))
+    tr = HandTracker(detections_only(min_hits=1, follow_gain=gain, velocity_from_estimates=True))
     kp0 = np.array([[100.0, 200.0], [140.0, 260.0]])  # centre (120, 230): the detection's
     for k in range(2):  # keypoints move 6 px right per frame: 6 / 0.033 = 181.8 px/s
         (b,) = tr.step(k * FRAME_NS, [det(120, 230, True)], SIZE)
@@ -275,7 +275,7 @@ def test_a_detector_of_low_scores_runs_on_fewer_than_every_frame_once_hands_are_
     # The demo's learned detector scores about 0.34 (MediaPipe about 0.9); the estimator's confidence is
     # that score x the keypoints in the crop. With both hands confirmed (2 hits) and their estimates inside
     # their crops, only the re-detection every 10 frames is due: frames 0, 1, 11, 21 of 30.
-    tr = HandTracker(detections_only(min_detection_score=0.25))
+    tr = HandTracker(detections_only(min_detection_score=0.25, redetect_every_n=10))
     kp = {True: np.array([[180.0, 200.0], [220.0, 260.0]]), False: np.array([[420.0, 200.0], [460.0, 260.0]])}
     ran = []
     for k in range(30):
@@ -311,7 +311,7 @@ def test_a_stamp_going_backwards_resets_the_tracker():
 
 
 def test_hand_leaving_the_image_is_not_estimated():
-    tr = HandTracker(detections_only(min_hits=1, follow_gain=0.5))
+    tr = HandTracker(detections_only(min_hits=1, follow_gain=0.5, velocity_from_estimates=True))
     (b,) = tr.step(0, [det(600, 240, True)], SIZE)
     tr.observe(b.track_id, 0, estimate(np.array([[570.0, 230.0], [630.0, 250.0]]), 0.9))
     (b,) = tr.step(FRAME_NS, None, SIZE)
@@ -344,7 +344,7 @@ def test_a_track_that_kept_the_wrong_side_takes_its_detections_side_when_the_oth
 
 
 def test_a_detections_own_keypoints_make_the_box_that_following_starts_from():
-    tr = HandTracker(detections_only(min_hits=1, follow_gain=0.5))
+    tr = HandTracker(detections_only(min_hits=1, follow_gain=0.5, velocity_from_estimates=True))
     landmarks = np.array([[300.0, 200.0], [360.0, 290.0]])  # a landmark detector's keypoints (MediaPipe)
     estimated = landmarks + [40.0, 0.0]  # the estimate's projection disagrees by 40 px
     d = HandDetection(box_from_keypoints(landmarks, 0.15), True, 0.9, "mediapipe", keypoints_px=landmarks)
@@ -490,3 +490,19 @@ def test_a_box_that_fits_one_of_two_touching_hands_is_not_taken_for_a_box_over_b
     tr.step(2 * FRAME_NS, [det(100, 100, True)], SIZE)
     assert tr.track(ids[True]).detection is not None
     assert not tr.track(ids[False]).held and tr.track(ids[False]).missed == 1
+
+
+def test_by_default_boxes_move_with_the_detections_velocity_and_never_with_the_estimates():
+    # detections 6 px apart (frames 0 and 1); the estimates jump 30 px a frame and move nothing
+    tr = HandTracker(detections_only(min_hits=1))
+    assert tr.config.follow_gain == 0.0 and not tr.config.velocity_from_estimates
+    kp = np.array([[80.0, 80.0], [120.0, 120.0]])
+    for k in range(2):
+        (b,) = tr.step(k * FRAME_NS, [det(100 + 6 * k, 100, True)], SIZE)
+        tr.observe(b.track_id, k * FRAME_NS, estimate(kp + [30.0 * k, 0.0], 0.9))
+    # frame 1: the followed, confirmed box goes detection_gain 0.5 of the way from its prediction (no
+    # velocity yet: the box of frame 0) to the detection: centre x 103
+    np.testing.assert_allclose(b.box_xyxy_px, box_at(103, 100))
+    # velocity 0.5 (velocity_gain) x 6 px / 33 ms = 90.9 px/s from the two detections: 3 px a frame
+    (b,) = tr.step(2 * FRAME_NS, None, SIZE)
+    np.testing.assert_allclose(b.box_xyxy_px, box_at(106, 100))

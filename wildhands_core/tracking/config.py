@@ -58,7 +58,7 @@ class TrackerConfig:
     )
     merged_box_max_iou: float = setting(0.5, description="see merged_box_cover", range=(0.0, 1.0))
     redetect_every_n: int = setting(
-        3, description="run the detector at least every N frames (3: chosen on validation seeds 90003-90006 "
+        2, description="run the detector at least every N frames (2: chosen on validation seeds 90003-90006 "
         "with the demo's learned detector, benchmarks/track_quality.py; a slower detector may want more)",
         range=(1, 1000),
     )
@@ -118,8 +118,14 @@ class TrackerConfig:
         0.5, description="keypoints older than this are not followed; a detection is asked for (s)",
     )
     follow_gain: float = setting(
-        0.5, description="between detections a box moves by this x the motion of its estimates' keypoint "
-        "centre (1: all of it; less damps the estimator following its own crop)", range=(0.0, 1.0),
+        0.0, description="between detections a box moves by this x the motion of its estimates' keypoint "
+        "centre (1: all of it; 0: not at all, the box moves with its velocity alone: the demo estimator's "
+        "keypoint centre is a noisier measure of the hand's place than the detector's box and follows the "
+        "crop it is given, benchmarks/track_quality.py)", range=(0.0, 1.0),
+    )
+    velocity_from_estimates: bool = setting(
+        False, description="the estimates' keypoint centres also measure a track's box velocity (false: the "
+        "matched detections alone)",
     )
     detection_gain: float = setting(
         0.5, description="a detection matched to a followed, confirmed track moves its box this x of the way "

@@ -12,10 +12,11 @@ do::
 
 - ``step`` = ``update`` (assign detections to tracks, births, deaths) + ``boxes_for_estimation``.
   With detections, matched tracks get their detection box; without (``None``: the detector did not run),
-  each track follows its estimates: its last detection box moved by as much as the estimated keypoints'
-  centre moved since that detection, shifted by the box velocity times the time since
-  (``Track.predicted_box``; the estimates' motion, never their absolute place or size, so a biased
-  estimator does not pull the box away from what the detector found). A confirmed track not matched on a
+  each track's last detection box is shifted by its velocity times the time since (by default the
+  velocity of its matched detections), plus ``follow_gain`` x how far the estimated keypoints' centre moved
+  since that detection (``Track.predicted_box``; the estimates' motion, never their absolute place or size;
+  0 by default: the demo estimator's keypoints are a noisier measure of where the hand is than the
+  detector's boxes, and they follow the crop they are given). A confirmed track not matched on a
   detection frame is "coasting": it is not estimated, its box is predicted with its velocity (so it is
   matched again without a jump when the hand reappears), and it dies after more than ``max_missed``
   detection frames without a match. ``[]`` as detections means "the detector ran and found nothing".
@@ -276,7 +277,8 @@ class HandTracker:
         finite = np.all(np.isfinite(kp), axis=1)
         if finite.any():
             centre = kp[finite].mean(axis=0)
-            t.measure_centre("kp", centre, stamp_ns, self.config.velocity_gain)
+            if self.config.velocity_from_estimates:
+                t.measure_centre("kp", centre, stamp_ns, self.config.velocity_gain)
             if t.detection is not None and stamp_ns == t.box_stamp_ns:
                 t.anchor_centre_px = centre  # the estimate on the detection's own frame
             t.keypoints_centre_px = centre
