@@ -196,12 +196,13 @@ class HandTracker:
             if t.locked_side is not None and t.handedness.is_right != t.locked_side:
                 # a published track never changes side: it ends, and its detection may start the other's
                 self._end(t, "side")
-                new.append(di)
+                if not weak[di]:
+                    new.append(di)
         covered = {ti for di in merged for ti in merged[di]}
         for ti in lost:
             t = tracks[ti]
             if ti in covered and t.confirmed:
-                t.held = True  # inside a box over two hands: followed by its estimates, not missed
+                t.held = True  # inside a box over two hands: estimated on its predicted box, not missed
                 continue
             t.missed += 1
             if not t.confirmed or t.missed > c.max_missed:
@@ -218,8 +219,9 @@ class HandTracker:
         self, stamp_ns: int, image_size: tuple[int, int] | None = None
     ) -> list[TrackedBox]:
         """Crops to estimate at ``stamp_ns`` after ``update``: detection boxes of matched tracks, or, on
-        frames without detection, boxes that follow each track's estimates. Coasting tracks
-        and boxes smaller than ``min_box_size_px`` (e.g. the hand left the image) are left out."""
+        frames without detection and for held tracks, their predicted boxes (``Track.predicted_box``).
+        Coasting tracks and boxes smaller than ``min_box_size_px`` (e.g. the hand left the image) are left
+        out."""
         out: list[TrackedBox] = []
         for t in self.tracks:
             if t.detection is not None:
