@@ -50,9 +50,27 @@ def _report(name: str, times: dict[str, list[float]], diff: float) -> None:
     print(f"{name:<10} folded / unfolded {ratio:.3f}   largest output difference {diff:g}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def _compare(name: str, export, tmp: Path, feeds: dict, repeats: int) -> None:
+    """Export with ``export(path, fold)`` both ways, check the outputs agree, time them interleaved."""
     import onnxruntime as ort
 
+    opts = ort.SessionOptions()
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    sessions = {
+        k: ort.InferenceSession(str(export(tmp / f"{name}_{k}.onnx", k == "folded")), opts,
+                                providers=["CPUExecutionProvider"])
+        for k in ("unfolded", "folded")
+    }
+    outs = {k: s.run(None, feeds) for k, s in sessions.items()}
+    diff = 0.0
+    for x, y in zip(outs["unfolded"], outs["folded"], strict=True):
+        if x.size:
+            diff = max(diff, float(np.nanmax(np.abs(x.astype(np.float64) - y))))
+    _report(name, _interleaved({k: (lambda s=s: s.run(None, feeds)) for k, s in sessions.items()}, repeats),
+            diff)
+
+
+def main(argv: list[str] | None = None) -> int:
     from wildhands_core.detection.learned import LearnedHandDetector, export_detector_onnx
     from wildhands_core.estimator import EstimatorConfig, HandPoseEstimator
     from wildhands_core.inference.export import example_inputs, export_onnx
@@ -63,37 +81,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=60)
     a = ap.parse_args(argv)
     md = Path(a.model_dir)
-    opts = ort.SessionOptions()
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     with tempfile.TemporaryDirectory() as tmp:
         est = HandPoseEstimator(EstimatorConfig(checkpoint=str(md / "wildhands_demo.pt"), backend="torch"))
         graph = InferenceGraph(est.model)
-        feeds = example_inputs(n_frames=1, hands_per_frame=(True, False))
-        sessions = {
-            k: ort.InferenceSession(
-                str(export_onnx(graph, Path(tmp) / f"est_{k}.onnx", fold_pads=k == "folded")), opts,
-                providers=["CPUExecutionProvider"])
-            for k in ("unfolded", "folded")
-        }
-        outs = {k: s.run(None, feeds) for k, s in sessions.items()}
-        pairs = zip(outs["unfolded"], outs["folded"], strict=True)
-        diff = max(float(np.nanmax(np.abs(x - y))) for x, y in pairs)
-        _report("estimator", _interleaved({k: (lambda s=s: s.run(None, feeds)) for k, s in sessions.items()},
-                                          a.repeats), diff)
+        _compare("estimator", lambda path, fold: export_onnx(graph, path, fold_pads=fold), Path(tmp),
+                 example_inputs(n_frames=1, hands_per_frame=(True, False)), a.repeats)
         det = LearnedHandDetector(str(md / "detector_demo.pt"), backend="torch")
         image = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
-        feeds = {"image_rgb": image}
-        sessions = {
-            k: ort.InferenceSession(
-                str(export_detector_onnx(det, Path(tmp) / f"det_{k}.onnx", fold_pads=k == "folded")), opts,
-                providers=["CPUExecutionProvider"])
-            for k in ("unfolded", "folded")
-        }
-        outs = {k: s.run(None, feeds) for k, s in sessions.items()}
-        diff = max((float(np.max(np.abs(x.astype(np.float64) - y))) if x.size else 0.0)
-                   for x, y in zip(outs["unfolded"], outs["folded"], strict=True))
-        _report("detector", _interleaved({k: (lambda s=s: s.run(None, feeds)) for k, s in sessions.items()},
-                                         a.repeats), diff)
+        _compare("detector", lambda path, fold: export_detector_onnx(det, path, fold_pads=fold), Path(tmp),
+                 {"image_rgb": image}, a.repeats)
     return 0
 
 

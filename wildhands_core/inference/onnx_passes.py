@@ -32,23 +32,16 @@ def _constant_value(model, name: str, producers: dict, graph_inputs: set[str]) -
             return None  # depends on a runtime shape
         nodes.append(node)
         stack.extend(node.input)
-    used = {i for n in nodes for i in n.input}
+    chosen = {id(n) for n in nodes}
+    ordered = [n for n in model.graph.node if id(n) in chosen]  # a graph's nodes are in topological order
+    used = {i for n in ordered for i in n.input}
     sub = onnx.helper.make_graph(
-        list(reversed(_dedupe(nodes))), "pads",
+        ordered, "pads",
         inputs=[], outputs=[onnx.helper.make_tensor_value_info(name, onnx.TensorProto.INT64, None)],
         initializer=[i for i in model.graph.initializer if i.name in used],
     )
     sub_model = onnx.helper.make_model(sub, opset_imports=model.opset_import)
     return np.asarray(ReferenceEvaluator(sub_model).run(None, {})[0])
-
-
-def _dedupe(nodes: list) -> list:
-    out, ids = [], set()
-    for n in nodes:
-        if id(n) not in ids:
-            ids.add(id(n))
-            out.append(n)
-    return out
 
 
 def fold_pads_into_convs(model) -> int:
