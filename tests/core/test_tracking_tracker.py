@@ -506,3 +506,17 @@ def test_by_default_boxes_move_with_the_detections_velocity_and_never_with_the_e
     # velocity 0.5 (velocity_gain) x 6 px / 33 ms = 90.9 px/s from the two detections: 3 px a frame
     (b,) = tr.step(2 * FRAME_NS, None, SIZE)
     np.testing.assert_allclose(b.box_xyxy_px, box_at(106, 100))
+
+
+def test_a_low_score_detection_that_turns_a_locked_tracks_side_ends_it_and_starts_nothing():
+    # born and confirmed on two right detections of 0.3 (vote +0.6, side locked right); then left-labelled
+    # detections of 0.25 (under min_detection_score 0.3): +0.6 - 3 x 0.25 = -0.15 < 0 on the third
+    tr = HandTracker(detections_only(min_hits=2, min_detection_score=0.3, low_detection_score=0.1))
+    for k in range(2):
+        tr.step(k * FRAME_NS, [det(100, 100, True, score=0.3)], SIZE)
+    assert tr.tracks[0].locked_side is True
+    for k in range(2, 4):
+        tr.step(k * FRAME_NS, [det(100, 100, False, score=0.25)], SIZE)
+        assert len(tr.tracks) == 1  # vote +0.35, +0.1: still right
+    tr.step(4 * FRAME_NS, [det(100, 100, False, score=0.25)], SIZE)
+    assert tr.tracks == [] and tr.ended["side"] == 1  # ended, and the weak detection started no track
