@@ -59,7 +59,8 @@ class TrackerConfig:
     merged_box_max_iou: float = setting(0.5, description="see merged_box_cover", range=(0.0, 1.0))
     redetect_every_n: int = setting(
         2, description="run the detector at least every N frames (2: chosen on validation seeds 90003-90006 "
-        "with the demo's learned detector, benchmarks/track_quality.py; a slower detector may want more)",
+        "with the demo's learned detector, 9 ms a call on 2 cores, benchmarks/track_quality.py; MediaPipe "
+        "costs about 28 ms a call there: on a CPU-bound node a larger N keeps the frame rate)",
         range=(1, 1000),
     )
     redetect_every_s: float = setting(
