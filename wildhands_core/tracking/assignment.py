@@ -21,8 +21,10 @@ def association_cost(
     centre_gate: float,
     centre_weight: float,
     handedness_weight: float,
+    min_iou: Sequence[float] | None = None,
 ) -> np.ndarray:
-    """(T, D) cost; pairs outside both gates cost ``1e6`` (never assigned).
+    """(T, D) cost; pairs outside both gates cost ``1e6`` (never assigned), as do pairs whose IoU is under
+    the detection's ``min_iou`` (D,) when given (a stricter gate for some detections, e.g. low scores).
 
     cost = (1 - IoU) + centre_weight * d / s + handedness_weight * [side differs], with d the distance of
     the box centres (px) and s the longest side of the track's predicted box (px).
@@ -40,6 +42,8 @@ def association_cost(
     mismatch = np.array(track_is_right, dtype=bool)[:, None] != det_right[None, :]
     cost = (1.0 - iou) + centre_weight * dist + handedness_weight * mismatch
     allowed = (iou >= iou_gate) | (dist <= centre_gate)
+    if min_iou is not None:
+        allowed &= iou >= np.asarray(min_iou, dtype=np.float64)[None, :]
     return np.where(allowed, cost, _FORBIDDEN)
 
 

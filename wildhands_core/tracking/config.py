@@ -53,7 +53,8 @@ class TrackerConfig:
     merged_box_cover: float = setting(
         0.5, description="a detection covering this fraction of the predicted boxes of two tracks each, "
         "while fitting neither (IoU < merged_box_max_iou), is one box over two hands: matched to neither, it "
-        "starts no track, and the two follow their estimates without counting a miss (>1: off)",
+        "starts no track, and the two are estimated on their predicted boxes without counting a miss "
+        "(>1: off)",
         range=(0.0, 2.0),
     )
     merged_box_max_iou: float = setting(0.5, description="see merged_box_cover", range=(0.0, 1.0))

@@ -67,7 +67,7 @@ from wildhands_core.estimate import HandEstimate
 from wildhands_core.smoothing.config import SmoothingConfig
 from wildhands_core.smoothing.hand_smoother import HandSmoother
 from wildhands_core.stamps import NS_PER_S, seconds_to_ns
-from wildhands_core.tracking.assignment import _FORBIDDEN, assign, association_cost
+from wildhands_core.tracking.assignment import assign, association_cost
 from wildhands_core.tracking.config import TrackerConfig
 from wildhands_core.tracking.handedness import HandednessVote
 from wildhands_core.tracking.plausibility import implausibility
@@ -179,14 +179,12 @@ class HandTracker:
         predicted = np.array([self._predict(t, stamp_ns, image_size) for t in tracks]).reshape(-1, 4)
         merged = self._merged(predicted, dets)
         usable = [i for i in range(len(dets)) if i not in merged]
+        # a detection below min_detection_score may keep a track it overlaps well, never start one
         cost = association_cost(
             predicted, [t.is_right for t in tracks], [dets[i] for i in usable],
             c.iou_gate, c.centre_gate, c.centre_weight, c.handedness_weight,
+            min_iou=[c.low_score_iou_gate if weak[i] else 0.0 for i in usable],
         )
-        if len(tracks) and usable and weak.any():
-            # a detection below min_detection_score may keep a track it overlaps well, never start one
-            iou = box_iou_xyxy(predicted, np.stack([dets[i].box_xyxy_px for i in usable]))
-            cost = np.where(weak[usable][None, :] & (iou < c.low_score_iou_gate), _FORBIDDEN, cost)
         matches, lost, new_u = assign(cost)
         matches = [(ti, usable[k]) for ti, k in matches]
         new = [usable[k] for k in new_u if not weak[usable[k]]]
